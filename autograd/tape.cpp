@@ -1,0 +1,185 @@
+#include "autograd/tape.h"
+
+#include <algorithm>
+#include <atomic>
+#include <sstream>
+#include <unordered_map>
+#include <unordered_set>
+
+#include "backend/dispatch.h"
+
+namespace cg {
+
+namespace {
+thread_local bool t_grad_enabled = true;
+std::atomic<uint64_t> g_next_seq{1};
+
+// z = a + b for two tensors of one shape, without recording (backward runs with grad off anyway,
+// and autograd/ must not depend on ops/).
+Tensor add_same_shape(const Tensor& a, const Tensor& b) {
+  Tensor z = Tensor::empty(a.shape(), a.dtype(), a.device());
+  kern::Indexer ix;
+  ix.nd = 1;
+  ix.shape[0] = a.numel();
+  ix.stride_a[0] = ix.stride_b[0] = 1;
+  CG_KERNEL(a.device(), binary, kern::Binary::Add, 0.0, a.dtype(), a.raw(), b.raw(), z.raw(), ix);
+  return z;
+}
+}  // namespace
+
+bool grad_enabled() { return t_grad_enabled; }
+void set_grad_enabled(bool on) { t_grad_enabled = on; }
+
+bool needs_record(const std::vector<Tensor>& inputs) {
+  if (!t_grad_enabled) return false;
+  for (const Tensor& t : inputs)
+    if (t.defined() && t.requires_grad()) return true;
+  return false;
+}
+
+void record(const char* op, const std::vector<Tensor>& inputs, Tensor& out, BackwardFn backward) {
+  if (!needs_record(inputs)) return;
+  auto node = std::make_shared<Node>();
+  node->seq = g_next_seq++;
+  node->op = op;
+  node->backward = std::move(backward);
+  node->inputs.reserve(inputs.size());
+  for (const Tensor& t : inputs) {
+    Node::Edge e;
+    if (t.defined()) {
+      e.shape = t.shape();
+      if (t.impl()->grad_fn)
+        e.fn = t.impl()->grad_fn;
+      else if (t.requires_grad())
+        e.leaf = t.impl_ptr();
+    }
+    node->inputs.push_back(std::move(e));
+  }
+  out.impl()->grad_fn = std::move(node);
+  out.impl()->requires_grad = true;
+}
+
+Saved::Saved(const Tensor& t, const char* op)
+    : t_(t.defined() ? t.detach() : Tensor()),
+      version_(t.defined() ? t.impl()->storage->version : 0),
+      op_(op) {}
+
+const Tensor& Saved::get() const {
+  if (t_.defined() && t_.impl()->storage->version != version_)
+    throw Error(std::string("backward of '") + op_ + "': a tensor it saved (" + t_.describe() +
+                ") was modified in place after the forward pass (version " +
+                std::to_string(t_.impl()->storage->version) + ", saved at " + std::to_string(version_) + ")");
+  return t_;
+}
+
+// Every record reachable from `root`, newest (largest seq) first.
+static std::vector<Node*> reachable_newest_first(Node* root) {
+  std::vector<Node*> order, stack{root};
+  std::unordered_set<Node*> seen{root};
+  while (!stack.empty()) {
+    Node* n = stack.back();
+    stack.pop_back();
+    order.push_back(n);
+    for (const Node::Edge& e : n->inputs)
+      if (e.fn && seen.insert(e.fn.get()).second) stack.push_back(e.fn.get());
+  }
+  // An input is always recorded before the op that reads it, so by decreasing seq every record
+  // runs after all the records that consume its output: its gradient is complete when it runs.
+  std::sort(order.begin(), order.end(), [](Node* a, Node* b) { return a->seq > b->seq; });
+  return order;
+}
+
+static void accumulate_leaf(TensorImpl& leaf, const Tensor& g) {
+  if (!leaf.grad) {
+    // A copy, never the tensor itself: `g` may be shared with another input's gradient
+    // (add's backward hands the same dy to both sides), and .grad is later updated in place.
+    leaf.grad = g.detach().clone().impl_ptr();
+  } else {
+    Tensor acc(leaf.grad);
+    CG_KERNEL(acc.device(), axpy, acc.dtype(), 1.0, g.raw(), acc.raw(), acc.numel());
+    acc.bump_version();
+  }
+}
+
+void backward(const Tensor& root, const Tensor& seed, bool retain_graph) {
+  if (!root.defined()) throw Error("backward() on an undefined tensor");
+  if (!root.requires_grad())
+    throw Error("backward() on " + root.describe() +
+                ", which does not require grad: no input of the computation had requires_grad, "
+                "or it ran under NoGradGuard");
+  Tensor droot = seed;
+  if (!droot.defined()) {
+    if (root.numel() != 1)
+      throw Error("backward() without a seed needs a one-element result, got " + root.describe());
+    droot = Tensor::ones(root.shape(), root.dtype(), root.device());
+  } else if (droot.shape() != root.shape()) {
+    throw Error("backward(): seed " + droot.describe() + " does not match result " + root.describe());
+  }
+  NoGradGuard no_grad;
+  if (root.is_leaf()) {
+    accumulate_leaf(*root.impl(), droot);
+    return;
+  }
+  Node* top = root.impl()->grad_fn.get();
+  const std::vector<Node*> order = reachable_newest_first(top);
+  std::unordered_map<Node*, Tensor> pending;  // gradient of each record's output, summed so far
+  pending[top] = droot;
+
+  for (Node* node : order) {
+    auto it = pending.find(node);
+    if (it == pending.end()) continue;  // no gradient reached it (every path returned nothing)
+    const Tensor dy = it->second;
+    pending.erase(it);
+    if (node->consumed)
+      throw Error(std::string("backward through '") + node->op +
+                  "' a second time: its saved tensors were freed by the first backward(); pass "
+                  "retain_graph=true to the first call if you need two");
+    std::vector<bool> need(node->inputs.size());
+    for (size_t i = 0; i < need.size(); ++i) need[i] = node->inputs[i].wants_grad();
+    const std::vector<Tensor> grads = node->backward(dy, need);
+    if (grads.size() != node->inputs.size())
+      throw Error(std::string("backward of '") + node->op + "' returned " + std::to_string(grads.size()) +
+                  " gradients for " + std::to_string(node->inputs.size()) + " inputs");
+    for (size_t i = 0; i < grads.size(); ++i) {
+      const Node::Edge& e = node->inputs[i];
+      const Tensor& g = grads[i];
+      if (!e.wants_grad() || !g.defined()) continue;
+      if (g.shape() != e.shape)
+        throw Error(std::string("backward of '") + node->op + "' returned a gradient of shape " +
+                    shape_str(g.shape()) + " for input " + std::to_string(i) + " of shape " +
+                    shape_str(e.shape));
+      if (e.fn) {
+        auto [slot, fresh] = pending.try_emplace(e.fn.get(), g);
+        if (!fresh) slot->second = add_same_shape(slot->second, g);
+      } else {
+        accumulate_leaf(*e.leaf, g);
+      }
+    }
+    if (!retain_graph) {
+      node->backward = nullptr;  // frees what the op saved
+      node->consumed = true;
+    }
+  }
+}
+
+std::string tape_string(const Tensor& root) {
+  if (!root.defined() || !root.impl()->grad_fn) return "(no records: a leaf or an untracked result)\n";
+  std::ostringstream os;
+  for (Node* n : reachable_newest_first(root.impl()->grad_fn.get())) {
+    os << "#" << n->seq << " " << n->op << "(";
+    for (size_t i = 0; i < n->inputs.size(); ++i) {
+      const Node::Edge& e = n->inputs[i];
+      os << (i ? ", " : "") << shape_str(e.shape);
+      if (e.fn)
+        os << " from #" << e.fn->seq;
+      else if (e.leaf)
+        os << " leaf";
+      else
+        os << " const";
+    }
+    os << ")" << (n->consumed ? " [consumed]" : "") << "\n";
+  }
+  return os.str();
+}
+
+}  // namespace cg

@@ -1,0 +1,77 @@
+// Plain types shared by every layer: dtypes, devices, and the small descriptors that kernels take.
+// Nothing here knows about tensors or autograd, so cpu/ and cuda/ can include it freely.
+#pragma once
+
+#include <cstdint>
+#include <stdexcept>
+#include <string>
+
+namespace cg {
+
+enum class DType : uint8_t { F32, F64 };
+enum class Device : uint8_t { CPU, CUDA };
+
+inline size_t dtype_size(DType dt) { return dt == DType::F32 ? 4 : 8; }
+inline const char* dtype_name(DType dt) { return dt == DType::F32 ? "float32" : "float64"; }
+inline const char* device_name(Device d) { return d == Device::CPU ? "cpu" : "cuda"; }
+
+// True when this build compiled the CUDA backend (CMake -DCYCLEGAN_CUDA=ON, or AUTO with CUDA found).
+#if defined(CG_HAVE_CUDA) && CG_HAVE_CUDA
+inline constexpr bool kHaveCuda = true;
+#else
+inline constexpr bool kHaveCuda = false;
+#endif
+
+// Every error the framework raises: a message that names the shapes or the file involved.
+struct Error : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+namespace kern {
+
+// Elementwise maps y = f(x; alpha). alpha is the slope for LeakyRelu and the scalar for the
+// scalar ops; other ops ignore it.
+enum class Unary : uint8_t {
+  Neg,
+  Abs,
+  Square,
+  Sqrt,
+  Exp,
+  Log,
+  Relu,
+  LeakyRelu,
+  Tanh,
+  Sigmoid,
+  AddScalar,
+  MulScalar,
+  Sign,
+  Reciprocal,
+};
+
+// Binary maps z = f(a, b; alpha). The *Grad entries are the fused backward rules of the unary maps:
+// a is the incoming gradient, b is what the forward saved (x for Relu/Abs/LeakyRelu, y for
+// Tanh/Sigmoid), so one pass replaces three.
+enum class Binary : uint8_t {
+  Add,
+  Sub,
+  Mul,
+  Div,
+  ReluGrad,
+  LeakyReluGrad,
+  AbsGrad,
+  TanhGrad,
+  SigmoidGrad,
+};
+
+// Walks an output of up to kMaxDims dims while reading two inputs with their own strides, a stride
+// of 0 meaning "broadcast along this dim". Built by ops/, consumed by both backends.
+inline constexpr int kMaxDims = 8;
+struct Indexer {
+  int nd = 0;
+  int64_t shape[kMaxDims] = {};
+  int64_t stride_a[kMaxDims] = {};
+  int64_t stride_b[kMaxDims] = {};
+};
+
+}  // namespace kern
+}  // namespace cg

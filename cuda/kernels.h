@@ -1,0 +1,39 @@
+// The CUDA backend's kernel interface: the names of cpu/kernels.h, for device pointers, float32
+// only (float64 stays on the CPU). Plain C++: no CUDA header is needed to include this, so ops/
+// compiles the same with or without the CUDA toolkit. In a build without CUDA these functions are
+// declared but never defined; backend/dispatch.h only names them under `if constexpr (kHaveCuda)`.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+
+#include "backend/types.h"
+
+namespace cg::cuda {
+
+// ---- device and memory (cuda/memory.cu) ----
+int device_count();                // 0 when there is no driver or no device; never throws
+std::string device_description();  // "NVIDIA H100 80GB HBM3, sm_90, 79 GiB" or why there is none
+void synchronize();                // waits for the framework's stream
+void* alloc(size_t bytes);         // from the caching allocator; throws cg::Error when out of memory
+void free(void* p);                // returns the block to the cache
+uint64_t malloc_count();           // cudaMalloc calls made so far (a warm step should add none)
+size_t reserved_bytes();           // device memory held by the allocator, live or cached
+void copy(void* dst, const void* src, size_t bytes);                 // device -> device
+void copy_to_device(void* dst, const void* host_src, size_t bytes);  // host -> device
+void copy_to_host(void* host_dst, const void* src, size_t bytes);    // device -> host (syncs)
+void fill(DType dt, void* x, int64_t n, double value);
+void cast(DType from, const void* x, DType to, void* y, int64_t n);
+void copy_strided(DType dt, const void* a, void* y, const kern::Indexer& ix);
+
+// ---- elementwise (cuda/elementwise.cu) ----
+void unary(kern::Unary op, double alpha, DType dt, const void* x, void* y, int64_t n);
+void binary(kern::Binary op, double alpha, DType dt, const void* a, const void* b, void* z,
+            const kern::Indexer& ix);
+void axpy(DType dt, double alpha, const void* x, void* y, int64_t n);
+
+// ---- reductions (cuda/reduce.cu) ----
+void reduce_sum(DType dt, const void* x, void* y, const kern::Indexer& ix);
+
+}  // namespace cg::cuda

@@ -1,0 +1,270 @@
+// Elementwise ops: each forward, and right below it the rule for its backward.
+#include "ops/elementwise.h"
+
+#include "autograd/tape.h"
+#include "backend/dispatch.h"
+#include "ops/reduce.h"
+
+namespace cg {
+
+using kern::Binary;
+using kern::Unary;
+using Grads = std::vector<Tensor>;
+using Need = std::vector<bool>;
+
+namespace detail {
+
+// The shape `t` takes part in broadcasting with: (C) against (N, C, H, W) is read as (1, C, 1, 1).
+static Shape effective_shape(const Tensor& t, const Tensor& other) {
+  if (t.ndim() == 1 && other.ndim() == 4 && t.size(0) == other.size(1)) return {1, t.size(0), 1, 1};
+  return t.shape();
+}
+
+static Shape broadcast(const char* op, const Shape& a, const Shape& b) {
+  const size_t nd = std::max(a.size(), b.size());
+  if (nd > static_cast<size_t>(kern::kMaxDims))
+    throw Error(std::string(op) + ": more than " + std::to_string(kern::kMaxDims) + " dims");
+  Shape out(nd);
+  for (size_t i = 0; i < nd; ++i) {
+    const int64_t da = i < nd - a.size() ? 1 : a[i - (nd - a.size())];
+    const int64_t db = i < nd - b.size() ? 1 : b[i - (nd - b.size())];
+    if (da != db && da != 1 && db != 1)
+      throw Error(std::string(op) + ": shapes " + shape_str(a) + " and " + shape_str(b) +
+                  " cannot be broadcast together");
+    out[i] = da == 1 ? db : da;
+  }
+  return out;
+}
+
+Shape broadcast_shape(const char* op, const Tensor& a, const Tensor& b) {
+  return broadcast(op, effective_shape(a, b), effective_shape(b, a));
+}
+
+// Strides to read `in` (right-aligned) while walking `out`: 0 along broadcast dims.
+static void broadcast_strides(const Shape& in, const Shape& out, int64_t* strides) {
+  const size_t nd = out.size(), off = nd - in.size();
+  int64_t s = 1;
+  for (size_t i = nd; i-- > 0;) {
+    const int64_t d = i < off ? 1 : in[i - off];
+    strides[i] = d == 1 ? 0 : s;
+    s *= d;
+  }
+}
+
+Tensor binary_kernel(Binary op, double alpha, const Tensor& a, const Tensor& b) {
+  check_same_device("binary op", {&a, &b});
+  check_same_dtype("binary op", {&a, &b});
+  const Shape ea = effective_shape(a, b), eb = effective_shape(b, a);
+  const Shape out_shape = broadcast("binary op", ea, eb);
+  Tensor z = Tensor::empty(out_shape, a.dtype(), a.device());
+  kern::Indexer ix;
+  ix.nd = static_cast<int>(out_shape.size());
+  for (int d = 0; d < ix.nd; ++d) ix.shape[d] = out_shape[static_cast<size_t>(d)];
+  broadcast_strides(ea, out_shape, ix.stride_a);
+  broadcast_strides(eb, out_shape, ix.stride_b);
+  CG_KERNEL(a.device(), binary, op, alpha, a.dtype(), a.raw(), b.raw(), z.raw(), ix);
+  return z;
+}
+
+Tensor unary_kernel(Unary op, double alpha, const Tensor& x) {
+  Tensor y = Tensor::empty(x.shape(), x.dtype(), x.device());
+  CG_KERNEL(x.device(), unary, op, alpha, x.dtype(), x.raw(), y.raw(), x.numel());
+  return y;
+}
+
+}  // namespace detail
+
+using detail::binary_kernel;
+using detail::unary_kernel;
+
+// The gradient of a broadcast input: dy summed back to the input's own shape.
+static Tensor unbroadcast(const Tensor& dy, const Tensor& input, const Tensor& other) {
+  return sum_to(dy, detail::effective_shape(input, other)).reshape(input.shape());
+}
+
+// What add/sub need to route a gradient: the input's shape and the shape it broadcast as.
+struct BroadcastShapes {
+  Shape effective, own;
+  BroadcastShapes(const Tensor& t, const Tensor& other)
+      : effective(detail::effective_shape(t, other)), own(t.shape()) {}
+  Tensor reduce(const Tensor& dy) const { return sum_to(dy, effective).reshape(own); }
+};
+
+// ---- add, sub: d(a±b) = dy, ±dy (summed back over broadcast dims) ----
+Tensor add(const Tensor& a, const Tensor& b) {
+  Tensor z = binary_kernel(Binary::Add, 0, a, b);
+  record("add", {a, b}, z,
+         [sa = BroadcastShapes(a, b), sb = BroadcastShapes(b, a)](const Tensor& dy, const Need& need) {
+           return Grads{need[0] ? sa.reduce(dy) : Tensor(), need[1] ? sb.reduce(dy) : Tensor()};
+         });
+  return z;
+}
+
+Tensor sub(const Tensor& a, const Tensor& b) {
+  Tensor z = binary_kernel(Binary::Sub, 0, a, b);
+  record("sub", {a, b}, z,
+         [sa = BroadcastShapes(a, b), sb = BroadcastShapes(b, a)](const Tensor& dy, const Need& need) {
+           return Grads{need[0] ? sa.reduce(dy) : Tensor(), need[1] ? sb.reduce(neg(dy)) : Tensor()};
+         });
+  return z;
+}
+
+// ---- mul: da = dy * b, db = dy * a ----
+Tensor mul(const Tensor& a, const Tensor& b) {
+  Tensor z = binary_kernel(Binary::Mul, 0, a, b);
+  record("mul", {a, b}, z, [a = Saved(a, "mul"), b = Saved(b, "mul")](const Tensor& dy, const Need& need) {
+    const Tensor &av = a.get(), &bv = b.get();
+    return Grads{need[0] ? unbroadcast(binary_kernel(Binary::Mul, 0, dy, bv), av, bv) : Tensor(),
+                 need[1] ? unbroadcast(binary_kernel(Binary::Mul, 0, dy, av), bv, av) : Tensor()};
+  });
+  return z;
+}
+
+// ---- div: da = dy / b, db = -dy * a / b^2 = -(dy / b) * z ----
+Tensor div(const Tensor& a, const Tensor& b) {
+  Tensor z = binary_kernel(Binary::Div, 0, a, b);
+  record(
+      "div", {a, b}, z,
+      [a = Saved(a, "div"), b = Saved(b, "div"), zs = Saved(z, "div")](const Tensor& dy, const Need& need) {
+        const Tensor &av = a.get(), &bv = b.get();
+        const Tensor dy_b = binary_kernel(Binary::Div, 0, dy, bv);
+        return Grads{
+            need[0] ? unbroadcast(dy_b, av, bv) : Tensor(),
+            need[1] ? unbroadcast(neg(binary_kernel(Binary::Mul, 0, dy_b, zs.get())), bv, av) : Tensor()};
+      });
+  return z;
+}
+
+// ---- neg: dx = -dy ----
+Tensor neg(const Tensor& x) {
+  Tensor y = unary_kernel(Unary::Neg, 0, x);
+  record("neg", {x}, y, [](const Tensor& dy, const Need&) { return Grads{neg(dy)}; });
+  return y;
+}
+
+// ---- x + s: dx = dy ----
+Tensor add_scalar(const Tensor& x, double s) {
+  Tensor y = unary_kernel(Unary::AddScalar, s, x);
+  record("add_scalar", {x}, y, [](const Tensor& dy, const Need&) { return Grads{dy}; });
+  return y;
+}
+
+// ---- x * s: dx = s * dy ----
+Tensor mul_scalar(const Tensor& x, double s) {
+  Tensor y = unary_kernel(Unary::MulScalar, s, x);
+  record("mul_scalar", {x}, y, [s](const Tensor& dy, const Need&) { return Grads{mul_scalar(dy, s)}; });
+  return y;
+}
+
+// ---- |x|: dx = sign(x) * dy (0 at x = 0) ----
+Tensor abs(const Tensor& x) {
+  Tensor y = unary_kernel(Unary::Abs, 0, x);
+  record("abs", {x}, y, [xs = Saved(x, "abs")](const Tensor& dy, const Need&) {
+    return Grads{binary_kernel(Binary::AbsGrad, 0, dy, xs.get())};
+  });
+  return y;
+}
+
+// ---- x^2: dx = 2 x dy ----
+Tensor square(const Tensor& x) {
+  Tensor y = unary_kernel(Unary::Square, 0, x);
+  record("square", {x}, y, [xs = Saved(x, "square")](const Tensor& dy, const Need&) {
+    return Grads{binary_kernel(Binary::Mul, 0, dy, mul_scalar(xs.get(), 2.0))};
+  });
+  return y;
+}
+
+// ---- sqrt(x): dx = dy / (2 y) ----
+Tensor sqrt(const Tensor& x) {
+  Tensor y = unary_kernel(Unary::Sqrt, 0, x);
+  record("sqrt", {x}, y, [ys = Saved(y, "sqrt")](const Tensor& dy, const Need&) {
+    return Grads{binary_kernel(Binary::Div, 0, mul_scalar(dy, 0.5), ys.get())};
+  });
+  return y;
+}
+
+// ---- exp(x): dx = y dy ----
+Tensor exp(const Tensor& x) {
+  Tensor y = unary_kernel(Unary::Exp, 0, x);
+  record("exp", {x}, y, [ys = Saved(y, "exp")](const Tensor& dy, const Need&) {
+    return Grads{binary_kernel(Binary::Mul, 0, dy, ys.get())};
+  });
+  return y;
+}
+
+// ---- log(x): dx = dy / x ----
+Tensor log(const Tensor& x) {
+  Tensor y = unary_kernel(Unary::Log, 0, x);
+  record("log", {x}, y, [xs = Saved(x, "log")](const Tensor& dy, const Need&) {
+    return Grads{binary_kernel(Binary::Div, 0, dy, xs.get())};
+  });
+  return y;
+}
+
+// ---- relu: dx = dy where y > 0 (y > 0 exactly where x > 0, so the output is what we keep) ----
+Tensor relu(const Tensor& x) {
+  Tensor y = unary_kernel(Unary::Relu, 0, x);
+  record("relu", {x}, y, [ys = Saved(y, "relu")](const Tensor& dy, const Need&) {
+    return Grads{binary_kernel(Binary::ReluGrad, 0, dy, ys.get())};
+  });
+  return y;
+}
+
+// ---- leaky_relu: dx = dy where x > 0, slope * dy elsewhere ----
+Tensor leaky_relu(const Tensor& x, double slope) {
+  Tensor y = unary_kernel(Unary::LeakyRelu, slope, x);
+  record("leaky_relu", {x}, y, [xs = Saved(x, "leaky_relu"), slope](const Tensor& dy, const Need&) {
+    return Grads{binary_kernel(Binary::LeakyReluGrad, slope, dy, xs.get())};
+  });
+  return y;
+}
+
+// ---- tanh: dx = (1 - y^2) dy ----
+Tensor tanh(const Tensor& x) {
+  Tensor y = unary_kernel(Unary::Tanh, 0, x);
+  record("tanh", {x}, y, [ys = Saved(y, "tanh")](const Tensor& dy, const Need&) {
+    return Grads{binary_kernel(Binary::TanhGrad, 0, dy, ys.get())};
+  });
+  return y;
+}
+
+// ---- sigmoid: dx = y (1 - y) dy ----
+Tensor sigmoid(const Tensor& x) {
+  Tensor y = unary_kernel(Unary::Sigmoid, 0, x);
+  record("sigmoid", {x}, y, [ys = Saved(y, "sigmoid")](const Tensor& dy, const Need&) {
+    return Grads{binary_kernel(Binary::SigmoidGrad, 0, dy, ys.get())};
+  });
+  return y;
+}
+
+// ---- expand: a broadcasting copy; dx = dy summed back to x's shape ----
+Tensor expand(const Tensor& x, const Shape& shape) {
+  const Shape out_shape = detail::broadcast("expand", x.shape(), shape);
+  if (out_shape != shape)
+    throw Error("expand: " + x.describe() + " cannot be expanded to " + shape_str(shape));
+  Tensor y = Tensor::empty(shape, x.dtype(), x.device());
+  kern::Indexer ix;
+  ix.nd = static_cast<int>(shape.size());
+  for (int d = 0; d < ix.nd; ++d) ix.shape[d] = shape[static_cast<size_t>(d)];
+  detail::broadcast_strides(x.shape(), shape, ix.stride_a);
+  CG_KERNEL(x.device(), copy_strided, x.dtype(), x.raw(), y.raw(), ix);
+  const Shape from = x.shape();
+  record("expand", {x}, y, [from](const Tensor& dy, const Need&) { return Grads{sum_to(dy, from)}; });
+  return y;
+}
+
+// ---- in place, untracked ----
+void axpy_(Tensor& y, double alpha, const Tensor& x) {
+  check_same_device("axpy_", {&y, &x});
+  check_same_dtype("axpy_", {&y, &x});
+  if (x.shape() != y.shape()) throw Error("axpy_: shapes differ: " + y.describe() + " and " + x.describe());
+  CG_KERNEL(y.device(), axpy, y.dtype(), alpha, x.raw(), y.raw(), y.numel());
+  y.bump_version();
+}
+
+void fill_(Tensor& x, double value) {
+  CG_KERNEL(x.device(), fill, x.dtype(), x.raw(), x.numel(), value);
+  x.bump_version();
+}
+
+}  // namespace cg

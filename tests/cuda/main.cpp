@@ -1,0 +1,20 @@
+// The GPU suites. Without a device they do not run: the program says so and exits with 77, which
+// ctest reports as "Skipped" (never as passed).
+#define DOCTEST_CONFIG_IMPLEMENT
+#include <doctest/doctest.h>
+
+#include <cstdio>
+
+#include "autograd/tensor.h"
+#include "cuda/kernels.h"
+
+int main(int argc, char** argv) {
+  if (!cg::cuda_available()) {
+    std::printf("SKIPPED: the CUDA tests need a GPU; this machine has %s\n",
+                cg::cuda::device_description().c_str());
+    return 77;
+  }
+  std::printf("CUDA device: %s\n", cg::cuda::device_description().c_str());
+  doctest::Context ctx(argc, argv);
+  return ctx.run();
+}

@@ -1,0 +1,65 @@
+// Test helpers: closeness with a report of the worst element, input generators away from kinks.
+#pragma once
+
+#include <doctest/doctest.h>
+
+#include <cmath>
+#include <sstream>
+#include <string>
+
+#include "autograd/tensor.h"
+#include "nn/safetensors.h"
+
+namespace cg::test {
+
+// Empty when every |a - e| <= atol + rtol |e|, else a description of the worst element.
+inline std::string mismatch(const Tensor& actual, const Tensor& expected, double atol, double rtol) {
+  if (actual.shape() != expected.shape())
+    return "shape " + shape_str(actual.shape()) + " != expected " + shape_str(expected.shape());
+  const auto a = actual.to_vector<double>(), e = expected.to_vector<double>();
+  double worst = 0;
+  size_t at = 0;
+  for (size_t i = 0; i < a.size(); ++i) {
+    const double r = std::abs(a[i] - e[i]) / (atol + rtol * std::abs(e[i]));
+    if (!(r <= worst)) {  // also catches NaN
+      worst = r;
+      at = i;
+      if (std::isnan(r)) break;
+    }
+  }
+  if (worst <= 1.0) return "";
+  std::ostringstream os;
+  os.precision(9);
+  os << "element " << at << " of " << shape_str(actual.shape()) << ": got " << a[at] << ", expected " << e[at]
+     << " (|diff| " << std::abs(a[at] - e[at]) << " > " << atol + rtol * std::abs(e[at]) << ")";
+  return os.str();
+}
+
+#define CHECK_CLOSE(actual, expected, atol, rtol)                                          \
+  do {                                                                                     \
+    const std::string cg_mm_ = ::cg::test::mismatch((actual), (expected), (atol), (rtol)); \
+    CHECK_MESSAGE(cg_mm_.empty(), cg_mm_);                                                 \
+  } while (0)
+
+// Uniform values in [-2, 2] at least `margin` away from 0, float64.
+inline Tensor away_from_zero(const Shape& shape, Generator& g, double margin = 0.05) {
+  std::vector<double> v(static_cast<size_t>(shape_numel(shape)));
+  for (double& x : v) x = (margin + g.uniform() * (2.0 - margin)) * (g.uniform() < 0.5 ? -1 : 1);
+  return Tensor::from_vector(v, shape);
+}
+
+inline Tensor positive(const Shape& shape, Generator& g) {
+  std::vector<double> v(static_cast<size_t>(shape_numel(shape)));
+  for (double& x : v) x = 0.25 + 1.5 * g.uniform();
+  return Tensor::from_vector(v, shape);
+}
+
+inline Tensor randn64(const Shape& shape, Generator& g) {
+  return Tensor::randn(shape, DType::F64, Device::CPU, &g);
+}
+
+inline safetensors::Contents fixture(const std::string& name) {
+  return safetensors::load(std::string(CG_FIXTURE_DIR) + "/" + name);
+}
+
+}  // namespace cg::test

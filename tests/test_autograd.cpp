@@ -1,0 +1,147 @@
+// The tape: accumulation, grad mode, detach, freeing, in-place detection, and gradcheck itself.
+#include "autograd/gradcheck.h"
+#include "helpers.h"
+#include "ops/ops.h"
+
+using namespace cg;
+
+TEST_CASE("a tensor used twice receives the sum of both gradients") {
+  Tensor x = Tensor::from_vector(std::vector<double>{1.5, -2.0, 3.0}, {3}).set_requires_grad();
+  // y = sum(x * x + 3 x): dy/dx = 2x + 3, reached along three uses of x.
+  Tensor y = sum(x * x + x * 3.0);
+  y.backward();
+  CHECK(x.grad().to_vector<double>() == std::vector<double>{6.0, -1.0, 9.0});
+}
+
+TEST_CASE("gradients accumulate across backward calls until zero_grad") {
+  Tensor w = Tensor::from_vector(std::vector<double>{2.0}, {1}).set_requires_grad();
+  sum(w * 5.0).backward();
+  sum(w * 5.0).backward();
+  CHECK(w.grad().item() == 10.0);
+  w.zero_grad();
+  CHECK_FALSE(w.grad().defined());
+  sum(square(w)).backward();
+  CHECK(w.grad().item() == 4.0);
+}
+
+TEST_CASE("requires_grad propagates - NoGradGuard and detach stop recording") {
+  Tensor a = Tensor::ones({2}).set_requires_grad();
+  Tensor b = Tensor::ones({2});
+  CHECK((a + b).requires_grad());
+  CHECK_FALSE((b * 2.0).requires_grad());
+  {
+    NoGradGuard g;
+    CHECK_FALSE(grad_enabled());
+    Tensor c = a * 2.0;
+    CHECK_FALSE(c.requires_grad());
+    CHECK(c.is_leaf());
+  }
+  CHECK(grad_enabled());
+  Tensor d = a.detach() * 2.0;
+  CHECK_FALSE(d.requires_grad());
+  // Gradient stops at a detach: only the attached path contributes.
+  Tensor x = Tensor::full({1}, 3.0, DType::F64).set_requires_grad();
+  sum(x * x.detach()).backward();
+  CHECK(x.grad().item() == 3.0);
+  CHECK_THROWS_WITH_AS(sum(b).backward(), doctest::Contains("does not require grad"), Error);
+}
+
+TEST_CASE("records are freed after backward - a second backward is an error unless retained") {
+  Tensor x = Tensor::full({3}, 2.0, DType::F64).set_requires_grad();
+  Tensor y = sum(tanh(x));
+  y.backward(Tensor(), /*retain_graph=*/true);
+  CHECK(tape_string(y).find("[consumed]") == std::string::npos);
+  y.backward();
+  CHECK(tape_string(y).find("[consumed]") != std::string::npos);
+  CHECK_THROWS_WITH_AS(y.backward(), doctest::Contains("a second time"), Error);
+  const double g = 1.0 - std::tanh(2.0) * std::tanh(2.0);
+  CHECK(x.grad().to_vector<double>()[0] == doctest::Approx(2 * g).epsilon(1e-12));
+}
+
+TEST_CASE("records free their saved tensors when consumed") {
+  Tensor x = Tensor::full({1000}, 0.5).set_requires_grad();
+  Tensor h = tanh(x);  // tanh saves its output
+  std::weak_ptr<Storage> saved = h.impl()->storage;
+  Tensor y = sum(h);
+  h = Tensor();
+  CHECK_FALSE(saved.expired());  // the tanh record still holds it
+  y.backward();
+  CHECK(saved.expired());
+}
+
+TEST_CASE("an in-place write to a tensor saved for backward is an error - not a wrong gradient") {
+  Tensor w = Tensor::full({3}, 2.0, DType::F64).set_requires_grad();
+  Tensor x = Tensor::full({3}, 1.0, DType::F64);
+  Tensor y = sum(w * x);  // mul saves x to compute dw
+  fill_(x, 5.0);          // ...then x changes
+  CHECK_THROWS_WITH_AS(y.backward(), doctest::Contains("modified in place"), Error);
+}
+
+TEST_CASE("non-scalar backward needs a seed of the result's shape") {
+  Tensor x = Tensor::ones({2, 2}, DType::F64).set_requires_grad();
+  Tensor y = x * 3.0;
+  CHECK_THROWS_WITH_AS(y.backward(), doctest::Contains("one-element"), Error);
+  y.backward(Tensor::full({2, 2}, 2.0, DType::F64));
+  for (double g : x.grad().to_vector<double>()) CHECK(g == 6.0);
+}
+
+TEST_CASE("tape_string lists the records newest first") {
+  Tensor x = Tensor::ones({2}).set_requires_grad();
+  Tensor y = sum(relu(x * 2.0));
+  const std::string t = tape_string(y);
+  CHECK(t.find("sum") < t.find("relu"));
+  CHECK(t.find("relu") < t.find("mul_scalar"));
+  CHECK(t.find("leaf") != std::string::npos);
+}
+
+TEST_CASE("reshape - clone - dtype conversion and expand carry gradients") {
+  Generator g(3);
+  Tensor x = test::randn64({2, 3}, g).set_requires_grad();
+  auto r = gradcheck(
+      [](const std::vector<Tensor>& in) {
+        return expand(in[0].reshape({3, 1, 2}).clone(), {3, 4, 2}).to(DType::F32).to(DType::F64);
+      },
+      {x}, {.eps = 1e-3, .atol = 1e-4, .rtol = 1e-4});  // float32 round trip: coarse eps
+  CHECK_MESSAGE(r.ok, r.report);
+}
+
+// A deliberately wrong backward rule: gradcheck must catch it, or it proves nothing.
+static Tensor wrong_square(const Tensor& x) {
+  Tensor y = square(x.detach());
+  record("wrong_square", {x}, y, [xs = Saved(x, "wrong_square")](const Tensor& dy, const std::vector<bool>&) {
+    return std::vector<Tensor>{dy * xs.get() * 2.1};  // should be 2.0
+  });
+  return y;
+}
+
+TEST_CASE("gradcheck fails on a wrong backward and reports the worst element") {
+  Generator g(1);
+  Tensor x = test::randn64({4, 3}, g).set_requires_grad();
+  auto bad = gradcheck([](const std::vector<Tensor>& in) { return wrong_square(in[0]); }, {x});
+  CHECK_FALSE(bad.ok);
+  CHECK(bad.report.find("FAILED") != std::string::npos);
+  CHECK(bad.report.find("analytic") != std::string::npos);
+  CHECK(bad.checked == 12);
+  auto good = gradcheck([](const std::vector<Tensor>& in) { return square(in[0]); }, {x});
+  CHECK_MESSAGE(good.ok, good.report);
+  // A gradient that is missing altogether is also caught.
+  auto none = gradcheck([](const std::vector<Tensor>& in) { return in[0].detach() * in[1]; },
+                        {x, test::randn64({4, 3}, g).set_requires_grad()});
+  CHECK_FALSE(none.ok);
+}
+
+TEST_CASE("the docs/autograd.md walk-through gives the numbers it shows") {
+  Tensor x = Tensor::from_vector(std::vector<double>{0.5, -1.0}, {2}).set_requires_grad();
+  Tensor w = Tensor::from_vector(std::vector<double>{2.0, 0.5}, {2}).set_requires_grad();
+  Tensor s = sum(tanh(x * w));
+  CHECK(s.item() == doctest::Approx(0.299477).epsilon(1e-6));
+  const std::string tape = tape_string(s);
+  CHECK(tape.find("sum([2] from #") != std::string::npos);
+  CHECK(tape.find("mul([2] leaf, [2] leaf)") != std::string::npos);
+  s.backward();
+  const auto dx = x.grad().to_vector<double>(), dw = w.grad().to_vector<double>();
+  CHECK(dx[0] == doctest::Approx(0.839949).epsilon(1e-6));
+  CHECK(dx[1] == doctest::Approx(0.393224).epsilon(1e-6));
+  CHECK(dw[0] == doctest::Approx(0.209987).epsilon(1e-6));
+  CHECK(dw[1] == doctest::Approx(-0.786448).epsilon(1e-6));
+}

@@ -1,0 +1,143 @@
+// Elementwise ops, reductions and losses: float64 gradchecks, PyTorch fixtures, kink conventions.
+#include <functional>
+#include <map>
+
+#include "autograd/gradcheck.h"
+#include "helpers.h"
+#include "ops/ops.h"
+
+using namespace cg;
+using Fn = std::function<Tensor(const std::vector<Tensor>&)>;
+
+namespace {
+// Every op under test, by fixture case name, as a function of its inputs.
+const std::map<std::string, Fn>& ops_by_case() {
+  static const std::map<std::string, Fn> m = {
+      {"add", [](auto& v) { return v[0] + v[1]; }},
+      {"add_bias_c", [](auto& v) { return v[0] + v[1]; }},
+      {"sub_row", [](auto& v) { return v[0] - v[1]; }},
+      {"mul_1c11", [](auto& v) { return v[0] * v[1]; }},
+      {"mul", [](auto& v) { return v[0] * v[1]; }},
+      {"div", [](auto& v) { return v[0] / v[1]; }},
+      {"div_bias_c", [](auto& v) { return v[0] / v[1]; }},
+      {"neg", [](auto& v) { return -v[0]; }},
+      {"add_scalar", [](auto& v) { return v[0] + 0.75; }},
+      {"mul_scalar", [](auto& v) { return v[0] * -1.5; }},
+      {"abs", [](auto& v) { return abs(v[0]); }},
+      {"square", [](auto& v) { return square(v[0]); }},
+      {"sqrt", [](auto& v) { return sqrt(v[0]); }},
+      {"exp", [](auto& v) { return exp(v[0]); }},
+      {"log", [](auto& v) { return log(v[0]); }},
+      {"relu", [](auto& v) { return relu(v[0]); }},
+      {"leaky_relu", [](auto& v) { return leaky_relu(v[0], 0.2); }},
+      {"tanh", [](auto& v) { return tanh(v[0]); }},
+      {"sigmoid", [](auto& v) { return sigmoid(v[0]); }},
+      {"sum_all", [](auto& v) { return sum(v[0]); }},
+      {"sum_023_keep",
+       [](auto& v) {
+         return sum(v[0], {0, 2, 3}, true);
+       }},
+      {"sum_1", [](auto& v) { return sum(v[0], {1}); }},
+      {"mean_all", [](auto& v) { return mean(v[0]); }},
+      {"mean_23_keep",
+       [](auto& v) {
+         return mean(v[0], {2, 3}, true);
+       }},
+      {"mean_neg1", [](auto& v) { return mean(v[0], {-1}); }},
+      {"mse_loss", [](auto& v) { return mse_loss(v[0], v[1]); }},
+      {"l1_loss", [](auto& v) { return l1_loss(v[0], v[1]); }},
+  };
+  return m;
+}
+
+// Inputs for the gradchecks: the domain each op needs, away from kinks and singularities.
+std::vector<Tensor> gradcheck_inputs(const std::string& name, Generator& g) {
+  const Shape X{2, 3, 4, 5};
+  auto any = [&](const Shape& s) { return test::randn64(s, g).set_requires_grad(); };
+  auto away = [&](const Shape& s) { return test::away_from_zero(s, g).set_requires_grad(); };
+  auto pos = [&](const Shape& s) { return test::positive(s, g).set_requires_grad(); };
+  if (name == "add_bias_c") return {any(X), any({3})};
+  if (name == "sub_row") return {any(X), any({5})};
+  if (name == "mul_1c11") return {any(X), any({1, 3, 1, 1})};
+  if (name == "div") return {any(X), pos(X)};
+  if (name == "div_bias_c") return {any(X), pos({3})};
+  if (name == "add" || name == "mul" || name == "mse_loss") return {any(X), any(X)};
+  if (name == "l1_loss") return {away(X), any(X).detach()};  // target constant; |pred-0| > 0
+  if (name == "abs" || name == "relu" || name == "leaky_relu") return {away(X)};
+  if (name == "sqrt" || name == "log") return {pos(X)};
+  return {any(X)};
+}
+}  // namespace
+
+TEST_CASE("every elementwise op - reduction and loss passes a float64 gradcheck") {
+  Generator g(11);
+  for (const auto& [name, fn] : ops_by_case()) {
+    SUBCASE(name.c_str()) {
+      const auto r = gradcheck(fn, gradcheck_inputs(name, g));
+      CHECK_MESSAGE(r.ok, name << ": " << r.report);
+      CHECK(r.checked > 0);
+    }
+  }
+}
+
+TEST_CASE("every elementwise op matches PyTorch (float32 fixtures)") {
+  const auto fx = test::fixture("elementwise.safetensors");
+  int cases = 0;
+  for (const auto& [name, fn] : ops_by_case()) {
+    CAPTURE(name);
+    std::vector<Tensor> ins;
+    for (int i = 0; fx.tensors.count(name + ".in" + std::to_string(i)); ++i)
+      ins.push_back(fx.tensors.at(name + ".in" + std::to_string(i)).clone().set_requires_grad());
+    REQUIRE_MESSAGE(!ins.empty(), "fixture has no case " << name);
+    Tensor out = fn(ins);
+    // Float32 throughout; sums of <= 120 terms: a few ulps of the largest magnitude.
+    CHECK_CLOSE(out, fx.tensors.at(name + ".out"), 1e-6, 1e-5);
+    out.backward(fx.tensors.at(name + ".dout"));
+    for (size_t i = 0; i < ins.size(); ++i)
+      CHECK_CLOSE(ins[i].grad(), fx.tensors.at(name + ".grad" + std::to_string(i)), 1e-6, 1e-5);
+    ++cases;
+  }
+  CHECK(cases == 27);
+}
+
+TEST_CASE("kinks: relu'(0) = 0 and abs'(0) = 0 - as in PyTorch - leaky_relu'(0) = slope") {
+  Tensor x = Tensor::zeros({3}, DType::F64).set_requires_grad();
+  sum(relu(x)).backward();
+  for (double v : x.grad().to_vector<double>()) CHECK(v == 0.0);
+  x.zero_grad();
+  sum(abs(x)).backward();
+  for (double v : x.grad().to_vector<double>()) CHECK(v == 0.0);
+  x.zero_grad();
+  sum(leaky_relu(x, 0.2)).backward();
+  for (double v : x.grad().to_vector<double>()) CHECK(v == doctest::Approx(0.2));
+}
+
+TEST_CASE("broadcasting: per-channel (C) and (1 C 1 1) - trailing dims - and errors naming shapes") {
+  Tensor x = Tensor::zeros({2, 3, 2, 2});
+  Tensor bias = Tensor::from_vector(std::vector<float>{1, 2, 3}, {3});
+  const auto v = (x + bias).to_vector<float>();
+  CHECK(v[0] == 1.0f);   // n0 c0
+  CHECK(v[4] == 2.0f);   // n0 c1
+  CHECK(v[8] == 3.0f);   // n0 c2
+  CHECK(v[12] == 1.0f);  // n1 c0
+  CHECK((x + bias.reshape({1, 3, 1, 1})).to_vector<float>() == v);
+  CHECK((x + bias).shape() == Shape{2, 3, 2, 2});
+  CHECK((Tensor::ones({4, 1}) * Tensor::ones({5})).shape() == Shape{4, 5});
+  CHECK_THROWS_WITH_AS(Tensor::ones({2, 3}) + Tensor::ones({4}),
+                       doctest::Contains("[2, 3] and [4] cannot be broadcast"), Error);
+  CHECK_THROWS_WITH_AS(mse_loss(Tensor::ones({2}), Tensor::ones({3})), doctest::Contains("differ in shape"),
+                       Error);
+  CHECK_THROWS_WITH_AS(Tensor::ones({2}) + Tensor::ones({2}, DType::F64),
+                       doctest::Contains("different dtypes"), Error);
+  CHECK_THROWS_WITH_AS(sum(x, {4}), doctest::Contains("dim 4 out of range"), Error);
+}
+
+TEST_CASE("large reductions are parallel yet exact to float32 rounding") {
+  // 2^20 ones: any summation order gives exactly 2^20 in double accumulation.
+  Tensor x = Tensor::ones({1 << 20});
+  CHECK(sum(x).item() == 1048576.0);
+  Tensor y = Tensor::ones({4, 512, 512});
+  const auto s = sum(y, {1, 2}).to_vector<float>();
+  for (float v : s) CHECK(v == 262144.0f);
+  CHECK(mean(y, {0}).to_vector<float>()[12345] == 1.0f);
+}
