@@ -136,3 +136,14 @@ TEST_CASE("safetensors round-trip - and clear errors for bad files") {
   CHECK_THROWS_WITH_AS(safetensors::load(path), doctest::Contains("not a valid safetensors file"), Error);
   std::remove(path.c_str());
 }
+
+TEST_CASE("asking for cuda where there is none is a clear error") {
+  if (cuda_available()) return;  // covered by the CUDA suite on a GPU machine
+  CHECK_THROWS_AS(Tensor::zeros({2}, DType::F32, Device::CUDA), Error);
+  try {
+    Tensor::zeros({2}, DType::F32, Device::CUDA);
+  } catch (const Error& e) {
+    const std::string m = e.what();
+    CHECK((m.find("no CUDA backend") != std::string::npos || m.find("CUDA error") != std::string::npos));
+  }
+}
