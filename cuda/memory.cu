@@ -80,6 +80,10 @@ Cache& cache() {
 }  // namespace
 
 void* alloc(size_t bytes) {
+  static const bool have_device = device_count() > 0;
+  if (!have_device)
+    throw Error("a cuda tensor was asked for, but there is " + device_description() +
+                "; use --device cpu or run on a machine with an NVIDIA GPU");
   Cache& c = cache();
   const size_t sz = Cache::round(bytes);
   std::lock_guard<std::mutex> lock(c.mu);
@@ -101,7 +105,8 @@ void* alloc(size_t bytes) {
   }
   if (e != cudaSuccess) {
     cudaGetLastError();
-    throw Error("CUDA out of memory allocating " + std::to_string(bytes) + " bytes (" +
+    throw Error(std::string(e == cudaErrorMemoryAllocation ? "CUDA out of memory" : "cudaMalloc failed") +
+                " allocating " + std::to_string(bytes) + " bytes (" +
                 std::to_string(c.reserved >> 20) + " MiB held by the framework): " + cudaGetErrorString(e));
   }
   ++c.mallocs;

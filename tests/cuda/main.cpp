@@ -1,10 +1,9 @@
 // The GPU suites. Without a device they do not run: the program says so and exits with 77, which
 // ctest reports as "Skipped" (never as passed).
 #define DOCTEST_CONFIG_IMPLEMENT
-#include <doctest/doctest.h>
-
 #include <cstdio>
 
+#include "../run_guard.h"
 #include "autograd/tensor.h"
 #include "cuda/kernels.h"
 
@@ -15,6 +14,5 @@ int main(int argc, char** argv) {
     return 77;
   }
   std::printf("CUDA device: %s\n", cg::cuda::device_description().c_str());
-  doctest::Context ctx(argc, argv);
-  return ctx.run();
+  return cg::test::run_tests(argc, argv);
 }
