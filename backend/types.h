@@ -73,5 +73,15 @@ struct Indexer {
   int64_t stride_b[kMaxDims] = {};
 };
 
+// A 2-D convolution: input (N, C, H, W), weight (K, C, R, S), output (N, K, P, Q), the same stride
+// and zero padding along both axes, P = (H + 2 pad - R) / stride + 1. The transposed convolution
+// is this geometry run backwards (see ops/conv.cpp), so one struct serves both.
+struct ConvGeom {
+  int64_t N = 0, C = 0, H = 0, W = 0;
+  int64_t K = 0, R = 0, S = 0;
+  int64_t stride = 1, pad = 0;
+  int64_t P = 0, Q = 0;
+};
+
 }  // namespace kern
 }  // namespace cg

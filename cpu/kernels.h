@@ -32,4 +32,29 @@ void axpy(DType dt, double alpha, const void* x, void* y, int64_t n);
 // y's strides with 0 on every reduced dim; y is contiguous. Accumulates in double.
 void reduce_sum(DType dt, const void* x, void* y, const kern::Indexer& ix);
 
+// ---- convolution (cpu/conv2d.*) ----
+// Each writes (never accumulates into) its output. b and db may be null (no bias).
+// y (N,K,P,Q) = conv(x (N,C,H,W), w (K,C,R,S)) + b (K)
+void conv2d_forward(DType dt, const void* x, const void* w, const void* b, void* y, const kern::ConvGeom& g);
+// dx (N,C,H,W) from dy (N,K,P,Q) and w
+void conv2d_backward_data(DType dt, const void* dy, const void* w, void* dx, const kern::ConvGeom& g);
+// dw (K,C,R,S) and db (K) from x and dy
+void conv2d_backward_weight(DType dt, const void* x, const void* dy, void* dw, void* db,
+                            const kern::ConvGeom& g);
+
+// ---- reflection padding (cpu/pad.*) ----
+// y (NC, H+top+bottom, W+left+right) mirrors x (NC, H, W) at its edges, as ReflectionPad2d.
+void reflection_pad2d_forward(DType dt, const void* x, void* y, int64_t NC, int64_t H, int64_t W, int64_t top,
+                              int64_t bottom, int64_t left, int64_t right);
+// dx (NC, H, W): each dy element added to the x element it was copied from.
+void reflection_pad2d_backward(DType dt, const void* dy, void* dx, int64_t NC, int64_t H, int64_t W,
+                               int64_t top, int64_t bottom, int64_t left, int64_t right);
+
+// ---- instance normalisation (cpu/instance_norm.*) ----
+// Per plane of HW values: y = (x - mean) * rstd, rstd = 1 / sqrt(biased var + eps). rstd: (NC).
+void instance_norm_forward(DType dt, const void* x, void* y, void* rstd, int64_t NC, int64_t HW, double eps);
+// dx = rstd * (dy - mean(dy) - y * mean(dy * y)), per plane.
+void instance_norm_backward(DType dt, const void* dy, const void* y, const void* rstd, void* dx, int64_t NC,
+                            int64_t HW);
+
 }  // namespace cg::cpu

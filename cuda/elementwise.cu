@@ -1,7 +1,7 @@
 // Elementwise maps on the GPU: one templated grid-stride kernel per arity, the op chosen on the
 // host so each kernel body is a single expression.
 #include "cuda/kernels.h"
-#include "cuda/runtime.cuh"
+#include "cuda/runtime.h"
 
 namespace cg::cuda {
 namespace {

@@ -6,7 +6,7 @@
 #include <vector>
 
 #include "cuda/kernels.h"
-#include "cuda/runtime.cuh"
+#include "cuda/runtime.h"
 
 namespace cg::cuda {
 
@@ -106,8 +106,8 @@ void* alloc(size_t bytes) {
   if (e != cudaSuccess) {
     cudaGetLastError();
     throw Error(std::string(e == cudaErrorMemoryAllocation ? "CUDA out of memory" : "cudaMalloc failed") +
-                " allocating " + std::to_string(bytes) + " bytes (" +
-                std::to_string(c.reserved >> 20) + " MiB held by the framework): " + cudaGetErrorString(e));
+                " allocating " + std::to_string(bytes) + " bytes (" + std::to_string(c.reserved >> 20) +
+                " MiB held by the framework): " + cudaGetErrorString(e));
   }
   ++c.mallocs;
   c.reserved += sz;

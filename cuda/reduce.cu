@@ -2,7 +2,7 @@
 // fixed chunks, one block per (output, chunk) writes a partial, and a second pass adds the partials
 // in order. Partials accumulate in double, as on the CPU.
 #include "cuda/kernels.h"
-#include "cuda/runtime.cuh"
+#include "cuda/runtime.h"
 
 namespace cg::cuda {
 namespace {

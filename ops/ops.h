@@ -3,6 +3,10 @@
 
 #include "autograd/tape.h"
 #include "autograd/tensor.h"
+#include "ops/conv.h"
+#include "ops/dropout.h"
 #include "ops/elementwise.h"
 #include "ops/loss.h"
+#include "ops/norm.h"
+#include "ops/pad.h"
 #include "ops/reduce.h"

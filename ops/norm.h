@@ -1,0 +1,11 @@
+#pragma once
+
+#include "autograd/tensor.h"
+
+namespace cg {
+
+// InstanceNorm2d(affine=False, track_running_stats=False) on (N, C, H, W): every (n, c) plane
+// normalised by its own mean and biased variance.
+Tensor instance_norm2d(const Tensor& x, double eps = 1e-5);
+
+}  // namespace cg

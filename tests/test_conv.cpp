@@ -1,0 +1,169 @@
+// The convolution stack: float64 gradchecks at awkward shapes, PyTorch fixtures at CycleGAN's layer
+// shapes scaled down, dropout's statistics.
+#include <functional>
+#include <map>
+
+#include "autograd/gradcheck.h"
+#include "helpers.h"
+#include "ops/ops.h"
+
+using namespace cg;
+using Fn = std::function<Tensor(const std::vector<Tensor>&)>;
+
+namespace {
+Tensor resblock(const std::vector<Tensor>& v) {
+  Tensor h = relu(instance_norm2d(conv2d(reflection_pad2d(v[0], 1), v[1], v[2])));
+  return v[0] + instance_norm2d(conv2d(reflection_pad2d(h, 1), v[3], v[4]));
+}
+
+const std::map<std::string, Fn>& fixture_ops() {
+  static const std::map<std::string, Fn> m = {
+      {"pad3_conv7", [](auto& v) { return conv2d(reflection_pad2d(v[0], 3), v[1], v[2]); }},
+      {"conv3_s2_p1", [](auto& v) { return conv2d(v[0], v[1], v[2], 2, 1); }},
+      {"conv4_s2_p1", [](auto& v) { return conv2d(v[0], v[1], v[2], 2, 1); }},
+      {"conv4_s1_p1", [](auto& v) { return conv2d(v[0], v[1], v[2], 1, 1); }},
+      {"convT3_s2_p1_op1", [](auto& v) { return conv_transpose2d(v[0], v[1], v[2], 2, 1, 1); }},
+      {"conv3_nobias", [](auto& v) { return conv2d(v[0], v[1], Tensor(), 1, 1); }},
+      {"instance_norm", [](auto& v) { return instance_norm2d(v[0]); }},
+      {"reflection_pad_1", [](auto& v) { return reflection_pad2d(v[0], 1); }},
+      {"reflection_pad_lrtb", [](auto& v) { return reflection_pad2d(v[0], 2, 1, 3, 0); }},
+      {"bce_with_logits", [](auto& v) { return bce_with_logits(v[0], v[1]); }},
+      {"resblock", resblock},
+  };
+  return m;
+}
+
+Tensor param(const Shape& s, Generator& g, double scale = 1.0) {
+  return (test::randn64(s, g) * scale).detach().set_requires_grad();
+}
+
+void expect_gradcheck(const Fn& f, const std::vector<Tensor>& inputs) {
+  const auto r = gradcheck(f, inputs);
+  CHECK_MESSAGE(r.ok, r.report);
+}
+}  // namespace
+
+TEST_CASE("conv2d passes gradcheck at odd sizes - stride 1 and 2 - batch 2 - with and without bias") {
+  Generator g(21);
+  // (N, C, H, W), (K, R, S), stride, padding
+  struct C {
+    Shape x;
+    int64_t K, R, S, stride, pad;
+  };
+  for (const C& c :
+       {C{{2, 3, 7, 6}, 4, 3, 3, 1, 1}, C{{1, 2, 9, 8}, 3, 3, 3, 2, 1}, C{{2, 2, 8, 9}, 2, 4, 4, 2, 1},
+        C{{1, 3, 6, 7}, 2, 4, 4, 1, 1}, C{{1, 2, 9, 9}, 2, 7, 7, 1, 0}, C{{1, 2, 5, 5}, 3, 1, 1, 1, 0},
+        C{{2, 1, 7, 5}, 2, 3, 2, 3, 2}}) {
+    CAPTURE(shape_str(c.x));
+    CAPTURE(c.R);
+    CAPTURE(c.stride);
+    Tensor x = param(c.x, g), w = param({c.K, c.x[1], c.R, c.S}, g, 0.3), b = param({c.K}, g);
+    const int64_t s = c.stride, p = c.pad;
+    expect_gradcheck([=](auto& v) { return conv2d(v[0], v[1], v[2], s, p); }, {x, w, b});
+    expect_gradcheck([=](auto& v) { return conv2d(v[0], v[1], Tensor(), s, p); }, {x, w});
+  }
+}
+
+TEST_CASE("conv_transpose2d passes gradcheck including output_padding 1") {
+  Generator g(22);
+  struct C {
+    Shape x;
+    int64_t Cout, R, stride, pad, outpad;
+  };
+  for (const C& c :
+       {C{{2, 3, 4, 5}, 2, 3, 2, 1, 1}, C{{1, 2, 5, 3}, 3, 3, 2, 1, 0}, C{{1, 2, 4, 4}, 2, 3, 1, 1, 0},
+        C{{2, 2, 3, 3}, 2, 4, 2, 1, 0}, C{{1, 3, 3, 4}, 2, 3, 3, 0, 2}}) {
+    CAPTURE(shape_str(c.x));
+    CAPTURE(c.stride);
+    CAPTURE(c.outpad);
+    Tensor x = param(c.x, g), w = param({c.x[1], c.Cout, c.R, c.R}, g, 0.3), b = param({c.Cout}, g);
+    const int64_t s = c.stride, p = c.pad, op = c.outpad;
+    expect_gradcheck([=](auto& v) { return conv_transpose2d(v[0], v[1], v[2], s, p, op); }, {x, w, b});
+  }
+}
+
+TEST_CASE("reflection_pad2d - instance_norm2d - dropout and bce_with_logits pass gradcheck") {
+  Generator g(23);
+  expect_gradcheck([](auto& v) { return reflection_pad2d(v[0], 1); }, {param({2, 2, 4, 5}, g)});
+  expect_gradcheck([](auto& v) { return reflection_pad2d(v[0], 3); }, {param({1, 2, 5, 4}, g)});
+  expect_gradcheck([](auto& v) { return reflection_pad2d(v[0], 2, 0, 1, 3); }, {param({1, 1, 4, 6}, g)});
+  expect_gradcheck([](auto& v) { return instance_norm2d(v[0]); }, {param({2, 3, 5, 4}, g)});
+  expect_gradcheck([](auto& v) { return instance_norm2d(v[0] * 4.0 + 3.0); }, {param({1, 2, 3, 3}, g)});
+  expect_gradcheck(
+      [](auto& v) {
+        Generator fixed(99);  // the same mask for every evaluation
+        return dropout(v[0], 0.5, true, &fixed);
+      },
+      {param({2, 3, 4, 4}, g)});
+  Tensor target = (Tensor::rand({2, 1, 5, 5}, DType::F64, Device::CPU, &g) * 1.0).detach();
+  expect_gradcheck([](auto& v) { return bce_with_logits(v[0], v[1]); },
+                   {param({2, 1, 5, 5}, g, 3.0), target});
+  expect_gradcheck([](auto& v) { return bce_with_logits(v[0], v[1]); },
+                   {param({1, 1, 3, 3}, g), param({1, 1, 3, 3}, g)});
+}
+
+TEST_CASE("the convolution stack matches PyTorch (float32 fixtures)") {
+  const auto fx = test::fixture("conv.safetensors");
+  int cases = 0;
+  for (const auto& [name, fn] : fixture_ops()) {
+    CAPTURE(name);
+    std::vector<Tensor> ins;
+    for (int i = 0; fx.tensors.count(name + ".in" + std::to_string(i)); ++i)
+      ins.push_back(fx.tensors.at(name + ".in" + std::to_string(i)).clone().set_requires_grad());
+    REQUIRE_MESSAGE(!ins.empty(), "fixture has no case " << name);
+    Tensor out = fn(ins);
+    // float32 with sums of up to a few hundred products of O(1) terms, accumulated in another
+    // order than PyTorch's: 2e-5 absolute on O(1) outputs is ~100 ulps of slack, far below any
+    // real bug (a wrong tap or index moves values by O(0.1)).
+    CHECK_CLOSE(out, fx.tensors.at(name + ".out"), 2e-5, 1e-4);
+    out.backward(fx.tensors.at(name + ".dout"));
+    for (size_t i = 0; i < ins.size(); ++i) {
+      CAPTURE(i);
+      CHECK_CLOSE(ins[i].grad(), fx.tensors.at(name + ".grad" + std::to_string(i)), 2e-5, 1e-4);
+    }
+    ++cases;
+  }
+  CHECK(cases == 11);
+}
+
+TEST_CASE("conv shape errors name the shapes") {
+  Tensor x = Tensor::zeros({1, 3, 8, 8});
+  CHECK_THROWS_WITH_AS(conv2d(x, Tensor::zeros({4, 2, 3, 3}), Tensor()),
+                       doctest::Contains("has 3 channels but weight [4, 2, 3, 3] expects 2"), Error);
+  CHECK_THROWS_WITH_AS(conv2d(x, Tensor::zeros({4, 3, 3, 3}), Tensor::zeros({5})),
+                       doctest::Contains("should have shape [4]"), Error);
+  CHECK_THROWS_WITH_AS(conv2d(Tensor::zeros({3, 8, 8}), Tensor::zeros({4, 3, 3, 3}), Tensor()),
+                       doctest::Contains("4-D input"), Error);
+  CHECK_THROWS_WITH_AS(conv2d(Tensor::zeros({1, 3, 2, 2}), Tensor::zeros({4, 3, 7, 7}), Tensor()),
+                       doctest::Contains("larger than the padded input"), Error);
+  CHECK_THROWS_WITH_AS(conv_transpose2d(x, Tensor::zeros({3, 2, 3, 3}), Tensor(), 2, 1, 2),
+                       doctest::Contains("output_padding < stride"), Error);
+  CHECK_THROWS_WITH_AS(reflection_pad2d(Tensor::zeros({1, 1, 3, 3}), 3), doctest::Contains("smaller than"),
+                       Error);
+  CHECK_THROWS_WITH_AS(instance_norm2d(Tensor::zeros({1, 3, 8})), doctest::Contains("4-D"), Error);
+}
+
+TEST_CASE("transposed conv output sizes follow PyTorch - CycleGAN upsampling doubles H and W") {
+  Tensor x = Tensor::zeros({1, 8, 16, 16});
+  CHECK(conv_transpose2d(x, Tensor::zeros({8, 4, 3, 3}), Tensor::zeros({4}), 2, 1, 1).shape() ==
+        Shape{1, 4, 32, 32});
+  CHECK(conv_transpose2d(x, Tensor::zeros({8, 4, 3, 3}), Tensor(), 2, 1, 0).shape() == Shape{1, 4, 31, 31});
+  CHECK(conv2d(Tensor::zeros({1, 3, 256, 256}), Tensor::zeros({64, 3, 4, 4}), Tensor(), 2, 1).shape() ==
+        Shape{1, 64, 128, 128});
+}
+
+TEST_CASE("dropout keeps about 1-p of the values scaled by 1/(1-p) and is the identity in eval mode") {
+  Tensor x = Tensor::ones({100000});
+  Generator g(4);
+  const auto v = dropout(x, 0.5, true, &g).to_vector<float>();
+  int64_t kept = 0;
+  for (float e : v) {
+    CHECK((e == 0.0f || e == 2.0f));
+    kept += e != 0.0f;
+  }
+  CHECK(std::abs(static_cast<double>(kept) / 1e5 - 0.5) < 0.01);
+  Tensor same = dropout(x, 0.5, false);
+  CHECK(same.raw() == x.raw());
+  Generator g1(8), g2(8);
+  CHECK(dropout(x, 0.3, true, &g1).to_vector<float>() == dropout(x, 0.3, true, &g2).to_vector<float>());
+}
