@@ -340,6 +340,10 @@ void check_same_dtype(const char* op, std::initializer_list<const Tensor*> ts) {
   }
 }
 
+void set_cuda_allow_tf32(bool allow) {
+  if constexpr (kHaveCuda) cuda::set_allow_tf32(allow);
+}
+
 bool cuda_available() {
   if constexpr (kHaveCuda) return cuda::device_count() > 0;
   return false;

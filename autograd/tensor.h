@@ -120,5 +120,8 @@ void check_same_dtype(const char* op, std::initializer_list<const Tensor*> ts);
 
 // True when this build has CUDA and a device is present.
 bool cuda_available();
+// TF32 tensor cores for float32 convolutions on the GPU: allowed by default, as in PyTorch.
+// Turning them off gives full float32 precision at a cost in speed. No effect without CUDA.
+void set_cuda_allow_tf32(bool allow);
 
 }  // namespace cg
