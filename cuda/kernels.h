@@ -63,4 +63,11 @@ void instance_norm_forward(DType dt, const void* x, void* y, void* rstd, int64_t
 void instance_norm_backward(DType dt, const void* dy, const void* y, const void* rstd, void* dx, int64_t NC,
                             int64_t HW);
 
+// ---- optimizer (cuda/adam.*) ----
+// One Adam step on n values, in PyTorch's order of float operations (torch.optim.Adam, single-tensor
+// path): m = m*b1 + (1-b1) g; v = v*b2 + (1-b2) g g; p -= step_size * m / (sqrt(v)/bc2_sqrt + eps),
+// with step_size = lr / (1 - b1^t) and bc2_sqrt = sqrt(1 - b2^t) computed by the caller in double.
+void adam_update(DType dt, void* p, const void* g, void* m, void* v, int64_t n, double beta1, double beta2,
+                 double eps, double step_size, double bc2_sqrt);
+
 }  // namespace cg::cuda

@@ -262,6 +262,14 @@ void axpy_(Tensor& y, double alpha, const Tensor& x) {
   y.bump_version();
 }
 
+void copy_(Tensor& dst, const Tensor& src) {
+  if (dst.shape() != src.shape())
+    throw Error("copy_: shapes differ: destination " + dst.describe() + ", source " + src.describe());
+  const Tensor s = src.detach().to(dst.dtype()).to(dst.device());
+  CG_KERNEL(dst.device(), copy, dst.raw(), s.raw(), dst.nbytes());
+  dst.bump_version();
+}
+
 void fill_(Tensor& x, double value) {
   CG_KERNEL(x.device(), fill, x.dtype(), x.raw(), x.numel(), value);
   x.bump_version();

@@ -44,6 +44,8 @@ inline Tensor operator/(const Tensor& x, double s) { return mul_scalar(x, 1.0 / 
 void axpy_(Tensor& y, double alpha, const Tensor& x);
 // In place: x = value everywhere. Bumps x's version.
 void fill_(Tensor& x, double value);
+// In place: dst = src (same shape; any devices and dtypes). Bumps dst's version.
+void copy_(Tensor& dst, const Tensor& src);
 
 namespace detail {
 // The broadcast shape of a and b under the rules above; throws naming both shapes.

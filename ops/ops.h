@@ -3,6 +3,7 @@
 
 #include "autograd/tape.h"
 #include "autograd/tensor.h"
+#include "ops/batch.h"
 #include "ops/conv.h"
 #include "ops/dropout.h"
 #include "ops/elementwise.h"

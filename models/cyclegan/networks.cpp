@@ -1,0 +1,152 @@
+#include "models/cyclegan/networks.h"
+
+#include <algorithm>
+
+#include "nn/init.h"
+#include "ops/ops.h"
+
+namespace cg::cyclegan {
+namespace {
+
+// The official norm_layer: InstanceNorm2d(affine=False), or an identity for "none". It decides
+// use_bias too: convolutions before an instance norm keep their bias, and with "none" they have none.
+class Identity : public nn::Module {
+ public:
+  Tensor forward(const Tensor& x) override { return x; }
+  std::string type_name() const override { return "Identity"; }
+};
+
+std::shared_ptr<nn::Module> norm_layer(const std::string& norm, int64_t channels) {
+  if (norm == "instance") return std::make_shared<nn::InstanceNorm2d>(channels);
+  if (norm == "none") return std::make_shared<Identity>();
+  throw Error("norm '" + norm + "' is not supported (expected instance or none)");
+}
+
+bool bias_for(const std::string& norm) {
+  norm_layer(norm, 1);  // validates the name
+  return norm == "instance";
+}
+
+}  // namespace
+
+ResnetBlock::ResnetBlock(int64_t dim, const std::string& norm, bool use_dropout, bool use_bias) {
+  conv_block_ = register_module("conv_block", std::make_shared<nn::Sequential>());
+  conv_block_->add(std::make_shared<nn::ReflectionPad2d>(1));
+  conv_block_->add(std::make_shared<nn::Conv2d>(dim, dim, 3, 1, 0, use_bias));
+  conv_block_->add(norm_layer(norm, dim));
+  conv_block_->add(std::make_shared<nn::ReLU>());
+  if (use_dropout) conv_block_->add(std::make_shared<nn::Dropout>(0.5));
+  conv_block_->add(std::make_shared<nn::ReflectionPad2d>(1));
+  conv_block_->add(std::make_shared<nn::Conv2d>(dim, dim, 3, 1, 0, use_bias));
+  conv_block_->add(norm_layer(norm, dim));
+}
+
+Tensor ResnetBlock::forward(const Tensor& x) { return x + conv_block_->forward(x); }
+
+ResnetGenerator::ResnetGenerator(int input_nc, int output_nc, int ngf, const std::string& norm,
+                                 bool use_dropout, int n_blocks) {
+  if (n_blocks < 0) throw Error("ResnetGenerator: n_blocks must be >= 0");
+  const bool use_bias = bias_for(norm);
+  model_ = register_module("model", std::make_shared<nn::Sequential>());
+  auto& m = *model_;
+  m.add(std::make_shared<nn::ReflectionPad2d>(3));
+  m.add(std::make_shared<nn::Conv2d>(input_nc, ngf, 7, 1, 0, use_bias));
+  m.add(norm_layer(norm, ngf));
+  m.add(std::make_shared<nn::ReLU>());
+  for (int i = 0; i < 2; ++i) {  // downsampling
+    const int mult = 1 << i;
+    m.add(std::make_shared<nn::Conv2d>(ngf * mult, ngf * mult * 2, 3, 2, 1, use_bias));
+    m.add(norm_layer(norm, ngf * mult * 2));
+    m.add(std::make_shared<nn::ReLU>());
+  }
+  for (int i = 0; i < n_blocks; ++i)
+    m.add(std::make_shared<ResnetBlock>(ngf * 4, norm, use_dropout, use_bias));
+  for (int i = 0; i < 2; ++i) {  // upsampling
+    const int mult = 1 << (2 - i);
+    m.add(std::make_shared<nn::ConvTranspose2d>(ngf * mult, ngf * mult / 2, 3, 2, 1, 1, use_bias));
+    m.add(norm_layer(norm, ngf * mult / 2));
+    m.add(std::make_shared<nn::ReLU>());
+  }
+  m.add(std::make_shared<nn::ReflectionPad2d>(3));
+  m.add(std::make_shared<nn::Conv2d>(ngf, output_nc, 7, 1, 0, true));
+  m.add(std::make_shared<nn::Tanh>());
+}
+
+Tensor ResnetGenerator::forward(const Tensor& x) { return model_->forward(x); }
+
+NLayerDiscriminator::NLayerDiscriminator(int input_nc, int ndf, int n_layers, const std::string& norm) {
+  if (n_layers < 1)
+    throw Error("NLayerDiscriminator: n_layers_D must be >= 1, got " + std::to_string(n_layers));
+  const bool use_bias = bias_for(norm);
+  model_ = register_module("model", std::make_shared<nn::Sequential>());
+  auto& m = *model_;
+  m.add(std::make_shared<nn::Conv2d>(input_nc, ndf, 4, 2, 1, true));
+  m.add(std::make_shared<nn::LeakyReLU>(0.2));
+  int mult = 1;
+  for (int n = 1; n < n_layers; ++n) {
+    const int prev = mult;
+    mult = std::min(1 << n, 8);
+    m.add(std::make_shared<nn::Conv2d>(ndf * prev, ndf * mult, 4, 2, 1, use_bias));
+    m.add(norm_layer(norm, ndf * mult));
+    m.add(std::make_shared<nn::LeakyReLU>(0.2));
+  }
+  const int prev = mult;
+  mult = std::min(1 << n_layers, 8);
+  m.add(std::make_shared<nn::Conv2d>(ndf * prev, ndf * mult, 4, 1, 1, use_bias));
+  m.add(norm_layer(norm, ndf * mult));
+  m.add(std::make_shared<nn::LeakyReLU>(0.2));
+  m.add(std::make_shared<nn::Conv2d>(ndf * mult, 1, 4, 1, 1, true));
+}
+
+Tensor NLayerDiscriminator::forward(const Tensor& x) { return model_->forward(x); }
+
+PixelDiscriminator::PixelDiscriminator(int input_nc, int ndf, const std::string& norm) {
+  const bool use_bias = bias_for(norm);
+  net_ = register_module("net", std::make_shared<nn::Sequential>());
+  net_->add(std::make_shared<nn::Conv2d>(input_nc, ndf, 1, 1, 0, true));
+  net_->add(std::make_shared<nn::LeakyReLU>(0.2));
+  net_->add(std::make_shared<nn::Conv2d>(ndf, ndf * 2, 1, 1, 0, use_bias));
+  net_->add(norm_layer(norm, ndf * 2));
+  net_->add(std::make_shared<nn::LeakyReLU>(0.2));
+  net_->add(std::make_shared<nn::Conv2d>(ndf * 2, 1, 1, 1, 0, use_bias));
+}
+
+Tensor PixelDiscriminator::forward(const Tensor& x) { return net_->forward(x); }
+
+std::shared_ptr<nn::Module> define_G(int input_nc, int output_nc, int ngf, const std::string& netG,
+                                     const std::string& norm, bool use_dropout, const std::string& init_type,
+                                     double init_gain, Generator& gen) {
+  // resnet_9blocks and resnet_6blocks are the official names; any resnet_<N>blocks is accepted
+  // (small models for tests and quick experiments).
+  int blocks = -1;
+  if (netG.rfind("resnet_", 0) == 0 && netG.size() > 13 && netG.compare(netG.size() - 6, 6, "blocks") == 0) {
+    const std::string n = netG.substr(7, netG.size() - 13);
+    if (!n.empty() && n.size() < 4 && n.find_first_not_of("0123456789") == std::string::npos)
+      blocks = std::stoi(n);
+  }
+  if (blocks < 0)
+    throw Error("generator model name '" + netG +
+                "' is not recognized (expected resnet_9blocks, resnet_6blocks or resnet_<N>blocks)");
+  auto net = std::make_shared<ResnetGenerator>(input_nc, output_nc, ngf, norm, use_dropout, blocks);
+  nn::init_weights(*net, init_type, init_gain, gen);
+  return net;
+}
+
+std::shared_ptr<nn::Module> define_D(int input_nc, int ndf, const std::string& netD, int n_layers_D,
+                                     const std::string& norm, const std::string& init_type, double init_gain,
+                                     Generator& gen) {
+  std::shared_ptr<nn::Module> net;
+  if (netD == "basic")
+    net = std::make_shared<NLayerDiscriminator>(input_nc, ndf, 3, norm);
+  else if (netD == "n_layers")
+    net = std::make_shared<NLayerDiscriminator>(input_nc, ndf, n_layers_D, norm);
+  else if (netD == "pixel")
+    net = std::make_shared<PixelDiscriminator>(input_nc, ndf, norm);
+  else
+    throw Error("discriminator model name '" + netD +
+                "' is not recognized (expected basic, n_layers or pixel)");
+  nn::init_weights(*net, init_type, init_gain, gen);
+  return net;
+}
+
+}  // namespace cg::cyclegan

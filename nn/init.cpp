@@ -1,0 +1,81 @@
+#include "nn/init.h"
+
+#include <cmath>
+#include <vector>
+
+#include "autograd/tape.h"
+#include "nn/layers.h"
+#include "ops/elementwise.h"
+
+namespace cg::nn {
+namespace {
+
+// Values of a (rows x cols) matrix with orthonormal rows (or columns, if rows > cols): the Q of a
+// QR factorisation of a Gaussian matrix, by modified Gram-Schmidt in double. Gram-Schmidt gives R a
+// positive diagonal, which is what PyTorch's sign correction of Q achieves.
+std::vector<double> orthogonal(int64_t rows, int64_t cols, Generator& gen) {
+  const bool tall = rows >= cols;
+  const int64_t n = tall ? rows : cols, k = tall ? cols : rows;  // orthonormalise k vectors of length n
+  std::vector<double> a(static_cast<size_t>(n * k));             // (k, n): vector j at a[j*n ...]
+  for (double& x : a) x = gen.normal();
+  for (int64_t j = 0; j < k; ++j) {
+    double* vj = a.data() + j * n;
+    for (int64_t i = 0; i < j; ++i) {
+      const double* vi = a.data() + i * n;
+      double d = 0;
+      for (int64_t t = 0; t < n; ++t) d += vi[t] * vj[t];
+      for (int64_t t = 0; t < n; ++t) vj[t] -= d * vi[t];
+    }
+    double norm = 0;
+    for (int64_t t = 0; t < n; ++t) norm += vj[t] * vj[t];
+    norm = std::sqrt(norm);
+    for (int64_t t = 0; t < n; ++t) vj[t] /= norm;
+  }
+  std::vector<double> out(static_cast<size_t>(rows * cols));  // (rows, cols)
+  for (int64_t r = 0; r < rows; ++r)
+    for (int64_t c = 0; c < cols; ++c)
+      out[static_cast<size_t>(r * cols + c)] =
+          tall ? a[static_cast<size_t>(c * n + r)] : a[static_cast<size_t>(r * n + c)];
+  return out;
+}
+
+void init_weight(Tensor& w, const std::string& type, double gain, Generator& gen) {
+  const int64_t receptive = w.size(2) * w.size(3);
+  const double fan_in = static_cast<double>(w.size(1) * receptive),
+               fan_out = static_cast<double>(w.size(0) * receptive);
+  std::vector<double> v(static_cast<size_t>(w.numel()));
+  if (type == "normal" || type == "xavier" || type == "kaiming") {
+    const double std = type == "normal"   ? gain
+                       : type == "xavier" ? gain * std::sqrt(2.0 / (fan_in + fan_out))
+                                          : std::sqrt(2.0) / std::sqrt(fan_in);
+    for (double& x : v) x = std * gen.normal();
+  } else if (type == "orthogonal") {
+    v = orthogonal(w.size(0), w.numel() / w.size(0), gen);
+    for (double& x : v) x *= gain;
+  } else {
+    throw Error("unknown init_type '" + type + "' (expected normal, xavier, kaiming or orthogonal)");
+  }
+  copy_(w, Tensor::from_vector(v, w.shape()));
+}
+
+}  // namespace
+
+void init_weights(Module& net, const std::string& type, double gain, Generator& gen) {
+  NoGradGuard no_grad;
+  for (auto& [path, m] : net.named_modules()) {
+    Tensor* w = nullptr;
+    Tensor* b = nullptr;
+    if (auto* c = dynamic_cast<Conv2d*>(m)) {
+      w = &c->weight;
+      b = &c->bias;
+    } else if (auto* t = dynamic_cast<ConvTranspose2d*>(m)) {
+      w = &t->weight;
+      b = &t->bias;
+    }
+    if (!w) continue;
+    init_weight(*w, type, gain, gen);
+    if (b->defined()) fill_(*b, 0.0);
+  }
+}
+
+}  // namespace cg::nn

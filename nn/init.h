@@ -1,0 +1,16 @@
+// Weight initialisation as the official CycleGAN's --init_type: every Conv2d and ConvTranspose2d
+// weight drawn by the chosen rule, every bias set to 0.
+#pragma once
+
+#include <string>
+
+#include "nn/module.h"
+
+namespace cg::nn {
+
+// type: "normal" (N(0, gain)), "xavier" (xavier_normal, gain), "kaiming" (kaiming_normal, a=0,
+// fan_in) or "orthogonal" (gain). Fans follow PyTorch: fan_in = size(1) * kh * kw, also for the
+// transposed convolution's (in, out, kh, kw) weight.
+void init_weights(Module& net, const std::string& type, double gain, Generator& gen);
+
+}  // namespace cg::nn

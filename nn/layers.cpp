@@ -1,0 +1,41 @@
+#include "nn/layers.h"
+
+#include "ops/ops.h"
+
+namespace cg::nn {
+
+// Parameters start as zeros; nn/init.h gives them their values (CycleGAN initialises every
+// network explicitly, so PyTorch's default layer init is never observable there).
+Conv2d::Conv2d(int64_t in, int64_t out, int64_t kernel, int64_t stride, int64_t padding, bool has_bias)
+    : stride(stride), padding(padding) {
+  weight = register_parameter("weight", Tensor::zeros({out, in, kernel, kernel}));
+  if (has_bias) bias = register_parameter("bias", Tensor::zeros({out}));
+}
+
+Tensor Conv2d::forward(const Tensor& x) { return conv2d(x, weight, bias, stride, padding); }
+
+ConvTranspose2d::ConvTranspose2d(int64_t in, int64_t out, int64_t kernel, int64_t stride, int64_t padding,
+                                 int64_t output_padding, bool has_bias)
+    : stride(stride), padding(padding), output_padding(output_padding) {
+  weight = register_parameter("weight", Tensor::zeros({in, out, kernel, kernel}));
+  if (has_bias) bias = register_parameter("bias", Tensor::zeros({out}));
+}
+
+Tensor ConvTranspose2d::forward(const Tensor& x) {
+  return conv_transpose2d(x, weight, bias, stride, padding, output_padding);
+}
+
+Tensor InstanceNorm2d::forward(const Tensor& x) {
+  if (x.ndim() == 4 && x.size(1) != channels)
+    throw Error("InstanceNorm2d(" + std::to_string(channels) + "): input " + x.describe() + " has " +
+                std::to_string(x.size(1)) + " channels");
+  return instance_norm2d(x, eps);
+}
+
+Tensor ReflectionPad2d::forward(const Tensor& x) { return reflection_pad2d(x, pad); }
+Tensor ReLU::forward(const Tensor& x) { return relu(x); }
+Tensor LeakyReLU::forward(const Tensor& x) { return leaky_relu(x, slope); }
+Tensor Tanh::forward(const Tensor& x) { return tanh(x); }
+Tensor Dropout::forward(const Tensor& x) { return dropout(x, p, is_training(), gen); }
+
+}  // namespace cg::nn

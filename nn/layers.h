@@ -1,0 +1,75 @@
+// The layers CycleGAN is built from, with PyTorch's parameter names and layouts.
+#pragma once
+
+#include "nn/module.h"
+
+namespace cg::nn {
+
+class Conv2d : public Module {
+ public:
+  Conv2d(int64_t in, int64_t out, int64_t kernel, int64_t stride = 1, int64_t padding = 0, bool bias = true);
+  Tensor forward(const Tensor& x) override;
+  std::string type_name() const override { return "Conv2d"; }
+  Tensor weight, bias;  // (out, in, k, k), (out) or undefined
+  int64_t stride, padding;
+};
+
+class ConvTranspose2d : public Module {
+ public:
+  ConvTranspose2d(int64_t in, int64_t out, int64_t kernel, int64_t stride = 1, int64_t padding = 0,
+                  int64_t output_padding = 0, bool bias = true);
+  Tensor forward(const Tensor& x) override;
+  std::string type_name() const override { return "ConvTranspose2d"; }
+  Tensor weight, bias;  // (in, out, k, k), (out) or undefined
+  int64_t stride, padding, output_padding;
+};
+
+// affine=False, track_running_stats=False: no parameters, the same in train and eval.
+class InstanceNorm2d : public Module {
+ public:
+  explicit InstanceNorm2d(int64_t channels, double eps = 1e-5) : channels(channels), eps(eps) {}
+  Tensor forward(const Tensor& x) override;
+  std::string type_name() const override { return "InstanceNorm2d"; }
+  int64_t channels;
+  double eps;
+};
+
+class ReflectionPad2d : public Module {
+ public:
+  explicit ReflectionPad2d(int64_t pad) : pad(pad) {}
+  Tensor forward(const Tensor& x) override;
+  std::string type_name() const override { return "ReflectionPad2d"; }
+  int64_t pad;
+};
+
+class ReLU : public Module {
+ public:
+  Tensor forward(const Tensor& x) override;
+  std::string type_name() const override { return "ReLU"; }
+};
+
+class LeakyReLU : public Module {
+ public:
+  explicit LeakyReLU(double slope = 0.01) : slope(slope) {}
+  Tensor forward(const Tensor& x) override;
+  std::string type_name() const override { return "LeakyReLU"; }
+  double slope;
+};
+
+class Tanh : public Module {
+ public:
+  Tensor forward(const Tensor& x) override;
+  std::string type_name() const override { return "Tanh"; }
+};
+
+// Active in training mode only; draws from `gen` (default: the device's generator).
+class Dropout : public Module {
+ public:
+  explicit Dropout(double p = 0.5, Generator* gen = nullptr) : p(p), gen(gen) {}
+  Tensor forward(const Tensor& x) override;
+  std::string type_name() const override { return "Dropout"; }
+  double p;
+  Generator* gen;
+};
+
+}  // namespace cg::nn

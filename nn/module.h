@@ -1,0 +1,73 @@
+// Module: named parameters and submodules, giving state-dict names exactly as PyTorch would
+// ("model.10.conv_block.1.weight"), train/eval mode, device moves and state-dict IO.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "autograd/tensor.h"
+
+namespace cg::nn {
+
+class Module {
+ public:
+  virtual ~Module() = default;
+  virtual Tensor forward(const Tensor& x) = 0;
+  Tensor operator()(const Tensor& x) { return forward(x); }
+  // The class name PyTorch would print ("Conv2d", "ResnetBlock"...): init and printing use it.
+  virtual std::string type_name() const = 0;
+
+  // Every parameter with its full dotted name, depth first in registration order (PyTorch's order).
+  std::vector<std::pair<std::string, Tensor>> named_parameters() const;
+  std::vector<Tensor> parameters() const;
+  // Every module below (and including) this one, with its dotted path ("" for this one).
+  std::vector<std::pair<std::string, Module*>> named_modules();
+  int64_t num_parameters() const;
+
+  std::map<std::string, Tensor> state_dict() const;
+  // Copies values into the existing parameters (on their device). Throws, naming every missing,
+  // unexpected and mis-shaped key, before changing anything; `what` names the source in errors.
+  void load_state_dict(const std::map<std::string, Tensor>& sd, const std::string& what = "state dict");
+
+  void train(bool on = true);
+  void eval() { train(false); }
+  bool is_training() const { return training_; }
+  void to(Device dev);              // moves every parameter in place
+  void to(DType dt);                // converts every parameter in place (float64: for exact comparisons)
+  void set_requires_grad(bool on);  // freezes or unfreezes every parameter
+
+ protected:
+  // Registers a parameter (requires_grad on) under `name`; returns the handle the layer keeps.
+  Tensor register_parameter(const std::string& name, Tensor t);
+  template <class M>
+  std::shared_ptr<M> register_module(const std::string& name, std::shared_ptr<M> m) {
+    children_.emplace_back(name, m);
+    return m;
+  }
+  const std::vector<std::pair<std::string, std::shared_ptr<Module>>>& children() const { return children_; }
+
+ private:
+  void collect(const std::string& prefix, std::vector<std::pair<std::string, Tensor>>& out) const;
+  std::vector<std::pair<std::string, Tensor>> params_;
+  std::vector<std::pair<std::string, std::shared_ptr<Module>>> children_;
+  bool training_ = true;
+};
+
+// Children named "0", "1", ... applied in order; index names include parameter-free layers, so
+// the keys line up with nn.Sequential's.
+class Sequential : public Module {
+ public:
+  Sequential& add(std::shared_ptr<Module> m);
+  Tensor forward(const Tensor& x) override;
+  std::string type_name() const override { return "Sequential"; }
+  size_t size() const { return children().size(); }
+  Module& at(size_t i) const { return *children()[i].second; }
+};
+
+// A short PyTorch-style listing of the module tree, with parameter counts.
+std::string describe(Module& m);
+
+}  // namespace cg::nn

@@ -1,0 +1,342 @@
+// The CycleGAN model against PyTorch: architecture (names, shapes, counts, one forward of the
+// default generator) and three full training steps (every loss, every parameter).
+#include <cmath>
+#include <cstring>
+
+#include "helpers.h"
+#include "models/cyclegan/cycle_gan_model.h"
+#include "models/cyclegan/networks.h"
+#include "ops/ops.h"
+
+using namespace cg;
+using namespace cg::cyclegan;
+
+namespace {
+std::map<std::string, Tensor> with_prefix(const std::map<std::string, Tensor>& all,
+                                          const std::string& prefix) {
+  std::map<std::string, Tensor> out;
+  for (const auto& [k, v] : all)
+    if (k.rfind(prefix, 0) == 0) out.emplace(k.substr(prefix.size()), v);
+  return out;
+}
+
+Options small_options() {
+  Options o;
+  o.ngf = 8;
+  o.ndf = 8;
+  o.netG = "resnet_2blocks";
+  o.pool_size = 50;
+  return o;
+}
+
+// Largest |a - e| / max(|e|, floor) over a tensor: the relative difference the closing note reports.
+double max_rel(const Tensor& a, const Tensor& e, double floor) {
+  const auto av = a.to_vector<double>(), ev = e.to_vector<double>();
+  double m = 0;
+  for (size_t i = 0; i < av.size(); ++i)
+    m = std::max(m, std::abs(av[i] - ev[i]) / std::max(std::abs(ev[i]), floor));
+  return m;
+}
+
+// The splitmix64 weights of tests/fixtures/make_cyclegan.py.
+std::vector<float> splitmix_weights(uint64_t index, int64_t count, double std) {
+  std::vector<float> v(static_cast<size_t>(count));
+  for (int64_t i = 0; i < count; ++i) {
+    uint64_t z = (index << 32) + static_cast<uint64_t>(i);
+    z += 0x9E3779B97F4A7C15ull;
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    z ^= z >> 31;
+    const double u = static_cast<double>(z >> 40) / static_cast<double>(1 << 24);
+    v[static_cast<size_t>(i)] = static_cast<float>((u - 0.5) * (std * std::sqrt(12.0)));
+  }
+  return v;
+}
+}  // namespace
+
+TEST_CASE("default networks have the official parameter counts and key names") {
+  Generator g(0);
+  auto G = define_G(3, 3, 64, "resnet_9blocks", "instance", false, "normal", 0.02, g);
+  auto D = define_D(3, 64, "basic", 3, "instance", "normal", 0.02, g);
+  CHECK(G->num_parameters() == 11378179);
+  CHECK(D->num_parameters() == 2764737);
+  const auto gsd = G->state_dict(), dsd = D->state_dict();
+  for (const char* k :
+       {"model.1.weight", "model.1.bias", "model.4.weight", "model.7.bias", "model.10.conv_block.1.weight",
+        "model.10.conv_block.5.bias", "model.18.conv_block.5.weight", "model.19.weight", "model.22.bias",
+        "model.26.weight", "model.26.bias"})
+    CHECK_MESSAGE(gsd.count(k), k);
+  CHECK(gsd.size() == 2 + 2 * 2 + 9 * 4 + 2 * 2 + 2);
+  CHECK(gsd.at("model.19.weight").shape() == Shape{256, 128, 3, 3});  // ConvTranspose2d: (in, out, kh, kw)
+  for (const char* k :
+       {"model.0.weight", "model.2.weight", "model.5.bias", "model.8.weight", "model.11.bias"})
+    CHECK_MESSAGE(dsd.count(k), k);
+  CHECK(dsd.size() == 10);
+  auto G6 = define_G(3, 3, 64, "resnet_6blocks", "instance", false, "normal", 0.02, g);
+  CHECK(G6->state_dict().count("model.23.weight"));
+  auto Gd = define_G(3, 3, 8, "resnet_1blocks", "instance", true, "normal", 0.02, g);
+  CHECK(Gd->state_dict().count("model.10.conv_block.6.weight"));  // dropout shifts the second conv
+  auto P = define_D(3, 64, "pixel", 3, "instance", "normal", 0.02, g);
+  CHECK(P->state_dict().count("net.5.weight"));
+  CHECK_THROWS_WITH_AS(define_G(3, 3, 8, "unet_256", "instance", false, "normal", 0.02, g),
+                       doctest::Contains("not recognized"), Error);
+}
+
+TEST_CASE("init types: normal has std gain - biases zero - orthogonal rows are orthonormal") {
+  Generator g(3);
+  auto net = define_D(3, 64, "basic", 3, "instance", "normal", 0.02, g);
+  const auto sd = net->state_dict();
+  const auto w = sd.at("model.8.weight").to_vector<double>();  // 512*256*16 values
+  double s2 = 0;
+  for (double v : w) s2 += v * v;
+  CHECK(std::sqrt(s2 / static_cast<double>(w.size())) == doctest::Approx(0.02).epsilon(0.01));
+  for (double v : sd.at("model.8.bias").to_vector<double>()) CHECK(v == 0.0);
+  auto ortho = define_D(3, 4, "basic", 3, "instance", "orthogonal", 1.0, g);
+  const Tensor q = ortho->state_dict().at("model.0.weight").reshape({4, 48});  // 4 rows of 48
+  const auto qv = q.to_vector<double>();
+  for (int i = 0; i < 4; ++i)
+    for (int j = 0; j < 4; ++j) {
+      double d = 0;
+      for (int k = 0; k < 48; ++k)
+        d += qv[static_cast<size_t>(i * 48 + k)] * qv[static_cast<size_t>(j * 48 + k)];
+      CHECK(d == doctest::Approx(i == j ? 1.0 : 0.0).epsilon(1e-5));
+    }
+  auto kai = define_D(3, 64, "basic", 3, "instance", "kaiming", 0.02, g);
+  const auto kw = kai->state_dict().at("model.8.weight").to_vector<double>();  // fan_in 256*16
+  s2 = 0;
+  for (double v : kw) s2 += v * v;
+  CHECK(std::sqrt(s2 / static_cast<double>(kw.size())) ==
+        doctest::Approx(std::sqrt(2.0 / 4096)).epsilon(0.01));
+  CHECK_THROWS_WITH_AS(define_D(3, 4, "basic", 3, "instance", "uniform", 1.0, g),
+                       doctest::Contains("init_type"), Error);
+}
+
+TEST_CASE("the default generator (ngf 64 - 9 blocks) computes PyTorch's output on the same weights") {
+  const auto fx = test::fixture("cyclegan_default_G.safetensors");
+  Generator g(0);
+  auto G = define_G(3, 3, 64, "resnet_9blocks", "instance", false, "normal", 0.02, g);
+  CHECK(std::to_string(G->num_parameters()) == fx.metadata.at("parameters"));
+  std::map<std::string, Tensor> sd;
+  uint64_t i = 0;
+  for (const auto& [k, v] : G->state_dict())  // std::map: the same sorted order as the script's
+    sd[k] = Tensor::from_vector(splitmix_weights(i++, v.numel(), 0.02), v.shape());
+  G->load_state_dict(sd);
+  G->eval();
+  NoGradGuard no_grad;
+  const Tensor y = (*G)(fx.tensors.at("input"));
+  // 28 layers of float32 convolutions and instance norms; outputs are tanh-bounded. The norms
+  // renormalise each layer, so rounding differences stay at the 1e-5 level rather than growing.
+  CHECK_CLOSE(y, fx.tensors.at("output"), 5e-5, 1e-4);
+  MESSAGE("default generator: max |ours - PyTorch| relative " << max_rel(y, fx.tensors.at("output"), 1e-3));
+}
+
+namespace {
+// Builds the small model from the fixture's initial weights (converted to `dt`) and its inputs.
+std::unique_ptr<CycleGANModel> small_model_from_fixture(const safetensors::Contents& fx, DType dt,
+                                                        const std::string& gan_mode = "lsgan") {
+  Options o = small_options();
+  o.gan_mode = gan_mode;
+  auto model = std::make_unique<CycleGANModel>(o, true);
+  for (auto& [name, net] : model->networks()) {
+    net->to(dt);
+    net->load_state_dict(with_prefix(fx.tensors, "init." + name + "."));
+  }
+  // The optimizers were built over the same parameter handles, so they follow the conversion.
+  model->set_input(fx.tensors.at("real_A").to(dt), fx.tensors.at("real_B").to(dt));
+  return model;
+}
+
+bool is_bias_before_norm(const std::string& net, const std::string& key) {
+  // Every convolution bias of the generators and discriminators except the last layers' (and
+  // the discriminator's first, which a LeakyReLU follows) sits right before an instance norm.
+  if (key.size() < 5 || key.compare(key.size() - 5, 5, ".bias") != 0) return false;
+  if (net[0] == 'G') return key != "model.26.bias";
+  return key != "model.0.bias" && key != "model.11.bias";
+}
+}  // namespace
+
+TEST_CASE("three CycleGAN training steps in float64 equal PyTorch's: every loss and every parameter") {
+  // In float64 both frameworks compute the same real-number algorithm with rounding errors near
+  // 1e-16, so every loss of every step and every parameter after 3 steps must agree closely.
+  const auto fx = test::fixture("cyclegan_steps.safetensors");
+  auto model = small_model_from_fixture(fx, DType::F64);
+  const auto expected = fx.tensors.at("f64.losses").to_vector<double>();  // (3, 8)
+  double worst_loss = 0, worst_param = 0;
+  for (int step = 0; step < 3; ++step) {
+    model->optimize_parameters();
+    const auto losses = model->current_losses();
+    for (size_t k = 0; k < 8; ++k) {
+      CAPTURE(step);
+      CAPTURE(losses[k].first);
+      const double e = expected[static_cast<size_t>(step) * 8 + k];
+      CHECK(losses[k].second == doctest::Approx(e).epsilon(1e-9));
+      worst_loss = std::max(worst_loss, std::abs(losses[k].second - e) / std::abs(e));
+    }
+  }
+  for (auto& [name, net] : model->networks())
+    for (const auto& [key, p] : net->state_dict()) {
+      CAPTURE(name + "." + key);
+      const Tensor& e = fx.tensors.at("f64.step3." + name + "." + key);
+      // A bias right before an instance norm has an analytic gradient of exactly 0 (the norm
+      // subtracts the mean); both sides see only rounding noise there (|g| ~ 1e-14, sums of a few
+      // hundred float64 terms), which Adam turns into steps of about lr * g / 1e-8 ~ 2e-10 (eps
+      // dominates the denominator). Such biases never affect any output.
+      CHECK_CLOSE(p, e, is_bias_before_norm(name, key) ? 2e-9 : 1e-12, 1e-9);
+      if (!is_bias_before_norm(name, key)) worst_param = std::max(worst_param, max_rel(p, e, 1e-2));
+    }
+  MESSAGE("float64, 3 steps: largest relative loss difference "
+          << worst_loss << ", largest parameter difference " << worst_param);
+}
+
+TEST_CASE("three CycleGAN training steps in float32 agree with PyTorch's within float32 chaos") {
+  // Float32 training is chaotic at the element level: where a weight's gradient is at rounding
+  // level (here one weight has |g| = 2e-8 against a median of 0.05), Adam's update
+  // lr * g / (|g| + 1e-8) takes a different +-lr step in any two implementations, and that
+  // perturbation spreads through the next steps. PyTorch run with 2 threads instead of 1 ends
+  // these same 3 steps with a parameter 3.2 lr away from itself. So: step-1 losses tight,
+  // later losses to 1e-3, parameters by their mean drift (a real error, e.g. a wrong beta or loss
+  // weight, moves every element by ~lr) and by a hard bound of 4 lr on any element.
+  const auto fx = test::fixture("cyclegan_steps.safetensors");
+  auto model = small_model_from_fixture(fx, DType::F32);
+  const auto expected = fx.tensors.at("f32.losses").to_vector<double>();  // (3, 8)
+  const double lr = 2e-4;
+  for (int step = 0; step < 3; ++step) {
+    model->optimize_parameters();
+    const auto losses = model->current_losses();
+    double worst = 0;
+    for (size_t k = 0; k < 8; ++k) {
+      CAPTURE(step);
+      CAPTURE(losses[k].first);
+      const double e = expected[static_cast<size_t>(step) * 8 + k];
+      CHECK(losses[k].second == doctest::Approx(e).epsilon(step == 0 ? 1e-5 : 1e-3));
+      worst = std::max(worst, std::abs(losses[k].second - e) / std::abs(e));
+    }
+    MESSAGE("float32 step " << step + 1 << ": largest relative loss difference " << worst);
+  }
+  double worst_mean = 0, worst_max = 0;
+  for (auto& [name, net] : model->networks())
+    for (const auto& [key, p] : net->state_dict()) {
+      CAPTURE(name + "." + key);
+      const auto a = p.to_vector<double>(),
+                 e = fx.tensors.at("f32.step3." + name + "." + key).to_vector<double>();
+      double sum = 0, mx = 0;
+      for (size_t i = 0; i < a.size(); ++i) {
+        sum += std::abs(a[i] - e[i]);
+        mx = std::max(mx, std::abs(a[i] - e[i]));
+      }
+      const double mean = sum / static_cast<double>(a.size());
+      if (is_bias_before_norm(name, key)) {
+        // Gradient analytically 0, so pure noise for Adam in both runs: each run moves such a bias by
+        // up to ~lr per step in a random direction, so two runs differ by at most ~6 lr after 3 steps.
+        CHECK(mx <= 6 * lr);
+      } else {
+        CHECK(mx <= 4 * lr);
+        CHECK(mean <= 0.15 * lr);
+      }
+      worst_mean = std::max(worst_mean, is_bias_before_norm(name, key) ? 0.0 : mean);
+      worst_max = std::max(worst_max, mx);
+    }
+  MESSAGE("float32, after step 3: largest per-tensor mean |difference| "
+          << worst_mean / lr << " lr, largest element difference " << worst_max / lr << " lr");
+}
+
+TEST_CASE("two CycleGAN steps with the vanilla GAN loss equal PyTorch's losses") {
+  const auto fx = test::fixture("cyclegan_steps.safetensors");
+  auto model = small_model_from_fixture(fx, DType::F32, "vanilla");
+  const auto expected = fx.tensors.at("vanilla.losses").to_vector<double>();  // (2, 8)
+  for (int step = 0; step < 2; ++step) {
+    model->optimize_parameters();
+    const auto losses = model->current_losses();
+    for (size_t k = 0; k < 8; ++k) {
+      CAPTURE(step);
+      CAPTURE(losses[k].first);
+      // as the float32 lsgan test: tight at step 1, float32 chaos after
+      CHECK(losses[k].second ==
+            doctest::Approx(expected[static_cast<size_t>(step) * 8 + k]).epsilon(step == 0 ? 1e-5 : 1e-3));
+    }
+  }
+}
+
+TEST_CASE("loading a state dict names missing - unexpected and mis-shaped keys") {
+  Generator g(0);
+  auto D = define_D(3, 8, "basic", 3, "instance", "normal", 0.02, g);
+  auto sd = D->state_dict();
+  sd.erase("model.5.weight");
+  sd["model.99.weight"] = Tensor::zeros({1});
+  sd["model.0.bias"] = Tensor::zeros({7});
+  try {
+    D->load_state_dict(sd, "test weights");
+    FAIL("load_state_dict accepted a bad state dict");
+  } catch (const Error& e) {
+    const std::string m = e.what();
+    CHECK(m.find("missing keys (1): model.5.weight") != std::string::npos);
+    CHECK(m.find("unexpected keys (1): model.99.weight") != std::string::npos);
+    CHECK(m.find("model.0.bias (expected [8], found [7])") != std::string::npos);
+    CHECK(m.find("test weights") != std::string::npos);
+  }
+}
+
+TEST_CASE("image pool follows the official rule") {
+  ImagePool pool(2);
+  Generator g(1);
+  auto img = [](float v) { return Tensor::full({1, 1, 2, 2}, v); };
+  // While filling: returns the new image and stores it.
+  CHECK(pool.query(img(1), g).to_vector<float>()[0] == 1.0f);
+  CHECK(pool.query(img(2), g).to_vector<float>()[0] == 2.0f);
+  CHECK(pool.images().size() == 2);
+  // Full: about half the queries return a stored image (which the new one replaces).
+  int stored = 0;
+  for (int i = 0; i < 2000; ++i) {
+    const float v = 100.0f + static_cast<float>(i);
+    const float got = pool.query(img(v), g).to_vector<float>()[0];
+    stored += got != v;
+  }
+  CHECK(std::abs(stored / 2000.0 - 0.5) < 0.05);
+  ImagePool none(0);
+  Tensor x = img(5);
+  CHECK(none.query(x, g).raw() == x.raw());
+  // A batch of 3 is queried image by image.
+  ImagePool three(3);
+  CHECK(three.query(cat0({img(1), img(2), img(3)}), g).shape() == Shape{3, 1, 2, 2});
+}
+
+TEST_CASE("LR schedules follow the official formulas") {
+  nn::LRSchedule lin({"linear", 2e-4, 100, 100, 1, 50});
+  CHECK(lin.lr() == doctest::Approx(2e-4));
+  for (int e = 1; e <= 99; ++e) lin.step();
+  CHECK(lin.lr() == doctest::Approx(2e-4));  // stepped 99 times: still constant
+  lin.step();                                // 100
+  CHECK(lin.lr() == doctest::Approx(2e-4 * (1 - 1.0 / 101)));
+  for (int e = 101; e <= 200; ++e) lin.step();
+  CHECK(lin.lr() == doctest::Approx(0.0).epsilon(1e-12));
+  nn::LRSchedule st({"step", 1.0, 100, 100, 1, 3});
+  for (int i = 0; i < 3; ++i) st.step();
+  CHECK(st.lr() == doctest::Approx(0.1));
+  nn::LRSchedule cs({"cosine", 1.0, 10, 0, 1, 50});
+  for (int i = 0; i < 5; ++i) cs.step();
+  CHECK(cs.lr() == doctest::Approx(0.5));
+  nn::LRSchedule pl({"plateau", 1.0, 10, 0, 1, 50});
+  for (int i = 0; i < 6; ++i) pl.step();
+  CHECK(pl.lr() == 1.0);
+  pl.step();
+  CHECK(pl.lr() == doctest::Approx(0.2));
+  CHECK_THROWS_AS(nn::LRSchedule({"exp", 1.0, 1, 1, 1, 1}), Error);
+}
+
+TEST_CASE("Adam matches the closed form of its first steps") {
+  // After step 1 with gradient g: m = (1-b1) g, v = (1-b2) g^2, update = lr * g / (|g| + eps*sqrt(1-b2))
+  // i.e. -lr*sign(g) up to eps.
+  Tensor p = Tensor::from_vector(std::vector<float>{1.0f, -2.0f, 0.5f}, {3}).set_requires_grad();
+  nn::Adam opt({p}, {0.1, 0.5, 0.999, 1e-8});
+  sum(p * Tensor::from_vector(std::vector<float>{3.0f, -1.0f, 0.0f}, {3})).backward();
+  opt.step();
+  const auto v = p.to_vector<float>();
+  CHECK(v[0] == doctest::Approx(0.9f).epsilon(1e-6));
+  CHECK(v[1] == doctest::Approx(-1.9f).epsilon(1e-6));
+  CHECK(v[2] == 0.5f);  // zero gradient: m = v = 0, no motion
+  CHECK(opt.state()[0].step == 1);
+  opt.zero_grad();
+  CHECK_FALSE(p.grad().defined());
+  opt.step();  // no gradients: nothing moves, no step counted
+  CHECK(opt.state()[0].step == 1);
+}
