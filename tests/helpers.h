@@ -58,6 +58,14 @@ inline Tensor randn64(const Shape& shape, Generator& g) {
   return Tensor::randn(shape, DType::F64, Device::CPU, &g);
 }
 
+// The entries of `all` whose key starts with `prefix`, with the prefix removed.
+inline std::map<std::string, Tensor> with_prefix(const std::map<std::string, Tensor>& all, const std::string& prefix) {
+  std::map<std::string, Tensor> out;
+  for (const auto& [k, v] : all)
+    if (k.rfind(prefix, 0) == 0) out.emplace(k.substr(prefix.size()), v);
+  return out;
+}
+
 inline safetensors::Contents fixture(const std::string& name) {
   return safetensors::load(std::string(CG_FIXTURE_DIR) + "/" + name);
 }

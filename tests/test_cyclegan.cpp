@@ -10,6 +10,7 @@
 
 using namespace cg;
 using namespace cg::cyclegan;
+using cg::test::with_prefix;
 
 namespace {
 std::map<std::string, Tensor> with_prefix(const std::map<std::string, Tensor>& all,
