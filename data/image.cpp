@@ -1,0 +1,398 @@
+#include "data/image.h"
+
+#include <jpeglib.h>
+// after jpeglib.h: the message codes
+#include <jerror.h>
+#include <png.h>
+
+#include <cerrno>
+#include <cmath>
+#include <csetjmp>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+
+namespace cg::data {
+
+namespace {
+
+Error bad_image(const std::string& name, const std::string& why) {
+  return Error("cannot read image '" + name + "': " + why);
+}
+
+// ---- PNG (classic libpng API, so that every conversion is the one PIL makes) ----
+
+struct PngSource {
+  const std::vector<uint8_t>* bytes;
+  size_t pos = 0;
+};
+
+struct PngErrorState {
+  std::jmp_buf jmp;
+  char message[256] = "";
+};
+
+void png_read_from_memory(png_structp png, png_bytep out, png_size_t n) {
+  auto* src = static_cast<PngSource*>(png_get_io_ptr(png));
+  if (src->pos + n > src->bytes->size()) png_error(png, "file is truncated");
+  std::memcpy(out, src->bytes->data() + src->pos, n);
+  src->pos += n;
+}
+
+void png_on_error(png_structp png, png_const_charp msg) {
+  auto* st = static_cast<PngErrorState*>(png_get_error_ptr(png));
+  std::snprintf(st->message, sizeof st->message, "%s", msg);
+  std::longjmp(st->jmp, 1);
+}
+
+void png_on_warning(png_structp, png_const_charp) {}
+
+// Decodes to 8-bit RGB (or L when the file is gray and `want_gray`).
+Image decode_png(const std::vector<uint8_t>& bytes, const std::string& name, bool want_gray) {
+  PngErrorState err;
+  PngSource src{&bytes};
+  Image img;
+  std::vector<png_bytep> rows;
+  png_structp png = png_create_read_struct(PNG_LIBPNG_VER_STRING, &err, png_on_error, png_on_warning);
+  png_infop info = png ? png_create_info_struct(png) : nullptr;
+  if (!png || !info) {
+    png_destroy_read_struct(&png, &info, nullptr);
+    throw bad_image(name, "out of memory starting the PNG decoder");
+  }
+  if (setjmp(err.jmp)) {
+    png_destroy_read_struct(&png, &info, nullptr);
+    throw bad_image(name, std::string("corrupt or truncated PNG (") + err.message + ")");
+  }
+  png_set_read_fn(png, &src, png_read_from_memory);
+  png_read_info(png, info);
+  const int color = png_get_color_type(png, info), depth = png_get_bit_depth(png, info);
+  png_set_strip_16(png);     // 16-bit samples -> their high byte
+  png_set_strip_alpha(png);  // PIL's convert('RGB') drops alpha without compositing
+  if (color == PNG_COLOR_TYPE_PALETTE) png_set_palette_to_rgb(png);
+  if ((color == PNG_COLOR_TYPE_GRAY || color == PNG_COLOR_TYPE_GRAY_ALPHA) && depth < 8)
+    png_set_expand_gray_1_2_4_to_8(png);
+  const bool gray = color == PNG_COLOR_TYPE_GRAY || color == PNG_COLOR_TYPE_GRAY_ALPHA;
+  if (gray && !want_gray) png_set_gray_to_rgb(png);
+  png_set_interlace_handling(png);
+  png_read_update_info(png, info);
+  img.width = static_cast<int>(png_get_image_width(png, info));
+  img.height = static_cast<int>(png_get_image_height(png, info));
+  img.channels = png_get_channels(png, info);
+  if (png_get_rowbytes(png, info) != static_cast<size_t>(img.width) * img.channels)
+    png_error(png, "unexpected row layout after conversion");
+  img.pixels.resize(static_cast<size_t>(img.width) * img.height * img.channels);
+  rows.resize(static_cast<size_t>(img.height));
+  for (int y = 0; y < img.height; ++y) rows[static_cast<size_t>(y)] = img.row(y);
+  png_read_image(png, rows.data());
+  png_read_end(png, nullptr);
+  png_destroy_read_struct(&png, &info, nullptr);
+  return img;
+}
+
+// ---- JPEG ----
+
+struct JpegError {
+  jpeg_error_mgr mgr;
+  std::jmp_buf jmp;
+  bool truncated = false;
+};
+
+void jpeg_on_error(j_common_ptr cinfo) { std::longjmp(reinterpret_cast<JpegError*>(cinfo->err)->jmp, 1); }
+
+void jpeg_on_message(j_common_ptr cinfo, int level) {
+  // libjpeg only warns about a file that ends early and fills the rest with gray; PIL refuses such
+  // files ("image file is truncated"), and so do we. Other warnings are ignored, as PIL does.
+  if (level < 0 && cinfo->err->msg_code == JWRN_JPEG_EOF)
+    reinterpret_cast<JpegError*>(cinfo->err)->truncated = true;
+}
+
+Image decode_jpeg(const std::vector<uint8_t>& bytes, const std::string& name) {
+  jpeg_decompress_struct cinfo;
+  JpegError err;
+  Image img;
+  cinfo.err = jpeg_std_error(&err.mgr);
+  err.mgr.error_exit = jpeg_on_error;
+  err.mgr.emit_message = jpeg_on_message;
+  if (setjmp(err.jmp)) {
+    char msg[JMSG_LENGTH_MAX];
+    (*cinfo.err->format_message)(reinterpret_cast<j_common_ptr>(&cinfo), msg);
+    jpeg_destroy_decompress(&cinfo);
+    throw bad_image(name, std::string("corrupt JPEG (") + msg + ")");
+  }
+  jpeg_create_decompress(&cinfo);
+  jpeg_mem_src(&cinfo, bytes.data(), static_cast<unsigned long>(bytes.size()));
+  jpeg_read_header(&cinfo, TRUE);
+  if (cinfo.jpeg_color_space == JCS_CMYK || cinfo.jpeg_color_space == JCS_YCCK) {
+    jpeg_destroy_decompress(&cinfo);
+    throw bad_image(name, "CMYK JPEGs are not supported; convert it to RGB");
+  }
+  // Gray JPEGs stay gray (L -> RGB -> L is the identity, so this equals PIL's path for gray output).
+  if (cinfo.jpeg_color_space != JCS_GRAYSCALE) cinfo.out_color_space = JCS_RGB;
+  jpeg_start_decompress(&cinfo);
+  img.width = static_cast<int>(cinfo.output_width);
+  img.height = static_cast<int>(cinfo.output_height);
+  img.channels = cinfo.output_components;
+  img.pixels.resize(static_cast<size_t>(img.width) * img.height * img.channels);
+  while (cinfo.output_scanline < cinfo.output_height) {
+    JSAMPROW row = img.row(static_cast<int>(cinfo.output_scanline));
+    jpeg_read_scanlines(&cinfo, &row, 1);
+  }
+  jpeg_finish_decompress(&cinfo);
+  jpeg_destroy_decompress(&cinfo);
+  if (err.truncated) throw bad_image(name, "the JPEG data is truncated");
+  return img;
+}
+
+Image gray_to_rgb(const Image& g) {
+  Image out{g.width, g.height, 3, {}};
+  out.pixels.resize(g.pixels.size() * 3);
+  for (size_t i = 0; i < g.pixels.size(); ++i)
+    out.pixels[3 * i] = out.pixels[3 * i + 1] = out.pixels[3 * i + 2] = g.pixels[i];
+  return out;
+}
+
+// ---- PIL's resampling (Resample.c), for 8-bit images ----
+
+constexpr int kPrecisionBits = 32 - 8 - 2;
+
+double bicubic(double x) {
+  constexpr double a = -0.5;
+  if (x < 0.0) x = -x;
+  if (x < 1.0) return ((a + 2.0) * x - (a + 3.0)) * x * x + 1;
+  if (x < 2.0) return (((x - 5) * x + 8) * x - 4) * a;
+  return 0.0;
+}
+
+// For each output index: the first input index, the number of taps, and fixed-point weights.
+struct Coeffs {
+  int ksize = 0;
+  std::vector<int> bounds;  // (out, 2): xmin, count
+  std::vector<int32_t> kk;  // (out, ksize)
+};
+
+Coeffs precompute(int in_size, int out_size) {
+  const float in0 = 0.0f, in1 = static_cast<float>(in_size);
+  const double scale = static_cast<double>(in1 - in0) / out_size;
+  const double filterscale = scale < 1.0 ? 1.0 : scale;
+  const double support = 2.0 * filterscale;  // bicubic support 2, widened when shrinking
+  Coeffs c;
+  c.ksize = static_cast<int>(std::ceil(support)) * 2 + 1;
+  c.bounds.resize(static_cast<size_t>(out_size) * 2);
+  c.kk.assign(static_cast<size_t>(out_size) * c.ksize, 0);
+  std::vector<double> k(static_cast<size_t>(c.ksize));
+  for (int xx = 0; xx < out_size; ++xx) {
+    const double center = in0 + (xx + 0.5) * scale;
+    const double ss = 1.0 / filterscale;
+    int xmin = static_cast<int>(center - support + 0.5);
+    if (xmin < 0) xmin = 0;
+    int xmax = static_cast<int>(center + support + 0.5);
+    if (xmax > in_size) xmax = in_size;
+    xmax -= xmin;
+    double ww = 0.0;
+    for (int x = 0; x < xmax; ++x) {
+      const double w = bicubic((x + xmin - center + 0.5) * ss);
+      k[static_cast<size_t>(x)] = w;
+      ww += w;
+    }
+    for (int x = 0; x < xmax; ++x) {
+      double v = k[static_cast<size_t>(x)];
+      if (ww != 0.0) v /= ww;
+      // to fixed point, rounding half away from zero as PIL's normalize_coeffs_8bpc
+      c.kk[static_cast<size_t>(xx) * c.ksize + x] =
+          v < 0 ? static_cast<int32_t>(-0.5 + v * (1 << kPrecisionBits))
+                : static_cast<int32_t>(0.5 + v * (1 << kPrecisionBits));
+    }
+    c.bounds[static_cast<size_t>(xx) * 2] = xmin;
+    c.bounds[static_cast<size_t>(xx) * 2 + 1] = xmax;
+  }
+  return c;
+}
+
+inline uint8_t clip8(int64_t in) {
+  if (in >= (int64_t{1} << kPrecisionBits << 8)) return 255;
+  if (in <= 0) return 0;
+  return static_cast<uint8_t>(in >> kPrecisionBits);
+}
+
+Image resample_horizontal(const Image& in, int width, const Coeffs& c, int row0, int rows) {
+  Image out{width, rows, in.channels, {}};
+  out.pixels.resize(static_cast<size_t>(width) * rows * in.channels);
+  const int ch = in.channels;
+  for (int yy = 0; yy < rows; ++yy) {
+    const uint8_t* src = in.row(yy + row0);
+    uint8_t* dst = out.row(yy);
+    for (int xx = 0; xx < width; ++xx) {
+      const int xmin = c.bounds[static_cast<size_t>(xx) * 2],
+                xmax = c.bounds[static_cast<size_t>(xx) * 2 + 1];
+      const int32_t* k = &c.kk[static_cast<size_t>(xx) * c.ksize];
+      for (int b = 0; b < ch; ++b) {
+        int32_t ss = 1 << (kPrecisionBits - 1);  // PIL accumulates in 32-bit ints
+        for (int x = 0; x < xmax; ++x) ss += src[(x + xmin) * ch + b] * k[x];
+        dst[xx * ch + b] = clip8(ss);
+      }
+    }
+  }
+  return out;
+}
+
+Image resample_vertical(const Image& in, int height, const Coeffs& c, int row_shift) {
+  Image out{in.width, height, in.channels, {}};
+  out.pixels.resize(static_cast<size_t>(in.width) * height * in.channels);
+  const int ch = in.channels, rowlen = in.width * ch;
+  for (int yy = 0; yy < height; ++yy) {
+    const int ymin = c.bounds[static_cast<size_t>(yy) * 2] - row_shift,
+              ymax = c.bounds[static_cast<size_t>(yy) * 2 + 1];
+    const int32_t* k = &c.kk[static_cast<size_t>(yy) * c.ksize];
+    uint8_t* dst = out.row(yy);
+    for (int i = 0; i < rowlen; ++i) {
+      int32_t ss = 1 << (kPrecisionBits - 1);
+      for (int y = 0; y < ymax; ++y) ss += in.row(y + ymin)[i] * k[y];
+      dst[i] = clip8(ss);
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+Image decode_image(const std::vector<uint8_t>& bytes, const std::string& name, int channels) {
+  if (channels != 1 && channels != 3)
+    throw Error("images can be read with 1 or 3 channels, not " + std::to_string(channels) + " ('" + name +
+                "')");
+  static const uint8_t kPng[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
+  Image img;
+  if (bytes.size() >= 8 && std::memcmp(bytes.data(), kPng, 8) == 0)
+    img = decode_png(bytes, name, channels == 1);
+  else if (bytes.size() >= 3 && bytes[0] == 0xFF && bytes[1] == 0xD8 && bytes[2] == 0xFF)
+    img = decode_jpeg(bytes, name);
+  else
+    throw bad_image(name, bytes.empty() ? "the file is empty" : "not a PNG or JPEG file");
+  if (img.width <= 0 || img.height <= 0) throw bad_image(name, "the image has no pixels");
+  if (channels == 1 && img.channels == 3) return to_gray(img);
+  if (channels == 3 && img.channels == 1) return gray_to_rgb(img);
+  return img;
+}
+
+Image read_image(const std::string& path, int channels) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw bad_image(path, std::strerror(errno));
+  std::vector<uint8_t> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  if (in.bad()) throw bad_image(path, "read error");
+  return decode_image(bytes, path, channels);
+}
+
+void write_png(const std::string& path, const Image& img) {
+  if (img.channels != 1 && img.channels != 3)
+    throw Error("write_png: 1 or 3 channels, got " + std::to_string(img.channels));
+  const std::string tmp = path + ".tmp";
+  std::FILE* f = std::fopen(tmp.c_str(), "wb");
+  if (!f) throw Error("cannot write image '" + tmp + "': " + std::strerror(errno));
+  PngErrorState err;
+  png_structp png = png_create_write_struct(PNG_LIBPNG_VER_STRING, &err, png_on_error, png_on_warning);
+  png_infop info = png ? png_create_info_struct(png) : nullptr;
+  if (!png || !info || setjmp(err.jmp)) {
+    png_destroy_write_struct(&png, &info);
+    std::fclose(f);
+    std::remove(tmp.c_str());
+    throw Error("writing PNG '" + path + "' failed: " + err.message);
+  }
+  png_init_io(png, f);
+  png_set_IHDR(png, info, static_cast<png_uint_32>(img.width), static_cast<png_uint_32>(img.height), 8,
+               img.channels == 3 ? PNG_COLOR_TYPE_RGB : PNG_COLOR_TYPE_GRAY, PNG_INTERLACE_NONE,
+               PNG_COMPRESSION_TYPE_DEFAULT, PNG_FILTER_TYPE_DEFAULT);
+  png_write_info(png, info);
+  for (int y = 0; y < img.height; ++y) png_write_row(png, const_cast<png_bytep>(img.row(y)));
+  png_write_end(png, nullptr);
+  png_destroy_write_struct(&png, &info);
+  const bool ok = std::fflush(f) == 0;
+  if (std::fclose(f) != 0 || !ok || std::rename(tmp.c_str(), path.c_str()) != 0) {
+    const std::string why = std::strerror(errno);
+    std::remove(tmp.c_str());
+    throw Error("writing PNG '" + path + "' failed: " + why);
+  }
+}
+
+Image resize_bicubic(const Image& img, int width, int height) {
+  if (width <= 0 || height <= 0)
+    throw Error("resize to " + std::to_string(width) + "x" + std::to_string(height) +
+                ": sizes must be positive");
+  if (width == img.width && height == img.height) return img;
+  const Coeffs ch = precompute(img.width, width), cv = precompute(img.height, height);
+  // The horizontal pass only needs the rows the vertical pass will read.
+  const int first = cv.bounds[0];
+  const int last =
+      cv.bounds[static_cast<size_t>(height) * 2 - 2] + cv.bounds[static_cast<size_t>(height) * 2 - 1];
+  if (width != img.width) {
+    const Image tmp = resample_horizontal(img, width, ch, first, last - first);
+    if (height == img.height) return tmp;  // first = 0 and all rows kept
+    return resample_vertical(tmp, height, cv, first);
+  }
+  return resample_vertical(img, height, cv, 0);
+}
+
+Image crop(const Image& img, int x, int y, int width, int height) {
+  if (x < 0 || y < 0 || width < 0 || height < 0 || x + width > img.width || y + height > img.height)
+    throw Error("crop (" + std::to_string(x) + ", " + std::to_string(y) + ", " + std::to_string(width) + "x" +
+                std::to_string(height) + ") does not fit a " + std::to_string(img.width) + "x" +
+                std::to_string(img.height) + " image");
+  Image out{width, height, img.channels, {}};
+  out.pixels.resize(static_cast<size_t>(width) * height * img.channels);
+  for (int r = 0; r < height; ++r)
+    std::memcpy(out.row(r), img.row(y + r) + static_cast<size_t>(x) * img.channels,
+                static_cast<size_t>(width) * img.channels);
+  return out;
+}
+
+Image flip_horizontal(const Image& img) {
+  Image out = img;
+  const int ch = img.channels;
+  for (int r = 0; r < img.height; ++r) {
+    const uint8_t* s = img.row(r);
+    uint8_t* d = out.row(r);
+    for (int x = 0; x < img.width; ++x)
+      for (int b = 0; b < ch; ++b) d[x * ch + b] = s[(img.width - 1 - x) * ch + b];
+  }
+  return out;
+}
+
+Image to_gray(const Image& img) {
+  if (img.channels == 1) return img;
+  Image out{img.width, img.height, 1, {}};
+  out.pixels.resize(static_cast<size_t>(img.width) * img.height);
+  for (size_t i = 0; i < out.pixels.size(); ++i) {
+    const uint8_t* p = &img.pixels[3 * i];
+    out.pixels[i] = static_cast<uint8_t>((p[0] * 19595u + p[1] * 38470u + p[2] * 7471u + 0x8000u) >> 16);
+  }
+  return out;
+}
+
+Tensor to_tensor(const Image& img) {
+  std::vector<float> v(img.pixels.size());  // (C, H, W)
+  const size_t plane = static_cast<size_t>(img.width) * img.height;
+  for (int c = 0; c < img.channels; ++c)
+    for (size_t i = 0; i < plane; ++i) {
+      const float x = static_cast<float>(img.pixels[i * img.channels + c]) / 255.0f;  // ToTensor
+      v[c * plane + i] = (x - 0.5f) / 0.5f;                                           // Normalize
+    }
+  return Tensor::from_vector(v, {img.channels, img.height, img.width});
+}
+
+Image from_tensor(const Tensor& x) {
+  const Tensor t = x.ndim() == 4 ? x.reshape({x.size(1), x.size(2), x.size(3)}) : x;
+  if (t.ndim() != 3 || (t.size(0) != 1 && t.size(0) != 3))
+    throw Error("from_tensor: expected (C, H, W) or (1, C, H, W) with C = 1 or 3, got " + x.describe());
+  const auto v = t.to_vector<float>();
+  const int C = static_cast<int>(t.size(0)), H = static_cast<int>(t.size(1)), W = static_cast<int>(t.size(2));
+  Image img{W, H, 3, {}};  // gray results are saved as RGB, as the official tensor2im does
+  img.pixels.resize(static_cast<size_t>(W) * H * 3);
+  const size_t plane = static_cast<size_t>(W) * H;
+  for (size_t i = 0; i < plane; ++i)
+    for (int c = 0; c < 3; ++c) {
+      float f = (v[(C == 1 ? 0 : c) * plane + i] + 1.0f) / 2.0f * 255.0f;
+      f = std::min(255.0f, std::max(0.0f, f));
+      img.pixels[i * 3 + c] = static_cast<uint8_t>(f);  // truncation, as numpy's astype(uint8)
+    }
+  return img;
+}
+
+}  // namespace cg::data

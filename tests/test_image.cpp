@@ -1,0 +1,144 @@
+// Image IO and pixel operations against PIL (what the official pipeline runs), bit for bit.
+#include <cstdio>
+#include <fstream>
+
+#include "data/image.h"
+#include "helpers.h"
+
+using namespace cg;
+using namespace cg::data;
+
+namespace {
+// (H, W, C) float32 of 0..255 from the fixture -> Image
+Image from_fixture(const Tensor& t) {
+  Image img{static_cast<int>(t.size(1)),
+            static_cast<int>(t.size(0)),
+            t.ndim() == 3 ? static_cast<int>(t.size(2)) : 1,
+            {}};
+  for (float v : t.to_vector<float>()) img.pixels.push_back(static_cast<uint8_t>(v));
+  return img;
+}
+
+// Number of differing bytes (0 means identical), with the shapes checked first.
+int64_t differences(const Image& a, const Image& b) {
+  if (a.width != b.width || a.height != b.height || a.channels != b.channels) return -1;
+  int64_t n = 0;
+  for (size_t i = 0; i < a.pixels.size(); ++i) n += a.pixels[i] != b.pixels[i];
+  return n;
+}
+
+std::string fixture_path(const std::string& name) { return std::string(CG_FIXTURE_DIR) + "/" + name; }
+std::string temp_path(const std::string& name) { return std::string(CG_BINARY_DIR) + "/" + name; }
+
+void write_bytes(const std::string& path, const std::string& bytes) {
+  std::ofstream(path, std::ios::binary) << bytes;
+}
+std::string read_bytes(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::string((std::istreambuf_iterator<char>(in)), {});
+}
+}  // namespace
+
+TEST_CASE("bicubic resize equals PIL's byte for byte - up - down - one axis - identity") {
+  const auto fx = test::fixture("image.safetensors");
+  const Image src = from_fixture(fx.tensors.at("src"));
+  int sizes = 0;
+  for (const auto& [key, t] : fx.tensors) {
+    if (key.rfind("resize.", 0) != 0) continue;
+    CAPTURE(key);
+    const Image expected = from_fixture(t);
+    CHECK(differences(resize_bicubic(src, expected.width, expected.height), expected) == 0);
+    ++sizes;
+  }
+  CHECK(sizes == 7);
+  CHECK(differences(to_gray(src), from_fixture(fx.tensors.at("gray"))) == 0);
+}
+
+TEST_CASE("PNG and JPEG files decode to PIL's pixels - palette - RGBA - gray - gray+alpha") {
+  const auto fx = test::fixture("image.safetensors");
+  int files = 0;
+  for (const auto& [key, t] : fx.tensors) {
+    if (key.rfind("decoded.", 0) != 0) continue;
+    const std::string file = key.substr(8);
+    CAPTURE(file);
+    const Image expected = from_fixture(t);
+    CHECK(differences(read_image(fixture_path(file), expected.channels), expected) == 0);
+    ++files;
+  }
+  CHECK(files == 5);
+  // 1-channel reading of an RGB file applies PIL's luma weights to the decoded RGB
+  const Image rgb = read_image(fixture_path("img_rgb.jpg"), 3);
+  CHECK(differences(read_image(fixture_path("img_rgb.jpg"), 1), to_gray(rgb)) == 0);
+}
+
+TEST_CASE("PNG round trip and atomic write") {
+  const auto fx = test::fixture("image.safetensors");
+  const Image src = from_fixture(fx.tensors.at("src"));
+  const std::string path = temp_path("roundtrip.png");
+  write_png(path, src);
+  CHECK(differences(read_image(path, 3), src) == 0);
+  const Image g = to_gray(src);
+  write_png(path, g);
+  CHECK(differences(read_image(path, 1), g) == 0);
+  std::ifstream tmp(path + ".tmp");
+  CHECK_FALSE(tmp.good());  // no temporary left behind
+  std::remove(path.c_str());
+}
+
+TEST_CASE("corrupt - truncated - empty and non-image files fail with the file's name") {
+  // (the JPEG is cut inside its entropy-coded scan, after the start-of-scan marker FF DA)
+  const std::string jpg = read_bytes(fixture_path("img_rgb.jpg")),
+                    png = read_bytes(fixture_path("img_rgba.png"));
+  const std::string dir = std::string(CG_BINARY_DIR);
+  struct Case {
+    std::string name, bytes, why;
+  };
+  for (const Case& c :
+       {Case{"trunc.jpg", jpg.substr(0, (jpg.find("\xFF\xDA") + jpg.size()) / 2), "truncated"},
+        Case{"trunc.png", png.substr(0, png.size() - 300), "truncated"},
+        Case{"garbage.jpg", std::string("\xFF\xD8\xFF") + std::string(200, 'x'), "corrupt JPEG"},
+        Case{"bad_crc.png", png.substr(0, 40) + "XXXX" + png.substr(44), "corrupt"},
+        Case{"empty.png", "", "empty"}, Case{"text.png", "hello, not an image", "not a PNG or JPEG"}}) {
+    CAPTURE(c.name);
+    const std::string path = dir + "/" + c.name;
+    write_bytes(path, c.bytes);
+    try {
+      read_image(path, 3);
+      FAIL("read a bad image without error");
+    } catch (const Error& e) {
+      const std::string m = e.what();
+      CHECK(m.find(path) != std::string::npos);
+      CHECK_MESSAGE(m.find(c.why) != std::string::npos, m);
+    }
+    std::remove(path.c_str());
+  }
+  CHECK_THROWS_WITH_AS(read_image(dir + "/does_not_exist.png", 3), doctest::Contains("does_not_exist.png"),
+                       Error);
+}
+
+TEST_CASE("to_tensor maps 0..255 to [-1 1] as ToTensor + Normalize - from_tensor inverts it") {
+  Image img{2, 1, 3, {0, 128, 255, 1, 2, 3}};
+  const Tensor t = to_tensor(img);
+  CHECK(t.shape() == Shape{3, 1, 2});
+  const auto v = t.to_vector<float>();
+  CHECK(v[0] == -1.0f);                            // c0 x0: 0
+  CHECK(v[1] == (1.0f / 255.0f - 0.5f) / 0.5f);    // c0 x1: 1
+  CHECK(v[4] == 1.0f);                             // c2 x0: 255
+  CHECK(v[2] == (128.0f / 255.0f - 0.5f) / 0.5f);  // c1 x0: 128
+  // The official tensor2im truncates (x + 1) / 2 * 255, which can land just below an integer:
+  // a round trip may lose 1, never more; 0 and 255 are exact.
+  const Image back = from_tensor(t);
+  for (size_t i = 0; i < img.pixels.size(); ++i) CHECK(std::abs(back.pixels[i] - img.pixels[i]) <= 1);
+  CHECK(back.pixels[0] == 0);
+  CHECK(back.pixels[2] == 255);
+  const Image g = from_tensor(Tensor::full({1, 1, 2, 2}, 0.0));
+  CHECK(g.channels == 3);     // gray results are saved as RGB
+  CHECK(g.pixels[0] == 127);  // (0 + 1) / 2 * 255 = 127.5, truncated
+}
+
+TEST_CASE("crop and flip") {
+  Image img{3, 2, 1, {1, 2, 3, 4, 5, 6}};
+  CHECK(flip_horizontal(img).pixels == std::vector<uint8_t>{3, 2, 1, 6, 5, 4});
+  CHECK(crop(img, 1, 1, 2, 1).pixels == std::vector<uint8_t>{5, 6});
+  CHECK_THROWS_WITH_AS(crop(img, 2, 0, 2, 1), doctest::Contains("does not fit a 3x2 image"), Error);
+}
