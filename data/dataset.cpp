@@ -1,0 +1,287 @@
+#include "data/dataset.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <mutex>
+
+#include "ops/batch.h"
+
+namespace cg::data {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+uint64_t splitmix(uint64_t z) {
+  z += 0x9E3779B97F4A7C15ull;
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+  return z ^ (z >> 31);
+}
+
+// Seeds for the epoch's order and for each sample: functions of (seed, epoch, position) only.
+uint64_t epoch_seed(uint64_t seed, int epoch) { return splitmix(splitmix(seed) ^ static_cast<uint64_t>(epoch)); }
+uint64_t sample_seed(uint64_t seed, int epoch, int64_t position) {
+  return splitmix(epoch_seed(seed, epoch) ^ splitmix(static_cast<uint64_t>(position) + 0x51ED27ull));
+}
+
+const char* const kDecodable[] = {".jpg", ".JPG", ".jpeg", ".JPEG", ".png", ".PNG"};
+const char* const kOfficialOnly[] = {".ppm", ".PPM", ".bmp", ".BMP", ".tif", ".TIF", ".tiff", ".TIFF"};
+
+bool ends_with(const std::string& s, const char* suffix) {
+  const size_t n = std::char_traits<char>::length(suffix);
+  return s.size() >= n && s.compare(s.size() - n, n, suffix) == 0;
+}
+
+// The official __scale_width: width to target_size, height keeping the aspect ratio but at least
+// crop_size (int() truncation, as Python's).
+Image scale_width(const Image& img, int target, int crop_size) {
+  if (img.width == target && img.height >= crop_size) return img;
+  const int h = static_cast<int>(std::max(static_cast<double>(target) * img.height / img.width, static_cast<double>(crop_size)));
+  return resize_bicubic(img, target, h);
+}
+
+// The official __make_power_2 with base 4: Python's round() (ties to even), as std::nearbyint.
+std::pair<int, int> power2_size(int w, int h) {
+  return {static_cast<int>(std::nearbyint(w / 4.0) * 4), static_cast<int>(std::nearbyint(h / 4.0) * 4)};
+}
+
+std::once_flag g_power2_warning;
+
+}  // namespace
+
+bool has_image_extension(const std::string& name) {
+  for (const char* e : kDecodable)
+    if (ends_with(name, e)) return true;
+  for (const char* e : kOfficialOnly)
+    if (ends_with(name, e)) return true;
+  return false;
+}
+
+std::vector<std::string> find_images(const std::string& dir, int64_t max_size) {
+  std::error_code ec;
+  if (!fs::is_directory(dir, ec)) throw Error("dataset folder '" + dir + "' does not exist or is not a folder");
+  std::vector<std::string> files;
+  for (auto it = fs::recursive_directory_iterator(dir, fs::directory_options::follow_directory_symlink, ec);
+       !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
+    if (!it->is_regular_file(ec)) continue;
+    const std::string path = it->path().string();
+    if (!has_image_extension(path)) continue;
+    bool decodable = false;
+    for (const char* e : kDecodable) decodable = decodable || ends_with(path, e);
+    if (!decodable)
+      throw Error("'" + path + "' is a " + it->path().extension().string() +
+                  " image; this build reads PNG and JPEG only: convert the dataset to PNG");
+    files.push_back(path);
+  }
+  if (ec) throw Error("cannot list dataset folder '" + dir + "': " + ec.message());
+  if (files.empty()) throw Error("dataset folder '" + dir + "' holds no PNG or JPEG images");
+  std::sort(files.begin(), files.end());
+  // The official truncates in directory order, then sorts; truncating the sorted list is the
+  // deterministic version of that.
+  if (static_cast<int64_t>(files.size()) > max_size) files.resize(static_cast<size_t>(std::max<int64_t>(max_size, 0)));
+  return files;
+}
+
+void validate(const Preprocess& p) {
+  static const char* const modes[] = {"resize_and_crop", "crop", "scale_width", "scale_width_and_crop", "none"};
+  bool known = false;
+  for (const char* m : modes) known = known || p.mode == m;
+  if (!known)
+    throw Error("--preprocess '" + p.mode +
+                "' is not one of resize_and_crop, crop, scale_width, scale_width_and_crop, none");
+  if (p.load_size <= 0 || p.crop_size <= 0) throw Error("--load_size and --crop_size must be positive");
+  if (p.channels != 1 && p.channels != 3) throw Error("images have 1 or 3 channels, not " + std::to_string(p.channels));
+}
+
+Tensor transform(const Image& input, const Preprocess& p, Generator& gen, const std::string& path) {
+  Image img = p.channels == 1 ? to_gray(input) : input;
+  const bool resize = p.mode.find("resize") != std::string::npos;
+  if (resize)
+    img = resize_bicubic(img, p.load_size, p.load_size);
+  else if (p.mode.find("scale_width") != std::string::npos)
+    img = scale_width(img, p.load_size, p.crop_size);
+  if (p.mode.find("crop") != std::string::npos) {
+    const int th = p.crop_size, tw = p.crop_size;
+    if (img.width < tw || img.height < th)
+      throw Error("image '" + path + "' is " + std::to_string(img.width) + "x" + std::to_string(img.height) +
+                  " after --preprocess " + p.mode + ", smaller than --crop_size " + std::to_string(p.crop_size));
+    int top = 0, left = 0;
+    if (img.width != tw || img.height != th) {  // as torchvision's RandomCrop: no draws when it fits exactly
+      top = static_cast<int>(gen.below(static_cast<uint64_t>(img.height - th + 1)));
+      left = static_cast<int>(gen.below(static_cast<uint64_t>(img.width - tw + 1)));
+    }
+    img = crop(img, left, top, tw, th);
+  }
+  if (p.mode == "none") {
+    const auto [w, h] = power2_size(img.width, img.height);
+    if (w != img.width || h != img.height) {
+      std::call_once(g_power2_warning, [&] {
+        std::fprintf(stderr,
+                     "The image size needs to be a multiple of 4. The loaded image size was (%d, %d), so it was "
+                     "adjusted to (%d, %d). This adjustment will be done to all images whose sizes are not "
+                     "multiples of 4\n",
+                     img.width, img.height, w, h);
+      });
+      if (w <= 0 || h <= 0)
+        throw Error("image '" + path + "' (" + std::to_string(img.width) + "x" + std::to_string(img.height) +
+                    ") is too small for the networks (sides must round to a positive multiple of 4)");
+      img = resize_bicubic(img, w, h);
+    }
+  }
+  if (p.flip && gen.uniform() < 0.5) img = flip_horizontal(img);
+  return to_tensor(img);
+}
+
+std::pair<int, int> transformed_size(int width, int height, const Preprocess& p) {
+  int w = width, h = height;
+  if (p.mode.find("resize") != std::string::npos) {
+    w = h = p.load_size;
+  } else if (p.mode.find("scale_width") != std::string::npos && !(w == p.load_size && h >= p.crop_size)) {
+    h = static_cast<int>(std::max(static_cast<double>(p.load_size) * h / w, static_cast<double>(p.crop_size)));
+    w = p.load_size;
+  }
+  if (p.mode.find("crop") != std::string::npos) w = h = p.crop_size;
+  if (p.mode == "none") std::tie(w, h) = power2_size(w, h);
+  return {w, h};
+}
+
+// ---- the dataset ----
+
+UnalignedDataset::UnalignedDataset(Options opt) : opt_(std::move(opt)) {
+  // As the official: with BtoA the A folder holds the model's output domain.
+  pre_A_ = pre_B_ = opt_.preprocess;
+  pre_A_.channels = opt_.a_to_b ? opt_.input_nc : opt_.output_nc;
+  pre_B_.channels = opt_.a_to_b ? opt_.output_nc : opt_.input_nc;
+  validate(pre_A_);
+  validate(pre_B_);
+  const std::string root = opt_.dataroot.empty() ? "." : opt_.dataroot;
+  a_paths_ = find_images((fs::path(root) / (opt_.phase + "A")).string(), opt_.max_dataset_size);
+  b_paths_ = find_images((fs::path(root) / (opt_.phase + "B")).string(), opt_.max_dataset_size);
+}
+
+UnalignedDataset::Sample UnalignedDataset::get(int64_t index, Generator& gen) const {
+  Sample s;
+  s.A_path = a_paths_[static_cast<size_t>(index % size_A())];
+  const int64_t b_index =
+      opt_.serial_batches ? index % size_B() : static_cast<int64_t>(gen.below(static_cast<uint64_t>(size_B())));
+  s.B_path = b_paths_[static_cast<size_t>(b_index)];
+  s.A = transform(read_image(s.A_path, pre_A_.channels), pre_A_, gen, s.A_path);
+  s.B = transform(read_image(s.B_path, pre_B_.channels), pre_B_, gen, s.B_path);
+  return s;
+}
+
+// ---- the loader ----
+
+Loader::Loader(const UnalignedDataset& ds, int batch_size, bool shuffle, int threads, uint64_t seed,
+               int64_t max_dataset_size)
+    : ds_(ds), batch_size_(batch_size), shuffle_(shuffle), threads_(std::max(1, threads)), seed_(seed) {
+  if (batch_size < 1) throw Error("--batch_size must be >= 1");
+  // The official loop stops at the first batch i with i * batch_size >= max_dataset_size.
+  const int64_t cap_batches = max_dataset_size / batch_size + (max_dataset_size % batch_size != 0);
+  epoch_len_ = std::min(ds.size(), cap_batches > ds.size() ? ds.size() : cap_batches * batch_size);
+  ring_.resize(static_cast<size_t>(4 * batch_size + 2 * threads_));
+  next_to_claim_ = next_to_deliver_ = epoch_len_;  // nothing to do before start_epoch
+  for (int t = 0; t < threads_; ++t) workers_.emplace_back([this] { worker(); });
+}
+
+Loader::~Loader() { stop_workers(); }
+
+void Loader::stop_workers() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stopping_ = true;
+  }
+  cv_.notify_all();
+  for (std::thread& t : workers_)
+    if (t.joinable()) t.join();
+}
+
+void Loader::start_epoch(int epoch, int64_t skip) {
+  std::vector<int64_t> order(static_cast<size_t>(ds_.size()));
+  for (size_t i = 0; i < order.size(); ++i) order[i] = static_cast<int64_t>(i);
+  if (shuffle_) {
+    Generator g(epoch_seed(seed_, epoch));
+    for (size_t i = order.size(); i > 1; --i) std::swap(order[i - 1], order[g.below(i)]);  // Fisher-Yates
+  }
+  order.resize(static_cast<size_t>(epoch_len_));
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    ++generation_;
+    epoch_ = epoch;
+    order_ = std::move(order);
+    next_to_claim_ = next_to_deliver_ = std::clamp<int64_t>(skip, 0, epoch_len_);
+    for (Slot& s : ring_) s = Slot{};
+  }
+  cv_.notify_all();
+}
+
+void Loader::worker() {
+  std::unique_lock<std::mutex> lock(mu_);
+  for (;;) {
+    cv_.wait(lock, [&] {
+      return stopping_ || (next_to_claim_ < epoch_len_ &&
+                           next_to_claim_ < next_to_deliver_ + static_cast<int64_t>(ring_.size()));
+    });
+    if (stopping_) return;
+    const int64_t pos = next_to_claim_++;
+    const uint64_t gen_id = generation_;
+    const int epoch = epoch_;
+    const int64_t index = order_[static_cast<size_t>(pos)];
+    lock.unlock();
+    Slot filled;
+    try {
+      Generator g(sample_seed(seed_, epoch, pos));
+      filled.sample = ds_.get(index, g);
+    } catch (...) {
+      filled.error = std::current_exception();
+    }
+    filled.ready = true;
+    lock.lock();
+    if (gen_id == generation_) {
+      ring_[static_cast<size_t>(pos) % ring_.size()] = std::move(filled);
+      cv_.notify_all();
+    }
+  }
+}
+
+bool Loader::next(Batch& out) {
+  std::unique_lock<std::mutex> lock(mu_);
+  if (next_to_deliver_ >= epoch_len_) return false;
+  const int64_t n = std::min<int64_t>(batch_size_, epoch_len_ - next_to_deliver_);
+  std::vector<UnalignedDataset::Sample> samples;
+  for (int64_t p = next_to_deliver_; p < next_to_deliver_ + n; ++p) {
+    Slot& slot = ring_[static_cast<size_t>(p) % ring_.size()];
+    cv_.wait(lock, [&] { return slot.ready; });
+    if (slot.error) {
+      std::exception_ptr e = slot.error;
+      slot = Slot{};
+      std::rethrow_exception(e);
+    }
+    samples.push_back(std::move(slot.sample));
+    slot = Slot{};
+  }
+  next_to_deliver_ += n;
+  lock.unlock();
+  cv_.notify_all();
+
+  std::vector<Tensor> as, bs;
+  out = Batch{};
+  for (auto& s : samples) {
+    if (s.A.shape() != samples[0].A.shape() || s.B.shape() != samples[0].B.shape())
+      throw Error("images of one batch differ in size: '" + s.A_path + "' " + shape_str(s.A.shape()) + " / '" +
+                  s.B_path + "' " + shape_str(s.B.shape()) + " vs '" + samples[0].A_path + "' " +
+                  shape_str(samples[0].A.shape()) + "; use --batch_size 1 or a cropping --preprocess");
+    as.push_back(s.A.reshape({1, s.A.size(0), s.A.size(1), s.A.size(2)}));
+    bs.push_back(s.B.reshape({1, s.B.size(0), s.B.size(1), s.B.size(2)}));
+    out.A_paths.push_back(s.A_path);
+    out.B_paths.push_back(s.B_path);
+  }
+  out.A = as.size() == 1 ? as[0] : cat0(as);
+  out.B = bs.size() == 1 ? bs[0] : cat0(bs);
+  return true;
+}
+
+}  // namespace cg::data

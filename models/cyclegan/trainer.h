@@ -1,0 +1,28 @@
+// The training program's loop, as the official train.py, plus an exact resume, safe stops and
+// NaN detection. apps/cyclegan_train is a thin main around run_training.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <iosfwd>
+
+#include "models/cyclegan/options.h"
+
+namespace cg::cyclegan {
+
+// Exit codes beyond 0 (done) and 1 (an error, thrown as cg::Error).
+inline constexpr int kExitNonFinite = 3;  // a loss became NaN or infinite; nothing was saved over good files
+
+struct TrainControl {
+  // Asked after every step with the total number of samples trained on; true stops the run like
+  // SIGINT does (finish the step, save 'latest' with its state) but returns 0. For tests and tools.
+  std::function<bool(int64_t total_iters)> stop_after;
+  bool quiet = false;  // no progress output on stdout (files are written as usual)
+};
+
+// Trains per `opt`. Returns 0 when done (or stopped by `ctl`), 128 + signal after SIGINT/SIGTERM
+// (the step is finished and 'latest' saved first), kExitNonFinite on a NaN/Inf loss. Throws cg::Error
+// for bad options, data or checkpoints.
+int run_training(const Options& opt, const TrainControl& ctl = {});
+
+}  // namespace cg::cyclegan

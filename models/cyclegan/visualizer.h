@@ -1,0 +1,45 @@
+// The training web page: CHECKPOINTS/NAME/web/index.html, rebuilt every --display_freq iterations
+// with a row of the current images (real, fake, reconstructed, identity for both directions) and
+// the loss curves drawn as inline SVG from loss_log.csv. One self-contained page (the images sit
+// beside it in web/images/), no server.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "models/cyclegan/cycle_gan_model.h"
+
+namespace cg::cyclegan {
+
+class Visualizer {
+ public:
+  // Picks up the rows of an earlier run of this experiment from web/images, so a resumed run
+  // keeps them. samples_per_epoch scales the curves' x axis.
+  Visualizer(const Options& opt, bool quiet, int64_t samples_per_epoch);
+  // Saves the model's current visuals as web/images/epochNNN_iterNNNNNNN_<label>.png and rebuilds
+  // the page.
+  void display(const CycleGANModel& model, int epoch, int64_t total_iters);
+  // Rebuilds the page once more (the curves up to the last logged iteration).
+  void finish(const CycleGANModel& model);
+  const std::string& page_path() const { return page_; }
+
+ private:
+  struct Row {
+    int epoch;
+    int64_t iters;
+    std::vector<std::pair<std::string, std::string>> images;  // (label, file relative to web/)
+  };
+  void write_page() const;
+  Options opt_;
+  bool quiet_;
+  int64_t samples_per_epoch_;
+  std::string web_dir_, img_dir_, page_;
+  std::vector<Row> rows_;
+};
+
+// An SVG line chart of the named columns of a loss_log.csv (x: epoch + fraction of the epoch).
+// Empty when the file has no data rows yet.
+std::string loss_chart_svg(const std::string& csv_path, const std::vector<std::string>& columns,
+                           const std::string& title, int64_t samples_per_epoch);
+
+}  // namespace cg::cyclegan

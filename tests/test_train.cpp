@@ -1,0 +1,362 @@
+// cyclegan_train: options, preprocessing, a short run, exact resume, bad checkpoints and images.
+#include <csignal>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+
+#include "data/dataset.h"
+#include "helpers.h"
+#include "models/cyclegan/checkpoint.h"
+#include "models/cyclegan/cli.h"
+#include "models/cyclegan/trainer.h"
+
+using namespace cg;
+using namespace cg::cyclegan;
+namespace fs = std::filesystem;
+
+namespace {
+
+// A fresh folder under the build tree for one test.
+std::string scratch(const std::string& name) {
+  const fs::path p = fs::path(CG_BINARY_DIR) / "test_tmp" / name;
+  fs::remove_all(p);
+  fs::create_directories(p);
+  return p.string();
+}
+
+// DATAROOT/{trainA,trainB,testA,testB} of small random PNGs; sizes differ per domain on purpose.
+std::string make_dataset(const std::string& root, int n_a, int n_b, int w, int h, uint64_t seed) {
+  Generator g(seed);
+  for (const char* split : {"train", "test"})
+    for (const char* dom : {"A", "B"}) {
+      const fs::path dir = fs::path(root) / (std::string(split) + dom);
+      fs::create_directories(dir);
+      const int n = dom[0] == 'A' ? n_a : n_b;
+      for (int i = 0; i < n; ++i) {
+        data::Image img{w + (dom[0] == 'B' ? 4 : 0), h, 3, {}};
+        img.pixels.resize(static_cast<size_t>(img.width) * img.height * 3);
+        // smooth blobs plus noise: something for the networks to learn, cheap to make
+        const double fx = 0.1 + 0.3 * g.uniform(), fy = 0.1 + 0.3 * g.uniform();
+        for (int y = 0; y < img.height; ++y)
+          for (int x = 0; x < img.width; ++x)
+            for (int c = 0; c < 3; ++c)
+              img.pixels[(static_cast<size_t>(y) * img.width + x) * 3 + c] = static_cast<uint8_t>(
+                  127 + 100 * std::sin(fx * x + fy * y + c) + 20 * (g.uniform() - 0.5));
+        char name[32];
+        std::snprintf(name, sizeof name, "%d_%s.png", i, dom);
+        data::write_png((dir / name).string(), img);
+      }
+    }
+  return root;
+}
+
+Options tiny_options(const std::string& root, const std::string& ckpt) {
+  Options o;
+  o.dataroot = root;
+  o.checkpoints_dir = ckpt;
+  o.name = "tiny";
+  o.ngf = 4;
+  o.ndf = 4;
+  o.netG = "resnet_1blocks";
+  o.load_size = 36;
+  o.crop_size = 32;
+  o.pool_size = 3;  // small, so it fills and its random replacement runs within the test
+  o.n_epochs = 1;
+  o.n_epochs_decay = 1;
+  o.print_freq = 2;
+  o.display_freq = 4;
+  o.save_latest_freq = 1000;
+  o.num_threads = 2;
+  o.seed = 7;
+  return o;
+}
+
+// Every tensor a checkpoint holds, networks and training state, bit for bit.
+void expect_identical_checkpoints(const Options& a, const Options& b, const std::string& label) {
+  for (const char* net : {"G_A", "G_B", "D_A", "D_B"}) {
+    CAPTURE(net);
+    const auto x = safetensors::load(net_file(a, label, net)).tensors, y = safetensors::load(net_file(b, label, net)).tensors;
+    REQUIRE(x.size() == y.size());
+    for (const auto& [k, t] : x) {
+      CAPTURE(k);
+      REQUIRE(y.count(k));
+      CHECK(std::memcmp(t.raw(), y.at(k).raw(), t.nbytes()) == 0);
+    }
+  }
+  const auto sx = safetensors::load(state_file(a, label)), sy = safetensors::load(state_file(b, label));
+  CHECK(sx.tensors.size() == sy.tensors.size());
+  for (const auto& [k, t] : sx.tensors) {
+    CAPTURE(k);
+    REQUIRE(sy.tensors.count(k));
+    CHECK(std::memcmp(t.raw(), sy.tensors.at(k).raw(), t.nbytes()) == 0);
+  }
+}
+
+std::string read_file(const std::string& path) {
+  std::ifstream in(path);
+  return std::string((std::istreambuf_iterator<char>(in)), {});
+}
+
+Parsed parse(std::vector<std::string> args, bool train = true) {
+  args.insert(args.begin(), "prog");
+  std::vector<char*> argv;
+  for (auto& a : args) argv.push_back(a.data());
+  return train ? parse_train_args(static_cast<int>(argv.size()), argv.data())
+               : parse_test_args(static_cast<int>(argv.size()), argv.data());
+}
+
+}  // namespace
+
+TEST_CASE("train flags have the official names and defaults") {
+  const Parsed p = parse({});
+  REQUIRE_FALSE(p.exit_code);
+  const Options& o = p.opt;
+  CHECK(o.name == "experiment_name");
+  CHECK(o.checkpoints_dir == "./checkpoints");
+  CHECK(o.model == "cycle_gan");
+  CHECK((o.input_nc == 3 && o.output_nc == 3 && o.ngf == 64 && o.ndf == 64));
+  CHECK((o.netD == "basic" && o.netG == "resnet_9blocks" && o.n_layers_D == 3 && o.norm == "instance"));
+  CHECK((o.init_type == "normal" && o.init_gain == 0.02 && o.no_dropout));
+  CHECK((o.direction == "AtoB" && !o.serial_batches && o.num_threads == 4 && o.batch_size == 1));
+  CHECK((o.load_size == 286 && o.crop_size == 256 && o.preprocess == "resize_and_crop" && !o.no_flip));
+  CHECK(o.max_dataset_size == std::numeric_limits<int64_t>::max());
+  CHECK((o.epoch == "latest" && o.epoch_count == 1 && !o.continue_train && o.phase == "train"));
+  CHECK((o.n_epochs == 100 && o.n_epochs_decay == 100 && o.beta1 == 0.5 && o.lr == 0.0002));
+  CHECK((o.gan_mode == "lsgan" && o.pool_size == 50 && o.lr_policy == "linear" && o.lr_decay_iters == 50));
+  CHECK((o.lambda_A == 10.0 && o.lambda_B == 10.0 && o.lambda_identity == 0.5));
+  CHECK((o.save_epoch_freq == 5 && o.save_latest_freq == 5000 && !o.save_by_iter));
+  CHECK((o.print_freq == 100 && o.display_freq == 400 && o.device == "cpu"));
+
+  const Parsed q = parse({"--dataroot", "d", "--lr", "0.001", "--no_flip", "--max_dataset_size", "12",
+                          "--netG=resnet_6blocks", "--continue_train", "--epoch", "7", "--device", "cuda"});
+  REQUIRE_FALSE(q.exit_code);
+  CHECK((q.opt.dataroot == "d" && q.opt.lr == 0.001 && q.opt.no_flip && q.opt.max_dataset_size == 12));
+  CHECK((q.opt.netG == "resnet_6blocks" && q.opt.continue_train && q.opt.epoch == "7" && q.opt.device == "cuda"));
+  CHECK(parse({"--no_such_flag"}).exit_code.value_or(0) != 0);
+  CHECK(parse({"--lr", "abc"}).exit_code.value_or(0) != 0);
+  CHECK(parse({"--max_dataset_size", "12x"}).exit_code.value_or(0) != 0);
+
+  const Parsed t = parse({}, false);
+  CHECK((t.opt.model == "test" && t.opt.phase == "test" && t.opt.load_size == 256 && t.opt.results_dir == "./results/"));
+  CHECK(t.opt.num_test == std::numeric_limits<int64_t>::max());
+  CHECK(parse({"--num_test", "50"}, false).opt.num_test == 50);
+}
+
+TEST_CASE("the options listing has the official format") {
+  Options o;
+  o.lr = 0.001;
+  const std::string text = options_text(o, true);
+  CHECK(text.rfind("----------------- Options ---------------\n", 0) == 0);
+  CHECK(text.find("               batch_size: 1                             \n") != std::string::npos);
+  CHECK(text.find("                       lr: 0.001                         \t[default: 0.0002]\n") != std::string::npos);
+  CHECK(text.find("                 lambda_A: 10.0") != std::string::npos);
+  CHECK(text.find("         max_dataset_size: inf") != std::string::npos);
+  CHECK(text.find("               no_dropout: True") != std::string::npos);
+  const std::string end = "\n----------------- End -------------------";
+  CHECK(text.substr(text.size() - end.size()) == end);
+  o.lr = 1e-5;
+  o.init_gain = 123.25;
+  const std::string t2 = options_text(o, true);
+  CHECK(t2.find("lr: 1e-05 ") != std::string::npos);  // Python's str(): scientific below 1e-4
+  CHECK(t2.find("init_gain: 123.25 ") != std::string::npos);
+}
+
+TEST_CASE("bad option values are refused with the flag's name") {
+  Options o;
+  o.direction = "sideways";
+  CHECK_THROWS_WITH_AS(validate_options(o, true), doctest::Contains("--direction"), Error);
+  o = Options{};
+  o.input_nc = 1;
+  CHECK_THROWS_WITH_AS(validate_options(o, true), doctest::Contains("--lambda_identity"), Error);
+  o.lambda_identity = 0;
+  CHECK_NOTHROW(validate_options(o, true));
+  o = Options{};
+  o.norm = "batch";
+  CHECK_THROWS_WITH_AS(validate_options(o, true), doctest::Contains("--norm"), Error);
+}
+
+TEST_CASE("each preprocess mode gives the official output size") {
+  data::Image img{300, 280, 3, {}};
+  img.pixels.assign(300 * 280 * 3, 100);
+  Generator g(1);
+  struct C {
+    const char* mode;
+    int w, h;
+  };
+  // load 286 / crop 256, as the defaults
+  // scale_width: 286 wide, int(286 * 280 / 300) = 266 high
+  for (const C& c : {C{"resize_and_crop", 256, 256}, C{"crop", 256, 256}, C{"scale_width", 286, 266},
+                     C{"scale_width_and_crop", 256, 256}, C{"none", 300, 280}}) {
+    CAPTURE(c.mode);
+    data::Preprocess p{c.mode, 286, 256, true, 3};
+    const Tensor t = data::transform(img, p, g, "img.png");
+    CHECK(t.shape() == Shape{3, c.h, c.w});
+    CHECK(data::transformed_size(300, 280, p) == std::make_pair(c.w, c.h));
+  }
+  // scale_width keeps at least crop_size rows: 300x200 -> 286 x max(190, 256)
+  CHECK(data::transformed_size(300, 200, {"scale_width", 286, 256, true, 3}) == std::make_pair(286, 256));
+  // none rounds to a multiple of 4, Python's round (ties to even): 10/4 = 2.5 -> 2 -> 8; 14/4 = 3.5 -> 4 -> 16
+  CHECK(data::transformed_size(10, 14, {"none", 286, 256, true, 3}) == std::make_pair(8, 16));
+  data::Image odd{10, 14, 1, std::vector<uint8_t>(140, 50)};
+  CHECK(data::transform(odd, {"none", 286, 256, false, 1}, g, "odd.png").shape() == Shape{1, 16, 8});
+  CHECK_THROWS_WITH_AS(data::transform(img, {"crop", 286, 400, true, 3}, g, "small.png"),
+                       doctest::Contains("small.png"), Error);
+  CHECK_THROWS_WITH_AS(data::validate({"zoom", 286, 256, true, 3}), doctest::Contains("--preprocess 'zoom'"), Error);
+}
+
+TEST_CASE("the dataset lists images recursively and sorted - pairs A with random B - and refuses bad folders") {
+  const std::string root = make_dataset(scratch("dataset"), 3, 5, 20, 16, 1);
+  fs::create_directories(root + "/trainA/sub");
+  fs::copy_file(root + "/trainA/0_A.png", root + "/trainA/sub/9_A.png");
+  data::UnalignedDataset::Options o;
+  o.dataroot = root;
+  o.preprocess = {"none", 286, 256, false, 3};
+  const data::UnalignedDataset ds(o);
+  CHECK(ds.size_A() == 4);
+  CHECK(ds.size_B() == 5);
+  CHECK(ds.size() == 5);
+  Generator g(3);
+  const auto s = ds.get(4, g);
+  CHECK(s.A_path == root + "/trainA/0_A.png");  // index 4 % 4 = 0 of: 0_A, 1_A, 2_A, sub/9_A
+  CHECK(ds.get(3, g).A_path == root + "/trainA/sub/9_A.png");
+  CHECK(s.A.shape() == Shape{3, 16, 20});
+  CHECK(s.B.shape() == Shape{3, 16, 24});
+  o.serial_batches = true;
+  CHECK(data::UnalignedDataset(o).get(3, g).B_path == root + "/trainB/3_B.png");
+  o.max_dataset_size = 2;
+  CHECK(data::UnalignedDataset(o).size() == 2);
+  o.dataroot = root + "/nowhere";
+  CHECK_THROWS_WITH_AS(data::UnalignedDataset{o}, doctest::Contains("nowhere/trainA"), Error);
+  fs::create_directories(root + "/emptyA");
+  CHECK_THROWS_WITH_AS(data::find_images(root + "/emptyA", 10), doctest::Contains("holds no PNG or JPEG"), Error);
+  std::ofstream(root + "/trainA/x.bmp") << "BM";
+  o.dataroot = root;
+  CHECK_THROWS_WITH_AS(data::UnalignedDataset{o}, doctest::Contains("x.bmp"), Error);
+}
+
+TEST_CASE("a short training run writes the checkpoints - logs - options and web page") {
+  const std::string dir = scratch("short_run");
+  const Options o = tiny_options(make_dataset(dir + "/data", 6, 5, 36, 36, 2), dir + "/ckpt");
+  REQUIRE(run_training(o, {nullptr, true}) == 0);
+  const std::string exp = experiment_dir(o);
+  for (const char* f : {"train_opt.txt", "loss_log.txt", "loss_log.csv", "latest_net_G_A.safetensors",
+                        "latest_net_G_B.safetensors", "latest_net_D_A.safetensors", "latest_net_D_B.safetensors",
+                        "latest_train_state.safetensors", "web/index.html"})
+    CHECK_MESSAGE(fs::exists(exp + "/" + f), f);
+  const std::string csv = read_file(exp + "/loss_log.csv");
+  CHECK(csv.rfind("epoch,iters,D_A,G_A,cycle_A,idt_A,D_B,G_B,cycle_B,idt_B\n1,2,", 0) == 0);
+  CHECK(std::count(csv.begin(), csv.end(), '\n') == 1 + 6);  // 6 samples x 2 epochs / print_freq 2
+  CHECK(read_file(exp + "/loss_log.txt").find("(epoch: 2, iters: 6, time: ") != std::string::npos);
+  CHECK(read_file(exp + "/train_opt.txt").find("name: tiny") != std::string::npos);
+  // the weights load into a fresh model of the same options
+  CycleGANModel m(o, true);
+  CHECK_NOTHROW(load_checkpoint(m, "latest"));
+  // the page references images that exist
+  const std::string page = read_file(exp + "/web/index.html");
+  size_t refs = 0;
+  for (size_t at = page.find("src='"); at != std::string::npos; at = page.find("src='", at + 1)) {
+    const std::string file = page.substr(at + 5, page.find('\'', at + 5) - at - 5);
+    CHECK_MESSAGE(fs::exists(exp + "/web/" + file), file);
+    ++refs;
+  }
+  CHECK(refs == 3 * 8);  // display_freq 4 over 12 samples: 3 rows of 8 images
+  CHECK(page.find("<svg") != std::string::npos);
+}
+
+TEST_CASE("a run stopped after epoch 1 and resumed ends bit for bit where an uninterrupted run ends") {
+  const std::string dir = scratch("resume_epoch");
+  const std::string data = make_dataset(dir + "/data", 6, 5, 36, 36, 3);
+  Options straight = tiny_options(data, dir + "/straight");
+  Options split = tiny_options(data, dir + "/split");
+  REQUIRE(run_training(straight, {nullptr, true}) == 0);
+  // 6 samples per epoch: stop right after the last step of epoch 1
+  REQUIRE(run_training(split, {[](int64_t n) { return n == 6; }, true}) == 0);
+  split.continue_train = true;
+  REQUIRE(run_training(split, {nullptr, true}) == 0);
+  expect_identical_checkpoints(straight, split, "latest");
+}
+
+TEST_CASE("a run interrupted by SIGINT mid-epoch and resumed ends bit for bit where an uninterrupted run ends") {
+  const std::string dir = scratch("resume_sigint");
+  const std::string data = make_dataset(dir + "/data", 6, 5, 36, 36, 4);
+  Options straight = tiny_options(data, dir + "/straight");
+  straight.batch_size = 2;  // and with batches
+  Options split = straight;
+  split.checkpoints_dir = dir + "/split";
+  REQUIRE(run_training(straight, {nullptr, true}) == 0);
+  // The signal arrives after step 1 (2 samples) has been checked; the loop finishes step 2 (4 of the
+  // epoch's 6 samples), saves 'latest', exits with 130.
+  const int rc = run_training(split, {[](int64_t n) {
+                                        if (n == 2) std::raise(SIGINT);
+                                        return false;
+                                      },
+                                      true});
+  CHECK(rc == 128 + SIGINT);
+  split.continue_train = true;
+  REQUIRE(run_training(split, {nullptr, true}) == 0);
+  expect_identical_checkpoints(straight, split, "latest");
+}
+
+TEST_CASE("loading a checkpoint with a missing or mis-shaped key fails naming it") {
+  const std::string dir = scratch("bad_ckpt");
+  Options o = tiny_options(make_dataset(dir + "/data", 2, 2, 36, 36, 5), dir + "/ckpt");
+  o.n_epochs_decay = 0;
+  REQUIRE(run_training(o, {nullptr, true}) == 0);
+  const std::string g_a = net_file(o, "latest", "G_A");
+  auto c = safetensors::load(g_a);
+  c.tensors.erase("model.1.weight");
+  c.tensors["model.4.bias"] = Tensor::zeros({3});
+  safetensors::save(g_a, c.tensors, c.metadata);
+  CycleGANModel m(o, true);
+  try {
+    load_checkpoint(m, "latest");
+    FAIL("a broken checkpoint loaded");
+  } catch (const Error& e) {
+    const std::string msg = e.what();
+    CHECK(msg.find("latest_net_G_A.safetensors") != std::string::npos);
+    CHECK(msg.find("missing keys (1): model.1.weight") != std::string::npos);
+    CHECK(msg.find("model.4.bias (expected [8], found [3])") != std::string::npos);
+  }
+  o.continue_train = true;
+  CHECK_THROWS_WITH_AS(run_training(o, {nullptr, true}), doctest::Contains("model.1.weight"), Error);
+  o.epoch = "99";
+  CHECK_THROWS_WITH_AS(run_training(o, {nullptr, true}), doctest::Contains("99_net_G_A.safetensors"), Error);
+}
+
+TEST_CASE("weights without training state load with fresh optimizers") {
+  const std::string dir = scratch("weights_only");
+  Options o = tiny_options(make_dataset(dir + "/data", 2, 2, 36, 36, 6), dir + "/ckpt");
+  o.n_epochs_decay = 0;
+  REQUIRE(run_training(o, {nullptr, true}) == 0);
+  fs::remove(state_file(o, "latest"));
+  CycleGANModel m(o, true);
+  CHECK_FALSE(load_checkpoint(m, "latest").has_value());
+  o.continue_train = true;
+  o.epoch_count = 2;
+  o.n_epochs = 2;
+  CHECK(run_training(o, {nullptr, true}) == 0);
+}
+
+TEST_CASE("a corrupt training image stops the run with the file's name") {
+  const std::string dir = scratch("corrupt_image");
+  const std::string data = make_dataset(dir + "/data", 3, 3, 36, 36, 7);
+  std::ofstream(data + "/trainB/1_B.png", std::ios::trunc) << "\x89PNG\r\n\x1a\n broken";
+  Options o = tiny_options(data, dir + "/ckpt");
+  o.serial_batches = true;
+  CHECK_THROWS_WITH_AS(run_training(o, {nullptr, true}), doctest::Contains("trainB/1_B.png"), Error);
+}
+
+TEST_CASE("a NaN loss stops the run without saving over the last checkpoint") {
+  const std::string dir = scratch("nan_loss");
+  Options o = tiny_options(make_dataset(dir + "/data", 4, 4, 36, 36, 8), dir + "/ckpt");
+  o.lr = 1e30;  // the weights blow up within a few steps
+  o.save_latest_freq = 1;
+  o.n_epochs = 50;
+  o.n_epochs_decay = 0;
+  CHECK(run_training(o, {nullptr, true}) == kExitNonFinite);
+  // 'latest' holds the last good step: every weight finite
+  for (const char* net : {"G_A", "G_B", "D_A", "D_B"})
+    for (const auto& [k, t] : safetensors::load(net_file(o, "latest", net)).tensors)
+      for (float v : t.to_vector<float>()) REQUIRE(std::isfinite(v));
+}
