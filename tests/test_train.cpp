@@ -1,4 +1,8 @@
 // cyclegan_train: options, preprocessing, a short run, exact resume, bad checkpoints and images.
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <csignal>
 #include <cstdio>
 #include <cstring>
@@ -359,4 +363,71 @@ TEST_CASE("a NaN loss stops the run without saving over the last checkpoint") {
   for (const char* net : {"G_A", "G_B", "D_A", "D_B"})
     for (const auto& [k, t] : safetensors::load(net_file(o, "latest", net)).tensors)
       for (float v : t.to_vector<float>()) REQUIRE(std::isfinite(v));
+}
+
+namespace {
+// Runs a command, returning its exit status and (with 2>&1 in cmd) its output.
+std::pair<int, std::string> run_command(const std::string& cmd) {
+  std::string out;
+  FILE* p = popen(cmd.c_str(), "r");
+  if (!p) return {-1, ""};
+  char buf[4096];
+  for (size_t n; (n = fread(buf, 1, sizeof buf, p)) > 0;) out.append(buf, n);
+  const int status = pclose(p);
+  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
+}
+const std::string kTrainApp = std::string(CG_BINARY_DIR) + "/apps/cyclegan_train";
+}  // namespace
+
+TEST_CASE("cyclegan_train --help documents every official flag") {
+  const auto [rc, help] = run_command(kTrainApp + " --help 2>&1");
+  CHECK(rc == 0);
+  for (const char* flag :
+       {"--dataroot", "--name", "--checkpoints_dir", "--model", "--input_nc", "--output_nc", "--ngf", "--ndf", "--netD",
+        "--netG", "--n_layers_D", "--norm", "--init_type", "--init_gain", "--no_dropout", "--direction",
+        "--serial_batches", "--num_threads", "--batch_size", "--load_size", "--crop_size", "--max_dataset_size",
+        "--preprocess", "--no_flip", "--epoch", "--epoch_count", "--continue_train", "--n_epochs", "--n_epochs_decay",
+        "--beta1", "--lr", "--gan_mode", "--pool_size", "--lr_policy", "--lr_decay_iters", "--lambda_A", "--lambda_B",
+        "--lambda_identity", "--save_epoch_freq", "--save_latest_freq", "--save_by_iter", "--print_freq",
+        "--display_freq", "--seed", "--device"})
+    CHECK_MESSAGE(help.find(std::string(flag) + " ") != std::string::npos, flag);
+  const auto [rc2, err] = run_command(kTrainApp + " --dataroot /nonexistent/data 2>&1");
+  CHECK(rc2 == 1);
+  CHECK(err.find("/nonexistent/data/trainA") != std::string::npos);
+}
+
+TEST_CASE("--device cuda without a GPU or CUDA build is a clear error") {
+  if (cuda_available()) return;  // the CUDA suite covers this machine
+  const std::string dir = scratch("no_cuda");
+  Options o = tiny_options(make_dataset(dir + "/data", 2, 2, 36, 36, 9), dir + "/ckpt");
+  o.device = "cuda";
+  CHECK_THROWS_WITH_AS(run_training(o, {nullptr, true}), doctest::Contains("--device cuda"), Error);
+}
+
+TEST_CASE("SIGTERM to the program finishes the step - saves latest - exits 143") {
+  const std::string dir = scratch("sigterm");
+  const std::string data = make_dataset(dir + "/data", 4, 4, 36, 36, 10);
+  const std::string ckpt = dir + "/ckpt";
+  const std::string cmd = kTrainApp + " --dataroot " + data + " --checkpoints_dir " + ckpt +
+                          " --name tiny --ngf 4 --ndf 4 --netG resnet_1blocks --load_size 36 --crop_size 32"
+                          " --n_epochs 1000 --n_epochs_decay 0 --print_freq 1 --display_freq 1000000"
+                          " --save_latest_freq 1000000 > " + dir + "/out.txt 2>&1 & echo $!";
+  const auto [rc, pid_text] = run_command(cmd);
+  REQUIRE(rc == 0);
+  const int pid = std::stoi(pid_text);
+  // wait until it has trained a few steps
+  for (int i = 0; i < 600 && !(fs::exists(ckpt + "/tiny/loss_log.csv") && fs::file_size(ckpt + "/tiny/loss_log.csv") > 200); ++i)
+    usleep(50000);
+  REQUIRE(kill(pid, SIGTERM) == 0);
+  // Not our child (the shell started it): poll until it says it saved, or is gone.
+  for (int i = 0; i < 600 && kill(pid, 0) == 0 && read_file(dir + "/out.txt").find("saved 'latest'") == std::string::npos; ++i)
+    usleep(50000);
+  for (int i = 0; i < 100 && kill(pid, 0) == 0; ++i) usleep(50000);
+  if (kill(pid, 0) == 0) kill(pid, SIGKILL);  // never leave it running, whatever happened
+  const std::string out = read_file(dir + "/out.txt");
+  CHECK(out.find("terminated (SIGTERM): saved 'latest'") != std::string::npos);
+  const Options o = tiny_options(data, ckpt);  // the same --name and --checkpoints_dir
+  CHECK(fs::exists(state_file(o, "latest")));
+  CHECK(safetensors::load(state_file(o, "latest")).metadata.at("train_state").find("\"epoch_done\":false") !=
+        std::string::npos);
 }
