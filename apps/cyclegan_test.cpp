@@ -1,0 +1,19 @@
+// cyclegan_test: translates images with trained generators, with the official test.py's options.
+// See `cyclegan_test --help` and README.md.
+#include <cstdio>
+
+#include "models/cyclegan/cli.h"
+#include "models/cyclegan/tester.h"
+
+int main(int argc, char** argv) {
+  const cg::cyclegan::Parsed p = cg::cyclegan::parse_test_args(argc, argv);
+  if (p.exit_code) return *p.exit_code;
+  try {
+    const std::string folder = cg::cyclegan::run_test(p.opt);
+    std::printf("results: %s/index.html\n", folder.c_str());
+    return 0;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "error: %s\n", e.what());
+    return 1;
+  }
+}

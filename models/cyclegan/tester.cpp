@@ -1,0 +1,148 @@
+#include "models/cyclegan/tester.h"
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "data/dataset.h"
+#include "models/cyclegan/checkpoint.h"
+#include "models/cyclegan/cli.h"
+#include "models/cyclegan/cycle_gan_model.h"
+#include "models/cyclegan/networks.h"
+#include "ops/ops.h"
+
+namespace cg::cyclegan {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+std::string html_escape(const std::string& s) {
+  std::string out;
+  for (char c : s)
+    out += c == '&'    ? "&amp;"
+           : c == '<'  ? "&lt;"
+           : c == '>'  ? "&gt;"
+           : c == '\'' ? "&#39;"
+                       : std::string(1, c);
+  return out;
+}
+
+// The results page: one header and one row of labelled images per input image, as the official.
+class ResultsPage {
+ public:
+  ResultsPage(std::string folder, std::string title) : folder_(std::move(folder)), title_(std::move(title)) {}
+  void add(const std::string& name, const std::vector<std::pair<std::string, std::string>>& images) {
+    rows_.push_back({name, images});
+  }
+  void save() const {
+    std::ostringstream h;
+    h << "<!DOCTYPE html>\n<html><head><meta charset='utf-8'><title>" << html_escape(title_) << "</title>\n"
+      << "<style>body{font-family:sans-serif;margin:20px} h3{font-size:14px;margin:18px 0 4px}"
+      << " td{padding:4px;text-align:center;font-size:12px} "
+         "img{width:256px;height:auto}</style></head><body>\n"
+      << "<h1 style='font-size:18px'>" << html_escape(title_) << "</h1>\n";
+    for (const auto& [name, images] : rows_) {
+      h << "<h3>" << html_escape(name) << "</h3>\n<table><tr>";
+      for (const auto& [label, file] : images)
+        h << "<td><a href='images/" << html_escape(file) << "'><img src='images/" << html_escape(file)
+          << "'></a><br>" << html_escape(label) << "</td>";
+      h << "</tr></table>\n";
+    }
+    h << "</body></html>\n";
+    const std::string path = folder_ + "/index.html", tmp = path + ".tmp";
+    {
+      std::ofstream f(tmp);
+      f << h.str();
+      if (!f) throw Error("cannot write '" + tmp + "'");
+    }
+    fs::rename(tmp, path);
+  }
+
+ private:
+  std::string folder_, title_;
+  std::vector<std::pair<std::string, std::vector<std::pair<std::string, std::string>>>> rows_;
+};
+
+// Saves each visual as images/<stem>_<label>.png and adds the row to the page.
+void save_images(ResultsPage& page, const std::string& image_dir, const std::string& source_path,
+                 const std::vector<std::pair<std::string, Tensor>>& visuals) {
+  const std::string stem = fs::path(source_path).stem().string();
+  std::vector<std::pair<std::string, std::string>> row;
+  for (const auto& [label, t] : visuals) {
+    const std::string file = stem + "_" + label + ".png";
+    data::write_png(image_dir + "/" + file, data::from_tensor(t));
+    row.emplace_back(label, file);
+  }
+  page.add(stem, row);
+}
+
+}  // namespace
+
+std::string results_folder(const Options& opt) {
+  return (fs::path(opt.results_dir) / opt.name / (opt.phase + "_" + opt.epoch)).string();
+}
+
+std::string run_test(const Options& opt, bool quiet) {
+  validate_options(opt, false);
+  const std::string folder = results_folder(opt), image_dir = folder + "/images";
+  fs::create_directories(image_dir);
+  ResultsPage page(folder, "Experiment = " + opt.name + ", Phase = " + opt.phase + ", Epoch = " + opt.epoch);
+  // As the official test.py: batch 1, images in order, no flips.
+  data::Preprocess pre{opt.preprocess, opt.load_size, opt.crop_size, false, opt.input_nc};
+  data::validate(pre);
+  auto progress = [&](int64_t i, const std::string& path) {
+    if (!quiet && i % 5 == 0)
+      std::printf("processing (%04lld)-th image... ['%s']\n", static_cast<long long>(i), path.c_str());
+  };
+  NoGradGuard no_grad;
+  if (opt.model == "test") {
+    Generator unused(opt.seed);
+    auto G = define_G(opt.input_nc, opt.output_nc, opt.ngf, opt.netG, opt.norm, !opt.no_dropout,
+                      opt.init_type, opt.init_gain, unused);
+    load_network(*G, net_file(opt, opt.epoch, "G" + opt.model_suffix));
+    G->eval();
+    const Device dev = opt.device == "cuda" ? Device::CUDA : Device::CPU;
+    if (dev == Device::CUDA && !cuda_available()) throw Error("--device cuda: no CUDA device is available");
+    G->to(dev);
+    const auto paths = data::find_images(opt.dataroot, opt.max_dataset_size);
+    Generator gen(opt.seed);
+    for (int64_t i = 0; i < static_cast<int64_t>(paths.size()) && i < opt.num_test; ++i) {
+      const std::string& path = paths[static_cast<size_t>(i)];
+      Tensor real = data::transform(data::read_image(path, opt.input_nc), pre, gen, path);
+      real = real.reshape({1, real.size(0), real.size(1), real.size(2)}).to(dev);
+      const Tensor fake = (*G)(real);
+      progress(i, path);
+      save_images(page, image_dir, path, {{"real", real}, {"fake", fake}});
+    }
+  } else {
+    CycleGANModel model(opt, false);
+    load_network(*model.netG_A, net_file(opt, opt.epoch, "G_A"));
+    load_network(*model.netG_B, net_file(opt, opt.epoch, "G_B"));
+    data::UnalignedDataset::Options d;
+    d.dataroot = opt.dataroot;
+    d.phase = opt.phase;
+    d.a_to_b = opt.direction == "AtoB";
+    d.serial_batches = true;
+    d.input_nc = opt.input_nc;
+    d.output_nc = opt.output_nc;
+    d.max_dataset_size = opt.max_dataset_size;
+    d.preprocess = pre;
+    const data::UnalignedDataset ds(d);
+    data::Loader loader(ds, 1, false, std::max(1, opt.num_threads), opt.seed, opt.max_dataset_size);
+    loader.start_epoch(1, 0);
+    data::Loader::Batch b;
+    for (int64_t i = 0; i < opt.num_test && loader.next(b); ++i) {
+      model.set_input(b.A, b.B);
+      model.test();
+      const std::string& path = opt.direction == "AtoB" ? b.A_paths[0] : b.B_paths[0];
+      progress(i, path);
+      save_images(page, image_dir, path, model.current_visuals());
+    }
+  }
+  page.save();
+  return folder;
+}
+
+}  // namespace cg::cyclegan

@@ -1,0 +1,21 @@
+// The translation program's work, as the official test.py: load trained generators, translate the
+// test images, write RESULTS/NAME/<phase>_<epoch>/images/<image stem>_<label>.png and an
+// index.html that shows them. apps/cyclegan_test is a thin main around run_test.
+#pragma once
+
+#include <string>
+
+#include "models/cyclegan/options.h"
+
+namespace cg::cyclegan {
+
+// --model test: one generator (<epoch>_net_G<model_suffix>) over every image under --dataroot,
+// labels real / fake. --model cycle_gan: both generators over --dataroot/<phase>A and <phase>B,
+// labels real_A, fake_B, rec_A, real_B, fake_A, rec_B. Batch 1, no flips, images in sorted order,
+// at most --num_test. Returns the results folder. Throws cg::Error for bad options, files or data.
+std::string run_test(const Options& opt, bool quiet = false);
+
+// RESULTS/NAME/<phase>_<epoch>
+std::string results_folder(const Options& opt);
+
+}  // namespace cg::cyclegan

@@ -1,0 +1,154 @@
+// cyclegan_test and cyclegan_score: output names and sizes, the results page, known scores.
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+
+#include "data/image.h"
+#include "data/score.h"
+#include "helpers.h"
+#include "models/cyclegan/checkpoint.h"
+#include "models/cyclegan/cli.h"
+#include "models/cyclegan/networks.h"
+#include "models/cyclegan/tester.h"
+#include "nn/safetensors.h"
+
+using namespace cg;
+using namespace cg::cyclegan;
+namespace fs = std::filesystem;
+
+namespace {
+std::string scratch_dir(const std::string& name) {
+  const fs::path p = fs::path(CG_BINARY_DIR) / "test_tmp" / name;
+  fs::remove_all(p);
+  fs::create_directories(p);
+  return p.string();
+}
+
+data::Image solid(int w, int h, int ch, uint8_t v) {
+  return data::Image{w, h, ch, std::vector<uint8_t>(static_cast<size_t>(w) * h * ch, v)};
+}
+
+// A small generator's weights saved as CHECKPOINTS/NAME/<epoch>_net_<net>.safetensors.
+Options test_options(const std::string& dir) {
+  Options o = test_defaults();
+  o.checkpoints_dir = dir + "/ckpt";
+  o.results_dir = dir + "/results";
+  o.name = "exp";
+  o.ngf = 4;
+  o.netG = "resnet_1blocks";
+  return o;
+}
+void save_generator(const Options& o, const std::string& net, int in_nc, int out_nc) {
+  Generator g(1);
+  auto G = define_G(in_nc, out_nc, o.ngf, o.netG, o.norm, false, "normal", 0.02, g);
+  fs::create_directories(experiment_dir(o));
+  safetensors::save(net_file(o, o.epoch, net), G->state_dict());
+}
+
+std::string read_file(const std::string& path) {
+  std::ifstream in(path);
+  return std::string((std::istreambuf_iterator<char>(in)), {});
+}
+
+// Every src='...' of a page names a file that exists; returns how many there are.
+int check_page_references(const std::string& page_path) {
+  const std::string page = read_file(page_path), base = fs::path(page_path).parent_path().string();
+  int refs = 0;
+  for (size_t at = page.find("src='"); at != std::string::npos; at = page.find("src='", at + 1)) {
+    const std::string file = page.substr(at + 5, page.find('\'', at + 5) - at - 5);
+    CHECK_MESSAGE(fs::exists(base + "/" + file), file);
+    ++refs;
+  }
+  return refs;
+}
+}  // namespace
+
+TEST_CASE(
+    "--model test keeps an odd-sized input's size rounded to a multiple of 4 and names files as the "
+    "official") {
+  const std::string dir = scratch_dir("model_test");
+  Options o = test_options(dir);
+  o.model = "test";
+  o.model_suffix = "_A";
+  o.preprocess = "none";
+  o.dataroot = dir + "/images";
+  fs::create_directories(o.dataroot);
+  data::write_png(o.dataroot + "/odd.png",
+                  solid(37, 30, 3, 90));  // 37/4 = 9.25 -> 36; 30/4 = 7.5 -> 8 (ties to even) -> 32
+  data::write_png(o.dataroot + "/square.png", solid(40, 24, 3, 200));
+  save_generator(o, "G_A", 3, 3);
+  const std::string folder = run_test(o, true);
+  CHECK(folder == dir + "/results/exp/test_latest");
+  const data::Image fake = data::read_image(folder + "/images/odd_fake.png", 3);
+  CHECK(fake.width == 36);
+  CHECK(fake.height == 32);
+  CHECK(data::read_image(folder + "/images/odd_real.png", 3).width == 36);
+  CHECK(data::read_image(folder + "/images/square_fake.png", 3).width == 40);
+  CHECK(check_page_references(folder + "/index.html") == 4);
+  CHECK(read_file(folder + "/index.html").find("Experiment = exp, Phase = test, Epoch = latest") !=
+        std::string::npos);
+  // --num_test limits the count; a missing generator file is named
+  o.num_test = 1;
+  o.results_dir = dir + "/results1";
+  CHECK(fs::exists(run_test(o, true) + "/images/odd_fake.png"));
+  CHECK_FALSE(fs::exists(dir + "/results1/exp/test_latest/images/square_fake.png"));
+  o.model_suffix = "_B";
+  CHECK_THROWS_WITH_AS(run_test(o, true), doctest::Contains("latest_net_G_B.safetensors"), Error);
+}
+
+TEST_CASE("--model cycle_gan writes the six official visuals per test image") {
+  const std::string dir = scratch_dir("cycle_test");
+  Options o = test_options(dir);
+  o.model = "cycle_gan";
+  o.dataroot = dir + "/data";
+  o.load_size = o.crop_size = 32;
+  for (const char* d : {"testA", "testB"}) fs::create_directories(o.dataroot + "/" + d);
+  for (int i = 0; i < 3; ++i)
+    data::write_png(o.dataroot + "/testA/" + std::to_string(i) + "_A.png", solid(40, 36, 3, 50));
+  for (int i = 0; i < 2; ++i)
+    data::write_png(o.dataroot + "/testB/" + std::to_string(i) + "_B.png", solid(32, 32, 3, 150));
+  save_generator(o, "G_A", 3, 3);
+  save_generator(o, "G_B", 3, 3);
+  const std::string folder = run_test(o, true);
+  for (int i = 0; i < 3; ++i)
+    for (const char* label : {"real_A", "fake_B", "rec_A", "real_B", "fake_A", "rec_B"}) {
+      const std::string f = folder + "/images/" + std::to_string(i) + "_A_" + label + ".png";
+      CHECK_MESSAGE(fs::exists(f), f);
+    }
+  CHECK(data::read_image(folder + "/images/0_A_fake_B.png", 3).width == 32);
+  CHECK(check_page_references(folder + "/index.html") == 18);
+}
+
+TEST_CASE("scoring two known folders gives the known RMSE and accuracy") {
+  const std::string dir = scratch_dir("score");
+  fs::create_directories(dir + "/res");
+  fs::create_directories(dir + "/gt");
+  // pair 1: 2x1 RGB, differences (3, 0, 0) and (0, 6, 0): squares 9 and 36 over 6 values,
+  //         pixel 1 within 5, pixel 2 not.
+  data::write_png(dir + "/res/1_A_fake_B.png", data::Image{2, 1, 3, {10, 10, 10, 20, 26, 20}});
+  data::write_png(dir + "/gt/1_B.png", data::Image{2, 1, 3, {13, 10, 10, 20, 20, 20}});
+  // pair 2: identical 1x1
+  data::write_png(dir + "/res/2_A_fake_B.png", data::Image{1, 1, 3, {7, 8, 9}});
+  data::write_png(dir + "/gt/2_B.png", data::Image{1, 1, 3, {7, 8, 9}});
+  // a result of another label is not scored
+  data::write_png(dir + "/res/2_A_rec_A.png", data::Image{1, 1, 3, {0, 0, 0}});
+  const data::Score s = data::score_folders(dir + "/res", dir + "/gt", "fake_B");
+  REQUIRE(s.pairs.size() == 2);
+  CHECK(s.pairs[0].rmse == doctest::Approx(std::sqrt(45.0 / 6)));
+  CHECK(s.pairs[0].accuracy == doctest::Approx(0.5));
+  CHECK(s.pairs[1].rmse == 0.0);
+  CHECK(s.pairs[1].accuracy == 1.0);
+  CHECK(s.rmse == doctest::Approx(std::sqrt(45.0 / 9)));  // all 9 values of both pairs
+  CHECK(s.accuracy == doctest::Approx(2.0 / 3));          // 2 of 3 pixels
+  data::write_score_csv(s, dir + "/scores.csv");
+  const std::string csv = read_file(dir + "/scores.csv");
+  CHECK(csv.rfind("result,ground_truth,rmse,accuracy\n", 0) == 0);
+  CHECK(csv.find("1_A_fake_B.png," + dir + "/gt/1_B.png,2.738613,0.500000") != std::string::npos);
+  // unpaired and mis-sized files are errors naming them
+  data::write_png(dir + "/res/3_A_fake_B.png", data::Image{1, 1, 3, {0, 0, 0}});
+  CHECK_THROWS_WITH_AS(data::score_folders(dir + "/res", dir + "/gt", "fake_B"),
+                       doctest::Contains("3_A_fake_B.png"), Error);
+  data::write_png(dir + "/gt/3_B.png", data::Image{2, 2, 3, std::vector<uint8_t>(12, 0)});
+  CHECK_THROWS_WITH_AS(data::score_folders(dir + "/res", dir + "/gt", "fake_B"),
+                       doctest::Contains("is 1x1 but"), Error);
+}
