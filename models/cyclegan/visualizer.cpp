@@ -178,13 +178,16 @@ void Visualizer::write_page() const {
   h << "<!DOCTYPE html>\n<html><head><meta charset='utf-8'><meta http-equiv='refresh' content='60'>\n"
     << "<title>" << html_escape(opt_.name) << " - CycleGAN training</title>\n"
     << "<style>body{font-family:sans-serif;margin:20px;color:#222} h1{font-size:20px} h2{font-size:16px;margin-top:28px}"
-    << " table{border-collapse:collapse} td{padding:4px;text-align:center;font-size:12px;vertical-align:top}"
-    << " img{width:192px;height:auto;image-rendering:pixelated;border:1px solid #ccc} .meta{color:#666;font-size:13px}"
+    << " .row{display:flex;flex-wrap:wrap;gap:6px} .cell{text-align:center;font-size:12px}"
+    << " img{width:144px;height:auto;image-rendering:pixelated;border:1px solid #ccc;display:block}"
+    << " .meta{color:#666;font-size:13px}"
     << "</style></head><body>\n";
   h << "<h1>Experiment: " << html_escape(opt_.name) << "</h1>\n";
   h << "<p class='meta'>dataroot " << html_escape(opt_.dataroot) << " &middot; " << html_escape(opt_.netG) << ", ngf "
     << opt_.ngf << ", " << html_escape(opt_.netD) << ", ndf " << opt_.ndf << ", " << html_escape(opt_.gan_mode)
-    << " &middot; crop " << opt_.crop_size << " &middot; device " << html_escape(opt_.device)
+    << " &middot; preprocess " << html_escape(opt_.preprocess)
+    << (opt_.preprocess == "none" ? std::string() : " (load " + std::to_string(opt_.load_size) + ", crop " + std::to_string(opt_.crop_size) + ")")
+    << " &middot; device " << html_escape(opt_.device)
     << " &middot; the page refreshes itself every minute</p>\n";
   h << "<h2>Losses</h2>\n";
   const std::string gan = loss_chart_svg(csv, {"D_A", "G_A", "D_B", "G_B"}, "adversarial losses", samples_per_epoch_);
@@ -197,11 +200,11 @@ void Visualizer::write_page() const {
   h << "<h2>Images (newest first)</h2>\n";
   if (rows_.empty()) h << "<p class='meta'>No images yet (every --display_freq " << opt_.display_freq << " iterations).</p>\n";
   for (auto it = rows_.rbegin(); it != rows_.rend(); ++it) {
-    h << "<h3 class='meta'>epoch " << it->epoch << ", iteration " << it->iters << "</h3>\n<table><tr>";
+    h << "<h3 class='meta'>epoch " << it->epoch << ", iteration " << it->iters << "</h3>\n<div class='row'>";
     for (const auto& [label, file] : it->images)
-      h << "<td><a href='" << html_escape(file) << "'><img src='" << html_escape(file) << "' alt='" << html_escape(label)
-        << "'></a><br>" << html_escape(label) << "</td>";
-    h << "</tr></table>\n";
+      h << "<div class='cell'><a href='" << html_escape(file) << "'><img src='" << html_escape(file) << "' alt='"
+        << html_escape(label) << "'></a>" << html_escape(label) << "</div>";
+    h << "</div>\n";
   }
   h << "</body></html>\n";
   write_text_atomically(page_, h.str());
