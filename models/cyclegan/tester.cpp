@@ -40,15 +40,15 @@ class ResultsPage {
     std::ostringstream h;
     h << "<!DOCTYPE html>\n<html><head><meta charset='utf-8'><title>" << html_escape(title_) << "</title>\n"
       << "<style>body{font-family:sans-serif;margin:20px} h3{font-size:14px;margin:18px 0 4px}"
-      << " td{padding:4px;text-align:center;font-size:12px} "
-         "img{width:256px;height:auto}</style></head><body>\n"
+      << " .row{display:flex;flex-wrap:wrap;gap:6px} .cell{text-align:center;font-size:12px}"
+      << " img{width:192px;height:auto;display:block}</style></head><body>\n"
       << "<h1 style='font-size:18px'>" << html_escape(title_) << "</h1>\n";
     for (const auto& [name, images] : rows_) {
-      h << "<h3>" << html_escape(name) << "</h3>\n<table><tr>";
+      h << "<h3>" << html_escape(name) << "</h3>\n<div class='row'>";
       for (const auto& [label, file] : images)
-        h << "<td><a href='images/" << html_escape(file) << "'><img src='images/" << html_escape(file)
-          << "'></a><br>" << html_escape(label) << "</td>";
-      h << "</tr></table>\n";
+        h << "<div class='cell'><a href='images/" << html_escape(file) << "'><img src='images/" << html_escape(file)
+          << "'></a>" << html_escape(label) << "</div>";
+      h << "</div>\n";
     }
     h << "</body></html>\n";
     const std::string path = folder_ + "/index.html", tmp = path + ".tmp";
