@@ -1,10 +1,13 @@
-// Convolution on the CPU as matrix multiplies over im2col columns, one image at a time:
+// Convolution on the CPU as matrix multiplies, one image at a time, with col = im2col(x[n]):
 //   forward          y[n] (K, PQ)    = w (K, CRS) * col (CRS, PQ)            (+ bias)
-//   backward data    dcol (CRS, PQ)  = w^T (CRS, K) * dy[n] (K, PQ),  dx[n] = col2im(dcol)
+//   backward data    stride 1: a forward convolution of dy with flipped weights;
+//                    otherwise dcol (CRS, PQ) = w^T (CRS, K) * dy[n] (K, PQ), dx[n] = col2im(dcol)
 //   backward weight  dw (K, CRS)    += dy[n] (K, PQ) * col^T (PQ, CRS),  db = sum of dy over N, P, Q
 // col (CRS, PQ) holds, for each (c, r, s), the input pixels that weight tap meets at every output
-// position (0 where it falls on the zero padding).
+// position (0 where it falls on the zero padding). It is never built: the GEMM packs its blocks
+// straight from x (cpu/gemm.cpp), so no buffer of CRS x PQ values is written or read.
 #include <algorithm>
+#include <atomic>
 #include <cstring>
 
 #include "cpu/gemm.h"
@@ -17,35 +20,9 @@ namespace {
 
 using kern::ConvGeom;
 
-// x (C, H, W) -> col (C*R*S, P*Q)
-template <class T>
-void im2col(const T* x, T* col, const ConvGeom& g) {
-  const int64_t rows = g.C * g.R * g.S, PQ = g.P * g.Q;
-#pragma omp parallel for schedule(static) if (rows * PQ > kParallelGrain)
-  for (int64_t row = 0; row < rows; ++row) {
-    const int64_t c = row / (g.R * g.S), r = row / g.S % g.R, s = row % g.S;
-    const T* xc = x + c * g.H * g.W;
-    T* dst = col + row * PQ;
-    // Output columns q whose input column iw = q*stride - pad + s lies inside [0, W).
-    const int64_t q_lo = std::clamp<int64_t>((g.pad - s + g.stride - 1) / g.stride, 0, g.Q);
-    const int64_t q_hi = std::clamp<int64_t>((g.W + g.pad - s + g.stride - 1) / g.stride, q_lo, g.Q);
-    for (int64_t p = 0; p < g.P; ++p) {
-      T* d = dst + p * g.Q;
-      const int64_t ih = p * g.stride - g.pad + r;
-      if (ih < 0 || ih >= g.H) {
-        std::fill(d, d + g.Q, T(0));
-        continue;
-      }
-      const T* xrow = xc + ih * g.W;
-      std::fill(d, d + q_lo, T(0));
-      if (g.stride == 1) {
-        std::memcpy(d + q_lo, xrow + q_lo - g.pad + s, sizeof(T) * static_cast<size_t>(q_hi - q_lo));
-      } else {
-        for (int64_t q = q_lo; q < q_hi; ++q) d[q] = xrow[q * g.stride - g.pad + s];
-      }
-      std::fill(d + q_hi, d + g.Q, T(0));
-    }
-  }
+std::atomic<uint64_t> g_conv_flops{0};
+void count(const ConvGeom& g) {
+  g_conv_flops += static_cast<uint64_t>(2 * g.N * g.K * g.P * g.Q * g.C * g.R * g.S);
 }
 
 // col (C*R*S, P*Q) -> dx (C, H, W), adding every column entry into the pixel it came from.
@@ -75,21 +52,35 @@ void col2im(const T* col, T* dx, const ConvGeom& g) {
 template <class T>
 void forward(const T* x, const T* w, const T* b, T* y, const ConvGeom& g) {
   const int64_t CRS = g.C * g.R * g.S, PQ = g.P * g.Q;
-  T* col = scratch<T>(kColumns, static_cast<size_t>(CRS * PQ));
   for (int64_t n = 0; n < g.N; ++n) {
     T* yn = y + n * g.K * PQ;
-    im2col(x + n * g.C * g.H * g.W, col, g);
     if (b) {  // start from the bias and accumulate the product onto it
       for (int64_t k = 0; k < g.K; ++k) std::fill(yn + k * PQ, yn + (k + 1) * PQ, b[k]);
     }
-    gemm<T>(g.K, PQ, CRS, {w, CRS, 1}, {col, PQ, 1}, yn, PQ, b != nullptr);
+    gemm_im2col<T>(g.K, {w, CRS, 1}, x + n * g.C * g.H * g.W, g, yn, PQ, b != nullptr);
   }
+}
+
+// With stride 1, the gradient of the input is itself a convolution: of dy, zero-padded by
+// R - 1 - pad, with the weights flipped in space and their channel axes swapped. That runs as a
+// forward convolution (implicit GEMM, no column buffer and no col2im scatter).
+template <class T>
+void backward_data_stride1(const T* dy, const T* w, T* dx, const ConvGeom& g) {
+  const int64_t RS = g.R * g.S, KRS = g.K * RS;
+  T* wt = scratch<T>(kColumns, static_cast<size_t>(g.C * KRS));  // (C, K, R, S), flipped
+  for (int64_t k = 0; k < g.K; ++k)
+    for (int64_t c = 0; c < g.C; ++c)
+      for (int64_t i = 0; i < RS; ++i) wt[(c * g.K + k) * RS + (RS - 1 - i)] = w[(k * g.C + c) * RS + i];
+  ConvGeom t{1, g.K, g.P, g.Q, g.C, g.R, g.S, 1, g.R - 1 - g.pad, g.H, g.W};
+  for (int64_t n = 0; n < g.N; ++n)
+    gemm_im2col<T>(g.C, {wt, KRS, 1}, dy + n * g.K * g.P * g.Q, t, dx + n * g.C * g.H * g.W, g.H * g.W, false);
 }
 
 template <class T>
 void backward_data(const T* dy, const T* w, T* dx, const ConvGeom& g) {
+  if (g.stride == 1 && g.R == g.S && g.pad <= g.R - 1) return backward_data_stride1(dy, w, dx, g);
   const int64_t CRS = g.C * g.R * g.S, PQ = g.P * g.Q;
-  T* dcol = scratch<T>(kColumns, static_cast<size_t>(CRS * PQ));
+  T* dcol = scratch<T>(kColumns, static_cast<size_t>(CRS * PQ));  // (CRS, PQ)
   for (int64_t n = 0; n < g.N; ++n) {
     // w^T: element (crs, k) of the transpose is w[k * CRS + crs]
     gemm<T>(CRS, PQ, g.K, {w, 1, CRS}, {dy + n * g.K * PQ, PQ, 1}, dcol, PQ, false);
@@ -100,12 +91,8 @@ void backward_data(const T* dy, const T* w, T* dx, const ConvGeom& g) {
 template <class T>
 void backward_weight(const T* x, const T* dy, T* dw, T* db, const ConvGeom& g) {
   const int64_t CRS = g.C * g.R * g.S, PQ = g.P * g.Q;
-  T* col = scratch<T>(kColumns, static_cast<size_t>(CRS * PQ));
-  for (int64_t n = 0; n < g.N; ++n) {
-    im2col(x + n * g.C * g.H * g.W, col, g);
-    // col^T: element (pq, crs) is col[crs * PQ + pq]
-    gemm<T>(g.K, CRS, PQ, {dy + n * g.K * PQ, PQ, 1}, {col, 1, PQ}, dw, CRS, n > 0);
-  }
+  for (int64_t n = 0; n < g.N; ++n)
+    gemm_im2col_t<T>(g.K, {dy + n * g.K * PQ, PQ, 1}, x + n * g.C * g.H * g.W, g, dw, CRS, n > 0);
   if (db) {
 #pragma omp parallel for schedule(static) if (g.N * g.K * PQ > kParallelGrain)
     for (int64_t k = 0; k < g.K; ++k) {
@@ -122,7 +109,10 @@ void backward_weight(const T* x, const T* dy, T* dw, T* db, const ConvGeom& g) {
 
 }  // namespace
 
+uint64_t conv_flops() { return g_conv_flops; }
+
 void conv2d_forward(DType dt, const void* x, const void* w, const void* b, void* y, const ConvGeom& g) {
+  count(g);
   with_dtype(dt, [&](auto t) {
     using T = decltype(t);
     forward<T>(static_cast<const T*>(x), static_cast<const T*>(w), static_cast<const T*>(b),
@@ -131,6 +121,7 @@ void conv2d_forward(DType dt, const void* x, const void* w, const void* b, void*
 }
 
 void conv2d_backward_data(DType dt, const void* dy, const void* w, void* dx, const ConvGeom& g) {
+  count(g);
   with_dtype(dt, [&](auto t) {
     using T = decltype(t);
     backward_data<T>(static_cast<const T*>(dy), static_cast<const T*>(w), static_cast<T*>(dx), g);
@@ -138,6 +129,7 @@ void conv2d_backward_data(DType dt, const void* dy, const void* w, void* dx, con
 }
 
 void conv2d_backward_weight(DType dt, const void* x, const void* dy, void* dw, void* db, const ConvGeom& g) {
+  count(g);
   with_dtype(dt, [&](auto t) {
     using T = decltype(t);
     backward_weight<T>(static_cast<const T*>(x), static_cast<const T*>(dy), static_cast<T*>(dw),

@@ -1,7 +1,10 @@
 // The GEMM of cpu/gemm.h, in the usual three-level blocking (Goto/BLIS): a KC x NC block of B is
-// packed into NR-wide panels (kept in L3/L2), an MC x KC block of A into MR-tall panels (kept in
+// packed into NR-wide panels (kept in L2/L3), an MC x KC block of A into MR-tall panels (kept in
 // L2), and a micro-kernel multiplies one MR x KC panel by one KC x NR panel into an MR x NR tile of
 // C held entirely in registers. Threads split C into disjoint blocks, each packing its own panels.
+//
+// B comes from a "source" that knows how to pack a block: a strided matrix, or a convolution
+// input read as its im2col matrix (or that matrix's transpose) without ever building it.
 #include "cpu/gemm.h"
 
 #include <immintrin.h>
@@ -10,7 +13,6 @@
 #include <algorithm>
 #include <cstring>
 #include <type_traits>
-#include <vector>
 
 #include "cpu/kernels.h"
 #include "cpu/scratch.h"
@@ -18,46 +20,56 @@
 namespace cg::cpu {
 namespace {
 
+using kern::ConvGeom;
+
 // ---- micro-kernels: C[m x n] (+)= Ap (MR x kc, packed by k) * Bp (kc x NR, packed by k) ----
 
-// AVX-512, 14 x 32: 28 accumulators + 2 B vectors + 1 broadcast = 31 of the 32 zmm registers.
-// Per k: 2 loads of B, 14 broadcasts of A, 28 FMAs.
+// AVX-512, MR x (16 NV): MR*NV accumulators, NV vectors of B and one broadcast of A per k.
+// 14 x 32 (28 accumulators) is the main kernel; the wide, short ones serve convolutions with 1-4
+// output channels, where a 14-row kernel would multiply mostly padding.
+template <int MR, int NV>
 __attribute__((target("avx512f,fma"))) void uk_avx512(int64_t kc, const float* a, const float* b, float* c,
                                                       int64_t ldc, int m, int n, bool acc) {
-  constexpr int MR = 14;
-  __m512 r0[MR], r1[MR];
-#pragma GCC unroll 14
-  for (int i = 0; i < MR; ++i) r0[i] = r1[i] = _mm512_setzero_ps();
+  __m512 r[MR][NV];
+#pragma GCC unroll 16
+  for (int i = 0; i < MR; ++i)
+#pragma GCC unroll 16
+    for (int v = 0; v < NV; ++v) r[i][v] = _mm512_setzero_ps();
   for (int64_t k = 0; k < kc; ++k) {
-    const __m512 b0 = _mm512_load_ps(b), b1 = _mm512_load_ps(b + 16);
-#pragma GCC unroll 14
+    __m512 bv[NV];
+#pragma GCC unroll 16
+    for (int v = 0; v < NV; ++v) bv[v] = _mm512_load_ps(b + 16 * v);
+#pragma GCC unroll 16
     for (int i = 0; i < MR; ++i) {
       const __m512 ai = _mm512_set1_ps(a[i]);
-      r0[i] = _mm512_fmadd_ps(ai, b0, r0[i]);
-      r1[i] = _mm512_fmadd_ps(ai, b1, r1[i]);
+#pragma GCC unroll 16
+      for (int v = 0; v < NV; ++v) r[i][v] = _mm512_fmadd_ps(ai, bv[v], r[i][v]);
     }
     a += MR;
-    b += 32;
+    b += 16 * NV;
   }
-  const __mmask16 k0 = n >= 16 ? __mmask16(0xFFFF) : __mmask16((1u << n) - 1);
-  const __mmask16 k1 = n >= 32 ? __mmask16(0xFFFF) : n > 16 ? __mmask16((1u << (n - 16)) - 1) : __mmask16(0);
-#pragma GCC unroll 14
+  __mmask16 mask[NV];
+#pragma GCC unroll 16
+  for (int v = 0; v < NV; ++v) {
+    const int left = n - 16 * v;
+    mask[v] = left >= 16 ? __mmask16(0xFFFF) : left > 0 ? __mmask16((1u << left) - 1) : __mmask16(0);
+  }
+#pragma GCC unroll 16
   for (int i = 0; i < MR; ++i) {
     if (i >= m) break;
     float* ci = c + i * ldc;
-    __m512 v0 = r0[i], v1 = r1[i];
-    if (acc) {
-      v0 = _mm512_add_ps(v0, _mm512_maskz_loadu_ps(k0, ci));
-      v1 = _mm512_add_ps(v1, _mm512_maskz_loadu_ps(k1, ci + 16));
+#pragma GCC unroll 16
+    for (int v = 0; v < NV; ++v) {
+      __m512 x = r[i][v];
+      if (acc) x = _mm512_add_ps(x, _mm512_maskz_loadu_ps(mask[v], ci + 16 * v));
+      _mm512_mask_storeu_ps(ci + 16 * v, mask[v], x);
     }
-    _mm512_mask_storeu_ps(ci, k0, v0);
-    _mm512_mask_storeu_ps(ci + 16, k1, v1);
   }
 }
 
 // AVX2, 6 x 16: 12 accumulators + 2 B vectors + 1 broadcast of the 16 ymm registers.
-__attribute__((target("avx2,fma"))) void uk_avx2(int64_t kc, const float* a, const float* b, float* c,
-                                                 int64_t ldc, int m, int n, bool acc) {
+__attribute__((target("avx2,fma"))) void uk_avx2(int64_t kc, const float* a, const float* b, float* c, int64_t ldc,
+                                                 int m, int n, bool acc) {
   constexpr int MR = 6;
   __m256 r0[MR], r1[MR];
 #pragma GCC unroll 6
@@ -100,6 +112,8 @@ void uk_generic(int64_t kc, const T* a, const T* b, T* c, int64_t ldc, int m, in
 template <class T>
 using Micro = void (*)(int64_t, const T*, const T*, T*, int64_t, int, int, bool);
 
+// A micro-kernel and its blocking. KC: a KC x NR panel of B stays in L1 (48 KiB on the machines we
+// tune for). MC: an MC x KC block of A stays in L2. NC: a KC x NC block of B stays in L2/L3.
 template <class T>
 struct Kernel {
   Micro<T> fn;
@@ -108,25 +122,45 @@ struct Kernel {
   const char* isa;
 };
 
-// KC: a KC x NR panel of B stays in L1 (32 KiB for float/AVX-512). MC: an MC x KC block of A stays
-// in L2. NC: a KC x NC block of B stays in L3.
-Kernel<float> float_kernel() {
-  static const Kernel<float> k = [] {
+bool has_avx512() {
+  static const bool yes = [] {
     __builtin_cpu_init();
-    if (__builtin_cpu_supports("avx512f"))
-      return Kernel<float>{uk_avx512, 14, 32, 256, 14 * 24, 2048, "avx512"};
-    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
-      return Kernel<float>{uk_avx2, 6, 16, 256, 6 * 56, 2048, "avx2"};
-    return Kernel<float>{uk_generic<float, 4, 16>, 4, 16, 256, 128, 1024, "generic"};
+    return __builtin_cpu_supports("avx512f");
   }();
-  return k;
+  return yes;
 }
 
-Kernel<double> double_kernel() { return {uk_generic<double, 4, 8>, 4, 8, 256, 128, 1024, "generic"}; }
+// The kernel for an M-row product.
+Kernel<float> float_kernel(int64_t M) {
+  if (has_avx512()) {
+    switch (M) {
+      case 1: return {uk_avx512<1, 16>, 1, 256, 48, 1, 4096, "avx512"};
+      case 2: return {uk_avx512<2, 12>, 2, 192, 64, 2, 3072, "avx512"};
+      case 3: return {uk_avx512<3, 8>, 3, 128, 96, 3, 2048, "avx512"};
+      case 4: return {uk_avx512<4, 6>, 4, 96, 128, 4, 2016, "avx512"};
+      default: return {uk_avx512<14, 2>, 14, 32, 256, 14 * 24, 2048, "avx512"};
+    }
+  }
+  static const bool avx2 = [] {
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+  }();
+  if (avx2) return {uk_avx2, 6, 16, 256, 6 * 56, 2048, "avx2"};
+  return {uk_generic<float, 4, 16>, 4, 16, 256, 128, 1024, "generic"};
+}
 
-// ---- packing ----
+Kernel<double> double_kernel(int64_t) { return {uk_generic<double, 4, 8>, 4, 8, 256, 128, 1024, "generic"}; }
 
-// A rows [i0, i0+mc), cols [k0, k0+kc) -> MR-row panels, each laid out k-major: dst[k*MR + r].
+template <class T>
+Kernel<T> kernel_for(int64_t M) {
+  if constexpr (std::is_same_v<T, float>)
+    return float_kernel(M);
+  else
+    return double_kernel(M);
+}
+
+// ---- packing A: rows [i0, i0+mc), cols [k0, k0+kc) -> MR-row panels, each k-major: dst[k*MR + r] ----
+
 template <class T>
 void pack_a(MatView<T> A, int64_t i0, int64_t mc, int64_t k0, int64_t kc, int MR, T* dst) {
   for (int64_t p = 0; p < mc; p += MR) {
@@ -150,33 +184,130 @@ void pack_a(MatView<T> A, int64_t i0, int64_t mc, int64_t k0, int64_t kc, int MR
   }
 }
 
-// B rows [k0, k0+kc), cols [j0, j0+nc) -> NR-column panels, each laid out k-major: dst[k*NR + j].
+// ---- packing B: rows [k0, k0+kc), cols [j0, j0+nc) -> NR-column panels, each k-major:
+//      panel t holds columns [t*NR, t*NR + NR) at dst + t*kc*NR, element (k, j) at k*NR + j ----
+
+// Writes `count` values of B's row k, starting at block column jl, into the panels: from `src`
+// (stride `step`), or zeros when src is null. Splits at panel boundaries.
 template <class T>
-void pack_b(MatView<T> B, int64_t k0, int64_t kc, int64_t j0, int64_t nc, int NR, T* dst) {
-  for (int64_t q = 0; q < nc; q += NR) {
-    const int nr = static_cast<int>(std::min<int64_t>(NR, nc - q));
-    T* d = dst + q * kc;
-    const T* src = B.p + k0 * B.rs + (j0 + q) * B.cs;
-    if (B.cs == 1) {  // rows of B contiguous: copy NR at a time
-      for (int64_t k = 0; k < kc; ++k) {
-        std::memcpy(d + k * NR, src + k * B.rs, sizeof(T) * static_cast<size_t>(nr));
-        for (int j = nr; j < NR; ++j) d[k * NR + j] = T(0);
-      }
-    } else {
-      for (int j = 0; j < nr; ++j) {
-        const T* s = src + j * B.cs;
-        for (int64_t k = 0; k < kc; ++k) d[k * NR + j] = s[k * B.rs];
-      }
-      for (int j = nr; j < NR; ++j)
-        for (int64_t k = 0; k < kc; ++k) d[k * NR + j] = T(0);
-    }
+inline void put_row_run(T* dst, int64_t kc, int NR, int64_t k, int64_t jl, const T* src, int64_t step, int64_t count) {
+  while (count > 0) {
+    const int64_t col = jl % NR, n = std::min<int64_t>(count, NR - col);
+    T* d = dst + (jl / NR) * kc * NR + k * NR + col;
+    if (!src)
+      std::memset(d, 0, sizeof(T) * static_cast<size_t>(n));
+    else if (step == 1)
+      std::memcpy(d, src, sizeof(T) * static_cast<size_t>(n));
+    else
+      for (int64_t i = 0; i < n; ++i) d[i] = src[i * step];
+    if (src) src += n * step;
+    jl += n;
+    count -= n;
   }
 }
 
-// One thread's share: C rows [m0, m1), cols [n0, n1).
+// Zeroes the columns of the last panel beyond nc (the micro-kernel always reads NR columns).
 template <class T>
+void zero_tail(T* dst, int64_t kc, int NR, int64_t nc) {
+  const int64_t used = nc % NR;
+  if (used == 0) return;
+  T* d = dst + (nc / NR) * kc * NR;
+  for (int64_t k = 0; k < kc; ++k) std::memset(d + k * NR + used, 0, sizeof(T) * static_cast<size_t>(NR - used));
+}
+
+template <class T>
+struct DenseB {
+  MatView<T> v;
+  void pack(int64_t k0, int64_t kc, int64_t j0, int64_t nc, int NR, T* dst) const {
+    if (v.cs == 1) {
+      // Row by row: each source row is read once, front to back (friendly to the TLB even when
+      // rows are far apart), and scattered into the panels.
+      for (int64_t k = 0; k < kc; ++k) put_row_run(dst, kc, NR, k, 0, v.p + (k0 + k) * v.rs + j0, 1, nc);
+    } else {
+      for (int64_t j = 0; j < nc; ++j) {  // column by column: B's columns are contiguous
+        const T* s = v.p + k0 * v.rs + (j0 + j) * v.cs;
+        T* d = dst + (j / NR) * kc * NR + j % NR;
+        for (int64_t k = 0; k < kc; ++k) d[k * NR] = s[k * v.rs];
+      }
+    }
+    zero_tail(dst, kc, NR, nc);
+  }
+};
+
+// The output columns q of one output row whose input column q*stride - pad + s lies in [0, W).
+inline void valid_q(const ConvGeom& g, int64_t s, int64_t& lo, int64_t& hi) {
+  lo = std::clamp<int64_t>((g.pad - s + g.stride - 1) / g.stride, 0, g.Q);
+  hi = std::clamp<int64_t>((g.W + g.pad - s + g.stride - 1) / g.stride, lo, g.Q);
+}
+
+// Calls run(j_offset, src or nullptr, step, count) for the output positions [pq0, pq0 + n) of
+// input channel c and kernel tap (r, s), in runs within one output row: the values are
+// x[c][ih][iw] along the run (stride `step`), or zeros where the tap falls on the padding.
+template <class T, class Run>
+inline void for_each_tap_run(const T* x, const ConvGeom& g, int64_t c, int64_t r, int64_t s, int64_t pq0, int64_t n,
+                             Run&& run) {
+  int64_t q_lo, q_hi;
+  valid_q(g, s, q_lo, q_hi);
+  const T* xc = x + c * g.H * g.W;
+  int64_t off = 0;
+  while (off < n) {
+    const int64_t pq = pq0 + off, p = pq / g.Q, q = pq % g.Q;
+    const int64_t len = std::min(g.Q - q, n - off);  // to the end of this output row
+    const int64_t ih = p * g.stride - g.pad + r;
+    if (ih < 0 || ih >= g.H) {
+      run(off, nullptr, 0, len);
+    } else {
+      const T* row = xc + ih * g.W;
+      const int64_t a = std::clamp(q_lo, q, q + len), b = std::clamp(q_hi, a, q + len);
+      if (a > q) run(off, nullptr, 0, a - q);
+      if (b > a) run(off + (a - q), row + a * g.stride - g.pad + s, g.stride, b - a);
+      if (q + len > b) run(off + (b - q), nullptr, 0, q + len - b);
+    }
+    off += len;
+  }
+}
+
+// B = im2col(x): row (c, r, s), column (p, q).
+template <class T>
+struct Im2colB {
+  const T* x;
+  ConvGeom g;
+  void pack(int64_t k0, int64_t kc, int64_t j0, int64_t nc, int NR, T* dst) const {
+    for (int64_t k = 0; k < kc; ++k) {
+      const int64_t crs = k0 + k, c = crs / (g.R * g.S), r = crs / g.S % g.R, s = crs % g.S;
+      for_each_tap_run(x, g, c, r, s, j0, nc, [&](int64_t off, const T* src, int64_t step, int64_t count) {
+        put_row_run(dst, kc, NR, k, off, src, step, count);
+      });
+    }
+    zero_tail(dst, kc, NR, nc);
+  }
+};
+
+// B = im2col(x)^T: row (p, q), column (c, r, s). Each column is one tap read along the image.
+template <class T>
+struct Im2colTB {
+  const T* x;
+  ConvGeom g;
+  void pack(int64_t k0, int64_t kc, int64_t j0, int64_t nc, int NR, T* dst) const {
+    for (int64_t j = 0; j < nc; ++j) {
+      const int64_t crs = j0 + j, c = crs / (g.R * g.S), r = crs / g.S % g.R, s = crs % g.S;
+      T* d = dst + (j / NR) * kc * NR + j % NR;  // element (k, j) at d[k * NR]
+      for_each_tap_run(x, g, c, r, s, k0, kc, [&](int64_t off, const T* src, int64_t step, int64_t count) {
+        T* o = d + off * NR;
+        if (!src)
+          for (int64_t i = 0; i < count; ++i) o[i * NR] = T(0);
+        else
+          for (int64_t i = 0; i < count; ++i) o[i * NR] = src[i * step];
+      });
+    }
+    zero_tail(dst, kc, NR, nc);
+  }
+};
+
+// One thread's share: C rows [m0, m1), cols [n0, n1).
+template <class T, class BSrc>
 void gemm_block(const Kernel<T>& kr, int64_t m0, int64_t m1, int64_t n0, int64_t n1, int64_t K, MatView<T> A,
-                MatView<T> B, T* C, int64_t ldc, bool accumulate) {
+                const BSrc& B, T* C, int64_t ldc, bool accumulate) {
   T* bp = scratch<T>(kPackB, static_cast<size_t>(kr.KC * (kr.NC + kr.NR)));
   T* ap = scratch<T>(kPackA, static_cast<size_t>(kr.KC * (kr.MC + kr.MR)));
   for (int64_t jc = n0; jc < n1; jc += kr.NC) {
@@ -184,7 +315,7 @@ void gemm_block(const Kernel<T>& kr, int64_t m0, int64_t m1, int64_t n0, int64_t
     for (int64_t pc = 0; pc < K; pc += kr.KC) {
       const int64_t kc = std::min(kr.KC, K - pc);
       const bool acc = accumulate || pc > 0;
-      pack_b(B, pc, kc, jc, nc, kr.NR, bp);
+      B.pack(pc, kc, jc, nc, kr.NR, bp);
       for (int64_t ic = m0; ic < m1; ic += kr.MC) {
         const int64_t mc = std::min(kr.MC, m1 - ic);
         pack_a(A, ic, mc, pc, kc, kr.MR, ap);
@@ -200,15 +331,15 @@ void gemm_block(const Kernel<T>& kr, int64_t m0, int64_t m1, int64_t n0, int64_t
   }
 }
 
-template <class T>
-void gemm_impl(const Kernel<T>& kr, int64_t M, int64_t N, int64_t K, MatView<T> A, MatView<T> B, T* C,
-               int64_t ldc, bool accumulate) {
+template <class T, class BSrc>
+void gemm_impl(int64_t M, int64_t N, int64_t K, MatView<T> A, const BSrc& B, T* C, int64_t ldc, bool accumulate) {
   if (M <= 0 || N <= 0) return;
   if (K <= 0) {
     if (!accumulate)
       for (int64_t i = 0; i < M; ++i) std::fill(C + i * ldc, C + i * ldc + N, T(0));
     return;
   }
+  const Kernel<T> kr = kernel_for<T>(M);
   const int64_t mtiles = (M + kr.MR - 1) / kr.MR, ntiles = (N + kr.NR - 1) / kr.NR;
   const double flops = 2.0 * static_cast<double>(M) * static_cast<double>(N) * static_cast<double>(K);
   const int nt = (omp_in_parallel() || flops < 2e6) ? 1 : omp_get_max_threads();
@@ -231,18 +362,28 @@ void gemm_impl(const Kernel<T>& kr, int64_t M, int64_t N, int64_t K, MatView<T> 
 
 }  // namespace
 
-template <>
-void gemm<float>(int64_t M, int64_t N, int64_t K, MatView<float> A, MatView<float> B, float* C, int64_t ldc,
-                 bool accumulate) {
-  gemm_impl(float_kernel(), M, N, K, A, B, C, ldc, accumulate);
+template <class T>
+void gemm(int64_t M, int64_t N, int64_t K, MatView<T> A, MatView<T> B, T* C, int64_t ldc, bool accumulate) {
+  gemm_impl(M, N, K, A, DenseB<T>{B}, C, ldc, accumulate);
 }
 
-template <>
-void gemm<double>(int64_t M, int64_t N, int64_t K, MatView<double> A, MatView<double> B, double* C,
-                  int64_t ldc, bool accumulate) {
-  gemm_impl(double_kernel(), M, N, K, A, B, C, ldc, accumulate);
+template <class T>
+void gemm_im2col(int64_t M, MatView<T> A, const T* x, const ConvGeom& g, T* C, int64_t ldc, bool accumulate) {
+  gemm_impl(M, g.P * g.Q, g.C * g.R * g.S, A, Im2colB<T>{x, g}, C, ldc, accumulate);
 }
 
-const char* gemm_isa() { return float_kernel().isa; }
+template <class T>
+void gemm_im2col_t(int64_t M, MatView<T> A, const T* x, const ConvGeom& g, T* C, int64_t ldc, bool accumulate) {
+  gemm_impl(M, g.C * g.R * g.S, g.P * g.Q, A, Im2colTB<T>{x, g}, C, ldc, accumulate);
+}
+
+template void gemm<float>(int64_t, int64_t, int64_t, MatView<float>, MatView<float>, float*, int64_t, bool);
+template void gemm<double>(int64_t, int64_t, int64_t, MatView<double>, MatView<double>, double*, int64_t, bool);
+template void gemm_im2col<float>(int64_t, MatView<float>, const float*, const ConvGeom&, float*, int64_t, bool);
+template void gemm_im2col<double>(int64_t, MatView<double>, const double*, const ConvGeom&, double*, int64_t, bool);
+template void gemm_im2col_t<float>(int64_t, MatView<float>, const float*, const ConvGeom&, float*, int64_t, bool);
+template void gemm_im2col_t<double>(int64_t, MatView<double>, const double*, const ConvGeom&, double*, int64_t, bool);
+
+const char* gemm_isa() { return float_kernel(64).isa; }
 
 }  // namespace cg::cpu

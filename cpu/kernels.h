@@ -11,8 +11,10 @@
 namespace cg::cpu {
 
 // ---- memory (cpu/memory.cpp) ----
-void* alloc(size_t bytes);  // 64-byte aligned; throws cg::Error when out of memory
-void free(void* p);
+void* alloc(size_t bytes);  // 64-byte aligned; large blocks come from a cache; throws cg::Error when out of memory
+void free(void* p);         // large blocks go back to the cache
+void release_cached();      // returns the cached large blocks to the system
+size_t cached_bytes();      // bytes held in the cache (free, not in use)
 void copy(void* dst, const void* src, size_t bytes);
 void fill(DType dt, void* x, int64_t n, double value);
 void cast(DType from, const void* x, DType to, void* y, int64_t n);
@@ -41,6 +43,9 @@ void conv2d_backward_data(DType dt, const void* dy, const void* w, void* dx, con
 // dw (K,C,R,S) and db (K) from x and dy
 void conv2d_backward_weight(DType dt, const void* x, const void* dy, void* dw, void* db,
                             const kern::ConvGeom& g);
+
+// Multiply-adds x 2 done by the three kernels above since the program started (for benchmarks).
+uint64_t conv_flops();
 
 // ---- reflection padding (cpu/pad.*) ----
 // y (NC, H+top+bottom, W+left+right) mirrors x (NC, H, W) at its edges, as ReflectionPad2d.

@@ -1,5 +1,8 @@
 // Host memory: aligned allocation, copies, fills and dtype casts.
 #include <cstdlib>
+#include <map>
+#include <mutex>
+#include <unordered_map>
 #include <cstring>
 #include <new>
 #include <string>
@@ -9,15 +12,87 @@
 
 namespace cg::cpu {
 
-void* alloc(size_t bytes) {
-  // 64-byte alignment = one AVX-512 register / one cache line, so kernels may use aligned loads.
-  const size_t rounded = (std::max<size_t>(bytes, 1) + 63) / 64 * 64;
+// ---- the caching allocator for large blocks ----
+// A training step allocates and frees the same large activations every iteration. Fresh large
+// blocks come from mmap, and the kernel zeroes every new page on first touch: that was 15% of a
+// CPU training step. So large blocks are kept when freed and handed out again (best fit, never more
+// than twice the size asked for). Small blocks go straight to malloc, which caches them itself.
+namespace {
+constexpr size_t kLargeBlock = size_t(1) << 18;  // 256 KiB
+
+struct HostCache {
+  std::mutex mu;
+  std::multimap<size_t, void*> free_blocks;    // size -> block
+  std::unordered_map<void*, size_t> live;      // large blocks handed out -> size
+  size_t cached_bytes = 0;
+};
+HostCache& host_cache() {
+  static HostCache* c = new HostCache;  // never destroyed: tensors may be freed during static teardown
+  return *c;
+}
+void* raw_alloc(size_t rounded, size_t bytes) {
   void* p = std::aligned_alloc(64, rounded);
   if (!p) throw Error("cpu::alloc: out of host memory allocating " + std::to_string(bytes) + " bytes");
   return p;
 }
+}  // namespace
 
-void free(void* p) { std::free(p); }
+void* alloc(size_t bytes) {
+  // 64-byte alignment = one AVX-512 register / one cache line, so kernels may use aligned loads.
+  const size_t rounded = (std::max<size_t>(bytes, 1) + 63) / 64 * 64;
+  if (rounded < kLargeBlock) return raw_alloc(rounded, bytes);
+  const size_t size = (rounded + 4095) / 4096 * 4096;
+  HostCache& c = host_cache();
+  {
+    std::lock_guard<std::mutex> lock(c.mu);
+    auto it = c.free_blocks.lower_bound(size);
+    if (it != c.free_blocks.end() && it->first <= 2 * size) {
+      void* p = it->second;
+      c.live[p] = it->first;
+      c.cached_bytes -= it->first;
+      c.free_blocks.erase(it);
+      return p;
+    }
+  }
+  void* p = std::aligned_alloc(64, size);
+  if (!p) {  // give the cache back to the system and try once more
+    release_cached();
+    p = raw_alloc(size, bytes);
+  }
+  std::lock_guard<std::mutex> lock(c.mu);
+  c.live[p] = size;
+  return p;
+}
+
+void free(void* p) {
+  if (!p) return;
+  HostCache& c = host_cache();
+  {
+    std::lock_guard<std::mutex> lock(c.mu);
+    auto it = c.live.find(p);
+    if (it != c.live.end()) {
+      c.free_blocks.emplace(it->second, p);
+      c.cached_bytes += it->second;
+      c.live.erase(it);
+      return;
+    }
+  }
+  std::free(p);
+}
+
+void release_cached() {
+  HostCache& c = host_cache();
+  std::lock_guard<std::mutex> lock(c.mu);
+  for (auto& [size, p] : c.free_blocks) std::free(p);
+  c.free_blocks.clear();
+  c.cached_bytes = 0;
+}
+
+size_t cached_bytes() {
+  HostCache& c = host_cache();
+  std::lock_guard<std::mutex> lock(c.mu);
+  return c.cached_bytes;
+}
 
 void copy(void* dst, const void* src, size_t bytes) {
   if (bytes) std::memcpy(dst, src, bytes);

@@ -15,8 +15,8 @@ rm -rf "$work" && mkdir -p "$work/images" "$work/ckpt/official"
 $PY - "$SRC" "$work" <<'PYEOF'
 import sys, numpy as np, torch
 from PIL import Image
-sys.path.insert(0, sys.argv[1] + "/tests/fixtures")
-from cyclegan_ref import generator
+sys.path.insert(0, sys.argv[1] + "/scripts")
+from cyclegan_reference import generator
 work = sys.argv[2]
 torch.manual_seed(3)
 G = generator(3, 3, 4, 1)
