@@ -1,7 +1,7 @@
 // One CycleGAN training iteration (optimize_parameters: both generators' forward and backward,
 // both discriminators, both Adam steps) at the default architecture (resnet_9blocks, ngf 64,
 // basic D, ndf 64, batch 1), at 128x128 and 256x256, on the CPU.
-// Run: ./build/bench/bench_step   (threads: OMP_NUM_THREADS; --benchmark_filter=/256 for one size)
+// Run: ./build/bench/bench_step   (threads: OMP_NUM_THREADS; --benchmark_filter=size:256 for one size)
 #include <cstdio>
 
 #include "bench/common.h"

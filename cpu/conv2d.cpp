@@ -9,7 +9,9 @@
 #include <algorithm>
 #include <atomic>
 #include <cstring>
+#include <type_traits>
 
+#include "cpu/conv_narrow.h"
 #include "cpu/gemm.h"
 #include "cpu/kernels.h"
 #include "cpu/loops.h"
@@ -51,6 +53,8 @@ void col2im(const T* col, T* dx, const ConvGeom& g) {
 
 template <class T>
 void forward(const T* x, const T* w, const T* b, T* y, const ConvGeom& g) {
+  if constexpr (std::is_same_v<T, float>)
+    if (narrow_conv_applies(DType::F32, g)) return narrow_conv_forward(x, w, b, y, g);
   const int64_t CRS = g.C * g.R * g.S, PQ = g.P * g.Q;
   for (int64_t n = 0; n < g.N; ++n) {
     T* yn = y + n * g.K * PQ;
@@ -90,6 +94,8 @@ void backward_data(const T* dy, const T* w, T* dx, const ConvGeom& g) {
 
 template <class T>
 void backward_weight(const T* x, const T* dy, T* dw, T* db, const ConvGeom& g) {
+  if constexpr (std::is_same_v<T, float>)
+    if (narrow_conv_applies(DType::F32, g)) return narrow_conv_backward_weight(x, dy, dw, db, g);
   const int64_t CRS = g.C * g.R * g.S, PQ = g.P * g.Q;
   for (int64_t n = 0; n < g.N; ++n)
     gemm_im2col_t<T>(g.K, {dy + n * g.K * PQ, PQ, 1}, x + n * g.C * g.H * g.W, g, dw, CRS, n > 0);

@@ -18,7 +18,7 @@ namespace cg::cpu {
 // CPU training step. So large blocks are kept when freed and handed out again (best fit, never more
 // than twice the size asked for). Small blocks go straight to malloc, which caches them itself.
 namespace {
-constexpr size_t kLargeBlock = size_t(1) << 18;  // 256 KiB
+constexpr size_t kLargeBlock = size_t(1) << 16;  // 64 KiB: below glibc's smallest mmap threshold
 
 struct HostCache {
   std::mutex mu;

@@ -2,6 +2,7 @@
 // edges in every dimension, transposed views, and the implicit im2col sources against explicit ones.
 #include <cmath>
 
+#include "cpu/conv_narrow.h"
 #include "cpu/gemm.h"
 #include "helpers.h"
 
@@ -86,4 +87,46 @@ TEST_CASE("implicit im2col GEMMs equal products with the explicit column matrix"
     gemm<float>(s.K, CRS, PQ, {dy.data(), PQ, 1}, {col.data(), 1, PQ}, dref.data(), CRS, false);
     CHECK(worst_error(dw, std::vector<double>(dref.begin(), dref.end())) < 1e-5);
   }
+}
+
+TEST_CASE("narrow direct convolutions equal the GEMM path for 1-4 output channels") {
+  Generator g(14);
+  for (int64_t K : {1, 2, 3, 4})
+    for (int64_t S : {3, 4, 7})
+      for (int64_t pad : {0, 1, 3}) {
+        // odd sizes, batch 2, a width past one 64-column block
+        kern::ConvGeom geo{2, 5, 9, 71, K, S, S, 1, pad};
+        geo.P = geo.H + 2 * pad - S + 1;
+        geo.Q = geo.W + 2 * pad - S + 1;
+        if (geo.P < 1) continue;
+        CAPTURE(K);
+        CAPTURE(S);
+        CAPTURE(pad);
+        REQUIRE(narrow_conv_applies(DType::F32, geo) == (std::string(gemm_isa()) == "avx512"));
+        if (!narrow_conv_applies(DType::F32, geo)) continue;
+        const int64_t CRS = geo.C * S * S, PQ = geo.P * geo.Q;
+        const auto x = random_vec(static_cast<size_t>(geo.N * geo.C * geo.H * geo.W), g);
+        const auto w = random_vec(static_cast<size_t>(K * CRS), g), b = random_vec(static_cast<size_t>(K), g);
+        const auto dy = random_vec(static_cast<size_t>(geo.N * K * PQ), g);
+        std::vector<float> y(static_cast<size_t>(geo.N * K * PQ)), dw(static_cast<size_t>(K * CRS)), db(static_cast<size_t>(K));
+        narrow_conv_forward(x.data(), w.data(), b.data(), y.data(), geo);
+        narrow_conv_backward_weight(x.data(), dy.data(), dw.data(), db.data(), geo);
+        std::vector<double> y_ref(y.size()), dw_ref(dw.size(), 0.0);
+        for (int64_t n = 0; n < geo.N; ++n) {
+          std::vector<float> yn(static_cast<size_t>(K * PQ));
+          gemm_im2col<float>(K, {w.data(), CRS, 1}, x.data() + n * geo.C * geo.H * geo.W, geo, yn.data(), PQ, false);
+          for (int64_t i = 0; i < K * PQ; ++i) y_ref[static_cast<size_t>(n * K * PQ + i)] = yn[static_cast<size_t>(i)] + b[static_cast<size_t>(i / PQ)];
+          std::vector<float> dwn(static_cast<size_t>(K * CRS));
+          gemm_im2col_t<float>(K, {dy.data() + n * K * PQ, PQ, 1}, x.data() + n * geo.C * geo.H * geo.W, geo, dwn.data(), CRS, false);
+          for (size_t i = 0; i < dwn.size(); ++i) dw_ref[i] += dwn[i];
+        }
+        CHECK(worst_error(y, y_ref) < 1e-4);
+        CHECK(worst_error(dw, dw_ref) < 1e-4);
+        for (int64_t k = 0; k < K; ++k) {
+          double s = 0;
+          for (int64_t n = 0; n < geo.N; ++n)
+            for (int64_t i = 0; i < PQ; ++i) s += dy[static_cast<size_t>((n * K + k) * PQ + i)];
+          CHECK(db[static_cast<size_t>(k)] == doctest::Approx(s).epsilon(1e-5));
+        }
+      }
 }
