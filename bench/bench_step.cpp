@@ -24,7 +24,9 @@ static void BM_train_step(benchmark::State& st) {
   const uint64_t f0 = cpu::conv_flops();
   model.optimize_parameters();
   const double flops = static_cast<double>(cpu::conv_flops() - f0);  // convolution FLOPs of one step
+  const uint64_t allocs = cpu::large_system_allocs();
   bench::run(st, flops, [&] { model.optimize_parameters(); });
+  st.counters["new_large_allocs"] = static_cast<double>(cpu::large_system_allocs() - allocs);
   st.counters["conv_TFLOP"] = flops * 1e-12;
   st.counters["peak_RSS_MiB"] = bench::peak_rss_mib();
 }

@@ -15,6 +15,7 @@ void* alloc(size_t bytes);  // 64-byte aligned; large blocks come from a cache; 
 void free(void* p);         // large blocks go back to the cache
 void release_cached();      // returns the cached large blocks to the system
 size_t cached_bytes();      // bytes held in the cache (free, not in use)
+uint64_t large_system_allocs();  // large blocks taken from the system so far (a warm step adds none)
 void copy(void* dst, const void* src, size_t bytes);
 void fill(DType dt, void* x, int64_t n, double value);
 void cast(DType from, const void* x, DType to, void* y, int64_t n);

@@ -1,4 +1,6 @@
 // Host memory: aligned allocation, copies, fills and dtype casts.
+#include <sys/mman.h>
+
 #include <cstdlib>
 #include <map>
 #include <mutex>
@@ -19,12 +21,14 @@ namespace cg::cpu {
 // than twice the size asked for). Small blocks go straight to malloc, which caches them itself.
 namespace {
 constexpr size_t kLargeBlock = size_t(1) << 16;  // 64 KiB: below glibc's smallest mmap threshold
+constexpr size_t kHugePage = size_t(1) << 21;   // 2 MiB
 
 struct HostCache {
   std::mutex mu;
   std::multimap<size_t, void*> free_blocks;    // size -> block
   std::unordered_map<void*, size_t> live;      // large blocks handed out -> size
   size_t cached_bytes = 0;
+  uint64_t system_allocs = 0;  // large blocks ever taken from the system
 };
 HostCache& host_cache() {
   static HostCache* c = new HostCache;  // never destroyed: tensors may be freed during static teardown
@@ -54,14 +58,26 @@ void* alloc(size_t bytes) {
       return p;
     }
   }
-  void* p = std::aligned_alloc(64, size);
+  // Blocks of 2 MiB and more are 2 MiB aligned and asked to be backed by huge pages: 512x fewer
+  // page faults and TLB entries for the big activations (Linux transparent huge pages; a hint).
+  const bool huge = size >= kHugePage;
+  const size_t bytes_asked = huge ? (size + kHugePage - 1) / kHugePage * kHugePage : size;
+  void* p = std::aligned_alloc(huge ? kHugePage : 64, bytes_asked);
+  if (p && huge) madvise(p, bytes_asked, MADV_HUGEPAGE);
   if (!p) {  // give the cache back to the system and try once more
     release_cached();
     p = raw_alloc(size, bytes);
   }
   std::lock_guard<std::mutex> lock(c.mu);
-  c.live[p] = size;
+  c.live[p] = huge ? bytes_asked : size;
+  ++c.system_allocs;
   return p;
+}
+
+uint64_t large_system_allocs() {
+  HostCache& c = host_cache();
+  std::lock_guard<std::mutex> lock(c.mu);
+  return c.system_allocs;
 }
 
 void free(void* p) {
