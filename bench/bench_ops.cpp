@@ -50,18 +50,23 @@ void BM_conv_backward_weight(benchmark::State& st) {
       [&] { cpu::conv2d_backward_weight(DType::F32, t.x.raw(), t.y.raw(), t.w.raw(), t.b.raw(), g); });
 }
 
-// Args: C, H (= W). One pass reads and writes each value: reported as memory GB/s.
+// Args: C, H (= W), fused ReLU. Memory traffic reported as GB/s.
 void BM_instance_norm_forward(benchmark::State& st) {
   const int64_t C = st.range(0), H = st.range(1);
   Tensor x = Tensor::randn({1, C, H, H}), y = Tensor::empty({1, C, H, H}), r = Tensor::empty({C});
-  run(st, 0, [&] { cpu::instance_norm_forward(DType::F32, x.raw(), y.raw(), r.raw(), C, H * H, 1e-5); });
+  Tensor out = Tensor::empty({1, C, H, H});
+  const bool act = st.range(2) != 0;  // with the fused ReLU
+  run(st, 0, [&] {
+    cpu::instance_norm_forward(DType::F32, x.raw(), y.raw(), r.raw(), C, H * H, 1e-5, act, 0.0, out.raw());
+  });
   st.counters["GB/s"] = benchmark::Counter(3.0 * 4 * C * H * H * 1e-9, benchmark::Counter::kIsIterationInvariantRate);
 }
 void BM_instance_norm_backward(benchmark::State& st) {
   const int64_t C = st.range(0), H = st.range(1);
   Tensor g = Tensor::randn({1, C, H, H}), y = Tensor::randn({1, C, H, H}), r = Tensor::ones({C}),
          dx = Tensor::empty({1, C, H, H});
-  run(st, 0, [&] { cpu::instance_norm_backward(DType::F32, g.raw(), y.raw(), r.raw(), dx.raw(), C, H * H); });
+  const bool act = st.range(2) != 0;
+  run(st, 0, [&] { cpu::instance_norm_backward(DType::F32, g.raw(), y.raw(), r.raw(), dx.raw(), C, H * H, act, 0.0); });
   st.counters["GB/s"] = benchmark::Counter(5.0 * 4 * C * H * H * 1e-9, benchmark::Counter::kIsIterationInvariantRate);
 }
 // Args: C, H (= W), pad.
@@ -105,8 +110,9 @@ void conv_shapes(benchmark::internal::Benchmark* b) {
 BENCHMARK(BM_conv_forward)->Apply(conv_shapes);
 BENCHMARK(BM_conv_backward_data)->Apply(conv_shapes);
 BENCHMARK(BM_conv_backward_weight)->Apply(conv_shapes);
-BENCHMARK(BM_instance_norm_forward)->ArgNames({"C", "H"})->Args({64, 256})->Args({128, 128})->Args({256, 64})->UseManualTime()->Unit(benchmark::kMillisecond);
-BENCHMARK(BM_instance_norm_backward)->ArgNames({"C", "H"})->Args({64, 256})->Args({128, 128})->Args({256, 64})->UseManualTime()->Unit(benchmark::kMillisecond);
+// Args: C, H, fused ReLU (0/1)
+BENCHMARK(BM_instance_norm_forward)->ArgNames({"C", "H", "relu"})->Args({64, 256, 1})->Args({128, 128, 1})->Args({256, 64, 1})->Args({256, 64, 0})->UseManualTime()->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_instance_norm_backward)->ArgNames({"C", "H", "relu"})->Args({64, 256, 1})->Args({128, 128, 1})->Args({256, 64, 1})->Args({256, 64, 0})->UseManualTime()->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_reflection_pad_forward)->ArgNames({"C", "H", "p"})->Args({3, 256, 3})->Args({64, 256, 3})->Args({256, 64, 1})->UseManualTime()->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_reflection_pad_backward)->ArgNames({"C", "H", "p"})->Args({64, 256, 3})->Args({256, 64, 1})->UseManualTime()->Unit(benchmark::kMillisecond);
 

@@ -58,10 +58,14 @@ void reflection_pad2d_backward(DType dt, const void* dy, void* dx, int64_t NC, i
 
 // ---- instance normalisation (cuda/instance_norm.*) ----
 // Per plane of HW values: y = (x - mean) * rstd, rstd = 1 / sqrt(biased var + eps). rstd: (NC).
-void instance_norm_forward(DType dt, const void* x, void* y, void* rstd, int64_t NC, int64_t HW, double eps);
-// dx = rstd * (dy - mean(dy) - y * mean(dy * y)), per plane.
+// With act, out = y > 0 ? y : slope * y (ReLU for slope 0, LeakyReLU otherwise), in the same pass;
+// out may be null without act.
+void instance_norm_forward(DType dt, const void* x, void* y, void* rstd, int64_t NC, int64_t HW, double eps, bool act,
+                           double slope, void* out);
+// dx = rstd * (g - mean(g) - y * mean(g * y)) per plane, where g = dy, or with act
+// g = dy * (y > 0 ? 1 : slope): the activation's backward fused in.
 void instance_norm_backward(DType dt, const void* dy, const void* y, const void* rstd, void* dx, int64_t NC,
-                            int64_t HW);
+                            int64_t HW, bool act, double slope);
 
 // ---- optimizer (cuda/adam.*) ----
 // One Adam step on n values, in PyTorch's order of float operations (torch.optim.Adam, single-tensor

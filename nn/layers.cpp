@@ -25,11 +25,20 @@ Tensor ConvTranspose2d::forward(const Tensor& x) {
   return conv_transpose2d(x, weight, bias, stride, padding, output_padding);
 }
 
-Tensor InstanceNorm2d::forward(const Tensor& x) {
+static void check_channels(const Tensor& x, int64_t channels) {
   if (x.ndim() == 4 && x.size(1) != channels)
     throw Error("InstanceNorm2d(" + std::to_string(channels) + "): input " + x.describe() + " has " +
                 std::to_string(x.size(1)) + " channels");
+}
+
+Tensor InstanceNorm2d::forward(const Tensor& x) {
+  check_channels(x, channels);
   return instance_norm2d(x, eps);
+}
+
+Tensor InstanceNorm2d::forward_fused(const Tensor& x, double slope) {
+  check_channels(x, channels);
+  return instance_norm_act2d(x, slope, eps);
 }
 
 Tensor ReflectionPad2d::forward(const Tensor& x) { return reflection_pad2d(x, pad); }

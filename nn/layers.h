@@ -29,6 +29,8 @@ class InstanceNorm2d : public Module {
  public:
   explicit InstanceNorm2d(int64_t channels, double eps = 1e-5) : channels(channels), eps(eps) {}
   Tensor forward(const Tensor& x) override;
+  // This norm followed by LeakyReLU(slope) (ReLU for 0), as one op; Sequential uses it.
+  Tensor forward_fused(const Tensor& x, double slope);
   std::string type_name() const override { return "InstanceNorm2d"; }
   int64_t channels;
   double eps;

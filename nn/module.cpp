@@ -3,6 +3,7 @@
 #include <sstream>
 
 #include "autograd/tape.h"
+#include "nn/layers.h"
 #include "ops/elementwise.h"
 
 namespace cg::nn {
@@ -123,7 +124,24 @@ Sequential& Sequential::add(std::shared_ptr<Module> m) {
 
 Tensor Sequential::forward(const Tensor& x) {
   Tensor h = x;
-  for (auto& [name, m] : children()) h = m->forward(h);
+  const auto& ch = children();
+  for (size_t i = 0; i < ch.size(); ++i) {
+    // An instance norm followed by a (leaky) ReLU runs as one fused op: the same numbers, one
+    // pass fewer each way (ops/norm.h). Module names and state dicts are unchanged.
+    if (i + 1 < ch.size()) {
+      if (auto* in = dynamic_cast<InstanceNorm2d*>(ch[i].second.get())) {
+        const Module* next = ch[i + 1].second.get();
+        const auto* relu = dynamic_cast<const ReLU*>(next);
+        const auto* leaky = dynamic_cast<const LeakyReLU*>(next);
+        if (relu || leaky) {
+          h = in->forward_fused(h, relu ? 0.0 : leaky->slope);
+          ++i;
+          continue;
+        }
+      }
+    }
+    h = ch[i].second->forward(h);
+  }
   return h;
 }
 

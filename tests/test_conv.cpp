@@ -29,6 +29,8 @@ const std::map<std::string, Fn>& fixture_ops() {
       {"reflection_pad_lrtb", [](auto& v) { return reflection_pad2d(v[0], 2, 1, 3, 0); }},
       {"bce_with_logits", [](auto& v) { return bce_with_logits(v[0], v[1]); }},
       {"resblock", resblock},
+      {"instance_norm_relu", [](auto& v) { return instance_norm_act2d(v[0], 0.0); }},
+      {"instance_norm_lrelu", [](auto& v) { return instance_norm_act2d(v[0], 0.2); }},
   };
   return m;
 }
@@ -89,6 +91,14 @@ TEST_CASE("reflection_pad2d - instance_norm2d - dropout and bce_with_logits pass
   expect_gradcheck([](auto& v) { return reflection_pad2d(v[0], 2, 0, 1, 3); }, {param({1, 1, 4, 6}, g)});
   expect_gradcheck([](auto& v) { return instance_norm2d(v[0]); }, {param({2, 3, 5, 4}, g)});
   expect_gradcheck([](auto& v) { return instance_norm2d(v[0] * 4.0 + 3.0); }, {param({1, 2, 3, 3}, g)});
+  // fused with ReLU / LeakyReLU (for these inputs no normalised value lies within eps of the kink at 0)
+  for (double slope : {0.0, 0.2}) {
+    CAPTURE(slope);
+    expect_gradcheck([slope](auto& v) { return instance_norm_act2d(v[0], slope); }, {param({2, 3, 4, 5}, g)});
+  }
+  // the fused op equals the composition
+  Tensor xin = param({2, 3, 4, 5}, g);
+  CHECK_CLOSE(instance_norm_act2d(xin, 0.2), leaky_relu(instance_norm2d(xin), 0.2), 1e-12, 1e-12);
   expect_gradcheck(
       [](auto& v) {
         Generator fixed(99);  // the same mask for every evaluation
@@ -123,7 +133,7 @@ TEST_CASE("the convolution stack matches PyTorch (float32 fixtures)") {
     }
     ++cases;
   }
-  CHECK(cases == 11);
+  CHECK(cases == 13);
 }
 
 TEST_CASE("conv shape errors name the shapes") {
