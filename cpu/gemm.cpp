@@ -29,7 +29,7 @@ using kern::ConvGeom;
 // output channels, where a 14-row kernel would multiply mostly padding.
 template <int MR, int NV>
 __attribute__((target("avx512f,fma"))) void uk_avx512(int64_t kc, const float* a, const float* b, float* c,
-                                                      int64_t ldc, int m, int n, bool acc) {
+                                                      int64_t ldc, int m, int n, bool acc, const float* bias) {
   __m512 r[MR][NV];
 #pragma GCC unroll 16
   for (int i = 0; i < MR; ++i)
@@ -61,7 +61,10 @@ __attribute__((target("avx512f,fma"))) void uk_avx512(int64_t kc, const float* a
 #pragma GCC unroll 16
     for (int v = 0; v < NV; ++v) {
       __m512 x = r[i][v];
-      if (acc) x = _mm512_add_ps(x, _mm512_maskz_loadu_ps(mask[v], ci + 16 * v));
+      if (acc)
+        x = _mm512_add_ps(x, _mm512_maskz_loadu_ps(mask[v], ci + 16 * v));
+      else if (bias)
+        x = _mm512_add_ps(x, _mm512_set1_ps(bias[i]));
       _mm512_mask_storeu_ps(ci + 16 * v, mask[v], x);
     }
   }
@@ -69,7 +72,7 @@ __attribute__((target("avx512f,fma"))) void uk_avx512(int64_t kc, const float* a
 
 // AVX2, 6 x 16: 12 accumulators + 2 B vectors + 1 broadcast of the 16 ymm registers.
 __attribute__((target("avx2,fma"))) void uk_avx2(int64_t kc, const float* a, const float* b, float* c, int64_t ldc,
-                                                 int m, int n, bool acc) {
+                                                 int m, int n, bool acc, const float* bias) {
   constexpr int MR = 6;
   __m256 r0[MR], r1[MR];
 #pragma GCC unroll 6
@@ -92,12 +95,13 @@ __attribute__((target("avx2,fma"))) void uk_avx2(int64_t kc, const float* a, con
     _mm256_store_ps(tile[i] + 8, r1[i]);
   }
   for (int i = 0; i < m; ++i)
-    for (int j = 0; j < n; ++j) c[i * ldc + j] = acc ? c[i * ldc + j] + tile[i][j] : tile[i][j];
+    for (int j = 0; j < n; ++j)
+      c[i * ldc + j] = acc ? c[i * ldc + j] + tile[i][j] : tile[i][j] + (bias ? bias[i] : 0.0f);
 }
 
 // Portable: the compiler vectorises the j loop.
 template <class T, int MR, int NR>
-void uk_generic(int64_t kc, const T* a, const T* b, T* c, int64_t ldc, int m, int n, bool acc) {
+void uk_generic(int64_t kc, const T* a, const T* b, T* c, int64_t ldc, int m, int n, bool acc, const T* bias) {
   T r[MR][NR] = {};
   for (int64_t k = 0; k < kc; ++k) {
     for (int i = 0; i < MR; ++i)
@@ -106,11 +110,13 @@ void uk_generic(int64_t kc, const T* a, const T* b, T* c, int64_t ldc, int m, in
     b += NR;
   }
   for (int i = 0; i < m; ++i)
-    for (int j = 0; j < n; ++j) c[i * ldc + j] = acc ? c[i * ldc + j] + r[i][j] : r[i][j];
+    for (int j = 0; j < n; ++j) c[i * ldc + j] = acc ? c[i * ldc + j] + r[i][j] : r[i][j] + (bias ? bias[i] : T(0));
 }
 
+// (kc, packed A, packed B, C tile, ldc, valid rows, valid cols, add to C, row bias or null). The
+// bias is added when the tile is first written (acc false): a convolution's bias costs no pass.
 template <class T>
-using Micro = void (*)(int64_t, const T*, const T*, T*, int64_t, int, int, bool);
+using Micro = void (*)(int64_t, const T*, const T*, T*, int64_t, int, int, bool, const T*);
 
 // A micro-kernel and its blocking. KC: a KC x NR panel of B stays in L1 (48 KiB on the machines we
 // tune for). MC: an MC x KC block of A stays in L2. NC: a KC x NC block of B stays in L2/L3.
@@ -307,7 +313,7 @@ struct Im2colTB {
 // One thread's share: C rows [m0, m1), cols [n0, n1).
 template <class T, class BSrc>
 void gemm_block(const Kernel<T>& kr, int64_t m0, int64_t m1, int64_t n0, int64_t n1, int64_t K, MatView<T> A,
-                const BSrc& B, T* C, int64_t ldc, bool accumulate) {
+                const BSrc& B, T* C, int64_t ldc, bool accumulate, const T* bias) {
   T* bp = scratch<T>(kPackB, static_cast<size_t>(kr.KC * (kr.NC + kr.NR)));
   T* ap = scratch<T>(kPackA, static_cast<size_t>(kr.KC * (kr.MC + kr.MR)));
   for (int64_t jc = n0; jc < n1; jc += kr.NC) {
@@ -323,7 +329,8 @@ void gemm_block(const Kernel<T>& kr, int64_t m0, int64_t m1, int64_t n0, int64_t
           const int n = static_cast<int>(std::min<int64_t>(kr.NR, nc - jr));
           for (int64_t ir = 0; ir < mc; ir += kr.MR) {
             const int m = static_cast<int>(std::min<int64_t>(kr.MR, mc - ir));
-            kr.fn(kc, ap + ir * kc, bp + jr * kc, C + (ic + ir) * ldc + jc + jr, ldc, m, n, acc);
+            kr.fn(kc, ap + ir * kc, bp + jr * kc, C + (ic + ir) * ldc + jc + jr, ldc, m, n, acc,
+                  bias ? bias + ic + ir : nullptr);
           }
         }
       }
@@ -332,18 +339,19 @@ void gemm_block(const Kernel<T>& kr, int64_t m0, int64_t m1, int64_t n0, int64_t
 }
 
 template <class T, class BSrc>
-void gemm_impl(int64_t M, int64_t N, int64_t K, MatView<T> A, const BSrc& B, T* C, int64_t ldc, bool accumulate) {
+void gemm_impl(int64_t M, int64_t N, int64_t K, MatView<T> A, const BSrc& B, T* C, int64_t ldc, bool accumulate,
+               const T* bias = nullptr) {
   if (M <= 0 || N <= 0) return;
   if (K <= 0) {
     if (!accumulate)
-      for (int64_t i = 0; i < M; ++i) std::fill(C + i * ldc, C + i * ldc + N, T(0));
+      for (int64_t i = 0; i < M; ++i) std::fill(C + i * ldc, C + i * ldc + N, bias ? bias[i] : T(0));
     return;
   }
   const Kernel<T> kr = kernel_for<T>(M);
   const int64_t mtiles = (M + kr.MR - 1) / kr.MR, ntiles = (N + kr.NR - 1) / kr.NR;
   const double flops = 2.0 * static_cast<double>(M) * static_cast<double>(N) * static_cast<double>(K);
   const int nt = (omp_in_parallel() || flops < 2e6) ? 1 : omp_get_max_threads();
-  if (nt == 1) return gemm_block(kr, 0, M, 0, N, K, A, B, C, ldc, accumulate);
+  if (nt == 1) return gemm_block(kr, 0, M, 0, N, K, A, B, C, ldc, accumulate, bias);
   // Split the dimension with more tiles, in whole tiles, so that no two threads share a tile.
   const bool split_n = ntiles >= mtiles || ntiles >= 2 * nt;
 #pragma omp parallel num_threads(nt)
@@ -353,9 +361,9 @@ void gemm_impl(int64_t M, int64_t N, int64_t K, MatView<T> A, const BSrc& B, T* 
     const int64_t b = tiles * t / T_ * tile, e = std::min(tiles * (t + 1) / T_ * tile, split_n ? N : M);
     if (b < e) {
       if (split_n)
-        gemm_block(kr, 0, M, b, e, K, A, B, C, ldc, accumulate);
+        gemm_block(kr, 0, M, b, e, K, A, B, C, ldc, accumulate, bias);
       else
-        gemm_block(kr, b, e, 0, N, K, A, B, C, ldc, accumulate);
+        gemm_block(kr, b, e, 0, N, K, A, B, C, ldc, accumulate, bias);
     }
   }
 }
@@ -368,8 +376,9 @@ void gemm(int64_t M, int64_t N, int64_t K, MatView<T> A, MatView<T> B, T* C, int
 }
 
 template <class T>
-void gemm_im2col(int64_t M, MatView<T> A, const T* x, const ConvGeom& g, T* C, int64_t ldc, bool accumulate) {
-  gemm_impl(M, g.P * g.Q, g.C * g.R * g.S, A, Im2colB<T>{x, g}, C, ldc, accumulate);
+void gemm_im2col(int64_t M, MatView<T> A, const T* x, const ConvGeom& g, T* C, int64_t ldc, bool accumulate,
+                 const T* bias) {
+  gemm_impl(M, g.P * g.Q, g.C * g.R * g.S, A, Im2colB<T>{x, g}, C, ldc, accumulate, bias);
 }
 
 template <class T>
@@ -379,8 +388,10 @@ void gemm_im2col_t(int64_t M, MatView<T> A, const T* x, const ConvGeom& g, T* C,
 
 template void gemm<float>(int64_t, int64_t, int64_t, MatView<float>, MatView<float>, float*, int64_t, bool);
 template void gemm<double>(int64_t, int64_t, int64_t, MatView<double>, MatView<double>, double*, int64_t, bool);
-template void gemm_im2col<float>(int64_t, MatView<float>, const float*, const ConvGeom&, float*, int64_t, bool);
-template void gemm_im2col<double>(int64_t, MatView<double>, const double*, const ConvGeom&, double*, int64_t, bool);
+template void gemm_im2col<float>(int64_t, MatView<float>, const float*, const ConvGeom&, float*, int64_t, bool,
+                                 const float*);
+template void gemm_im2col<double>(int64_t, MatView<double>, const double*, const ConvGeom&, double*, int64_t, bool,
+                                  const double*);
 template void gemm_im2col_t<float>(int64_t, MatView<float>, const float*, const ConvGeom&, float*, int64_t, bool);
 template void gemm_im2col_t<double>(int64_t, MatView<double>, const double*, const ConvGeom&, double*, int64_t, bool);
 
