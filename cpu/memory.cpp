@@ -61,7 +61,7 @@ void* alloc(size_t bytes) {
   // Blocks of 8 MiB and more (the big activations) are 2 MiB aligned, rounded up to 2 MiB (at most
   // 25% more) and asked to be backed by huge pages: 512x fewer page faults and TLB entries
   // (Linux transparent huge pages; only a hint).
-  const bool huge = size >= 4 * kHugePage;
+  const bool huge = size >= kHugePage;
   const size_t bytes_asked = huge ? (size + kHugePage - 1) / kHugePage * kHugePage : size;
   void* p = std::aligned_alloc(huge ? kHugePage : 64, bytes_asked);
   if (p && huge) madvise(p, bytes_asked, MADV_HUGEPAGE);
