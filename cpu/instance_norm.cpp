@@ -49,20 +49,33 @@ void in_backward(const T* dy, const T* y, const T* rstd, T* dx, int64_t NC, int6
     const T* g = dy + p * HW;
     const T* yp = y + p * HW;
     T* d = dx + p * HW;
-    // the gradient at y: dy, or dy through the fused activation (its slope where y <= 0)
-    auto grad_at = [&](int64_t i) { return act && !(yp[i] > T(0)) ? slope * g[i] : g[i]; };
+    // g' = the gradient at y: dy, or dy through the fused activation (its slope where y <= 0).
+    // The two cases are separate loops so that each vectorises.
     double sg = 0, sgy = 0;
+    if (act) {
 #pragma omp simd reduction(+ : sg, sgy)
-    for (int64_t i = 0; i < HW; ++i) {
-      const T gi = grad_at(i);
-      sg += gi;
-      sgy += static_cast<double>(gi) * yp[i];
+      for (int64_t i = 0; i < HW; ++i) {
+        const T gi = yp[i] > T(0) ? g[i] : slope * g[i];
+        sg += gi;
+        sgy += static_cast<double>(gi) * yp[i];
+      }
+    } else {
+#pragma omp simd reduction(+ : sg, sgy)
+      for (int64_t i = 0; i < HW; ++i) {
+        sg += g[i];
+        sgy += static_cast<double>(g[i]) * yp[i];
+      }
     }
     const T mg = static_cast<T>(sg / static_cast<double>(HW)),
             mgy = static_cast<T>(sgy / static_cast<double>(HW));
     const T r = rstd[p];
+    if (act) {
 #pragma omp simd
-    for (int64_t i = 0; i < HW; ++i) d[i] = r * (grad_at(i) - mg - yp[i] * mgy);
+      for (int64_t i = 0; i < HW; ++i) d[i] = r * ((yp[i] > T(0) ? g[i] : slope * g[i]) - mg - yp[i] * mgy);
+    } else {
+#pragma omp simd
+      for (int64_t i = 0; i < HW; ++i) d[i] = r * (g[i] - mg - yp[i] * mgy);
+    }
   }
 }
 
