@@ -136,6 +136,51 @@ bool has_avx512() {
   return yes;
 }
 
+// Transposes a 16 x 16 block held in 16 vectors (r[i] = row i) in place: r[j] becomes column j.
+// Four rounds of 16 shuffles (unpack ps, unpack pd, two rounds of 128-bit lane shuffles).
+// GCC 12's unpack intrinsics start from an undefined register, which -Wmaybe-uninitialized
+// reports inside the compiler's own header; the values are all defined.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+__attribute__((target("avx512f"))) inline void transpose16(__m512 r[16]) {
+  __m512 t[16], u[16];
+  for (int i = 0; i < 8; ++i) {  // t[2i] lane L: r2i[4L], r2i+1[4L], r2i[4L+1], r2i+1[4L+1]
+    t[2 * i] = _mm512_unpacklo_ps(r[2 * i], r[2 * i + 1]);
+    t[2 * i + 1] = _mm512_unpackhi_ps(r[2 * i], r[2 * i + 1]);
+  }
+  for (int g = 0; g < 4; ++g) {  // u[4g + j] lane L: column 4L + j, rows 4g .. 4g + 3
+    u[4 * g + 0] = _mm512_castpd_ps(_mm512_unpacklo_pd(_mm512_castps_pd(t[4 * g]), _mm512_castps_pd(t[4 * g + 2])));
+    u[4 * g + 1] = _mm512_castpd_ps(_mm512_unpackhi_pd(_mm512_castps_pd(t[4 * g]), _mm512_castps_pd(t[4 * g + 2])));
+    u[4 * g + 2] = _mm512_castpd_ps(_mm512_unpacklo_pd(_mm512_castps_pd(t[4 * g + 1]), _mm512_castps_pd(t[4 * g + 3])));
+    u[4 * g + 3] = _mm512_castpd_ps(_mm512_unpackhi_pd(_mm512_castps_pd(t[4 * g + 1]), _mm512_castps_pd(t[4 * g + 3])));
+  }
+  for (int j = 0; j < 4; ++j) {  // gather the four row blocks of each column
+    const __m512 v0 = _mm512_shuffle_f32x4(u[j], u[4 + j], 0x88), v1 = _mm512_shuffle_f32x4(u[j], u[4 + j], 0xDD);
+    const __m512 v2 = _mm512_shuffle_f32x4(u[8 + j], u[12 + j], 0x88), v3 = _mm512_shuffle_f32x4(u[8 + j], u[12 + j], 0xDD);
+    r[j] = _mm512_shuffle_f32x4(v0, v2, 0x88);
+    r[8 + j] = _mm512_shuffle_f32x4(v0, v2, 0xDD);
+    r[4 + j] = _mm512_shuffle_f32x4(v1, v3, 0x88);
+    r[12 + j] = _mm512_shuffle_f32x4(v1, v3, 0xDD);
+  }
+}
+#pragma GCC diagnostic pop
+
+// Packs an MR <= 16 row panel of a row-major float A (rows `src + r*rs`, mr of them valid) for k in
+// [0, kc): dst[k*MR + r]. Blocks of 16 k go through a register transpose; the rest one by one.
+__attribute__((target("avx512f"))) void pack_a_rows_avx512(const float* src, int64_t rs, int mr, int MR, int64_t kc,
+                                                           float* dst) {
+  const __mmask16 row_mask = static_cast<__mmask16>((1u << MR) - 1);
+  int64_t k = 0;
+  for (; k + 16 <= kc; k += 16) {
+    __m512 v[16];
+    for (int r = 0; r < 16; ++r) v[r] = r < mr ? _mm512_loadu_ps(src + r * rs + k) : _mm512_setzero_ps();
+    transpose16(v);
+    for (int kk = 0; kk < 16; ++kk) _mm512_mask_storeu_ps(dst + (k + kk) * MR, row_mask, v[kk]);
+  }
+  for (; k < kc; ++k)
+    for (int r = 0; r < MR; ++r) dst[k * MR + r] = r < mr ? src[r * rs + k] : 0.0f;
+}
+
 // The kernel for an M-row product.
 Kernel<float> float_kernel(int64_t M) {
   if (has_avx512()) {
@@ -167,27 +212,33 @@ Kernel<T> kernel_for(int64_t M) {
 
 // ---- packing A: rows [i0, i0+mc), cols [k0, k0+kc) -> MR-row panels, each k-major: dst[k*MR + r] ----
 
+// One panel of mr valid rows (the rest zero) read through A's strides.
+template <class T>
+void pack_a_panel(const T* src, MatView<T> A, int mr, int MR, int64_t kc, T* d) {
+  if (A.rs == 1) {  // columns of A contiguous: read along r
+    for (int64_t k = 0; k < kc; ++k) {
+      const T* s = src + k * A.cs;
+      for (int r = 0; r < mr; ++r) d[k * MR + r] = s[r];
+      for (int r = mr; r < MR; ++r) d[k * MR + r] = T(0);
+    }
+    return;
+  }
+  if constexpr (std::is_same_v<T, float>) {
+    if (A.cs == 1 && MR <= 16 && has_avx512()) return pack_a_rows_avx512(src, A.rs, mr, MR, kc, d);
+  }
+  for (int r = 0; r < mr; ++r) {
+    const T* s = src + r * A.rs;
+    for (int64_t k = 0; k < kc; ++k) d[k * MR + r] = s[k * A.cs];
+  }
+  for (int r = mr; r < MR; ++r)
+    for (int64_t k = 0; k < kc; ++k) d[k * MR + r] = T(0);
+}
+
 template <class T>
 void pack_a(MatView<T> A, int64_t i0, int64_t mc, int64_t k0, int64_t kc, int MR, T* dst) {
-  for (int64_t p = 0; p < mc; p += MR) {
-    const int mr = static_cast<int>(std::min<int64_t>(MR, mc - p));
-    T* d = dst + p * kc;
-    const T* src = A.p + (i0 + p) * A.rs + k0 * A.cs;
-    if (A.rs == 1) {  // columns of A contiguous: read along r
-      for (int64_t k = 0; k < kc; ++k) {
-        const T* s = src + k * A.cs;
-        for (int r = 0; r < mr; ++r) d[k * MR + r] = s[r];
-        for (int r = mr; r < MR; ++r) d[k * MR + r] = T(0);
-      }
-    } else {
-      for (int r = 0; r < mr; ++r) {
-        const T* s = src + r * A.rs;
-        for (int64_t k = 0; k < kc; ++k) d[k * MR + r] = s[k * A.cs];
-      }
-      for (int r = mr; r < MR; ++r)
-        for (int64_t k = 0; k < kc; ++k) d[k * MR + r] = T(0);
-    }
-  }
+  for (int64_t p = 0; p < mc; p += MR)
+    pack_a_panel(A.p + (i0 + p) * A.rs + k0 * A.cs, A, static_cast<int>(std::min<int64_t>(MR, mc - p)), MR, kc,
+                 dst + p * kc);
 }
 
 // ---- packing B: rows [k0, k0+kc), cols [j0, j0+nc) -> NR-column panels, each k-major:
@@ -289,26 +340,58 @@ struct Im2colB {
   }
 };
 
-// B = im2col(x)^T: row (p, q), column (c, r, s). Each column is one tap read along the image.
+// B = im2col(x)^T: row (p, q), column (c, r, s). Each column is one tap read along the image:
+// contiguous in x but a column of the panel, so the panel is a transpose. With AVX-512 the columns
+// are first copied into a column-major buffer and transposed in 16 x 16 register blocks; otherwise
+// they are written one element at a time.
 template <class T>
 struct Im2colTB {
   const T* x;
   ConvGeom g;
+  // Column j of the block (tap j0 + j) for rows [k0, k0 + kc): out[i * stride] for each row i.
+  void column(int64_t k0, int64_t kc, int64_t crs, T* out, int64_t stride) const {
+    const int64_t c = crs / (g.R * g.S), r = crs / g.S % g.R, s = crs % g.S;
+    for_each_tap_run(x, g, c, r, s, k0, kc, [&](int64_t off, const T* src, int64_t step, int64_t count) {
+      T* o = out + off * stride;
+      if (!src)
+        for (int64_t i = 0; i < count; ++i) o[i * stride] = T(0);
+      else if (step == 1 && stride == 1)
+        std::memcpy(o, src, sizeof(T) * static_cast<size_t>(count));
+      else
+        for (int64_t i = 0; i < count; ++i) o[i * stride] = src[i * step];
+    });
+  }
   void pack(int64_t k0, int64_t kc, int64_t j0, int64_t nc, int NR, T* dst) const {
-    for (int64_t j = 0; j < nc; ++j) {
-      const int64_t crs = j0 + j, c = crs / (g.R * g.S), r = crs / g.S % g.R, s = crs % g.S;
-      T* d = dst + (j / NR) * kc * NR + j % NR;  // element (k, j) at d[k * NR]
-      for_each_tap_run(x, g, c, r, s, k0, kc, [&](int64_t off, const T* src, int64_t step, int64_t count) {
-        T* o = d + off * NR;
-        if (!src)
-          for (int64_t i = 0; i < count; ++i) o[i * NR] = T(0);
-        else
-          for (int64_t i = 0; i < count; ++i) o[i * NR] = src[i * step];
-      });
+    if constexpr (std::is_same_v<T, float>) {
+      if (has_avx512() && NR % 16 == 0) return pack_transposed(k0, kc, j0, nc, NR, dst);
     }
+    for (int64_t j = 0; j < nc; ++j) column(k0, kc, j0 + j, dst + (j / NR) * kc * NR + j % NR, NR);
     zero_tail(dst, kc, NR, nc);
   }
+  void pack_transposed(int64_t k0, int64_t kc, int64_t j0, int64_t nc, int NR, float* dst) const;
 };
+
+template <>
+__attribute__((target("avx512f"))) void Im2colTB<float>::pack_transposed(int64_t k0, int64_t kc, int64_t j0,
+                                                                          int64_t nc, int NR, float* dst) const {
+  float* cols = scratch<float>(kTranspose, static_cast<size_t>(NR * kc));  // (NR, kc): column-major panel
+  for (int64_t jp = 0; jp < nc; jp += NR) {
+    const int64_t ncols = std::min<int64_t>(NR, nc - jp);
+    for (int64_t j = 0; j < ncols; ++j) column(k0, kc, j0 + jp + j, cols + j * kc, 1);
+    std::memset(cols + ncols * kc, 0, sizeof(float) * static_cast<size_t>((NR - ncols) * kc));
+    float* panel = dst + (jp / NR) * kc * NR;
+    int64_t kb = 0;
+    for (; kb + 16 <= kc; kb += 16)
+      for (int jb = 0; jb < NR; jb += 16) {
+        __m512 v[16];
+        for (int c = 0; c < 16; ++c) v[c] = _mm512_loadu_ps(cols + (jb + c) * kc + kb);
+        transpose16(v);
+        for (int i = 0; i < 16; ++i) _mm512_storeu_ps(panel + (kb + i) * NR + jb, v[i]);
+      }
+    for (; kb < kc; ++kb)
+      for (int j = 0; j < NR; ++j) panel[kb * NR + j] = cols[j * kc + kb];
+  }
+}
 
 // One thread's share: C rows [m0, m1), cols [n0, n1).
 template <class T, class BSrc>

@@ -9,7 +9,7 @@
 
 namespace cg::cpu {
 
-enum ScratchSlot { kPackB = 0, kPackA = 1, kColumns = 2, kSlots = 3 };
+enum ScratchSlot { kPackB = 0, kPackA = 1, kColumns = 2, kTranspose = 3, kSlots = 4 };
 
 template <class T>
 T* scratch(ScratchSlot slot, size_t n) {
