@@ -91,9 +91,11 @@ static std::vector<Node*> reachable_newest_first(Node* root) {
 
 static void accumulate_leaf(TensorImpl& leaf, const Tensor& g) {
   if (!leaf.grad) {
-    // A copy, never the tensor itself: `g` may be shared with another input's gradient
-    // (add's backward hands the same dy to both sides), and .grad is later updated in place.
-    leaf.grad = g.detach().clone().impl_ptr();
+    // .grad is later updated in place, so it must not share memory with anything else: `g` may
+    // be shared with another input's gradient (add's backward hands the same dy to both sides).
+    // When nothing else holds g's memory, it is adopted as it is; otherwise copied.
+    const bool sole_owner = g.impl_ptr().use_count() == 1 && g.impl()->storage.use_count() == 1;
+    leaf.grad = sole_owner ? g.impl_ptr() : g.detach().clone().impl_ptr();
   } else {
     Tensor acc(leaf.grad);
     CG_KERNEL(acc.device(), axpy, acc.dtype(), 1.0, g.raw(), acc.raw(), acc.numel());

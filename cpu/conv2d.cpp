@@ -67,8 +67,9 @@ template <class T>
 void backward_data_stride1(const T* dy, const T* w, T* dx, const ConvGeom& g) {
   const int64_t RS = g.R * g.S, KRS = g.K * RS;
   T* wt = scratch<T>(kColumns, static_cast<size_t>(g.C * KRS));  // (C, K, R, S), flipped
-  for (int64_t k = 0; k < g.K; ++k)
-    for (int64_t c = 0; c < g.C; ++c)
+#pragma omp parallel for schedule(static) if (g.C * KRS > kParallelGrain)
+  for (int64_t c = 0; c < g.C; ++c)
+    for (int64_t k = 0; k < g.K; ++k)
       for (int64_t i = 0; i < RS; ++i) wt[(c * g.K + k) * RS + (RS - 1 - i)] = w[(k * g.C + c) * RS + i];
   ConvGeom t{1, g.K, g.P, g.Q, g.C, g.R, g.S, 1, g.R - 1 - g.pad, g.H, g.W};
   for (int64_t n = 0; n < g.N; ++n)

@@ -251,12 +251,16 @@ inline void put_row_run(T* dst, int64_t kc, int NR, int64_t k, int64_t jl, const
   while (count > 0) {
     const int64_t col = jl % NR, n = std::min<int64_t>(count, NR - col);
     T* d = dst + (jl / NR) * kc * NR + k * NR + col;
-    if (!src)
-      std::memset(d, 0, sizeof(T) * static_cast<size_t>(n));
-    else if (step == 1)
-      std::memcpy(d, src, sizeof(T) * static_cast<size_t>(n));
-    else
+    // Runs are short (at most one panel row): plain loops the compiler inlines and vectorises
+    // beat calls to memcpy/memset here.
+    if (!src) {
+      for (int64_t i = 0; i < n; ++i) d[i] = T(0);
+    } else if (step == 1) {
+#pragma omp simd
+      for (int64_t i = 0; i < n; ++i) d[i] = src[i];
+    } else {
       for (int64_t i = 0; i < n; ++i) d[i] = src[i * step];
+    }
     if (src) src += n * step;
     jl += n;
     count -= n;

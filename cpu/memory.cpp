@@ -112,7 +112,12 @@ size_t cached_bytes() {
 }
 
 void copy(void* dst, const void* src, size_t bytes) {
-  if (bytes) std::memcpy(dst, src, bytes);
+  // Large copies are split over the threads: one core's copy does not saturate the memory system.
+  const int64_t lines = static_cast<int64_t>(bytes / 64);  // whole cache lines; the last chunk takes the rest
+  parallel_chunks(lines, [&](int64_t b, int64_t e) {
+    const size_t from = static_cast<size_t>(b) * 64, to = e == lines ? bytes : static_cast<size_t>(e) * 64;
+    std::memcpy(static_cast<char*>(dst) + from, static_cast<const char*>(src) + from, to - from);
+  });
 }
 
 void fill(DType dt, void* x, int64_t n, double value) {
