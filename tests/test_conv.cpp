@@ -177,3 +177,34 @@ TEST_CASE("dropout keeps about 1-p of the values scaled by 1/(1-p) and is the id
   Generator g1(8), g2(8);
   CHECK(dropout(x, 0.3, true, &g1).to_vector<float>() == dropout(x, 0.3, true, &g2).to_vector<float>());
 }
+
+TEST_CASE("float32 convolution paths (GEMM - narrow direct kernels - col2im) agree with float64") {
+  // float64 always takes the portable path; float32 takes the AVX-512 GEMM, the narrow kernels
+  // (1-4 output channels, or 1-4 input channels for the gradient of the input) or col2im.
+  Generator g(31);
+  struct C {
+    Shape x;
+    int64_t K, R, stride, pad;
+  };
+  for (const C& c : {C{{2, 3, 17, 19}, 8, 7, 1, 3}, C{{2, 8, 15, 13}, 3, 7, 1, 0}, C{{2, 6, 12, 11}, 1, 4, 1, 1},
+                     C{{2, 2, 9, 9}, 2, 3, 1, 1}, C{{2, 5, 16, 16}, 7, 3, 2, 1}, C{{1, 20, 10, 12}, 18, 3, 1, 1}}) {
+    CAPTURE(shape_str(c.x));
+    CAPTURE(c.K);
+    Tensor x64 = test::randn64(c.x, g), w64 = test::randn64({c.K, c.x[1], c.R, c.R}, g) * 0.2,
+           b64 = test::randn64({c.K}, g);
+    std::vector<Tensor> results[2];
+    for (int f = 0; f < 2; ++f) {
+      const DType dt = f == 0 ? DType::F64 : DType::F32;
+      Tensor x = x64.to(dt).detach().set_requires_grad(), w = w64.to(dt).detach().set_requires_grad(),
+             b = b64.to(dt).detach().set_requires_grad();
+      Tensor y = conv2d(x, w, b, c.stride, c.pad);
+      Generator sg(5);
+      y.backward(Tensor::randn(y.shape(), dt, Device::CPU, &sg));
+      results[f] = {y.to(DType::F64), x.grad().to(DType::F64), w.grad().to(DType::F64), b.grad().to(DType::F64)};
+    }
+    for (size_t i = 0; i < 4; ++i) {
+      CAPTURE(i);
+      CHECK_CLOSE(results[1][i], results[0][i], 1e-4, 1e-4);
+    }
+  }
+}
