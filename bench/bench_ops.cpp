@@ -95,6 +95,7 @@ void conv_shapes(benchmark::internal::Benchmark* b) {
   b->Args({64, 128, 256, 3, 2, 1});    // G down 1
   b->Args({128, 256, 128, 3, 2, 1});   // G down 2
   b->Args({256, 256, 66, 3, 1, 0});    // G residual block 3x3 256->256 (x18)
+  b->Args({256, 256, 34, 3, 1, 0});    // ... the same at 128x128 images
   b->Args({128, 256, 128, 3, 2, 1});   // G up 1 = transposed 256->128, 64 -> 128
   b->Args({64, 128, 256, 3, 2, 1});    // G up 2 = transposed 128->64, 128 -> 256
   b->Args({64, 3, 262, 7, 1, 0});      // G tail 7x7 64->3

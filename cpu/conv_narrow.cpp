@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <vector>
 
+#include "cpu/isa.h"
 #include "cpu/loops.h"
 
 namespace cg::cpu {
@@ -151,11 +152,7 @@ void dispatch(const ConvGeom& g, F&& f) {
 }  // namespace
 
 bool narrow_conv_applies(DType dt, const ConvGeom& g) {
-  static const bool avx512 = [] {
-    __builtin_cpu_init();
-    return __builtin_cpu_supports("avx512f");
-  }();
-  return avx512 && dt == DType::F32 && g.stride == 1 && g.K >= 1 && g.K <= 4 && (g.S == 3 || g.S == 4 || g.S == 7);
+  return cpu_isa() == Isa::Avx512 && dt == DType::F32 && g.stride == 1 && g.K >= 1 && g.K <= 4 && (g.S == 3 || g.S == 4 || g.S == 7);
 }
 
 void narrow_conv_forward(const float* x, const float* w, const float* b, float* y, const ConvGeom& g) {

@@ -14,6 +14,7 @@
 #include <cstring>
 #include <type_traits>
 
+#include "cpu/isa.h"
 #include "cpu/kernels.h"
 #include "cpu/scratch.h"
 
@@ -128,13 +129,7 @@ struct Kernel {
   const char* isa;
 };
 
-bool has_avx512() {
-  static const bool yes = [] {
-    __builtin_cpu_init();
-    return __builtin_cpu_supports("avx512f");
-  }();
-  return yes;
-}
+bool has_avx512() { return cpu_isa() == Isa::Avx512; }
 
 // Transposes a 16 x 16 block held in 16 vectors (r[i] = row i) in place: r[j] becomes column j.
 // Four rounds of 16 shuffles (unpack ps, unpack pd, two rounds of 128-bit lane shuffles).
@@ -192,11 +187,7 @@ Kernel<float> float_kernel(int64_t M) {
       default: return {uk_avx512<14, 2>, 14, 32, 256, 14 * 24, 2048, "avx512"};
     }
   }
-  static const bool avx2 = [] {
-    __builtin_cpu_init();
-    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-  }();
-  if (avx2) return {uk_avx2, 6, 16, 256, 6 * 56, 2048, "avx2"};
+  if (cpu_isa() == Isa::Avx2) return {uk_avx2, 6, 16, 256, 6 * 56, 2048, "avx2"};
   return {uk_generic<float, 4, 16>, 4, 16, 256, 128, 1024, "generic"};
 }
 
