@@ -22,7 +22,7 @@ inline __mmask16 lanes(int64_t col0, int64_t W, int64_t q0, int64_t Q) {
   return static_cast<__mmask16>(all << lo);
 }
 
-inline float hsum(__m512 v) {
+__attribute__((target("avx512f"))) inline float hsum(__m512 v) {
   alignas(64) float t[16];
   _mm512_store_ps(t, v);
   float s = 0;
