@@ -6,4 +6,4 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/deps.sh python3-torch
 bash scripts/build.sh >/dev/null
-/usr/bin/python3 bench/compare_cpu.py --threads "${THREADS:-$(nproc)}" "$@"
+/usr/bin/python3 bench/compare.py --device cpu --threads "${THREADS:-$(nproc)}" --python /usr/bin/python3 "$@"

@@ -20,6 +20,8 @@ void* alloc(size_t bytes);         // from the caching allocator; throws cg::Err
 void free(void* p);                // returns the block to the cache
 uint64_t malloc_count();           // cudaMalloc calls made so far (a warm step should add none)
 size_t reserved_bytes();           // device memory held by the allocator, live or cached
+size_t peak_bytes_in_use();        // the most device memory handed out at once (PyTorch: max_memory_allocated)
+void reset_peak_bytes_in_use();
 void copy(void* dst, const void* src, size_t bytes);                 // device -> device
 void copy_to_device(void* dst, const void* host_src, size_t bytes);  // host -> device
 void copy_to_host(void* host_dst, const void* src, size_t bytes);    // device -> host (syncs)

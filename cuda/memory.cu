@@ -1,4 +1,5 @@
 // Device queries, the stream, the caching allocator, copies and fills.
+#include <algorithm>
 #include <cstdio>
 #include <map>
 #include <mutex>
@@ -59,7 +60,14 @@ struct Cache {
   std::multimap<size_t, void*> free_blocks;  // size -> block
   std::unordered_map<void*, size_t> live;    // block -> size
   size_t reserved = 0;
+  size_t in_use = 0, peak_in_use = 0;  // bytes handed out (rounded), and the most at once
   uint64_t mallocs = 0;
+
+  void hand_out(void* p, size_t sz) {
+    live[p] = sz;
+    in_use += sz;
+    peak_in_use = std::max(peak_in_use, in_use);
+  }
 
   static size_t round(size_t b) {
     if (b <= (1u << 20)) return (b + 511) / 512 * 512;
@@ -91,7 +99,7 @@ void* alloc(size_t bytes) {
   auto it = c.free_blocks.lower_bound(sz);
   if (it != c.free_blocks.end() && it->first <= 2 * sz) {
     void* p = it->second;
-    c.live[p] = it->first;
+    c.hand_out(p, it->first);
     c.free_blocks.erase(it);
     return p;
   }
@@ -111,7 +119,7 @@ void* alloc(size_t bytes) {
   }
   ++c.mallocs;
   c.reserved += sz;
-  c.live[p] = sz;
+  c.hand_out(p, sz);
   return p;
 }
 
@@ -122,11 +130,18 @@ void free(void* p) {
   auto it = c.live.find(p);
   if (it == c.live.end()) return;
   c.free_blocks.emplace(it->second, p);
+  c.in_use -= it->second;
   c.live.erase(it);
 }
 
 uint64_t malloc_count() { return cache().mallocs; }
 size_t reserved_bytes() { return cache().reserved; }
+size_t peak_bytes_in_use() { return cache().peak_in_use; }
+void reset_peak_bytes_in_use() {
+  Cache& c = cache();
+  std::lock_guard<std::mutex> lock(c.mu);
+  c.peak_in_use = c.in_use;
+}
 
 // ---- copies ----
 void copy(void* dst, const void* src, size_t bytes) {

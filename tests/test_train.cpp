@@ -17,43 +17,11 @@
 
 using namespace cg;
 using namespace cg::cyclegan;
+using cg::test::make_dataset;
+using cg::test::scratch;
 namespace fs = std::filesystem;
 
 namespace {
-
-// A fresh folder under the build tree for one test.
-std::string scratch(const std::string& name) {
-  const fs::path p = fs::path(CG_BINARY_DIR) / "test_tmp" / name;
-  fs::remove_all(p);
-  fs::create_directories(p);
-  return p.string();
-}
-
-// DATAROOT/{trainA,trainB,testA,testB} of small random PNGs; sizes differ per domain on purpose.
-std::string make_dataset(const std::string& root, int n_a, int n_b, int w, int h, uint64_t seed) {
-  Generator g(seed);
-  for (const char* split : {"train", "test"})
-    for (const char* dom : {"A", "B"}) {
-      const fs::path dir = fs::path(root) / (std::string(split) + dom);
-      fs::create_directories(dir);
-      const int n = dom[0] == 'A' ? n_a : n_b;
-      for (int i = 0; i < n; ++i) {
-        data::Image img{w + (dom[0] == 'B' ? 4 : 0), h, 3, {}};
-        img.pixels.resize(static_cast<size_t>(img.width) * img.height * 3);
-        // smooth blobs plus noise: something for the networks to learn, cheap to make
-        const double fx = 0.1 + 0.3 * g.uniform(), fy = 0.1 + 0.3 * g.uniform();
-        for (int y = 0; y < img.height; ++y)
-          for (int x = 0; x < img.width; ++x)
-            for (int c = 0; c < 3; ++c)
-              img.pixels[(static_cast<size_t>(y) * img.width + x) * 3 + c] = static_cast<uint8_t>(
-                  127 + 100 * std::sin(fx * x + fy * y + c) + 20 * (g.uniform() - 0.5));
-        char name[32];
-        std::snprintf(name, sizeof name, "%d_%s.png", i, dom);
-        data::write_png((dir / name).string(), img);
-      }
-    }
-  return root;
-}
 
 Options tiny_options(const std::string& root, const std::string& ckpt) {
   Options o;

@@ -1,0 +1,68 @@
+// cyclegan_train and cyclegan_test with --device cuda, end to end, and the allocator's promise that
+// a warm training step makes no cudaMalloc.
+#include <filesystem>
+
+#include "../helpers.h"
+#include "cuda/kernels.h"
+#include "models/cyclegan/checkpoint.h"
+#include "models/cyclegan/cli.h"
+#include "models/cyclegan/cycle_gan_model.h"
+#include "models/cyclegan/tester.h"
+#include "models/cyclegan/trainer.h"
+#include "ops/ops.h"
+
+using namespace cg;
+using namespace cg::cyclegan;
+
+TEST_CASE("a short cuda training run writes its checkpoints and they translate images") {
+  const std::string dir = test::scratch("cuda_train");
+  Options o;
+  o.dataroot = test::make_dataset(dir + "/data", 4, 3, 36, 36, 21);
+  o.checkpoints_dir = dir + "/ckpt";
+  o.results_dir = dir + "/results";
+  o.name = "tiny_cuda";
+  o.ngf = o.ndf = 8;
+  o.netG = "resnet_2blocks";
+  o.load_size = 36;
+  o.crop_size = 32;
+  o.n_epochs = o.n_epochs_decay = 1;
+  o.print_freq = 2;
+  o.display_freq = 4;
+  o.device = "cuda";
+  REQUIRE(run_training(o, {nullptr, true}) == 0);
+  for (const char* net : {"G_A", "G_B", "D_A", "D_B"}) CHECK(std::filesystem::exists(net_file(o, "latest", net)));
+  // the weights are finite and load on the CPU too
+  Options cpu = o;
+  cpu.device = "cpu";
+  CycleGANModel m(cpu, true);
+  CHECK(load_checkpoint(m, "latest").has_value());
+  Options t = test_defaults();
+  t.dataroot = o.dataroot;
+  t.checkpoints_dir = o.checkpoints_dir;
+  t.results_dir = o.results_dir;
+  t.name = o.name;
+  t.ngf = 8;
+  t.netG = "resnet_2blocks";
+  t.model = "cycle_gan";
+  t.load_size = t.crop_size = 32;
+  t.device = "cuda";
+  CHECK(std::filesystem::exists(run_test(t, true) + "/images/0_A_fake_B.png"));
+}
+
+TEST_CASE("a warm cuda training step makes no cudaMalloc") {
+  Options o;
+  o.ngf = o.ndf = 16;
+  o.netG = "resnet_2blocks";
+  o.pool_size = 1;  // the pool holds its images from the first step on
+  o.device = "cuda";
+  CycleGANModel model(o, true);
+  Generator g(3);
+  model.set_input(Tensor::rand({1, 3, 64, 64}, DType::F32, Device::CPU, &g),
+                  Tensor::rand({1, 3, 64, 64}, DType::F32, Device::CPU, &g));
+  for (int i = 0; i < 3; ++i) model.optimize_parameters();  // cuDNN plans, Adam states, the pools
+  const uint64_t before = cuda::malloc_count();
+  model.optimize_parameters();
+  model.optimize_parameters();
+  cuda::synchronize();
+  CHECK(cuda::malloc_count() == before);
+}
