@@ -16,8 +16,8 @@ namespace {
 
 // Args: C, K, H (= W, the kernel's input), R (= S), stride, padding.
 kern::ConvGeom geom(const benchmark::State& st) {
-  kern::ConvGeom g{1, st.range(0), st.range(2), st.range(2), st.range(1), st.range(3), st.range(3), st.range(4),
-                   st.range(5)};
+  kern::ConvGeom g{1,           st.range(0), st.range(2), st.range(2), st.range(1),
+                   st.range(3), st.range(3), st.range(4), st.range(5)};
   g.P = (g.H + 2 * g.pad - g.R) / g.stride + 1;
   g.Q = (g.W + 2 * g.pad - g.S) / g.stride + 1;
   return g;
@@ -36,7 +36,8 @@ struct Buffers {
 void BM_conv_forward(benchmark::State& st) {
   const auto g = geom(st);
   Buffers t(g);
-  run(st, conv_flops(g), [&] { cpu::conv2d_forward(DType::F32, t.x.raw(), t.w.raw(), t.b.raw(), t.y.raw(), g); });
+  run(st, conv_flops(g),
+      [&] { cpu::conv2d_forward(DType::F32, t.x.raw(), t.w.raw(), t.b.raw(), t.y.raw(), g); });
 }
 void BM_conv_backward_data(benchmark::State& st) {
   const auto g = geom(st);
@@ -59,15 +60,19 @@ void BM_instance_norm_forward(benchmark::State& st) {
   run(st, 0, [&] {
     cpu::instance_norm_forward(DType::F32, x.raw(), y.raw(), r.raw(), C, H * H, 1e-5, act, 0.0, out.raw());
   });
-  st.counters["GB/s"] = benchmark::Counter(3.0 * 4 * C * H * H * 1e-9, benchmark::Counter::kIsIterationInvariantRate);
+  st.counters["GB/s"] =
+      benchmark::Counter(3.0 * 4 * C * H * H * 1e-9, benchmark::Counter::kIsIterationInvariantRate);
 }
 void BM_instance_norm_backward(benchmark::State& st) {
   const int64_t C = st.range(0), H = st.range(1);
   Tensor g = Tensor::randn({1, C, H, H}), y = Tensor::randn({1, C, H, H}), r = Tensor::ones({C}),
          dx = Tensor::empty({1, C, H, H});
   const bool act = st.range(2) != 0;
-  run(st, 0, [&] { cpu::instance_norm_backward(DType::F32, g.raw(), y.raw(), r.raw(), dx.raw(), C, H * H, act, 0.0); });
-  st.counters["GB/s"] = benchmark::Counter(5.0 * 4 * C * H * H * 1e-9, benchmark::Counter::kIsIterationInvariantRate);
+  run(st, 0, [&] {
+    cpu::instance_norm_backward(DType::F32, g.raw(), y.raw(), r.raw(), dx.raw(), C, H * H, act, 0.0);
+  });
+  st.counters["GB/s"] =
+      benchmark::Counter(5.0 * 4 * C * H * H * 1e-9, benchmark::Counter::kIsIterationInvariantRate);
 }
 // Args: C, H (= W), pad.
 void BM_reflection_pad_forward(benchmark::State& st) {
@@ -91,19 +96,19 @@ void BM_reflection_pad_backward(benchmark::State& st) {
 // conv's forward.
 void conv_shapes(benchmark::internal::Benchmark* b) {
   b->ArgNames({"C", "K", "H", "R", "s", "p"});
-  b->Args({3, 64, 262, 7, 1, 0});      // G head 7x7 3->64
-  b->Args({64, 128, 256, 3, 2, 1});    // G down 1
-  b->Args({128, 256, 128, 3, 2, 1});   // G down 2
-  b->Args({256, 256, 66, 3, 1, 0});    // G residual block 3x3 256->256 (x18)
-  b->Args({256, 256, 34, 3, 1, 0});    // ... the same at 128x128 images
-  b->Args({128, 256, 128, 3, 2, 1});   // G up 1 = transposed 256->128, 64 -> 128
-  b->Args({64, 128, 256, 3, 2, 1});    // G up 2 = transposed 128->64, 128 -> 256
-  b->Args({64, 3, 262, 7, 1, 0});      // G tail 7x7 64->3
-  b->Args({3, 64, 256, 4, 2, 1});      // D 1
-  b->Args({64, 128, 128, 4, 2, 1});    // D 2
-  b->Args({128, 256, 64, 4, 2, 1});    // D 3
-  b->Args({256, 512, 32, 4, 1, 1});    // D 4
-  b->Args({512, 1, 31, 4, 1, 1});      // D 5
+  b->Args({3, 64, 262, 7, 1, 0});     // G head 7x7 3->64
+  b->Args({64, 128, 256, 3, 2, 1});   // G down 1
+  b->Args({128, 256, 128, 3, 2, 1});  // G down 2
+  b->Args({256, 256, 66, 3, 1, 0});   // G residual block 3x3 256->256 (x18)
+  b->Args({256, 256, 34, 3, 1, 0});   // ... the same at 128x128 images
+  b->Args({128, 256, 128, 3, 2, 1});  // G up 1 = transposed 256->128, 64 -> 128
+  b->Args({64, 128, 256, 3, 2, 1});   // G up 2 = transposed 128->64, 128 -> 256
+  b->Args({64, 3, 262, 7, 1, 0});     // G tail 7x7 64->3
+  b->Args({3, 64, 256, 4, 2, 1});     // D 1
+  b->Args({64, 128, 128, 4, 2, 1});   // D 2
+  b->Args({128, 256, 64, 4, 2, 1});   // D 3
+  b->Args({256, 512, 32, 4, 1, 1});   // D 4
+  b->Args({512, 1, 31, 4, 1, 1});     // D 5
   b->UseManualTime()->Unit(benchmark::kMillisecond);
 }
 }  // namespace
@@ -112,16 +117,41 @@ BENCHMARK(BM_conv_forward)->Apply(conv_shapes);
 BENCHMARK(BM_conv_backward_data)->Apply(conv_shapes);
 BENCHMARK(BM_conv_backward_weight)->Apply(conv_shapes);
 // Args: C, H, fused ReLU (0/1)
-BENCHMARK(BM_instance_norm_forward)->ArgNames({"C", "H", "relu"})->Args({64, 256, 1})->Args({128, 128, 1})->Args({256, 64, 1})->Args({256, 64, 0})->UseManualTime()->Unit(benchmark::kMillisecond);
-BENCHMARK(BM_instance_norm_backward)->ArgNames({"C", "H", "relu"})->Args({64, 256, 1})->Args({128, 128, 1})->Args({256, 64, 1})->Args({256, 64, 0})->UseManualTime()->Unit(benchmark::kMillisecond);
-BENCHMARK(BM_reflection_pad_forward)->ArgNames({"C", "H", "p"})->Args({3, 256, 3})->Args({64, 256, 3})->Args({256, 64, 1})->UseManualTime()->Unit(benchmark::kMillisecond);
-BENCHMARK(BM_reflection_pad_backward)->ArgNames({"C", "H", "p"})->Args({64, 256, 3})->Args({256, 64, 1})->UseManualTime()->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_instance_norm_forward)
+    ->ArgNames({"C", "H", "relu"})
+    ->Args({64, 256, 1})
+    ->Args({128, 128, 1})
+    ->Args({256, 64, 1})
+    ->Args({256, 64, 0})
+    ->UseManualTime()
+    ->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_instance_norm_backward)
+    ->ArgNames({"C", "H", "relu"})
+    ->Args({64, 256, 1})
+    ->Args({128, 128, 1})
+    ->Args({256, 64, 1})
+    ->Args({256, 64, 0})
+    ->UseManualTime()
+    ->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_reflection_pad_forward)
+    ->ArgNames({"C", "H", "p"})
+    ->Args({3, 256, 3})
+    ->Args({64, 256, 3})
+    ->Args({256, 64, 1})
+    ->UseManualTime()
+    ->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_reflection_pad_backward)
+    ->ArgNames({"C", "H", "p"})
+    ->Args({64, 256, 3})
+    ->Args({256, 64, 1})
+    ->UseManualTime()
+    ->Unit(benchmark::kMillisecond);
 
 int main(int argc, char** argv) {
   const char* isa = "";
   bench::g_peak = bench::fma_peak_gflops(omp_get_max_threads(), &isa);
-  std::printf("threads %d, FMA peak %.1f GFLOP/s (%s), GEMM micro-kernel %s\n", omp_get_max_threads(), bench::g_peak,
-              isa, cpu::gemm_isa());
+  std::printf("threads %d, FMA peak %.1f GFLOP/s (%s), GEMM micro-kernel %s\n", omp_get_max_threads(),
+              bench::g_peak, isa, cpu::gemm_isa());
   benchmark::Initialize(&argc, argv);
   benchmark::RunSpecifiedBenchmarks();
   benchmark::Shutdown();

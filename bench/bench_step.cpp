@@ -50,7 +50,13 @@ static void train_step(benchmark::State& st, const std::string& device) {
 
 static void BM_train_step(benchmark::State& st) { train_step(st, "cpu"); }
 static void BM_train_step_cuda(benchmark::State& st) { train_step(st, "cuda"); }
-BENCHMARK(BM_train_step)->ArgName("size")->Arg(128)->Arg(256)->Iterations(3)->UseManualTime()->Unit(benchmark::kSecond);
+BENCHMARK(BM_train_step)
+    ->ArgName("size")
+    ->Arg(128)
+    ->Arg(256)
+    ->Iterations(3)
+    ->UseManualTime()
+    ->Unit(benchmark::kSecond);
 
 int main(int argc, char** argv) {
   const char* isa = "";

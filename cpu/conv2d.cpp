@@ -79,7 +79,8 @@ void backward_data_stride1(const T* dy, const T* w, T* dx, const ConvGeom& g) {
     }
   }
   for (int64_t n = 0; n < g.N; ++n)
-    gemm_im2col<T>(g.C, {wt, KRS, 1}, dy + n * g.K * g.P * g.Q, t, dx + n * g.C * g.H * g.W, g.H * g.W, false);
+    gemm_im2col<T>(g.C, {wt, KRS, 1}, dy + n * g.K * g.P * g.Q, t, dx + n * g.C * g.H * g.W, g.H * g.W,
+                   false);
 }
 
 template <class T>

@@ -32,8 +32,8 @@ __attribute__((target("avx512f"))) inline float hsum(__m512 v) {
 
 // One output row p of image n, 64 output columns at a time: acc[k][v] over every (c, r, s).
 template <int KO, int S>
-__attribute__((target("avx512f,fma"))) void forward_row(const float* x, const float* w, const float* b, float* y,
-                                                        const ConvGeom& g, int64_t n, int64_t p) {
+__attribute__((target("avx512f,fma"))) void forward_row(const float* x, const float* w, const float* b,
+                                                        float* y, const ConvGeom& g, int64_t n, int64_t p) {
   constexpr int V = 4;
   const int64_t RS = g.R * S;
   for (int64_t q0 = 0; q0 < g.Q; q0 += 16 * V) {
@@ -68,15 +68,17 @@ __attribute__((target("avx512f,fma"))) void forward_row(const float* x, const fl
     }
     for (int k = 0; k < KO; ++k)
       for (int v = 0; v < V; ++v)
-        if (out_mask[v]) _mm512_mask_storeu_ps(y + ((n * KO + k) * g.P + p) * g.Q + q0 + 16 * v, out_mask[v], acc[k][v]);
+        if (out_mask[v])
+          _mm512_mask_storeu_ps(y + ((n * KO + k) * g.P + p) * g.Q + q0 + 16 * v, out_mask[v], acc[k][v]);
   }
 }
 
 // dw[k][c][r][s] for one (c, r), summed over every image and output position. masks[b * S + s]:
 // the lanes of output block b (16 columns) valid for tap s.
 template <int KO, int S>
-__attribute__((target("avx512f,fma"))) void weight_cr(const float* x, const float* dy, float* dw, const ConvGeom& g,
-                                                      int64_t c, int64_t r, const __mmask16* masks) {
+__attribute__((target("avx512f,fma"))) void weight_cr(const float* x, const float* dy, float* dw,
+                                                      const ConvGeom& g, int64_t c, int64_t r,
+                                                      const __mmask16* masks) {
   __m512 acc[KO][S];
   for (int k = 0; k < KO; ++k)
     for (int s = 0; s < S; ++s) acc[k][s] = _mm512_setzero_ps();
@@ -122,7 +124,8 @@ void weight_t(const float* x, const float* dy, float* dw, const ConvGeom& g) {
   const int64_t blocks = (g.Q + 15) / 16;
   std::vector<__mmask16> masks(static_cast<size_t>(blocks * (S + 1)));
   for (int64_t b = 0; b < blocks; ++b) {
-    for (int s = 0; s < S; ++s) masks[static_cast<size_t>(b * (S + 1) + s)] = lanes(b * 16 - g.pad + s, g.W, b * 16, g.Q);
+    for (int s = 0; s < S; ++s)
+      masks[static_cast<size_t>(b * (S + 1) + s)] = lanes(b * 16 - g.pad + s, g.W, b * 16, g.Q);
     masks[static_cast<size_t>(b * (S + 1) + S)] = lanes(b * 16, g.Q, b * 16, g.Q);
   }
   const int64_t items = g.C * g.R;
@@ -136,23 +139,31 @@ void dispatch(const ConvGeom& g, F&& f) {
   auto by_s = [&](auto ko) {
     constexpr int KO = decltype(ko)::value;
     switch (g.S) {
-      case 3: return f.template operator()<KO, 3>();
-      case 4: return f.template operator()<KO, 4>();
-      default: return f.template operator()<KO, 7>();
+      case 3:
+        return f.template operator()<KO, 3>();
+      case 4:
+        return f.template operator()<KO, 4>();
+      default:
+        return f.template operator()<KO, 7>();
     }
   };
   switch (g.K) {
-    case 1: return by_s(std::integral_constant<int, 1>{});
-    case 2: return by_s(std::integral_constant<int, 2>{});
-    case 3: return by_s(std::integral_constant<int, 3>{});
-    default: return by_s(std::integral_constant<int, 4>{});
+    case 1:
+      return by_s(std::integral_constant<int, 1>{});
+    case 2:
+      return by_s(std::integral_constant<int, 2>{});
+    case 3:
+      return by_s(std::integral_constant<int, 3>{});
+    default:
+      return by_s(std::integral_constant<int, 4>{});
   }
 }
 
 }  // namespace
 
 bool narrow_conv_applies(DType dt, const ConvGeom& g) {
-  return cpu_isa() == Isa::Avx512 && dt == DType::F32 && g.stride == 1 && g.K >= 1 && g.K <= 4 && (g.S == 3 || g.S == 4 || g.S == 7);
+  return cpu_isa() == Isa::Avx512 && dt == DType::F32 && g.stride == 1 && g.K >= 1 && g.K <= 4 &&
+         (g.S == 3 || g.S == 4 || g.S == 7);
 }
 
 void narrow_conv_forward(const float* x, const float* w, const float* b, float* y, const ConvGeom& g) {

@@ -30,7 +30,8 @@ using kern::ConvGeom;
 // output channels, where a 14-row kernel would multiply mostly padding.
 template <int MR, int NV>
 __attribute__((target("avx512f,fma"))) void uk_avx512(int64_t kc, const float* a, const float* b, float* c,
-                                                      int64_t ldc, int m, int n, bool acc, const float* bias) {
+                                                      int64_t ldc, int m, int n, bool acc,
+                                                      const float* bias) {
   __m512 r[MR][NV];
 #pragma GCC unroll 16
   for (int i = 0; i < MR; ++i)
@@ -72,8 +73,8 @@ __attribute__((target("avx512f,fma"))) void uk_avx512(int64_t kc, const float* a
 }
 
 // AVX2, 6 x 16: 12 accumulators + 2 B vectors + 1 broadcast of the 16 ymm registers.
-__attribute__((target("avx2,fma"))) void uk_avx2(int64_t kc, const float* a, const float* b, float* c, int64_t ldc,
-                                                 int m, int n, bool acc, const float* bias) {
+__attribute__((target("avx2,fma"))) void uk_avx2(int64_t kc, const float* a, const float* b, float* c,
+                                                 int64_t ldc, int m, int n, bool acc, const float* bias) {
   constexpr int MR = 6;
   __m256 r0[MR], r1[MR];
 #pragma GCC unroll 6
@@ -102,7 +103,8 @@ __attribute__((target("avx2,fma"))) void uk_avx2(int64_t kc, const float* a, con
 
 // Portable: the compiler vectorises the j loop.
 template <class T, int MR, int NR>
-void uk_generic(int64_t kc, const T* a, const T* b, T* c, int64_t ldc, int m, int n, bool acc, const T* bias) {
+void uk_generic(int64_t kc, const T* a, const T* b, T* c, int64_t ldc, int m, int n, bool acc,
+                const T* bias) {
   T r[MR][NR] = {};
   for (int64_t k = 0; k < kc; ++k) {
     for (int i = 0; i < MR; ++i)
@@ -111,7 +113,8 @@ void uk_generic(int64_t kc, const T* a, const T* b, T* c, int64_t ldc, int m, in
     b += NR;
   }
   for (int i = 0; i < m; ++i)
-    for (int j = 0; j < n; ++j) c[i * ldc + j] = acc ? c[i * ldc + j] + r[i][j] : r[i][j] + (bias ? bias[i] : T(0));
+    for (int j = 0; j < n; ++j)
+      c[i * ldc + j] = acc ? c[i * ldc + j] + r[i][j] : r[i][j] + (bias ? bias[i] : T(0));
 }
 
 // (kc, packed A, packed B, C tile, ldc, valid rows, valid cols, add to C, row bias or null). The
@@ -144,14 +147,20 @@ __attribute__((target("avx512f"))) inline void transpose16(__m512 r[16]) {
     t[2 * i + 1] = _mm512_unpackhi_ps(r[2 * i], r[2 * i + 1]);
   }
   for (int g = 0; g < 4; ++g) {  // u[4g + j] lane L: column 4L + j, rows 4g .. 4g + 3
-    u[4 * g + 0] = _mm512_castpd_ps(_mm512_unpacklo_pd(_mm512_castps_pd(t[4 * g]), _mm512_castps_pd(t[4 * g + 2])));
-    u[4 * g + 1] = _mm512_castpd_ps(_mm512_unpackhi_pd(_mm512_castps_pd(t[4 * g]), _mm512_castps_pd(t[4 * g + 2])));
-    u[4 * g + 2] = _mm512_castpd_ps(_mm512_unpacklo_pd(_mm512_castps_pd(t[4 * g + 1]), _mm512_castps_pd(t[4 * g + 3])));
-    u[4 * g + 3] = _mm512_castpd_ps(_mm512_unpackhi_pd(_mm512_castps_pd(t[4 * g + 1]), _mm512_castps_pd(t[4 * g + 3])));
+    u[4 * g + 0] =
+        _mm512_castpd_ps(_mm512_unpacklo_pd(_mm512_castps_pd(t[4 * g]), _mm512_castps_pd(t[4 * g + 2])));
+    u[4 * g + 1] =
+        _mm512_castpd_ps(_mm512_unpackhi_pd(_mm512_castps_pd(t[4 * g]), _mm512_castps_pd(t[4 * g + 2])));
+    u[4 * g + 2] =
+        _mm512_castpd_ps(_mm512_unpacklo_pd(_mm512_castps_pd(t[4 * g + 1]), _mm512_castps_pd(t[4 * g + 3])));
+    u[4 * g + 3] =
+        _mm512_castpd_ps(_mm512_unpackhi_pd(_mm512_castps_pd(t[4 * g + 1]), _mm512_castps_pd(t[4 * g + 3])));
   }
   for (int j = 0; j < 4; ++j) {  // gather the four row blocks of each column
-    const __m512 v0 = _mm512_shuffle_f32x4(u[j], u[4 + j], 0x88), v1 = _mm512_shuffle_f32x4(u[j], u[4 + j], 0xDD);
-    const __m512 v2 = _mm512_shuffle_f32x4(u[8 + j], u[12 + j], 0x88), v3 = _mm512_shuffle_f32x4(u[8 + j], u[12 + j], 0xDD);
+    const __m512 v0 = _mm512_shuffle_f32x4(u[j], u[4 + j], 0x88),
+                 v1 = _mm512_shuffle_f32x4(u[j], u[4 + j], 0xDD);
+    const __m512 v2 = _mm512_shuffle_f32x4(u[8 + j], u[12 + j], 0x88),
+                 v3 = _mm512_shuffle_f32x4(u[8 + j], u[12 + j], 0xDD);
     r[j] = _mm512_shuffle_f32x4(v0, v2, 0x88);
     r[8 + j] = _mm512_shuffle_f32x4(v0, v2, 0xDD);
     r[4 + j] = _mm512_shuffle_f32x4(v1, v3, 0x88);
@@ -162,8 +171,8 @@ __attribute__((target("avx512f"))) inline void transpose16(__m512 r[16]) {
 
 // Packs an MR <= 16 row panel of a row-major float A (rows `src + r*rs`, mr of them valid) for k in
 // [0, kc): dst[k*MR + r]. Blocks of 16 k go through a register transpose; the rest one by one.
-__attribute__((target("avx512f"))) void pack_a_rows_avx512(const float* src, int64_t rs, int mr, int MR, int64_t kc,
-                                                           float* dst) {
+__attribute__((target("avx512f"))) void pack_a_rows_avx512(const float* src, int64_t rs, int mr, int MR,
+                                                           int64_t kc, float* dst) {
   const __mmask16 row_mask = static_cast<__mmask16>((1u << MR) - 1);
   int64_t k = 0;
   for (; k + 16 <= kc; k += 16) {
@@ -180,11 +189,16 @@ __attribute__((target("avx512f"))) void pack_a_rows_avx512(const float* src, int
 Kernel<float> float_kernel(int64_t M) {
   if (has_avx512()) {
     switch (M) {
-      case 1: return {uk_avx512<1, 16>, 1, 256, 48, 1, 4096, "avx512"};
-      case 2: return {uk_avx512<2, 12>, 2, 192, 64, 2, 3072, "avx512"};
-      case 3: return {uk_avx512<3, 8>, 3, 128, 96, 3, 2048, "avx512"};
-      case 4: return {uk_avx512<4, 6>, 4, 96, 128, 4, 2016, "avx512"};
-      default: return {uk_avx512<14, 2>, 14, 32, 256, 14 * 24, 2048, "avx512"};
+      case 1:
+        return {uk_avx512<1, 16>, 1, 256, 48, 1, 4096, "avx512"};
+      case 2:
+        return {uk_avx512<2, 12>, 2, 192, 64, 2, 3072, "avx512"};
+      case 3:
+        return {uk_avx512<3, 8>, 3, 128, 96, 3, 2048, "avx512"};
+      case 4:
+        return {uk_avx512<4, 6>, 4, 96, 128, 4, 2016, "avx512"};
+      default:
+        return {uk_avx512<14, 2>, 14, 32, 256, 14 * 24, 2048, "avx512"};
     }
   }
   if (cpu_isa() == Isa::Avx2) return {uk_avx2, 6, 16, 256, 6 * 56, 2048, "avx2"};
@@ -228,8 +242,8 @@ void pack_a_panel(const T* src, MatView<T> A, int mr, int MR, int64_t kc, T* d) 
 template <class T>
 void pack_a(MatView<T> A, int64_t i0, int64_t mc, int64_t k0, int64_t kc, int MR, T* dst) {
   for (int64_t p = 0; p < mc; p += MR)
-    pack_a_panel(A.p + (i0 + p) * A.rs + k0 * A.cs, A, static_cast<int>(std::min<int64_t>(MR, mc - p)), MR, kc,
-                 dst + p * kc);
+    pack_a_panel(A.p + (i0 + p) * A.rs + k0 * A.cs, A, static_cast<int>(std::min<int64_t>(MR, mc - p)), MR,
+                 kc, dst + p * kc);
 }
 
 // ---- packing B: rows [k0, k0+kc), cols [j0, j0+nc) -> NR-column panels, each k-major:
@@ -238,7 +252,8 @@ void pack_a(MatView<T> A, int64_t i0, int64_t mc, int64_t k0, int64_t kc, int MR
 // Writes `count` values of B's row k, starting at block column jl, into the panels: from `src`
 // (stride `step`), or zeros when src is null. Splits at panel boundaries.
 template <class T>
-inline void put_row_run(T* dst, int64_t kc, int NR, int64_t k, int64_t jl, const T* src, int64_t step, int64_t count) {
+inline void put_row_run(T* dst, int64_t kc, int NR, int64_t k, int64_t jl, const T* src, int64_t step,
+                        int64_t count) {
   while (count > 0) {
     const int64_t col = jl % NR, n = std::min<int64_t>(count, NR - col);
     T* d = dst + (jl / NR) * kc * NR + k * NR + col;
@@ -264,7 +279,8 @@ void zero_tail(T* dst, int64_t kc, int NR, int64_t nc) {
   const int64_t used = nc % NR;
   if (used == 0) return;
   T* d = dst + (nc / NR) * kc * NR;
-  for (int64_t k = 0; k < kc; ++k) std::memset(d + k * NR + used, 0, sizeof(T) * static_cast<size_t>(NR - used));
+  for (int64_t k = 0; k < kc; ++k)
+    std::memset(d + k * NR + used, 0, sizeof(T) * static_cast<size_t>(NR - used));
 }
 
 template <class T>
@@ -296,8 +312,8 @@ inline void valid_q(const ConvGeom& g, int64_t s, int64_t& lo, int64_t& hi) {
 // input channel c and kernel tap (r, s), in runs within one output row: the values are
 // x[c][ih][iw] along the run (stride `step`), or zeros where the tap falls on the padding.
 template <class T, class Run>
-inline void for_each_tap_run(const T* x, const ConvGeom& g, int64_t c, int64_t r, int64_t s, int64_t pq0, int64_t n,
-                             Run&& run) {
+inline void for_each_tap_run(const T* x, const ConvGeom& g, int64_t c, int64_t r, int64_t s, int64_t pq0,
+                             int64_t n, Run&& run) {
   int64_t q_lo, q_hi;
   valid_q(g, s, q_lo, q_hi);
   const T* xc = x + c * g.H * g.W;
@@ -368,7 +384,8 @@ struct Im2colTB {
 
 template <>
 __attribute__((target("avx512f"))) void Im2colTB<float>::pack_transposed(int64_t k0, int64_t kc, int64_t j0,
-                                                                          int64_t nc, int NR, float* dst) const {
+                                                                         int64_t nc, int NR,
+                                                                         float* dst) const {
   float* cols = scratch<float>(kTranspose, static_cast<size_t>(NR * kc));  // (NR, kc): column-major panel
   for (int64_t jp = 0; jp < nc; jp += NR) {
     const int64_t ncols = std::min<int64_t>(NR, nc - jp);
@@ -417,8 +434,8 @@ void gemm_block(const Kernel<T>& kr, int64_t m0, int64_t m1, int64_t n0, int64_t
 }
 
 template <class T, class BSrc>
-void gemm_impl(int64_t M, int64_t N, int64_t K, MatView<T> A, const BSrc& B, T* C, int64_t ldc, bool accumulate,
-               const T* bias = nullptr) {
+void gemm_impl(int64_t M, int64_t N, int64_t K, MatView<T> A, const BSrc& B, T* C, int64_t ldc,
+               bool accumulate, const T* bias = nullptr) {
   if (M <= 0 || N <= 0) return;
   if (K <= 0) {
     if (!accumulate)
@@ -460,18 +477,22 @@ void gemm_im2col(int64_t M, MatView<T> A, const T* x, const ConvGeom& g, T* C, i
 }
 
 template <class T>
-void gemm_im2col_t(int64_t M, MatView<T> A, const T* x, const ConvGeom& g, T* C, int64_t ldc, bool accumulate) {
+void gemm_im2col_t(int64_t M, MatView<T> A, const T* x, const ConvGeom& g, T* C, int64_t ldc,
+                   bool accumulate) {
   gemm_impl(M, g.C * g.R * g.S, g.P * g.Q, A, Im2colTB<T>{x, g}, C, ldc, accumulate);
 }
 
 template void gemm<float>(int64_t, int64_t, int64_t, MatView<float>, MatView<float>, float*, int64_t, bool);
-template void gemm<double>(int64_t, int64_t, int64_t, MatView<double>, MatView<double>, double*, int64_t, bool);
-template void gemm_im2col<float>(int64_t, MatView<float>, const float*, const ConvGeom&, float*, int64_t, bool,
-                                 const float*);
-template void gemm_im2col<double>(int64_t, MatView<double>, const double*, const ConvGeom&, double*, int64_t, bool,
-                                  const double*);
-template void gemm_im2col_t<float>(int64_t, MatView<float>, const float*, const ConvGeom&, float*, int64_t, bool);
-template void gemm_im2col_t<double>(int64_t, MatView<double>, const double*, const ConvGeom&, double*, int64_t, bool);
+template void gemm<double>(int64_t, int64_t, int64_t, MatView<double>, MatView<double>, double*, int64_t,
+                           bool);
+template void gemm_im2col<float>(int64_t, MatView<float>, const float*, const ConvGeom&, float*, int64_t,
+                                 bool, const float*);
+template void gemm_im2col<double>(int64_t, MatView<double>, const double*, const ConvGeom&, double*, int64_t,
+                                  bool, const double*);
+template void gemm_im2col_t<float>(int64_t, MatView<float>, const float*, const ConvGeom&, float*, int64_t,
+                                   bool);
+template void gemm_im2col_t<double>(int64_t, MatView<double>, const double*, const ConvGeom&, double*,
+                                    int64_t, bool);
 
 const char* gemm_isa() { return float_kernel(64).isa; }
 

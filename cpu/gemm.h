@@ -30,8 +30,8 @@ void gemm(int64_t M, int64_t N, int64_t K, MatView<T> A, MatView<T> B, T* C, int
 // image (C, H, W) of geometry g: im2col(x)[(c, r, s)][(p, q)] = x[c][p*stride - pad + r][q*stride - pad + s],
 // 0 outside.
 template <class T>
-void gemm_im2col(int64_t M, MatView<T> A, const T* x, const kern::ConvGeom& g, T* C, int64_t ldc, bool accumulate,
-                 const T* bias = nullptr);
+void gemm_im2col(int64_t M, MatView<T> A, const T* x, const kern::ConvGeom& g, T* C, int64_t ldc,
+                 bool accumulate, const T* bias = nullptr);
 
 // C (M x CRS) = [C +] A (M x PQ) * im2col(x)^T: the weight gradient's product.
 template <class T>

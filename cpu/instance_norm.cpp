@@ -81,8 +81,8 @@ void in_backward(const T* dy, const T* y, const T* rstd, T* dx, int64_t NC, int6
 
 }  // namespace
 
-void instance_norm_forward(DType dt, const void* x, void* y, void* rstd, int64_t NC, int64_t HW, double eps, bool act,
-                           double slope, void* out) {
+void instance_norm_forward(DType dt, const void* x, void* y, void* rstd, int64_t NC, int64_t HW, double eps,
+                           bool act, double slope, void* out) {
   with_dtype(dt, [&](auto t) {
     using T = decltype(t);
     in_forward(static_cast<const T*>(x), static_cast<T*>(y), static_cast<T*>(rstd), NC, HW, eps, act,

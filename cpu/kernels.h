@@ -11,10 +11,11 @@
 namespace cg::cpu {
 
 // ---- memory (cpu/memory.cpp) ----
-void* alloc(size_t bytes);  // 64-byte aligned; large blocks come from a cache; throws cg::Error when out of memory
-void free(void* p);         // large blocks go back to the cache
-void release_cached();      // returns the cached large blocks to the system
-size_t cached_bytes();      // bytes held in the cache (free, not in use)
+void* alloc(
+    size_t bytes);   // 64-byte aligned; large blocks come from a cache; throws cg::Error when out of memory
+void free(void* p);  // large blocks go back to the cache
+void release_cached();           // returns the cached large blocks to the system
+size_t cached_bytes();           // bytes held in the cache (free, not in use)
 uint64_t large_system_allocs();  // large blocks taken from the system so far (a warm step adds none)
 void copy(void* dst, const void* src, size_t bytes);
 void fill(DType dt, void* x, int64_t n, double value);
@@ -60,8 +61,8 @@ void reflection_pad2d_backward(DType dt, const void* dy, void* dx, int64_t NC, i
 // Per plane of HW values: y = (x - mean) * rstd, rstd = 1 / sqrt(biased var + eps). rstd: (NC).
 // With act, out = y > 0 ? y : slope * y (ReLU for slope 0, LeakyReLU otherwise), in the same pass;
 // out may be null without act.
-void instance_norm_forward(DType dt, const void* x, void* y, void* rstd, int64_t NC, int64_t HW, double eps, bool act,
-                           double slope, void* out);
+void instance_norm_forward(DType dt, const void* x, void* y, void* rstd, int64_t NC, int64_t HW, double eps,
+                           bool act, double slope, void* out);
 // dx = rstd * (g - mean(g) - y * mean(g * y)) per plane, where g = dy, or with act
 // g = dy * (y > 0 ? 1 : slope): the activation's backward fused in.
 void instance_norm_backward(DType dt, const void* dy, const void* y, const void* rstd, void* dx, int64_t NC,

@@ -2,12 +2,12 @@
 #include <sys/mman.h>
 
 #include <cstdlib>
+#include <cstring>
 #include <map>
 #include <mutex>
-#include <unordered_map>
-#include <cstring>
 #include <new>
 #include <string>
+#include <unordered_map>
 
 #include "cpu/kernels.h"
 #include "cpu/loops.h"
@@ -21,12 +21,12 @@ namespace cg::cpu {
 // than twice the size asked for). Small blocks go straight to malloc, which caches them itself.
 namespace {
 constexpr size_t kLargeBlock = size_t(1) << 16;  // 64 KiB: below glibc's smallest mmap threshold
-constexpr size_t kHugePage = size_t(1) << 21;   // 2 MiB
+constexpr size_t kHugePage = size_t(1) << 21;    // 2 MiB
 
 struct HostCache {
   std::mutex mu;
-  std::multimap<size_t, void*> free_blocks;    // size -> block
-  std::unordered_map<void*, size_t> live;      // large blocks handed out -> size
+  std::multimap<size_t, void*> free_blocks;  // size -> block
+  std::unordered_map<void*, size_t> live;    // large blocks handed out -> size
   size_t cached_bytes = 0;
   uint64_t system_allocs = 0;  // large blocks ever taken from the system
 };

@@ -67,13 +67,13 @@ __global__ void in_bwd(const float* dy, const float* y, const float* rstd, float
 
 }  // namespace
 
-void instance_norm_forward(DType dt, const void* x, void* y, void* rstd, int64_t NC, int64_t HW, double eps, bool act,
-                           double slope, void* out) {
+void instance_norm_forward(DType dt, const void* x, void* y, void* rstd, int64_t NC, int64_t HW, double eps,
+                           bool act, double slope, void* out) {
   require_f32(dt, "instance_norm_forward");
   if (NC == 0) return;
   in_fwd<<<static_cast<unsigned>(NC), kBlock, 0, stream()>>>(
       static_cast<const float*>(x), static_cast<float*>(y), static_cast<float*>(rstd), HW, eps, act,
-                                                              static_cast<float>(slope), static_cast<float*>(out));
+      static_cast<float>(slope), static_cast<float*>(out));
   CG_CUDA_LAUNCH_CHECK();
 }
 

@@ -20,7 +20,7 @@ void* alloc(size_t bytes);         // from the caching allocator; throws cg::Err
 void free(void* p);                // returns the block to the cache
 uint64_t malloc_count();           // cudaMalloc calls made so far (a warm step should add none)
 size_t reserved_bytes();           // device memory held by the allocator, live or cached
-size_t peak_bytes_in_use();        // the most device memory handed out at once (PyTorch: max_memory_allocated)
+size_t peak_bytes_in_use();  // the most device memory handed out at once (PyTorch: max_memory_allocated)
 void reset_peak_bytes_in_use();
 void copy(void* dst, const void* src, size_t bytes);                 // device -> device
 void copy_to_device(void* dst, const void* host_src, size_t bytes);  // host -> device
@@ -62,8 +62,8 @@ void reflection_pad2d_backward(DType dt, const void* dy, void* dx, int64_t NC, i
 // Per plane of HW values: y = (x - mean) * rstd, rstd = 1 / sqrt(biased var + eps). rstd: (NC).
 // With act, out = y > 0 ? y : slope * y (ReLU for slope 0, LeakyReLU otherwise), in the same pass;
 // out may be null without act.
-void instance_norm_forward(DType dt, const void* x, void* y, void* rstd, int64_t NC, int64_t HW, double eps, bool act,
-                           double slope, void* out);
+void instance_norm_forward(DType dt, const void* x, void* y, void* rstd, int64_t NC, int64_t HW, double eps,
+                           bool act, double slope, void* out);
 // dx = rstd * (g - mean(g) - y * mean(g * y)) per plane, where g = dy, or with act
 // g = dy * (y > 0 ? 1 : slope): the activation's backward fused in.
 void instance_norm_backward(DType dt, const void* dy, const void* y, const void* rstd, void* dx, int64_t NC,

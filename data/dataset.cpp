@@ -22,7 +22,9 @@ uint64_t splitmix(uint64_t z) {
 }
 
 // Seeds for the epoch's order and for each sample: functions of (seed, epoch, position) only.
-uint64_t epoch_seed(uint64_t seed, int epoch) { return splitmix(splitmix(seed) ^ static_cast<uint64_t>(epoch)); }
+uint64_t epoch_seed(uint64_t seed, int epoch) {
+  return splitmix(splitmix(seed) ^ static_cast<uint64_t>(epoch));
+}
 uint64_t sample_seed(uint64_t seed, int epoch, int64_t position) {
   return splitmix(epoch_seed(seed, epoch) ^ splitmix(static_cast<uint64_t>(position) + 0x51ED27ull));
 }
@@ -39,7 +41,8 @@ bool ends_with(const std::string& s, const char* suffix) {
 // crop_size (int() truncation, as Python's).
 Image scale_width(const Image& img, int target, int crop_size) {
   if (img.width == target && img.height >= crop_size) return img;
-  const int h = static_cast<int>(std::max(static_cast<double>(target) * img.height / img.width, static_cast<double>(crop_size)));
+  const int h = static_cast<int>(
+      std::max(static_cast<double>(target) * img.height / img.width, static_cast<double>(crop_size)));
   return resize_bicubic(img, target, h);
 }
 
@@ -62,7 +65,8 @@ bool has_image_extension(const std::string& name) {
 
 std::vector<std::string> find_images(const std::string& dir, int64_t max_size) {
   std::error_code ec;
-  if (!fs::is_directory(dir, ec)) throw Error("dataset folder '" + dir + "' does not exist or is not a folder");
+  if (!fs::is_directory(dir, ec))
+    throw Error("dataset folder '" + dir + "' does not exist or is not a folder");
   std::vector<std::string> files;
   for (auto it = fs::recursive_directory_iterator(dir, fs::directory_options::follow_directory_symlink, ec);
        !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
@@ -81,19 +85,22 @@ std::vector<std::string> find_images(const std::string& dir, int64_t max_size) {
   std::sort(files.begin(), files.end());
   // The official truncates in directory order, then sorts; truncating the sorted list is the
   // deterministic version of that.
-  if (static_cast<int64_t>(files.size()) > max_size) files.resize(static_cast<size_t>(std::max<int64_t>(max_size, 0)));
+  if (static_cast<int64_t>(files.size()) > max_size)
+    files.resize(static_cast<size_t>(std::max<int64_t>(max_size, 0)));
   return files;
 }
 
 void validate(const Preprocess& p) {
-  static const char* const modes[] = {"resize_and_crop", "crop", "scale_width", "scale_width_and_crop", "none"};
+  static const char* const modes[] = {"resize_and_crop", "crop", "scale_width", "scale_width_and_crop",
+                                      "none"};
   bool known = false;
   for (const char* m : modes) known = known || p.mode == m;
   if (!known)
     throw Error("--preprocess '" + p.mode +
                 "' is not one of resize_and_crop, crop, scale_width, scale_width_and_crop, none");
   if (p.load_size <= 0 || p.crop_size <= 0) throw Error("--load_size and --crop_size must be positive");
-  if (p.channels != 1 && p.channels != 3) throw Error("images have 1 or 3 channels, not " + std::to_string(p.channels));
+  if (p.channels != 1 && p.channels != 3)
+    throw Error("images have 1 or 3 channels, not " + std::to_string(p.channels));
 }
 
 Tensor transform(const Image& input, const Preprocess& p, Generator& gen, const std::string& path) {
@@ -107,7 +114,8 @@ Tensor transform(const Image& input, const Preprocess& p, Generator& gen, const 
     const int th = p.crop_size, tw = p.crop_size;
     if (img.width < tw || img.height < th)
       throw Error("image '" + path + "' is " + std::to_string(img.width) + "x" + std::to_string(img.height) +
-                  " after --preprocess " + p.mode + ", smaller than --crop_size " + std::to_string(p.crop_size));
+                  " after --preprocess " + p.mode + ", smaller than --crop_size " +
+                  std::to_string(p.crop_size));
     int top = 0, left = 0;
     if (img.width != tw || img.height != th) {  // as torchvision's RandomCrop: no draws when it fits exactly
       top = static_cast<int>(gen.below(static_cast<uint64_t>(img.height - th + 1)));
@@ -119,11 +127,12 @@ Tensor transform(const Image& input, const Preprocess& p, Generator& gen, const 
     const auto [w, h] = power2_size(img.width, img.height);
     if (w != img.width || h != img.height) {
       std::call_once(g_power2_warning, [&] {
-        std::fprintf(stderr,
-                     "The image size needs to be a multiple of 4. The loaded image size was (%d, %d), so it was "
-                     "adjusted to (%d, %d). This adjustment will be done to all images whose sizes are not "
-                     "multiples of 4\n",
-                     img.width, img.height, w, h);
+        std::fprintf(
+            stderr,
+            "The image size needs to be a multiple of 4. The loaded image size was (%d, %d), so it was "
+            "adjusted to (%d, %d). This adjustment will be done to all images whose sizes are not "
+            "multiples of 4\n",
+            img.width, img.height, w, h);
       });
       if (w <= 0 || h <= 0)
         throw Error("image '" + path + "' (" + std::to_string(img.width) + "x" + std::to_string(img.height) +
@@ -140,7 +149,8 @@ std::pair<int, int> transformed_size(int width, int height, const Preprocess& p)
   if (p.mode.find("resize") != std::string::npos) {
     w = h = p.load_size;
   } else if (p.mode.find("scale_width") != std::string::npos && !(w == p.load_size && h >= p.crop_size)) {
-    h = static_cast<int>(std::max(static_cast<double>(p.load_size) * h / w, static_cast<double>(p.crop_size)));
+    h = static_cast<int>(
+        std::max(static_cast<double>(p.load_size) * h / w, static_cast<double>(p.crop_size)));
     w = p.load_size;
   }
   if (p.mode.find("crop") != std::string::npos) w = h = p.crop_size;
@@ -165,8 +175,9 @@ UnalignedDataset::UnalignedDataset(Options opt) : opt_(std::move(opt)) {
 UnalignedDataset::Sample UnalignedDataset::get(int64_t index, Generator& gen) const {
   Sample s;
   s.A_path = a_paths_[static_cast<size_t>(index % size_A())];
-  const int64_t b_index =
-      opt_.serial_batches ? index % size_B() : static_cast<int64_t>(gen.below(static_cast<uint64_t>(size_B())));
+  const int64_t b_index = opt_.serial_batches
+                              ? index % size_B()
+                              : static_cast<int64_t>(gen.below(static_cast<uint64_t>(size_B())));
   s.B_path = b_paths_[static_cast<size_t>(b_index)];
   s.A = transform(read_image(s.A_path, pre_A_.channels), pre_A_, gen, s.A_path);
   s.B = transform(read_image(s.B_path, pre_B_.channels), pre_B_, gen, s.B_path);
@@ -271,8 +282,8 @@ bool Loader::next(Batch& out) {
   out = Batch{};
   for (auto& s : samples) {
     if (s.A.shape() != samples[0].A.shape() || s.B.shape() != samples[0].B.shape())
-      throw Error("images of one batch differ in size: '" + s.A_path + "' " + shape_str(s.A.shape()) + " / '" +
-                  s.B_path + "' " + shape_str(s.B.shape()) + " vs '" + samples[0].A_path + "' " +
+      throw Error("images of one batch differ in size: '" + s.A_path + "' " + shape_str(s.A.shape()) +
+                  " / '" + s.B_path + "' " + shape_str(s.B.shape()) + " vs '" + samples[0].A_path + "' " +
                   shape_str(samples[0].A.shape()) + "; use --batch_size 1 or a cropping --preprocess");
     as.push_back(s.A.reshape({1, s.A.size(0), s.A.size(1), s.A.size(2)}));
     bs.push_back(s.B.reshape({1, s.B.size(0), s.B.size(1), s.B.size(2)}));

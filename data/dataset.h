@@ -52,7 +52,9 @@ class UnalignedDataset {
     Preprocess preprocess;
   };
   explicit UnalignedDataset(Options opt);
-  int64_t size() const { return std::max<int64_t>(static_cast<int64_t>(a_paths_.size()), static_cast<int64_t>(b_paths_.size())); }
+  int64_t size() const {
+    return std::max<int64_t>(static_cast<int64_t>(a_paths_.size()), static_cast<int64_t>(b_paths_.size()));
+  }
   int64_t size_A() const { return static_cast<int64_t>(a_paths_.size()); }
   int64_t size_B() const { return static_cast<int64_t>(b_paths_.size()); }
 
@@ -110,11 +112,11 @@ class Loader {
   std::vector<std::thread> workers_;
   bool stopping_ = false;
   int epoch_ = 0;
-  uint64_t generation_ = 0;            // bumped by start_epoch: workers drop stale work
-  std::vector<int64_t> order_;         // the epoch's sample indices
-  int64_t next_to_claim_ = 0;          // next position a worker takes
-  int64_t next_to_deliver_ = 0;        // next position the consumer takes
-  std::vector<Slot> ring_;             // position p lives in ring_[p % ring_.size()]
+  uint64_t generation_ = 0;      // bumped by start_epoch: workers drop stale work
+  std::vector<int64_t> order_;   // the epoch's sample indices
+  int64_t next_to_claim_ = 0;    // next position a worker takes
+  int64_t next_to_deliver_ = 0;  // next position the consumer takes
+  std::vector<Slot> ring_;       // position p lives in ring_[p % ring_.size()]
 };
 
 }  // namespace cg::data

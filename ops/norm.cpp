@@ -9,25 +9,29 @@ namespace cg {
 //      rstd = 1/sqrt(var + eps) per plane and g the gradient at y (dy, or dy times the
 //      activation's slope where y <= 0): dx = rstd * (g - mean(g) - y * mean(g * y)) ----
 static Tensor instance_norm_impl(const char* op, const Tensor& x, double eps, bool act, double slope) {
-  if (x.ndim() != 4) throw Error(std::string(op) + ": expected a 4-D (N, C, H, W) input, got " + x.describe());
+  if (x.ndim() != 4)
+    throw Error(std::string(op) + ": expected a 4-D (N, C, H, W) input, got " + x.describe());
   const int64_t NC = x.size(0) * x.size(1), HW = x.size(2) * x.size(3);
   if (HW < 2) throw Error(std::string(op) + ": need more than one value per channel, got " + x.describe());
-  Tensor y = Tensor::empty(x.shape(), x.dtype(), x.device());           // (N, C, H, W), normalised
+  Tensor y = Tensor::empty(x.shape(), x.dtype(), x.device());              // (N, C, H, W), normalised
   Tensor out = act ? Tensor::empty(x.shape(), x.dtype(), x.device()) : y;  // (N, C, H, W), activated
-  Tensor rstd = Tensor::empty({NC}, x.dtype(), x.device());             // (N*C)
-  CG_KERNEL(x.device(), instance_norm_forward, x.dtype(), x.raw(), y.raw(), rstd.raw(), NC, HW, eps, act, slope,
-            act ? out.raw() : nullptr);
-  record(op, {x}, out, [ys = Saved(y, op), rstd, NC, HW, act, slope](const Tensor& dy, const std::vector<bool>&) {
-    const Tensor& yv = ys.get();
-    Tensor dx = Tensor::empty(yv.shape(), yv.dtype(), yv.device());
-    CG_KERNEL(dy.device(), instance_norm_backward, dy.dtype(), dy.raw(), yv.raw(), rstd.raw(), dx.raw(), NC, HW, act,
-              slope);
-    return std::vector<Tensor>{dx};
-  });
+  Tensor rstd = Tensor::empty({NC}, x.dtype(), x.device());                // (N*C)
+  CG_KERNEL(x.device(), instance_norm_forward, x.dtype(), x.raw(), y.raw(), rstd.raw(), NC, HW, eps, act,
+            slope, act ? out.raw() : nullptr);
+  record(op, {x}, out,
+         [ys = Saved(y, op), rstd, NC, HW, act, slope](const Tensor& dy, const std::vector<bool>&) {
+           const Tensor& yv = ys.get();
+           Tensor dx = Tensor::empty(yv.shape(), yv.dtype(), yv.device());
+           CG_KERNEL(dy.device(), instance_norm_backward, dy.dtype(), dy.raw(), yv.raw(), rstd.raw(),
+                     dx.raw(), NC, HW, act, slope);
+           return std::vector<Tensor>{dx};
+         });
   return out;
 }
 
-Tensor instance_norm2d(const Tensor& x, double eps) { return instance_norm_impl("instance_norm2d", x, eps, false, 0); }
+Tensor instance_norm2d(const Tensor& x, double eps) {
+  return instance_norm_impl("instance_norm2d", x, eps, false, 0);
+}
 
 Tensor instance_norm_act2d(const Tensor& x, double slope, double eps) {
   return instance_norm_impl("instance_norm_act2d", x, eps, true, slope);

@@ -62,7 +62,8 @@ inline Tensor randn64(const Shape& shape, Generator& g) {
 }
 
 // The entries of `all` whose key starts with `prefix`, with the prefix removed.
-inline std::map<std::string, Tensor> with_prefix(const std::map<std::string, Tensor>& all, const std::string& prefix) {
+inline std::map<std::string, Tensor> with_prefix(const std::map<std::string, Tensor>& all,
+                                                 const std::string& prefix) {
   std::map<std::string, Tensor> out;
   for (const auto& [k, v] : all)
     if (k.rfind(prefix, 0) == 0) out.emplace(k.substr(prefix.size()), v);
@@ -99,8 +100,8 @@ inline std::string make_dataset(const std::string& root, int n_a, int n_b, int w
         for (int y = 0; y < img.height; ++y)
           for (int x = 0; x < img.width; ++x)
             for (int c = 0; c < 3; ++c)
-              img.pixels[(static_cast<size_t>(y) * img.width + x) * 3 + c] = static_cast<uint8_t>(
-                  127 + 100 * std::sin(fx * x + fy * y + c) + 20 * (g.uniform() - 0.5));
+              img.pixels[(static_cast<size_t>(y) * img.width + x) * 3 + c] =
+                  static_cast<uint8_t>(127 + 100 * std::sin(fx * x + fy * y + c) + 20 * (g.uniform() - 0.5));
         char name[32];
         std::snprintf(name, sizeof name, "%d_%s.png", i, dom);
         data::write_png((dir / name).string(), img);

@@ -186,8 +186,9 @@ TEST_CASE("float32 convolution paths (GEMM - narrow direct kernels - col2im) agr
     Shape x;
     int64_t K, R, stride, pad;
   };
-  for (const C& c : {C{{2, 3, 17, 19}, 8, 7, 1, 3}, C{{2, 8, 15, 13}, 3, 7, 1, 0}, C{{2, 6, 12, 11}, 1, 4, 1, 1},
-                     C{{2, 2, 9, 9}, 2, 3, 1, 1}, C{{2, 5, 16, 16}, 7, 3, 2, 1}, C{{1, 20, 10, 12}, 18, 3, 1, 1}}) {
+  for (const C& c :
+       {C{{2, 3, 17, 19}, 8, 7, 1, 3}, C{{2, 8, 15, 13}, 3, 7, 1, 0}, C{{2, 6, 12, 11}, 1, 4, 1, 1},
+        C{{2, 2, 9, 9}, 2, 3, 1, 1}, C{{2, 5, 16, 16}, 7, 3, 2, 1}, C{{1, 20, 10, 12}, 18, 3, 1, 1}}) {
     CAPTURE(shape_str(c.x));
     CAPTURE(c.K);
     Tensor x64 = test::randn64(c.x, g), w64 = test::randn64({c.K, c.x[1], c.R, c.R}, g) * 0.2,
@@ -200,7 +201,8 @@ TEST_CASE("float32 convolution paths (GEMM - narrow direct kernels - col2im) agr
       Tensor y = conv2d(x, w, b, c.stride, c.pad);
       Generator sg(5);
       y.backward(Tensor::randn(y.shape(), dt, Device::CPU, &sg));
-      results[f] = {y.to(DType::F64), x.grad().to(DType::F64), w.grad().to(DType::F64), b.grad().to(DType::F64)};
+      results[f] = {y.to(DType::F64), x.grad().to(DType::F64), w.grad().to(DType::F64),
+                    b.grad().to(DType::F64)};
     }
     for (size_t i = 0; i < 4; ++i) {
       CAPTURE(i);

@@ -19,7 +19,8 @@ std::vector<float> random_vec(size_t n, Generator& g) {
 // Largest |got - want| / (1 + |want|) over the matrix.
 double worst_error(const std::vector<float>& got, const std::vector<double>& want) {
   double w = 0;
-  for (size_t i = 0; i < got.size(); ++i) w = std::max(w, std::abs(got[i] - want[i]) / (1 + std::abs(want[i])));
+  for (size_t i = 0; i < got.size(); ++i)
+    w = std::max(w, std::abs(got[i] - want[i]) / (1 + std::abs(want[i])));
   return w;
 }
 }  // namespace
@@ -32,7 +33,8 @@ TEST_CASE("float GEMM equals the triple loop for every kernel shape - edge and t
         CAPTURE(M);
         CAPTURE(N);
         CAPTURE(K);
-        const auto a = random_vec(static_cast<size_t>(M * K), g), b = random_vec(static_cast<size_t>(K * N), g);
+        const auto a = random_vec(static_cast<size_t>(M * K), g),
+                   b = random_vec(static_cast<size_t>(K * N), g);
         std::vector<double> want(static_cast<size_t>(M * N), 0.0);
         for (int64_t i = 0; i < M; ++i)
           for (int64_t j = 0; j < N; ++j)
@@ -56,8 +58,8 @@ TEST_CASE("implicit im2col GEMMs equal products with the explicit column matrix"
   struct C {
     int64_t C, H, W, K, R, stride, pad;
   };
-  for (const C& s : {C{3, 9, 11, 3, 3, 1, 1}, C{2, 10, 9, 5, 4, 2, 1}, C{4, 8, 8, 1, 3, 2, 0}, C{1, 7, 12, 14, 7, 1, 3},
-                     C{3, 6, 5, 2, 1, 1, 0}}) {
+  for (const C& s : {C{3, 9, 11, 3, 3, 1, 1}, C{2, 10, 9, 5, 4, 2, 1}, C{4, 8, 8, 1, 3, 2, 0},
+                     C{1, 7, 12, 14, 7, 1, 3}, C{3, 6, 5, 2, 1, 1, 0}}) {
     kern::ConvGeom geo{1, s.C, s.H, s.W, s.K, s.R, s.R, s.stride, s.pad};
     geo.P = (s.H + 2 * s.pad - s.R) / s.stride + 1;
     geo.Q = (s.W + 2 * s.pad - s.R) / s.stride + 1;
@@ -108,16 +110,21 @@ TEST_CASE("narrow direct convolutions equal the GEMM path for 1-4 output channel
         const auto x = random_vec(static_cast<size_t>(geo.N * geo.C * geo.H * geo.W), g);
         const auto w = random_vec(static_cast<size_t>(K * CRS), g), b = random_vec(static_cast<size_t>(K), g);
         const auto dy = random_vec(static_cast<size_t>(geo.N * K * PQ), g);
-        std::vector<float> y(static_cast<size_t>(geo.N * K * PQ)), dw(static_cast<size_t>(K * CRS)), db(static_cast<size_t>(K));
+        std::vector<float> y(static_cast<size_t>(geo.N * K * PQ)), dw(static_cast<size_t>(K * CRS)),
+            db(static_cast<size_t>(K));
         narrow_conv_forward(x.data(), w.data(), b.data(), y.data(), geo);
         narrow_conv_backward_weight(x.data(), dy.data(), dw.data(), db.data(), geo);
         std::vector<double> y_ref(y.size()), dw_ref(dw.size(), 0.0);
         for (int64_t n = 0; n < geo.N; ++n) {
           std::vector<float> yn(static_cast<size_t>(K * PQ));
-          gemm_im2col<float>(K, {w.data(), CRS, 1}, x.data() + n * geo.C * geo.H * geo.W, geo, yn.data(), PQ, false);
-          for (int64_t i = 0; i < K * PQ; ++i) y_ref[static_cast<size_t>(n * K * PQ + i)] = yn[static_cast<size_t>(i)] + b[static_cast<size_t>(i / PQ)];
+          gemm_im2col<float>(K, {w.data(), CRS, 1}, x.data() + n * geo.C * geo.H * geo.W, geo, yn.data(), PQ,
+                             false);
+          for (int64_t i = 0; i < K * PQ; ++i)
+            y_ref[static_cast<size_t>(n * K * PQ + i)] =
+                yn[static_cast<size_t>(i)] + b[static_cast<size_t>(i / PQ)];
           std::vector<float> dwn(static_cast<size_t>(K * CRS));
-          gemm_im2col_t<float>(K, {dy.data() + n * K * PQ, PQ, 1}, x.data() + n * geo.C * geo.H * geo.W, geo, dwn.data(), CRS, false);
+          gemm_im2col_t<float>(K, {dy.data() + n * K * PQ, PQ, 1}, x.data() + n * geo.C * geo.H * geo.W, geo,
+                               dwn.data(), CRS, false);
           for (size_t i = 0; i < dwn.size(); ++i) dw_ref[i] += dwn[i];
         }
         CHECK(worst_error(y, y_ref) < 1e-4);

@@ -48,7 +48,8 @@ Options tiny_options(const std::string& root, const std::string& ckpt) {
 void expect_identical_checkpoints(const Options& a, const Options& b, const std::string& label) {
   for (const char* net : {"G_A", "G_B", "D_A", "D_B"}) {
     CAPTURE(net);
-    const auto x = safetensors::load(net_file(a, label, net)).tensors, y = safetensors::load(net_file(b, label, net)).tensors;
+    const auto x = safetensors::load(net_file(a, label, net)).tensors,
+               y = safetensors::load(net_file(b, label, net)).tensors;
     REQUIRE(x.size() == y.size());
     for (const auto& [k, t] : x) {
       CAPTURE(k);
@@ -104,13 +105,15 @@ TEST_CASE("train flags have the official names and defaults") {
                           "--netG=resnet_6blocks", "--continue_train", "--epoch", "7", "--device", "cuda"});
   REQUIRE_FALSE(q.exit_code);
   CHECK((q.opt.dataroot == "d" && q.opt.lr == 0.001 && q.opt.no_flip && q.opt.max_dataset_size == 12));
-  CHECK((q.opt.netG == "resnet_6blocks" && q.opt.continue_train && q.opt.epoch == "7" && q.opt.device == "cuda"));
+  CHECK((q.opt.netG == "resnet_6blocks" && q.opt.continue_train && q.opt.epoch == "7" &&
+         q.opt.device == "cuda"));
   CHECK(parse({"--no_such_flag"}).exit_code.value_or(0) != 0);
   CHECK(parse({"--lr", "abc"}).exit_code.value_or(0) != 0);
   CHECK(parse({"--max_dataset_size", "12x"}).exit_code.value_or(0) != 0);
 
   const Parsed t = parse({}, false);
-  CHECK((t.opt.model == "test" && t.opt.phase == "test" && t.opt.load_size == 256 && t.opt.results_dir == "./results/"));
+  CHECK((t.opt.model == "test" && t.opt.phase == "test" && t.opt.load_size == 256 &&
+         t.opt.results_dir == "./results/"));
   CHECK(t.opt.num_test == std::numeric_limits<int64_t>::max());
   CHECK(parse({"--num_test", "50"}, false).opt.num_test == 50);
 }
@@ -121,7 +124,8 @@ TEST_CASE("the options listing has the official format") {
   const std::string text = options_text(o, true);
   CHECK(text.rfind("----------------- Options ---------------\n", 0) == 0);
   CHECK(text.find("               batch_size: 1                             \n") != std::string::npos);
-  CHECK(text.find("                       lr: 0.001                         \t[default: 0.0002]\n") != std::string::npos);
+  CHECK(text.find("                       lr: 0.001                         \t[default: 0.0002]\n") !=
+        std::string::npos);
   CHECK(text.find("                 lambda_A: 10.0") != std::string::npos);
   CHECK(text.find("         max_dataset_size: inf") != std::string::npos);
   CHECK(text.find("               no_dropout: True") != std::string::npos);
@@ -168,16 +172,19 @@ TEST_CASE("each preprocess mode gives the official output size") {
   }
   // scale_width keeps at least crop_size rows: 300x200 -> 286 x max(190, 256)
   CHECK(data::transformed_size(300, 200, {"scale_width", 286, 256, true, 3}) == std::make_pair(286, 256));
-  // none rounds to a multiple of 4, Python's round (ties to even): 10/4 = 2.5 -> 2 -> 8; 14/4 = 3.5 -> 4 -> 16
+  // none rounds to a multiple of 4, Python's round (ties to even): 10/4 = 2.5 -> 2 -> 8; 14/4 = 3.5 -> 4 ->
+  // 16
   CHECK(data::transformed_size(10, 14, {"none", 286, 256, true, 3}) == std::make_pair(8, 16));
   data::Image odd{10, 14, 1, std::vector<uint8_t>(140, 50)};
   CHECK(data::transform(odd, {"none", 286, 256, false, 1}, g, "odd.png").shape() == Shape{1, 16, 8});
   CHECK_THROWS_WITH_AS(data::transform(img, {"crop", 286, 400, true, 3}, g, "small.png"),
                        doctest::Contains("small.png"), Error);
-  CHECK_THROWS_WITH_AS(data::validate({"zoom", 286, 256, true, 3}), doctest::Contains("--preprocess 'zoom'"), Error);
+  CHECK_THROWS_WITH_AS(data::validate({"zoom", 286, 256, true, 3}), doctest::Contains("--preprocess 'zoom'"),
+                       Error);
 }
 
-TEST_CASE("the dataset lists images recursively and sorted - pairs A with random B - and refuses bad folders") {
+TEST_CASE(
+    "the dataset lists images recursively and sorted - pairs A with random B - and refuses bad folders") {
   const std::string root = make_dataset(scratch("dataset"), 3, 5, 20, 16, 1);
   fs::create_directories(root + "/trainA/sub");
   fs::copy_file(root + "/trainA/0_A.png", root + "/trainA/sub/9_A.png");
@@ -201,7 +208,8 @@ TEST_CASE("the dataset lists images recursively and sorted - pairs A with random
   o.dataroot = root + "/nowhere";
   CHECK_THROWS_WITH_AS(data::UnalignedDataset{o}, doctest::Contains("nowhere/trainA"), Error);
   fs::create_directories(root + "/emptyA");
-  CHECK_THROWS_WITH_AS(data::find_images(root + "/emptyA", 10), doctest::Contains("holds no PNG or JPEG"), Error);
+  CHECK_THROWS_WITH_AS(data::find_images(root + "/emptyA", 10), doctest::Contains("holds no PNG or JPEG"),
+                       Error);
   std::ofstream(root + "/trainA/x.bmp") << "BM";
   o.dataroot = root;
   CHECK_THROWS_WITH_AS(data::UnalignedDataset{o}, doctest::Contains("x.bmp"), Error);
@@ -213,8 +221,8 @@ TEST_CASE("a short training run writes the checkpoints - logs - options and web 
   REQUIRE(run_training(o, {nullptr, true}) == 0);
   const std::string exp = experiment_dir(o);
   for (const char* f : {"train_opt.txt", "loss_log.txt", "loss_log.csv", "latest_net_G_A.safetensors",
-                        "latest_net_G_B.safetensors", "latest_net_D_A.safetensors", "latest_net_D_B.safetensors",
-                        "latest_train_state.safetensors", "web/index.html"})
+                        "latest_net_G_B.safetensors", "latest_net_D_A.safetensors",
+                        "latest_net_D_B.safetensors", "latest_train_state.safetensors", "web/index.html"})
     CHECK_MESSAGE(fs::exists(exp + "/" + f), f);
   const std::string csv = read_file(exp + "/loss_log.csv");
   CHECK(csv.rfind("epoch,iters,D_A,G_A,cycle_A,idt_A,D_B,G_B,cycle_B,idt_B\n1,2,", 0) == 0);
@@ -249,7 +257,8 @@ TEST_CASE("a run stopped after epoch 1 and resumed ends bit for bit where an uni
   expect_identical_checkpoints(straight, split, "latest");
 }
 
-TEST_CASE("a run interrupted by SIGINT mid-epoch and resumed ends bit for bit where an uninterrupted run ends") {
+TEST_CASE(
+    "a run interrupted by SIGINT mid-epoch and resumed ends bit for bit where an uninterrupted run ends") {
   const std::string dir = scratch("resume_sigint");
   const std::string data = make_dataset(dir + "/data", 6, 5, 36, 36, 4);
   Options straight = tiny_options(data, dir + "/straight");
@@ -350,14 +359,51 @@ const std::string kTrainApp = std::string(CG_BINARY_DIR) + "/apps/cyclegan_train
 TEST_CASE("cyclegan_train --help documents every official flag") {
   const auto [rc, help] = run_command(kTrainApp + " --help 2>&1");
   CHECK(rc == 0);
-  for (const char* flag :
-       {"--dataroot", "--name", "--checkpoints_dir", "--model", "--input_nc", "--output_nc", "--ngf", "--ndf", "--netD",
-        "--netG", "--n_layers_D", "--norm", "--init_type", "--init_gain", "--no_dropout", "--direction",
-        "--serial_batches", "--num_threads", "--batch_size", "--load_size", "--crop_size", "--max_dataset_size",
-        "--preprocess", "--no_flip", "--epoch", "--epoch_count", "--continue_train", "--n_epochs", "--n_epochs_decay",
-        "--beta1", "--lr", "--gan_mode", "--pool_size", "--lr_policy", "--lr_decay_iters", "--lambda_A", "--lambda_B",
-        "--lambda_identity", "--save_epoch_freq", "--save_latest_freq", "--save_by_iter", "--print_freq",
-        "--display_freq", "--seed", "--device"})
+  for (const char* flag : {"--dataroot",
+                           "--name",
+                           "--checkpoints_dir",
+                           "--model",
+                           "--input_nc",
+                           "--output_nc",
+                           "--ngf",
+                           "--ndf",
+                           "--netD",
+                           "--netG",
+                           "--n_layers_D",
+                           "--norm",
+                           "--init_type",
+                           "--init_gain",
+                           "--no_dropout",
+                           "--direction",
+                           "--serial_batches",
+                           "--num_threads",
+                           "--batch_size",
+                           "--load_size",
+                           "--crop_size",
+                           "--max_dataset_size",
+                           "--preprocess",
+                           "--no_flip",
+                           "--epoch",
+                           "--epoch_count",
+                           "--continue_train",
+                           "--n_epochs",
+                           "--n_epochs_decay",
+                           "--beta1",
+                           "--lr",
+                           "--gan_mode",
+                           "--pool_size",
+                           "--lr_policy",
+                           "--lr_decay_iters",
+                           "--lambda_A",
+                           "--lambda_B",
+                           "--lambda_identity",
+                           "--save_epoch_freq",
+                           "--save_latest_freq",
+                           "--save_by_iter",
+                           "--print_freq",
+                           "--display_freq",
+                           "--seed",
+                           "--device"})
     CHECK_MESSAGE(help.find(std::string(flag) + " ") != std::string::npos, flag);
   const auto [rc2, err] = run_command(kTrainApp + " --dataroot /nonexistent/data 2>&1");
   CHECK(rc2 == 1);
@@ -379,16 +425,21 @@ TEST_CASE("SIGTERM to the program finishes the step - saves latest - exits 143")
   const std::string cmd = kTrainApp + " --dataroot " + data + " --checkpoints_dir " + ckpt +
                           " --name tiny --ngf 4 --ndf 4 --netG resnet_1blocks --load_size 36 --crop_size 32"
                           " --n_epochs 1000 --n_epochs_decay 0 --print_freq 1 --display_freq 1000000"
-                          " --save_latest_freq 1000000 > " + dir + "/out.txt 2>&1 & echo $!";
+                          " --save_latest_freq 1000000 > " +
+                          dir + "/out.txt 2>&1 & echo $!";
   const auto [rc, pid_text] = run_command(cmd);
   REQUIRE(rc == 0);
   const int pid = std::stoi(pid_text);
   // wait until it has trained a few steps
-  for (int i = 0; i < 600 && !(fs::exists(ckpt + "/tiny/loss_log.csv") && fs::file_size(ckpt + "/tiny/loss_log.csv") > 200); ++i)
+  for (int i = 0; i < 600 && !(fs::exists(ckpt + "/tiny/loss_log.csv") &&
+                               fs::file_size(ckpt + "/tiny/loss_log.csv") > 200);
+       ++i)
     usleep(50000);
   REQUIRE(kill(pid, SIGTERM) == 0);
   // Not our child (the shell started it): poll until it says it saved, or is gone.
-  for (int i = 0; i < 600 && kill(pid, 0) == 0 && read_file(dir + "/out.txt").find("saved 'latest'") == std::string::npos; ++i)
+  for (int i = 0; i < 600 && kill(pid, 0) == 0 &&
+                  read_file(dir + "/out.txt").find("saved 'latest'") == std::string::npos;
+       ++i)
     usleep(50000);
   for (int i = 0; i < 100 && kill(pid, 0) == 0; ++i) usleep(50000);
   if (kill(pid, 0) == 0) kill(pid, SIGKILL);  // never leave it running, whatever happened

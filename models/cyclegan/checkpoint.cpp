@@ -101,8 +101,10 @@ std::optional<TrainPosition> load_checkpoint(CycleGANModel& m, const std::string
     net->load_state_dict(c.tensors, "'" + path + "'");
     const auto it = c.metadata.find("checkpoint");
     const std::string this_id = it == c.metadata.end() ? "" : it->second;
-    if (name == "G_A") id = this_id;
-    else if (this_id != id) ids_agree = false;
+    if (name == "G_A")
+      id = this_id;
+    else if (this_id != id)
+      ids_agree = false;
   }
   const std::string spath = state_file(m.opt, label);
   if (!m.is_train || !fs::exists(spath)) return std::nullopt;
@@ -120,7 +122,8 @@ std::optional<TrainPosition> load_checkpoint(CycleGANModel& m, const std::string
     throw Error("'" + spath + "' is not a training state this program can read (" + e.what() + ")");
   }
   if (st.at("checkpoint").get<std::string>() != id)
-    throw Error("'" + spath + "' belongs to another save than the network files beside it (an interrupted save?)");
+    throw Error("'" + spath +
+                "' belongs to another save than the network files beside it (an interrupted save?)");
   try {
     m.optimizer_G->load_state_dict(c.tensors, "optimizer_G.", "'" + spath + "'");
     m.optimizer_D->load_state_dict(c.tensors, "optimizer_D.", "'" + spath + "'");

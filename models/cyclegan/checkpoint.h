@@ -16,10 +16,10 @@
 namespace cg::cyclegan {
 
 struct TrainPosition {
-  int epoch = 1;             // the epoch in progress, or the one just finished when epoch_done
-  int64_t epoch_iter = 0;    // samples of that epoch already trained on
-  int64_t total_iters = 0;   // samples since the start of training
-  bool epoch_done = false;   // the epoch's end-of-epoch work (saving) is done too
+  int epoch = 1;            // the epoch in progress, or the one just finished when epoch_done
+  int64_t epoch_iter = 0;   // samples of that epoch already trained on
+  int64_t total_iters = 0;  // samples since the start of training
+  bool epoch_done = false;  // the epoch's end-of-epoch work (saving) is done too
 };
 
 std::string experiment_dir(const Options& opt);  // checkpoints_dir/name

@@ -32,7 +32,8 @@ std::string py_float(double v) {
   if (exp < 0) return sign + "0." + std::string(static_cast<size_t>(-exp - 1), '0') + digits;
   if (static_cast<int>(digits.size()) <= exp + 1)
     return sign + digits + std::string(static_cast<size_t>(exp + 1) - digits.size(), '0') + ".0";
-  return sign + digits.substr(0, static_cast<size_t>(exp + 1)) + "." + digits.substr(static_cast<size_t>(exp + 1));
+  return sign + digits.substr(0, static_cast<size_t>(exp + 1)) + "." +
+         digits.substr(static_cast<size_t>(exp + 1));
 }
 std::string py_bool(bool b) { return b ? "True" : "False"; }
 
@@ -51,8 +52,9 @@ std::vector<std::pair<std::string, std::string>> values(const Options& o, bool i
       {"input_nc", std::to_string(o.input_nc)},
       {"isTrain", py_bool(is_train)},
       {"load_size", std::to_string(o.load_size)},
-      {"max_dataset_size",
-       o.max_dataset_size == std::numeric_limits<int64_t>::max() ? "inf" : std::to_string(o.max_dataset_size)},
+      {"max_dataset_size", o.max_dataset_size == std::numeric_limits<int64_t>::max()
+                               ? "inf"
+                               : std::to_string(o.max_dataset_size)},
       {"model", o.model},
       {"n_layers_D", std::to_string(o.n_layers_D)},
       {"name", o.name},
@@ -90,9 +92,11 @@ std::vector<std::pair<std::string, std::string>> values(const Options& o, bool i
                        {"save_epoch_freq", std::to_string(o.save_epoch_freq)},
                        {"save_latest_freq", std::to_string(o.save_latest_freq)}});
   } else {
-    v.insert(v.end(), {{"model_suffix", o.model_suffix},
-                       {"num_test", o.num_test == std::numeric_limits<int64_t>::max() ? "all" : std::to_string(o.num_test)},
-                       {"results_dir", o.results_dir}});
+    v.insert(
+        v.end(),
+        {{"model_suffix", o.model_suffix},
+         {"num_test", o.num_test == std::numeric_limits<int64_t>::max() ? "all" : std::to_string(o.num_test)},
+         {"results_dir", o.results_dir}});
   }
   std::sort(v.begin(), v.end());
   return v;
@@ -100,38 +104,49 @@ std::vector<std::pair<std::string, std::string>> values(const Options& o, bool i
 
 // The options both programs share.
 void add_base_options(CLI::App& app, Options& o, std::string& max_size) {
-  app.add_option("--dataroot", o.dataroot, "folder of the images: trainA/trainB (training), testA/testB (testing)");
+  app.add_option("--dataroot", o.dataroot,
+                 "folder of the images: trainA/trainB (training), testA/testB (testing)");
   app.add_option("--name", o.name, "experiment name: checkpoints and results go to folders of this name")
       ->capture_default_str();
-  app.add_option("--checkpoints_dir", o.checkpoints_dir, "where experiments keep their checkpoints")->capture_default_str();
-  app.add_option("--input_nc", o.input_nc, "channels of domain A images: 3 (RGB) or 1 (gray)")->capture_default_str();
-  app.add_option("--output_nc", o.output_nc, "channels of domain B images: 3 (RGB) or 1 (gray)")->capture_default_str();
+  app.add_option("--checkpoints_dir", o.checkpoints_dir, "where experiments keep their checkpoints")
+      ->capture_default_str();
+  app.add_option("--input_nc", o.input_nc, "channels of domain A images: 3 (RGB) or 1 (gray)")
+      ->capture_default_str();
+  app.add_option("--output_nc", o.output_nc, "channels of domain B images: 3 (RGB) or 1 (gray)")
+      ->capture_default_str();
   app.add_option("--ngf", o.ngf, "filters in the generators' first convolution")->capture_default_str();
   app.add_option("--netG", o.netG, "generator: resnet_9blocks | resnet_6blocks (or resnet_<N>blocks)")
       ->capture_default_str();
   app.add_option("--norm", o.norm, "normalisation layer: instance | none")->capture_default_str();
-  app.add_option("--init_type", o.init_type, "weight init: normal | xavier | kaiming | orthogonal")->capture_default_str();
-  app.add_option("--init_gain", o.init_gain, "scale of the normal, xavier and orthogonal inits")->capture_default_str();
-  app.add_flag("--no_dropout", o.no_dropout, "no dropout in the generators (the cycle_gan default: always on)");
+  app.add_option("--init_type", o.init_type, "weight init: normal | xavier | kaiming | orthogonal")
+      ->capture_default_str();
+  app.add_option("--init_gain", o.init_gain, "scale of the normal, xavier and orthogonal inits")
+      ->capture_default_str();
+  app.add_flag("--no_dropout", o.no_dropout,
+               "no dropout in the generators (the cycle_gan default: always on)");
   app.add_option("--direction", o.direction, "AtoB or BtoA: which folder is the generator's input")
       ->capture_default_str();
-  app.add_flag("--serial_batches", o.serial_batches, "take images in order (otherwise shuffled, B drawn at random)");
-  app.add_option("--num_threads", o.num_threads, "threads decoding and preprocessing images in the background")
+  app.add_flag("--serial_batches", o.serial_batches,
+               "take images in order (otherwise shuffled, B drawn at random)");
+  app.add_option("--num_threads", o.num_threads,
+                 "threads decoding and preprocessing images in the background")
       ->capture_default_str();
   app.add_option("--batch_size", o.batch_size, "images per step")->capture_default_str();
   app.add_option("--load_size", o.load_size, "images are scaled to this size first")->capture_default_str();
   app.add_option("--crop_size", o.crop_size, "then cropped to this size")->capture_default_str();
   app.add_option("--max_dataset_size", max_size, "use at most this many images per domain ('inf' for all)")
       ->capture_default_str();
-  app.add_option("--preprocess", o.preprocess,
-                 "resize_and_crop | crop | scale_width | scale_width_and_crop | none (keep the size, rounded to a "
-                 "multiple of 4)")
+  app.add_option(
+         "--preprocess", o.preprocess,
+         "resize_and_crop | crop | scale_width | scale_width_and_crop | none (keep the size, rounded to a "
+         "multiple of 4)")
       ->capture_default_str();
   app.add_flag("--no_flip", o.no_flip, "no random horizontal flips");
   app.add_option("--epoch", o.epoch, "which checkpoint to load: 'latest', an epoch number, or iter_<N>")
       ->capture_default_str();
   app.add_option("--device", o.device, "cpu or cuda")->capture_default_str();
-  app.add_option("--seed", o.seed, "seed of every random generator (weights, data order, crops, flips, image pool)")
+  app.add_option("--seed", o.seed,
+                 "seed of every random generator (weights, data order, crops, flips, image pool)")
       ->capture_default_str();
 }
 
@@ -149,7 +164,8 @@ Parsed finish(CLI::App& app, int argc, char** argv, Options& o, const std::strin
   } catch (const CLI::ParseError& e) {
     p.exit_code = app.exit(e);
   } catch (const std::exception&) {
-    std::fprintf(stderr, "--max_dataset_size: expected a whole number or 'inf', got '%s'\n", max_size.c_str());
+    std::fprintf(stderr, "--max_dataset_size: expected a whole number or 'inf', got '%s'\n",
+                 max_size.c_str());
     p.exit_code = 2;
   }
   p.opt = o;
@@ -161,31 +177,40 @@ Parsed finish(CLI::App& app, int argc, char** argv, Options& o, const std::strin
 Parsed parse_train_args(int argc, char** argv) {
   Options o;
   std::string max_size = "inf";
-  CLI::App app("Trains CycleGAN on unpaired images from DATAROOT/trainA and DATAROOT/trainB.", "cyclegan_train");
+  CLI::App app("Trains CycleGAN on unpaired images from DATAROOT/trainA and DATAROOT/trainB.",
+               "cyclegan_train");
   app.get_formatter()->column_width(34);
   add_base_options(app, o, max_size);
   app.add_option("--model", o.model, "cycle_gan (the only model this program trains)")->capture_default_str();
   app.add_option("--ndf", o.ndf, "filters in the discriminators' first convolution")->capture_default_str();
-  app.add_option("--netD", o.netD, "discriminator: basic (70x70 PatchGAN) | n_layers | pixel")->capture_default_str();
-  app.add_option("--n_layers_D", o.n_layers_D, "discriminator depth when --netD n_layers")->capture_default_str();
+  app.add_option("--netD", o.netD, "discriminator: basic (70x70 PatchGAN) | n_layers | pixel")
+      ->capture_default_str();
+  app.add_option("--n_layers_D", o.n_layers_D, "discriminator depth when --netD n_layers")
+      ->capture_default_str();
   app.add_option("--display_freq", o.display_freq, "iterations between updates of the training web page")
       ->capture_default_str();
   app.add_option("--print_freq", o.print_freq, "iterations between loss reports")->capture_default_str();
   app.add_option("--save_latest_freq", o.save_latest_freq, "iterations between 'latest' checkpoints")
       ->capture_default_str();
-  app.add_option("--save_epoch_freq", o.save_epoch_freq, "epochs between numbered checkpoints")->capture_default_str();
-  app.add_flag("--save_by_iter", o.save_by_iter, "name the periodic checkpoints iter_<N> instead of 'latest'");
-  app.add_flag("--continue_train", o.continue_train,
-               "resume from the checkpoint --epoch (exactly where it stopped when its training state is there)");
-  app.add_option("--epoch_count", o.epoch_count, "number of the first epoch (when starting from weights only)")
+  app.add_option("--save_epoch_freq", o.save_epoch_freq, "epochs between numbered checkpoints")
       ->capture_default_str();
-  app.add_option("--phase", o.phase, "dataset split: reads DATAROOT/<phase>A and <phase>B")->capture_default_str();
+  app.add_flag("--save_by_iter", o.save_by_iter,
+               "name the periodic checkpoints iter_<N> instead of 'latest'");
+  app.add_flag(
+      "--continue_train", o.continue_train,
+      "resume from the checkpoint --epoch (exactly where it stopped when its training state is there)");
+  app.add_option("--epoch_count", o.epoch_count,
+                 "number of the first epoch (when starting from weights only)")
+      ->capture_default_str();
+  app.add_option("--phase", o.phase, "dataset split: reads DATAROOT/<phase>A and <phase>B")
+      ->capture_default_str();
   app.add_option("--n_epochs", o.n_epochs, "epochs at the initial learning rate")->capture_default_str();
   app.add_option("--n_epochs_decay", o.n_epochs_decay, "epochs of linear decay to zero after those")
       ->capture_default_str();
   app.add_option("--beta1", o.beta1, "Adam's beta1")->capture_default_str();
   app.add_option("--lr", o.lr, "initial learning rate of Adam")->capture_default_str();
-  app.add_option("--gan_mode", o.gan_mode, "adversarial loss: lsgan | vanilla | wgangp")->capture_default_str();
+  app.add_option("--gan_mode", o.gan_mode, "adversarial loss: lsgan | vanilla | wgangp")
+      ->capture_default_str();
   app.add_option("--pool_size", o.pool_size, "size of the buffer of generated images the discriminators see")
       ->capture_default_str();
   app.add_option("--lr_policy", o.lr_policy, "learning-rate schedule: linear | step | plateau | cosine")
@@ -214,14 +239,16 @@ Parsed parse_test_args(int argc, char** argv) {
   CLI::App app("Translates images with trained CycleGAN generators.", "cyclegan_test");
   app.get_formatter()->column_width(34);
   add_base_options(app, o, max_size);
-  app.add_option("--model", o.model,
-                 "cycle_gan (testA/testB, both generators) | test (one generator over every image in --dataroot)")
+  app.add_option(
+         "--model", o.model,
+         "cycle_gan (testA/testB, both generators) | test (one generator over every image in --dataroot)")
       ->capture_default_str();
   app.add_option("--model_suffix", o.model_suffix,
                  "with --model test, loads <epoch>_net_G<model_suffix>: '_A' for G_A, '_B' for G_B")
       ->capture_default_str();
   app.add_option("--results_dir", o.results_dir, "where results are written")->capture_default_str();
-  app.add_option("--phase", o.phase, "dataset split: reads DATAROOT/<phase>A and <phase>B")->capture_default_str();
+  app.add_option("--phase", o.phase, "dataset split: reads DATAROOT/<phase>A and <phase>B")
+      ->capture_default_str();
   std::string num_test = "all";
   app.add_option("--num_test", num_test, "how many images to translate ('all', the default, or a number)")
       ->capture_default_str();
@@ -269,12 +296,14 @@ void validate_options(const Options& o, bool is_train) {
   need(o.input_nc == 1 || o.input_nc == 3, "--input_nc must be 1 or 3");
   need(o.output_nc == 1 || o.output_nc == 3, "--output_nc must be 1 or 3");
   need(o.ngf > 0 && o.ndf > 0, "--ngf and --ndf must be positive");
-  need(o.direction == "AtoB" || o.direction == "BtoA", "--direction must be AtoB or BtoA, got '" + o.direction + "'");
+  need(o.direction == "AtoB" || o.direction == "BtoA",
+       "--direction must be AtoB or BtoA, got '" + o.direction + "'");
   need(o.batch_size >= 1, "--batch_size must be >= 1");
   need(o.num_threads >= 0, "--num_threads must be >= 0");
   need(o.device == "cpu" || o.device == "cuda", "--device must be cpu or cuda, got '" + o.device + "'");
   need(o.max_dataset_size >= 1, "--max_dataset_size must be >= 1");
-  need(o.norm == "instance" || o.norm == "none", "--norm must be instance or none (batch is not supported), got '" + o.norm + "'");
+  need(o.norm == "instance" || o.norm == "none",
+       "--norm must be instance or none (batch is not supported), got '" + o.norm + "'");
   if (is_train) {
     need(o.model == "cycle_gan", "cyclegan_train trains --model cycle_gan only, got '" + o.model + "'");
     need(o.n_epochs >= 0 && o.n_epochs_decay >= 0, "--n_epochs and --n_epochs_decay must be >= 0");
@@ -287,7 +316,8 @@ void validate_options(const Options& o, bool is_train) {
     need(o.lambda_identity == 0 || o.input_nc == o.output_nc,
          "--lambda_identity > 0 needs --input_nc == --output_nc; set --lambda_identity 0");
   } else {
-    need(o.model == "cycle_gan" || o.model == "test", "--model must be cycle_gan or test, got '" + o.model + "'");
+    need(o.model == "cycle_gan" || o.model == "test",
+         "--model must be cycle_gan or test, got '" + o.model + "'");
   }
 }
 

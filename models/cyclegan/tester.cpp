@@ -46,8 +46,8 @@ class ResultsPage {
     for (const auto& [name, images] : rows_) {
       h << "<h3>" << html_escape(name) << "</h3>\n<div class='row'>";
       for (const auto& [label, file] : images)
-        h << "<div class='cell'><a href='images/" << html_escape(file) << "'><img src='images/" << html_escape(file)
-          << "'></a>" << html_escape(label) << "</div>";
+        h << "<div class='cell'><a href='images/" << html_escape(file) << "'><img src='images/"
+          << html_escape(file) << "'></a>" << html_escape(label) << "</div>";
       h << "</div>\n";
     }
     h << "</body></html>\n";

@@ -31,7 +31,8 @@ volatile std::sig_atomic_t g_signal = 0;
 extern "C" void on_stop_signal(int sig) { g_signal = sig; }
 
 struct SignalScope {
-  struct sigaction old_int {}, old_term {};
+  struct sigaction old_int {
+  }, old_term{};
   SignalScope() {
     g_signal = 0;
     struct sigaction sa {};
@@ -62,7 +63,8 @@ std::string hms(double s) {
 // Progress on stdout and the two loss logs in the experiment folder.
 class Reporter {
  public:
-  Reporter(const Options& opt, bool quiet) : opt_(opt), quiet_(quiet), live_(!quiet && isatty(STDOUT_FILENO)) {
+  Reporter(const Options& opt, bool quiet)
+      : opt_(opt), quiet_(quiet), live_(!quiet && isatty(STDOUT_FILENO)) {
     const std::string dir = experiment_dir(opt);
     txt_.open(dir + "/loss_log.txt", std::ios::app);
     const std::string csv_path = dir + "/loss_log.csv";
@@ -116,7 +118,8 @@ class Reporter {
     last_draw_ = Clock::now();
     char head[160];
     std::snprintf(head, sizeof head, "epoch %d/%d  iter %lld/%lld  %.2f it/s  ETA %s |", epoch, total_epochs,
-                  static_cast<long long>(epoch_iter), static_cast<long long>(epoch_len), its, hms(eta).c_str());
+                  static_cast<long long>(epoch_iter), static_cast<long long>(epoch_len), its,
+                  hms(eta).c_str());
     std::string line = head;
     for (const auto& [k, v] : l) {
       char item[48];
@@ -176,7 +179,8 @@ int run_training(const Options& opt, const TrainControl& ctl) {
   dopt.max_dataset_size = opt.max_dataset_size;
   dopt.preprocess = {opt.preprocess, opt.load_size, opt.crop_size, !opt.no_flip, 3};
   const data::UnalignedDataset dataset(dopt);
-  data::Loader loader(dataset, opt.batch_size, !opt.serial_batches, opt.num_threads, opt.seed, opt.max_dataset_size);
+  data::Loader loader(dataset, opt.batch_size, !opt.serial_batches, opt.num_threads, opt.seed,
+                      opt.max_dataset_size);
   const int64_t epoch_len = loader.samples_per_epoch();
 
   manual_seed(opt.seed);
@@ -194,9 +198,9 @@ int run_training(const Options& opt, const TrainControl& ctl) {
       pos = *restored;
       resume_mid_epoch = !pos.epoch_done;
       first_epoch = pos.epoch_done ? pos.epoch + 1 : pos.epoch;
-      report.say(fmt("resuming checkpoint '%s': epoch %d, %lld samples into it, %lld in all, lr %.7f", opt.epoch.c_str(),
-                     pos.epoch, static_cast<long long>(pos.epoch_iter), static_cast<long long>(pos.total_iters),
-                     model.lr()));
+      report.say(fmt("resuming checkpoint '%s': epoch %d, %lld samples into it, %lld in all, lr %.7f",
+                     opt.epoch.c_str(), pos.epoch, static_cast<long long>(pos.epoch_iter),
+                     static_cast<long long>(pos.total_iters), model.lr()));
     } else {
       std::fprintf(stderr,
                    "warning: checkpoint '%s' in %s has network weights but no training state: starting new "
@@ -212,9 +216,10 @@ int run_training(const Options& opt, const TrainControl& ctl) {
     return true;
   };
   auto non_finite_stop = [&](const std::string& what, int epoch, int64_t iter) {
-    const std::string msg = fmt("error: %s at epoch %d, iteration %lld; stopping. Nothing was saved after the last "
-                                "checkpoint, which is left as it was.",
-                                what.c_str(), epoch, static_cast<long long>(iter));
+    const std::string msg =
+        fmt("error: %s at epoch %d, iteration %lld; stopping. Nothing was saved after the last "
+            "checkpoint, which is left as it was.",
+            what.c_str(), epoch, static_cast<long long>(iter));
     report.say(msg);
     std::fprintf(stderr, "%s\n", msg.c_str());
     return kExitNonFinite;
@@ -230,7 +235,8 @@ int run_training(const Options& opt, const TrainControl& ctl) {
     if (resume_mid_epoch && epoch == first_epoch) {
       epoch_iter = pos.epoch_iter;  // the schedule was already stepped for this epoch
     } else {
-      const auto [old_lr, new_lr] = model.update_learning_rate();  // at the start of every epoch, as the official
+      const auto [old_lr, new_lr] =
+          model.update_learning_rate();  // at the start of every epoch, as the official
       report.say(fmt("learning rate %.7f -> %.7f", old_lr, new_lr));
     }
     loader.start_epoch(epoch, epoch_iter);
@@ -239,7 +245,8 @@ int run_training(const Options& opt, const TrainControl& ctl) {
     data::Loader::Batch batch;
     while (loader.next(batch)) {
       const auto iter_start = Clock::now();
-      if (pos.total_iters % opt.print_freq == 0) t_data = std::chrono::duration<double>(iter_start - iter_data_time).count();
+      if (pos.total_iters % opt.print_freq == 0)
+        t_data = std::chrono::duration<double>(iter_start - iter_data_time).count();
       pos.total_iters += opt.batch_size;
       epoch_iter += opt.batch_size;
       pos = {epoch, epoch_iter, pos.total_iters, false};
@@ -248,24 +255,29 @@ int run_training(const Options& opt, const TrainControl& ctl) {
       const auto losses = model.current_losses();
       for (const auto& [name, v] : losses)
         if (!std::isfinite(v))
-          return non_finite_stop("loss " + name + (std::isnan(v) ? " is NaN" : " is infinite"), epoch, epoch_iter);
+          return non_finite_stop("loss " + name + (std::isnan(v) ? " is NaN" : " is infinite"), epoch,
+                                 epoch_iter);
       const double t_comp = seconds_since(iter_start) / opt.batch_size;
       rate = rate == 0 ? 1.0 / std::max(t_comp, 1e-9) : 0.9 * rate + 0.1 / std::max(t_comp, 1e-9);
 
       if (pos.total_iters % opt.display_freq == 0) visualizer.display(model, epoch, pos.total_iters);
       if (pos.total_iters % opt.print_freq == 0) report.losses(epoch, epoch_iter, losses, t_comp, t_data);
       if (pos.total_iters % opt.save_latest_freq == 0) {
-        report.say(fmt("saving the latest model (epoch %d, total_iters %lld)", epoch, static_cast<long long>(pos.total_iters)));
-        if (!save(opt.save_by_iter ? fmt("iter_%lld", static_cast<long long>(pos.total_iters)) : "latest", pos))
+        report.say(fmt("saving the latest model (epoch %d, total_iters %lld)", epoch,
+                       static_cast<long long>(pos.total_iters)));
+        if (!save(opt.save_by_iter ? fmt("iter_%lld", static_cast<long long>(pos.total_iters)) : "latest",
+                  pos))
           return non_finite_stop("the weights are no longer finite", epoch, epoch_iter);
       }
-      const double remaining = static_cast<double>((total_epochs - epoch) * epoch_len + (epoch_len - std::min(epoch_iter, epoch_len)));
+      const double remaining = static_cast<double>((total_epochs - epoch) * epoch_len +
+                                                   (epoch_len - std::min(epoch_iter, epoch_len)));
       report.progress(epoch, total_epochs, std::min(epoch_iter, epoch_len), epoch_len, rate / opt.batch_size,
                       remaining / rate, losses);
 
       const int sig = g_signal;
       if (sig || (ctl.stop_after && ctl.stop_after(pos.total_iters))) {
-        if (!save("latest", pos)) return non_finite_stop("the weights are no longer finite", epoch, epoch_iter);
+        if (!save("latest", pos))
+          return non_finite_stop("the weights are no longer finite", epoch, epoch_iter);
         const std::string msg =
             fmt("%s: saved 'latest' at epoch %d, iteration %lld (%s); resume with --continue_train",
                 sig ? (sig == SIGINT ? "interrupted (SIGINT)" : "terminated (SIGTERM)") : "stopped", epoch,
@@ -277,20 +289,24 @@ int run_training(const Options& opt, const TrainControl& ctl) {
       iter_data_time = Clock::now();
     }
     if (epoch % opt.save_epoch_freq == 0) {
-      report.say(fmt("saving the model at the end of epoch %d, iters %lld", epoch, static_cast<long long>(pos.total_iters)));
+      report.say(fmt("saving the model at the end of epoch %d, iters %lld", epoch,
+                     static_cast<long long>(pos.total_iters)));
       pos = {epoch, epoch_iter, pos.total_iters, true};
       if (!save("latest", pos) || !save(std::to_string(epoch), pos))
         return non_finite_stop("the weights are no longer finite", epoch, epoch_iter);
       last_saved_epoch = epoch;
     }
     pos = {epoch, epoch_iter, pos.total_iters, true};
-    report.say(fmt("End of epoch %d / %d \t Time Taken: %d sec", epoch, total_epochs, static_cast<int>(seconds_since(epoch_start))));
+    report.say(fmt("End of epoch %d / %d \t Time Taken: %d sec", epoch, total_epochs,
+                   static_cast<int>(seconds_since(epoch_start))));
   }
   // Beyond the official: the final weights are always kept, even when the last epoch is not a
   // multiple of --save_epoch_freq.
   if (last_saved_epoch != total_epochs && total_epochs >= first_epoch) {
-    report.say(fmt("saving the final model (epoch %d, iters %lld) as 'latest'", total_epochs, static_cast<long long>(pos.total_iters)));
-    if (!save("latest", pos)) return non_finite_stop("the weights are no longer finite", pos.epoch, pos.epoch_iter);
+    report.say(fmt("saving the final model (epoch %d, iters %lld) as 'latest'", total_epochs,
+                   static_cast<long long>(pos.total_iters)));
+    if (!save("latest", pos))
+      return non_finite_stop("the weights are no longer finite", pos.epoch, pos.epoch_iter);
   }
   visualizer.finish(model);
   return 0;

@@ -23,11 +23,20 @@ std::string html_escape(const std::string& s) {
   std::string out;
   for (char c : s) {
     switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      default: out += c;
+      case '&':
+        out += "&amp;";
+        break;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      default:
+        out += c;
     }
   }
   return out;
@@ -60,7 +69,8 @@ std::string num(double v) {
 
 // The official order of the visuals in a row.
 long visual_rank(const std::string& label) {
-  static const char* const order[] = {"real_A", "fake_B", "rec_A", "idt_B", "real_B", "fake_A", "rec_B", "idt_A"};
+  static const char* const order[] = {"real_A", "fake_B", "rec_A", "idt_B",
+                                      "real_B", "fake_A", "rec_B", "idt_A"};
   return std::find(std::begin(order), std::end(order), label) - std::begin(order);
 }
 
@@ -89,7 +99,8 @@ std::string loss_chart_svg(const std::string& csv_path, const std::vector<std::s
     for (std::string v; std::getline(ls, v, ',');) f.push_back(std::strtod(v.c_str(), nullptr));
     if (f.size() < names.size()) continue;
     xs.push_back(f[0] - 1 + (samples_per_epoch > 0 ? f[1] / static_cast<double>(samples_per_epoch) : 0));
-    for (size_t k = 0; k < cols.size(); ++k) ys[k].push_back(cols[k] >= 0 ? f[static_cast<size_t>(cols[k])] : NAN);
+    for (size_t k = 0; k < cols.size(); ++k)
+      ys[k].push_back(cols[k] >= 0 ? f[static_cast<size_t>(cols[k])] : NAN);
   }
   if (xs.empty()) return "";
   double x0 = xs.front(), x1 = xs.back(), y0 = 0, y1 = 0;
@@ -101,16 +112,18 @@ std::string loss_chart_svg(const std::string& csv_path, const std::vector<std::s
   const double W = 720, H = 300, L = 56, R = 150, T = 30, B = 40;  // canvas and margins
   auto px = [&](double x) { return L + (x - x0) / (x1 - x0) * (W - L - R); };
   auto py = [&](double y) { return H - B - (y - y0) / (y1 - y0) * (H - T - B); };
-  static const char* colors[] = {"#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2", "#17becf"};
+  static const char* colors[] = {"#1f77b4", "#d62728", "#2ca02c", "#9467bd",
+                                 "#ff7f0e", "#8c564b", "#e377c2", "#17becf"};
   std::ostringstream s;
-  s << "<svg xmlns='http://www.w3.org/2000/svg' width='" << W << "' height='" << H << "' viewBox='0 0 " << W << " "
-    << H << "' font-family='sans-serif' font-size='11'>\n";
+  s << "<svg xmlns='http://www.w3.org/2000/svg' width='" << W << "' height='" << H << "' viewBox='0 0 " << W
+    << " " << H << "' font-family='sans-serif' font-size='11'>\n";
   s << "<rect width='100%' height='100%' fill='white'/>\n";
   s << "<text x='" << L << "' y='18' font-size='13' font-weight='bold'>" << html_escape(title) << "</text>\n";
   const double ys_step = nice_step(y1 - y0, 5), xs_step = nice_step(x1 - x0, 8);
   for (double v = std::ceil(y0 / ys_step) * ys_step; v <= y1 + 1e-12; v += ys_step)
     s << "<line x1='" << L << "' x2='" << W - R << "' y1='" << py(v) << "' y2='" << py(v)
-      << "' stroke='#ddd'/><text x='" << L - 6 << "' y='" << py(v) + 4 << "' text-anchor='end'>" << num(v) << "</text>\n";
+      << "' stroke='#ddd'/><text x='" << L - 6 << "' y='" << py(v) + 4 << "' text-anchor='end'>" << num(v)
+      << "</text>\n";
   for (double v = std::ceil(x0 / xs_step) * xs_step; v <= x1 + 1e-12; v += xs_step)
     s << "<line x1='" << px(v) << "' x2='" << px(v) << "' y1='" << T << "' y2='" << H - B
       << "' stroke='#eee'/><text x='" << px(v) << "' y='" << H - B + 15 << "' text-anchor='middle'>" << num(v)
@@ -126,8 +139,8 @@ std::string loss_chart_svg(const std::string& csv_path, const std::vector<std::s
       if (std::isfinite(ys[k][i])) s << px(xs[i]) << "," << py(ys[k][i]) << " ";
     s << "'/>\n";
     s << "<line x1='" << W - R + 12 << "' x2='" << W - R + 32 << "' y1='" << T + 14 + 18 * k << "' y2='"
-      << T + 14 + 18 * k << "' stroke-width='3' stroke='" << colors[k % 8] << "'/><text x='" << W - R + 38 << "' y='"
-      << T + 18 + 18 * k << "'>" << html_escape(columns[k]) << "</text>\n";
+      << T + 14 + 18 * k << "' stroke-width='3' stroke='" << colors[k % 8] << "'/><text x='" << W - R + 38
+      << "' y='" << T + 18 + 18 * k << "'>" << html_escape(columns[k]) << "</text>\n";
   }
   s << "</svg>\n";
   return s.str();
@@ -149,7 +162,8 @@ Visualizer::Visualizer(const Options& opt, bool quiet, int64_t samples_per_epoch
       found[{std::stoi(m[1]), std::stoll(m[2])}].emplace_back(m[3], "images/" + f);
   }
   for (auto& [key, imgs] : found) {
-    std::sort(imgs.begin(), imgs.end(), [](const auto& a, const auto& b) { return visual_rank(a.first) < visual_rank(b.first); });
+    std::sort(imgs.begin(), imgs.end(),
+              [](const auto& a, const auto& b) { return visual_rank(a.first) < visual_rank(b.first); });
     rows_.push_back({key.first, key.second, imgs});
   }
 }
@@ -177,33 +191,39 @@ void Visualizer::write_page() const {
   std::ostringstream h;
   h << "<!DOCTYPE html>\n<html><head><meta charset='utf-8'><meta http-equiv='refresh' content='60'>\n"
     << "<title>" << html_escape(opt_.name) << " - CycleGAN training</title>\n"
-    << "<style>body{font-family:sans-serif;margin:20px;color:#222} h1{font-size:20px} h2{font-size:16px;margin-top:28px}"
+    << "<style>body{font-family:sans-serif;margin:20px;color:#222} h1{font-size:20px} "
+       "h2{font-size:16px;margin-top:28px}"
     << " .row{display:flex;flex-wrap:wrap;gap:6px} .cell{text-align:center;font-size:12px}"
     << " img{width:144px;height:auto;image-rendering:pixelated;border:1px solid #ccc;display:block}"
     << " .meta{color:#666;font-size:13px}"
     << "</style></head><body>\n";
   h << "<h1>Experiment: " << html_escape(opt_.name) << "</h1>\n";
-  h << "<p class='meta'>dataroot " << html_escape(opt_.dataroot) << " &middot; " << html_escape(opt_.netG) << ", ngf "
-    << opt_.ngf << ", " << html_escape(opt_.netD) << ", ndf " << opt_.ndf << ", " << html_escape(opt_.gan_mode)
-    << " &middot; preprocess " << html_escape(opt_.preprocess)
-    << (opt_.preprocess == "none" ? std::string() : " (load " + std::to_string(opt_.load_size) + ", crop " + std::to_string(opt_.crop_size) + ")")
+  h << "<p class='meta'>dataroot " << html_escape(opt_.dataroot) << " &middot; " << html_escape(opt_.netG)
+    << ", ngf " << opt_.ngf << ", " << html_escape(opt_.netD) << ", ndf " << opt_.ndf << ", "
+    << html_escape(opt_.gan_mode) << " &middot; preprocess " << html_escape(opt_.preprocess)
+    << (opt_.preprocess == "none"
+            ? std::string()
+            : " (load " + std::to_string(opt_.load_size) + ", crop " + std::to_string(opt_.crop_size) + ")")
     << " &middot; device " << html_escape(opt_.device)
     << " &middot; the page refreshes itself every minute</p>\n";
   h << "<h2>Losses</h2>\n";
-  const std::string gan = loss_chart_svg(csv, {"D_A", "G_A", "D_B", "G_B"}, "adversarial losses", samples_per_epoch_);
-  const std::string cyc =
-      loss_chart_svg(csv, {"cycle_A", "idt_A", "cycle_B", "idt_B"}, "cycle and identity losses", samples_per_epoch_);
+  const std::string gan =
+      loss_chart_svg(csv, {"D_A", "G_A", "D_B", "G_B"}, "adversarial losses", samples_per_epoch_);
+  const std::string cyc = loss_chart_svg(csv, {"cycle_A", "idt_A", "cycle_B", "idt_B"},
+                                         "cycle and identity losses", samples_per_epoch_);
   if (gan.empty())
-    h << "<p class='meta'>No losses logged yet (every --print_freq " << opt_.print_freq << " iterations).</p>\n";
+    h << "<p class='meta'>No losses logged yet (every --print_freq " << opt_.print_freq
+      << " iterations).</p>\n";
   else
     h << "<div>" << gan << "</div>\n<div>" << cyc << "</div>\n";
   h << "<h2>Images (newest first)</h2>\n";
-  if (rows_.empty()) h << "<p class='meta'>No images yet (every --display_freq " << opt_.display_freq << " iterations).</p>\n";
+  if (rows_.empty())
+    h << "<p class='meta'>No images yet (every --display_freq " << opt_.display_freq << " iterations).</p>\n";
   for (auto it = rows_.rbegin(); it != rows_.rend(); ++it) {
     h << "<h3 class='meta'>epoch " << it->epoch << ", iteration " << it->iters << "</h3>\n<div class='row'>";
     for (const auto& [label, file] : it->images)
-      h << "<div class='cell'><a href='" << html_escape(file) << "'><img src='" << html_escape(file) << "' alt='"
-        << html_escape(label) << "'></a>" << html_escape(label) << "</div>";
+      h << "<div class='cell'><a href='" << html_escape(file) << "'><img src='" << html_escape(file)
+        << "' alt='" << html_escape(label) << "'></a>" << html_escape(label) << "</div>";
     h << "</div>\n";
   }
   h << "</body></html>\n";

@@ -30,26 +30,37 @@ void compare(const char* name, const Fn& fn, const std::vector<Shape>& shapes, d
 }
 
 void all_cases(double atol, double rtol) {
-  compare("pad3_conv7", [](auto& v) { return conv2d(reflection_pad2d(v[0], 3), v[1], v[2]); },
-          {{1, 3, 34, 30}, {8, 3, 7, 7}, {8}}, atol, rtol);
-  compare("conv3_s2_p1", [](auto& v) { return conv2d(v[0], v[1], v[2], 2, 1); }, {{2, 8, 33, 32}, {16, 8, 3, 3}, {16}},
-          atol, rtol);
-  compare("conv4_s2_p1", [](auto& v) { return conv2d(v[0], v[1], v[2], 2, 1); }, {{1, 3, 32, 32}, {8, 3, 4, 4}, {8}},
-          atol, rtol);
-  compare("conv4_s1_p1", [](auto& v) { return conv2d(v[0], v[1], v[2], 1, 1); }, {{1, 16, 9, 9}, {1, 16, 4, 4}, {1}},
-          atol, rtol);
-  compare("convT3_s2_p1_op1", [](auto& v) { return conv_transpose2d(v[0], v[1], v[2], 2, 1, 1); },
-          {{2, 16, 9, 8}, {16, 8, 3, 3}, {8}}, atol, rtol);
-  compare("resblock",
-          [](auto& v) {
-            Tensor h = relu(instance_norm2d(conv2d(reflection_pad2d(v[0], 1), v[1], v[2])));
-            return v[0] + instance_norm2d(conv2d(reflection_pad2d(h, 1), v[3], v[4]));
-          },
-          {{1, 16, 16, 16}, {16, 16, 3, 3}, {16}, {16, 16, 3, 3}, {16}}, atol, rtol);
-  compare("instance_norm", [](auto& v) { return instance_norm2d(v[0] * 3.0 + 1.0); }, {{2, 4, 37, 41}}, atol, rtol);
-  compare("reflection_pad", [](auto& v) { return reflection_pad2d(v[0], 2, 1, 3, 0); }, {{2, 3, 7, 6}}, atol, rtol);
-  compare("bce_with_logits", [](auto& v) { return bce_with_logits(v[0], sigmoid(v[1])); }, {{2, 1, 8, 8}, {2, 1, 8, 8}},
-          atol, rtol);
+  compare(
+      "pad3_conv7", [](auto& v) { return conv2d(reflection_pad2d(v[0], 3), v[1], v[2]); },
+      {{1, 3, 34, 30}, {8, 3, 7, 7}, {8}}, atol, rtol);
+  compare(
+      "conv3_s2_p1", [](auto& v) { return conv2d(v[0], v[1], v[2], 2, 1); },
+      {{2, 8, 33, 32}, {16, 8, 3, 3}, {16}}, atol, rtol);
+  compare(
+      "conv4_s2_p1", [](auto& v) { return conv2d(v[0], v[1], v[2], 2, 1); },
+      {{1, 3, 32, 32}, {8, 3, 4, 4}, {8}}, atol, rtol);
+  compare(
+      "conv4_s1_p1", [](auto& v) { return conv2d(v[0], v[1], v[2], 1, 1); },
+      {{1, 16, 9, 9}, {1, 16, 4, 4}, {1}}, atol, rtol);
+  compare(
+      "convT3_s2_p1_op1", [](auto& v) { return conv_transpose2d(v[0], v[1], v[2], 2, 1, 1); },
+      {{2, 16, 9, 8}, {16, 8, 3, 3}, {8}}, atol, rtol);
+  compare(
+      "resblock",
+      [](auto& v) {
+        Tensor h = relu(instance_norm2d(conv2d(reflection_pad2d(v[0], 1), v[1], v[2])));
+        return v[0] + instance_norm2d(conv2d(reflection_pad2d(h, 1), v[3], v[4]));
+      },
+      {{1, 16, 16, 16}, {16, 16, 3, 3}, {16}, {16, 16, 3, 3}, {16}}, atol, rtol);
+  compare(
+      "instance_norm", [](auto& v) { return instance_norm2d(v[0] * 3.0 + 1.0); }, {{2, 4, 37, 41}}, atol,
+      rtol);
+  compare(
+      "reflection_pad", [](auto& v) { return reflection_pad2d(v[0], 2, 1, 3, 0); }, {{2, 3, 7, 6}}, atol,
+      rtol);
+  compare(
+      "bce_with_logits", [](auto& v) { return bce_with_logits(v[0], sigmoid(v[1])); },
+      {{2, 1, 8, 8}, {2, 1, 8, 8}}, atol, rtol);
 }
 }  // namespace
 

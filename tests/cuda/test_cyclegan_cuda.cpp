@@ -16,7 +16,8 @@ std::unique_ptr<CycleGANModel> small_model(const safetensors::Contents& fx, cons
   o.netG = "resnet_2blocks";
   o.device = device;
   auto model = std::make_unique<CycleGANModel>(o, true);
-  for (auto& [name, net] : model->networks()) net->load_state_dict(with_prefix(fx.tensors, "init." + name + "."));
+  for (auto& [name, net] : model->networks())
+    net->load_state_dict(with_prefix(fx.tensors, "init." + name + "."));
   model->set_input(fx.tensors.at("real_A"), fx.tensors.at("real_B"));
   return model;
 }
@@ -34,15 +35,16 @@ TEST_CASE("three CycleGAN steps on cuda (TF32 off) agree with PyTorch within flo
       CAPTURE(step);
       CAPTURE(losses[k].first);
       // The CPU suite's tolerances: tight at step 1, float32 chaos after (see test_cyclegan.cpp).
-      CHECK(losses[k].second == doctest::Approx(expected[static_cast<size_t>(step) * 8 + k])
-                                    .epsilon(step == 0 ? 1e-5 : 1e-3));
+      CHECK(losses[k].second ==
+            doctest::Approx(expected[static_cast<size_t>(step) * 8 + k]).epsilon(step == 0 ? 1e-5 : 1e-3));
     }
   }
   const double lr = 2e-4;
   for (auto& [name, net] : model->networks())
     for (const auto& [key, p] : net->state_dict()) {
       CAPTURE(name + "." + key);
-      const auto a = p.to_vector<double>(), e = fx.tensors.at("f32.step3." + name + "." + key).to_vector<double>();
+      const auto a = p.to_vector<double>(),
+                 e = fx.tensors.at("f32.step3." + name + "." + key).to_vector<double>();
       double mx = 0;
       for (size_t i = 0; i < a.size(); ++i) mx = std::max(mx, std::abs(a[i] - e[i]));
       CHECK(mx <= 6 * lr);

@@ -30,7 +30,8 @@ TEST_CASE("a short cuda training run writes its checkpoints and they translate i
   o.display_freq = 4;
   o.device = "cuda";
   REQUIRE(run_training(o, {nullptr, true}) == 0);
-  for (const char* net : {"G_A", "G_B", "D_A", "D_B"}) CHECK(std::filesystem::exists(net_file(o, "latest", net)));
+  for (const char* net : {"G_A", "G_B", "D_A", "D_B"})
+    CHECK(std::filesystem::exists(net_file(o, "latest", net)));
   // the weights are finite and load on the CPU too
   Options cpu = o;
   cpu.device = "cpu";
