@@ -90,15 +90,18 @@ Plan make_descriptors(const kern::ConvGeom& g) {
   return p;
 }
 
-// Picks the fastest successful result that fits the workspace limit.
+// Picks the fastest successful result that fits the workspace limit, and runs it later with the
+// math type it was timed with (the search may report a tensor-op variant under the default math
+// type, as PyTorch also handles). With TF32 off, tensor-op results are passed over.
 template <class Perf>
 void choose(Plan& p, const Perf* perf, int n, const kern::ConvGeom& g, const char* dir) {
   for (int k = 0; k < n; ++k) {
-    if (perf[k].status == CUDNN_STATUS_SUCCESS && perf[k].memory <= kMaxWorkspace) {
-      p.algo = static_cast<int>(perf[k].algo);
-      p.workspace = perf[k].memory;
-      return;
-    }
+    if (perf[k].status != CUDNN_STATUS_SUCCESS || perf[k].memory > kMaxWorkspace) continue;
+    if (!g_allow_tf32 && perf[k].mathType == CUDNN_TENSOR_OP_MATH) continue;
+    p.algo = static_cast<int>(perf[k].algo);
+    p.workspace = perf[k].memory;
+    CG_CUDNN(cudnnSetConvolutionMathType(p.conv, perf[k].mathType), &g);
+    return;
   }
   throw Error(std::string("cuDNN found no usable ") + dir + " algorithm for " + geom_str(g));
 }
