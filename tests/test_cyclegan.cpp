@@ -3,6 +3,7 @@
 #include <cmath>
 #include <cstring>
 
+#include "cyclegan_steps.h"
 #include "helpers.h"
 #include "models/cyclegan/cycle_gan_model.h"
 #include "models/cyclegan/networks.h"
@@ -10,26 +11,10 @@
 
 using namespace cg;
 using namespace cg::cyclegan;
-using cg::test::with_prefix;
+using cg::test::is_bias_before_norm;
+using cg::test::small_model_from_fixture;
 
 namespace {
-std::map<std::string, Tensor> with_prefix(const std::map<std::string, Tensor>& all,
-                                          const std::string& prefix) {
-  std::map<std::string, Tensor> out;
-  for (const auto& [k, v] : all)
-    if (k.rfind(prefix, 0) == 0) out.emplace(k.substr(prefix.size()), v);
-  return out;
-}
-
-Options small_options() {
-  Options o;
-  o.ngf = 8;
-  o.ndf = 8;
-  o.netG = "resnet_2blocks";
-  o.pool_size = 50;
-  return o;
-}
-
 // Largest |a - e| / max(|e|, floor) over a tensor: the relative difference the closing note reports.
 double max_rel(const Tensor& a, const Tensor& e, double floor) {
   const auto av = a.to_vector<double>(), ev = e.to_vector<double>();
@@ -131,31 +116,6 @@ TEST_CASE("the default generator (ngf 64 - 9 blocks) computes PyTorch's output o
   MESSAGE("default generator: max |ours - PyTorch| relative " << max_rel(y, fx.tensors.at("output"), 1e-3));
 }
 
-namespace {
-// Builds the small model from the fixture's initial weights (converted to `dt`) and its inputs.
-std::unique_ptr<CycleGANModel> small_model_from_fixture(const safetensors::Contents& fx, DType dt,
-                                                        const std::string& gan_mode = "lsgan") {
-  Options o = small_options();
-  o.gan_mode = gan_mode;
-  auto model = std::make_unique<CycleGANModel>(o, true);
-  for (auto& [name, net] : model->networks()) {
-    net->to(dt);
-    net->load_state_dict(with_prefix(fx.tensors, "init." + name + "."));
-  }
-  // The optimizers were built over the same parameter handles, so they follow the conversion.
-  model->set_input(fx.tensors.at("real_A").to(dt), fx.tensors.at("real_B").to(dt));
-  return model;
-}
-
-bool is_bias_before_norm(const std::string& net, const std::string& key) {
-  // Every convolution bias of the generators and discriminators except the last layers' (and
-  // the discriminator's first, which a LeakyReLU follows) sits right before an instance norm.
-  if (key.size() < 5 || key.compare(key.size() - 5, 5, ".bias") != 0) return false;
-  if (net[0] == 'G') return key != "model.26.bias";
-  return key != "model.0.bias" && key != "model.11.bias";
-}
-}  // namespace
-
 TEST_CASE("three CycleGAN training steps in float64 equal PyTorch's: every loss and every parameter") {
   // In float64 both frameworks compute the same real-number algorithm with rounding errors near
   // 1e-16, so every loss of every step and every parameter after 3 steps must agree closely.
@@ -190,55 +150,9 @@ TEST_CASE("three CycleGAN training steps in float64 equal PyTorch's: every loss 
 }
 
 TEST_CASE("three CycleGAN training steps in float32 agree with PyTorch's within float32 chaos") {
-  // Float32 training is chaotic at the element level: where a weight's gradient is at rounding
-  // level (here one weight has |g| = 2e-8 against a median of 0.05), Adam's update
-  // lr * g / (|g| + 1e-8) takes a different +-lr step in any two implementations, and that
-  // perturbation spreads through the next steps. PyTorch run with 2 threads instead of 1 ends
-  // these same 3 steps with a parameter 3.2 lr away from itself. So: step-1 losses tight,
-  // later losses to 1e-3, parameters by their mean drift (a real error, e.g. a wrong beta or loss
-  // weight, moves every element by ~lr) and by a hard bound of 4 lr on any element.
   const auto fx = test::fixture("cyclegan_steps.safetensors");
   auto model = small_model_from_fixture(fx, DType::F32);
-  const auto expected = fx.tensors.at("f32.losses").to_vector<double>();  // (3, 8)
-  const double lr = 2e-4;
-  for (int step = 0; step < 3; ++step) {
-    model->optimize_parameters();
-    const auto losses = model->current_losses();
-    double worst = 0;
-    for (size_t k = 0; k < 8; ++k) {
-      CAPTURE(step);
-      CAPTURE(losses[k].first);
-      const double e = expected[static_cast<size_t>(step) * 8 + k];
-      CHECK(losses[k].second == doctest::Approx(e).epsilon(step == 0 ? 1e-5 : 1e-3));
-      worst = std::max(worst, std::abs(losses[k].second - e) / std::abs(e));
-    }
-    MESSAGE("float32 step " << step + 1 << ": largest relative loss difference " << worst);
-  }
-  double worst_mean = 0, worst_max = 0;
-  for (auto& [name, net] : model->networks())
-    for (const auto& [key, p] : net->state_dict()) {
-      CAPTURE(name + "." + key);
-      const auto a = p.to_vector<double>(),
-                 e = fx.tensors.at("f32.step3." + name + "." + key).to_vector<double>();
-      double sum = 0, mx = 0;
-      for (size_t i = 0; i < a.size(); ++i) {
-        sum += std::abs(a[i] - e[i]);
-        mx = std::max(mx, std::abs(a[i] - e[i]));
-      }
-      const double mean = sum / static_cast<double>(a.size());
-      if (is_bias_before_norm(name, key)) {
-        // Gradient analytically 0, so pure noise for Adam in both runs: each run moves such a bias by
-        // up to ~lr per step in a random direction, so two runs differ by at most ~6 lr after 3 steps.
-        CHECK(mx <= 6 * lr);
-      } else {
-        CHECK(mx <= 4 * lr);
-        CHECK(mean <= 0.15 * lr);
-      }
-      worst_mean = std::max(worst_mean, is_bias_before_norm(name, key) ? 0.0 : mean);
-      worst_max = std::max(worst_max, mx);
-    }
-  MESSAGE("float32, after step 3: largest per-tensor mean |difference| "
-          << worst_mean / lr << " lr, largest element difference " << worst_max / lr << " lr");
+  test::check_three_float32_steps(*model, fx);  // tolerances and why: tests/cyclegan_steps.h
 }
 
 TEST_CASE("two CycleGAN steps with the vanilla GAN loss equal PyTorch's losses") {
