@@ -95,25 +95,34 @@ void backward_data(const T* dy, const T* w, T* dx, const ConvGeom& g) {
   }
 }
 
+// db (K) = sum of dy (N, K, P, Q) over N, P, Q, in double; nothing when db is null.
+template <class T>
+void bias_grad(const T* dy, T* db, const ConvGeom& g) {
+  if (!db) return;
+  const int64_t PQ = g.P * g.Q;
+#pragma omp parallel for schedule(static) if (g.N * g.K * PQ > kParallelGrain)
+  for (int64_t k = 0; k < g.K; ++k) {
+    double acc = 0;
+    for (int64_t n = 0; n < g.N; ++n) {
+      const T* p = dy + (n * g.K + k) * PQ;
+#pragma omp simd reduction(+ : acc)
+      for (int64_t i = 0; i < PQ; ++i) acc += p[i];
+    }
+    db[k] = static_cast<T>(acc);
+  }
+}
+
 template <class T>
 void backward_weight(const T* x, const T* dy, T* dw, T* db, const ConvGeom& g) {
   if constexpr (std::is_same_v<T, float>)
-    if (narrow_conv_applies(DType::F32, g)) return narrow_conv_backward_weight(x, dy, dw, db, g);
+    if (narrow_conv_applies(DType::F32, g)) {
+      narrow_conv_backward_weight(x, dy, dw, g);
+      return bias_grad(dy, db, g);
+    }
   const int64_t CRS = g.C * g.R * g.S, PQ = g.P * g.Q;
   for (int64_t n = 0; n < g.N; ++n)
     gemm_im2col_t<T>(g.K, {dy + n * g.K * PQ, PQ, 1}, x + n * g.C * g.H * g.W, g, dw, CRS, n > 0);
-  if (db) {
-#pragma omp parallel for schedule(static) if (g.N * g.K * PQ > kParallelGrain)
-    for (int64_t k = 0; k < g.K; ++k) {
-      double acc = 0;
-      for (int64_t n = 0; n < g.N; ++n) {
-        const T* p = dy + (n * g.K + k) * PQ;
-#pragma omp simd reduction(+ : acc)
-        for (int64_t i = 0; i < PQ; ++i) acc += p[i];
-      }
-      db[k] = static_cast<T>(acc);
-    }
-  }
+  bias_grad(dy, db, g);
 }
 
 }  // namespace

@@ -170,19 +170,8 @@ void narrow_conv_forward(const float* x, const float* w, const float* b, float* 
   dispatch(g, [&]<int KO, int S>() { forward_t<KO, S>(x, w, b, y, g); });
 }
 
-void narrow_conv_backward_weight(const float* x, const float* dy, float* dw, float* db, const ConvGeom& g) {
+void narrow_conv_backward_weight(const float* x, const float* dy, float* dw, const ConvGeom& g) {
   dispatch(g, [&]<int KO, int S>() { weight_t<KO, S>(x, dy, dw, g); });
-  if (!db) return;
-  const int64_t PQ = g.P * g.Q;
-  for (int64_t k = 0; k < g.K; ++k) {
-    double acc = 0;
-    for (int64_t n = 0; n < g.N; ++n) {
-      const float* p = dy + (n * g.K + k) * PQ;
-#pragma omp simd reduction(+ : acc)
-      for (int64_t i = 0; i < PQ; ++i) acc += p[i];
-    }
-    db[k] = static_cast<float>(acc);
-  }
 }
 
 }  // namespace cg::cpu

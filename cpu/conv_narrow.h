@@ -13,8 +13,8 @@ namespace cg::cpu {
 bool narrow_conv_applies(DType dt, const kern::ConvGeom& g);
 // y (N, K, P, Q) = conv(x, w) + b (b may be null).
 void narrow_conv_forward(const float* x, const float* w, const float* b, float* y, const kern::ConvGeom& g);
-// dw (K, C, R, S) = sum over N of the correlation of dy with x; db (K) = sum of dy (db may be null).
-void narrow_conv_backward_weight(const float* x, const float* dy, float* dw, float* db,
-                                 const kern::ConvGeom& g);
+// dw (K, C, R, S) = sum over N of the correlation of dy with x. (The bias gradient, the same for
+// every path, is cpu/conv2d.cpp's.)
+void narrow_conv_backward_weight(const float* x, const float* dy, float* dw, const kern::ConvGeom& g);
 
 }  // namespace cg::cpu
