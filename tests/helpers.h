@@ -6,8 +6,11 @@
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
+#include <functional>
+#include <map>
 #include <sstream>
 #include <string>
+#include <vector>
 
 #include "autograd/tensor.h"
 #include "data/image.h"
@@ -43,6 +46,32 @@ inline std::string mismatch(const Tensor& actual, const Tensor& expected, double
     const std::string cg_mm_ = ::cg::test::mismatch((actual), (expected), (atol), (rtol)); \
     CHECK_MESSAGE(cg_mm_.empty(), cg_mm_);                                                 \
   } while (0)
+
+// PyTorch fixture files (tests/fixtures/make_*.py) hold, per case NAME, the inputs NAME.in0,
+// NAME.in1, ..., the output NAME.out, the upstream gradient NAME.dout and the input gradients
+// NAME.grad0, .... Runs every op of `ops` on its case's inputs and checks the output and every input
+// gradient within atol + rtol |expected|. Returns how many cases ran, for the caller to check.
+using OpFn = std::function<Tensor(const std::vector<Tensor>&)>;
+inline int check_fixture_cases(const safetensors::Contents& fx, const std::map<std::string, OpFn>& ops,
+                               double atol, double rtol) {
+  int cases = 0;
+  for (const auto& [name, fn] : ops) {
+    CAPTURE(name);
+    std::vector<Tensor> ins;
+    for (int i = 0; fx.tensors.count(name + ".in" + std::to_string(i)); ++i)
+      ins.push_back(fx.tensors.at(name + ".in" + std::to_string(i)).clone().set_requires_grad());
+    REQUIRE_MESSAGE(!ins.empty(), "fixture has no case " << name);
+    Tensor out = fn(ins);
+    CHECK_CLOSE(out, fx.tensors.at(name + ".out"), atol, rtol);
+    out.backward(fx.tensors.at(name + ".dout"));
+    for (size_t i = 0; i < ins.size(); ++i) {
+      CAPTURE(i);
+      CHECK_CLOSE(ins[i].grad(), fx.tensors.at(name + ".grad" + std::to_string(i)), atol, rtol);
+    }
+    ++cases;
+  }
+  return cases;
+}
 
 // Uniform values in [-2, 2] at least `margin` away from 0, float64.
 inline Tensor away_from_zero(const Shape& shape, Generator& g, double margin = 0.05) {

@@ -8,7 +8,7 @@
 #include "ops/ops.h"
 
 using namespace cg;
-using Fn = std::function<Tensor(const std::vector<Tensor>&)>;
+using Fn = cg::test::OpFn;
 
 namespace {
 Tensor resblock(const std::vector<Tensor>& v) {
@@ -114,25 +114,10 @@ TEST_CASE("reflection_pad2d - instance_norm2d - dropout and bce_with_logits pass
 
 TEST_CASE("the convolution stack matches PyTorch (float32 fixtures)") {
   const auto fx = test::fixture("conv.safetensors");
-  int cases = 0;
-  for (const auto& [name, fn] : fixture_ops()) {
-    CAPTURE(name);
-    std::vector<Tensor> ins;
-    for (int i = 0; fx.tensors.count(name + ".in" + std::to_string(i)); ++i)
-      ins.push_back(fx.tensors.at(name + ".in" + std::to_string(i)).clone().set_requires_grad());
-    REQUIRE_MESSAGE(!ins.empty(), "fixture has no case " << name);
-    Tensor out = fn(ins);
-    // float32 with sums of up to a few hundred products of O(1) terms, accumulated in another
-    // order than PyTorch's: 2e-5 absolute on O(1) outputs is ~100 ulps of slack, far below any
-    // real bug (a wrong tap or index moves values by O(0.1)).
-    CHECK_CLOSE(out, fx.tensors.at(name + ".out"), 2e-5, 1e-4);
-    out.backward(fx.tensors.at(name + ".dout"));
-    for (size_t i = 0; i < ins.size(); ++i) {
-      CAPTURE(i);
-      CHECK_CLOSE(ins[i].grad(), fx.tensors.at(name + ".grad" + std::to_string(i)), 2e-5, 1e-4);
-    }
-    ++cases;
-  }
+  // float32 with sums of up to a few hundred products of O(1) terms, accumulated in another
+  // order than PyTorch's: 2e-5 absolute on O(1) outputs is ~100 ulps of slack, far below any
+  // real bug (a wrong tap or index moves values by O(0.1)).
+  const int cases = test::check_fixture_cases(fx, fixture_ops(), 2e-5, 1e-4);
   CHECK(cases == 13);
 }
 

@@ -7,7 +7,7 @@
 #include "ops/ops.h"
 
 using namespace cg;
-using Fn = std::function<Tensor(const std::vector<Tensor>&)>;
+using Fn = cg::test::OpFn;
 
 namespace {
 // Every op under test, by fixture case name, as a function of its inputs.
@@ -82,21 +82,8 @@ TEST_CASE("every elementwise op - reduction and loss passes a float64 gradcheck"
 
 TEST_CASE("every elementwise op matches PyTorch (float32 fixtures)") {
   const auto fx = test::fixture("elementwise.safetensors");
-  int cases = 0;
-  for (const auto& [name, fn] : ops_by_case()) {
-    CAPTURE(name);
-    std::vector<Tensor> ins;
-    for (int i = 0; fx.tensors.count(name + ".in" + std::to_string(i)); ++i)
-      ins.push_back(fx.tensors.at(name + ".in" + std::to_string(i)).clone().set_requires_grad());
-    REQUIRE_MESSAGE(!ins.empty(), "fixture has no case " << name);
-    Tensor out = fn(ins);
-    // Float32 throughout; sums of <= 120 terms: a few ulps of the largest magnitude.
-    CHECK_CLOSE(out, fx.tensors.at(name + ".out"), 1e-6, 1e-5);
-    out.backward(fx.tensors.at(name + ".dout"));
-    for (size_t i = 0; i < ins.size(); ++i)
-      CHECK_CLOSE(ins[i].grad(), fx.tensors.at(name + ".grad" + std::to_string(i)), 1e-6, 1e-5);
-    ++cases;
-  }
+  // Float32 throughout; sums of <= 120 terms: a few ulps of the largest magnitude.
+  const int cases = test::check_fixture_cases(fx, ops_by_case(), 1e-6, 1e-5);
   CHECK(cases == 27);
 }
 

@@ -5,7 +5,7 @@
 #include "ops/ops.h"
 
 using namespace cg;
-using Fn = std::function<Tensor(const std::vector<Tensor>&)>;
+using Fn = cg::test::OpFn;
 
 namespace {
 // Runs fn on float32 CPU tensors and on CUDA copies; compares the output and all input gradients.

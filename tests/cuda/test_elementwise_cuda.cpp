@@ -6,7 +6,7 @@
 #include "ops/ops.h"
 
 using namespace cg;
-using Fn = std::function<Tensor(const std::vector<Tensor>&)>;
+using Fn = cg::test::OpFn;
 
 namespace {
 struct Case {
