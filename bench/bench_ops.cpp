@@ -111,28 +111,23 @@ void conv_shapes(benchmark::internal::Benchmark* b) {
   b->Args({512, 1, 31, 4, 1, 1});     // D 5
   b->UseManualTime()->Unit(benchmark::kMillisecond);
 }
+// The generator's instance norms at 256x256 (Args: C, H, fused ReLU 0/1), and one without ReLU
+// (the residual blocks' second norm).
+void norm_shapes(benchmark::internal::Benchmark* b) {
+  b->ArgNames({"C", "H", "relu"});
+  b->Args({64, 256, 1});
+  b->Args({128, 128, 1});
+  b->Args({256, 64, 1});
+  b->Args({256, 64, 0});
+  b->UseManualTime()->Unit(benchmark::kMillisecond);
+}
 }  // namespace
 
 BENCHMARK(BM_conv_forward)->Apply(conv_shapes);
 BENCHMARK(BM_conv_backward_data)->Apply(conv_shapes);
 BENCHMARK(BM_conv_backward_weight)->Apply(conv_shapes);
-// Args: C, H, fused ReLU (0/1)
-BENCHMARK(BM_instance_norm_forward)
-    ->ArgNames({"C", "H", "relu"})
-    ->Args({64, 256, 1})
-    ->Args({128, 128, 1})
-    ->Args({256, 64, 1})
-    ->Args({256, 64, 0})
-    ->UseManualTime()
-    ->Unit(benchmark::kMillisecond);
-BENCHMARK(BM_instance_norm_backward)
-    ->ArgNames({"C", "H", "relu"})
-    ->Args({64, 256, 1})
-    ->Args({128, 128, 1})
-    ->Args({256, 64, 1})
-    ->Args({256, 64, 0})
-    ->UseManualTime()
-    ->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_instance_norm_forward)->Apply(norm_shapes);
+BENCHMARK(BM_instance_norm_backward)->Apply(norm_shapes);
 BENCHMARK(BM_reflection_pad_forward)
     ->ArgNames({"C", "H", "p"})
     ->Args({3, 256, 3})
