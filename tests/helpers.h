@@ -6,6 +6,7 @@
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
+#include <fstream>
 #include <functional>
 #include <map>
 #include <sstream>
@@ -104,6 +105,12 @@ inline safetensors::Contents fixture(const std::string& name) {
 }
 
 // ---- folders and datasets for the app-level tests ----
+
+// The whole file as text (empty when it cannot be read).
+inline std::string read_file(const std::string& path) {
+  std::ifstream in(path);
+  return std::string((std::istreambuf_iterator<char>(in)), {});
+}
 
 // A fresh folder under the build tree for one test.
 inline std::string scratch(const std::string& name) {

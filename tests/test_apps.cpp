@@ -14,6 +14,7 @@
 
 using namespace cg;
 using namespace cg::cyclegan;
+using cg::test::read_file;
 namespace fs = std::filesystem;
 
 namespace {
@@ -43,11 +44,6 @@ void save_generator(const Options& o, const std::string& net, int in_nc, int out
   auto G = define_G(in_nc, out_nc, o.ngf, o.netG, o.norm, false, "normal", 0.02, g);
   fs::create_directories(experiment_dir(o));
   safetensors::save(net_file(o, o.epoch, net), G->state_dict());
-}
-
-std::string read_file(const std::string& path) {
-  std::ifstream in(path);
-  return std::string((std::istreambuf_iterator<char>(in)), {});
 }
 
 // Every src='...' of a page names a file that exists; returns how many there are.

@@ -18,6 +18,7 @@
 using namespace cg;
 using namespace cg::cyclegan;
 using cg::test::make_dataset;
+using cg::test::read_file;
 using cg::test::scratch;
 namespace fs = std::filesystem;
 
@@ -64,11 +65,6 @@ void expect_identical_checkpoints(const Options& a, const Options& b, const std:
     REQUIRE(sy.tensors.count(k));
     CHECK(std::memcmp(t.raw(), sy.tensors.at(k).raw(), t.nbytes()) == 0);
   }
-}
-
-std::string read_file(const std::string& path) {
-  std::ifstream in(path);
-  return std::string((std::istreambuf_iterator<char>(in)), {});
 }
 
 Parsed parse(std::vector<std::string> args, bool train = true) {
