@@ -83,5 +83,14 @@ struct ConvGeom {
   int64_t P = 0, Q = 0;
 };
 
+// One parameter tensor of an Adam step: parameter, gradient, first and second moments, n values each.
+struct AdamTensor {
+  void* p = nullptr;
+  const void* g = nullptr;
+  void* m = nullptr;
+  void* v = nullptr;
+  int64_t n = 0;
+};
+
 }  // namespace kern
 }  // namespace cg

@@ -120,6 +120,8 @@ void copy(void* dst, const void* src, size_t bytes) {
   });
 }
 
+void upload(void* dst, const void* host_src, size_t bytes) { copy(dst, host_src, bytes); }
+
 void fill(DType dt, void* x, int64_t n, double value) {
   with_dtype(dt, [&](auto t) {
     using T = decltype(t);

@@ -1,13 +1,20 @@
-// Convolutions on the GPU through cuDNN. Per distinct shape (and direction), descriptors are made
-// once and the fastest algorithm is measured once (cudnnFind*Ex, as PyTorch's cudnn.benchmark),
-// then reused; workspaces come from the caching allocator. TF32 tensor cores are allowed unless
-// set_allow_tf32(false) (PyTorch's default for convolutions is also to allow them).
+// Convolutions on the GPU through cuDNN's graph (backend) API. Per distinct shape and direction,
+// every engine configuration cuDNN's heuristics offer (modes A, B and fallback) is built and timed
+// once on the real buffers, and the fastest is kept, as PyTorch's cudnn.benchmark does; workspaces
+// come from the caching allocator. The graph API reaches engines the legacy cudnnFind* calls never
+// offer: on an H100 at CycleGAN's batch-1 shapes they run 2-3.5x faster (bench/cudnn_engines.cpp
+// against bench/cudnn_layouts.cpp). Should no engine build for a shape, the legacy API's fastest
+// algorithm serves it. TF32 tensor cores are allowed unless set_allow_tf32(false) (PyTorch's default
+// for convolutions also allows them); set_deterministic(true) keeps only deterministic engines.
 #include <cudnn.h>
 
+#include <algorithm>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <tuple>
+#include <vector>
 
 #include "cuda/kernels.h"
 #include "cuda/runtime.h"
@@ -30,6 +37,7 @@ void cudnn_check(cudnnStatus_t st, const char* what, const kern::ConvGeom* g) {
 #define CG_CUDNN(call, g) cudnn_check((call), #call, (g))
 
 bool g_allow_tf32 = true;
+bool g_deterministic = false;
 
 cudnnHandle_t handle() {
   static cudnnHandle_t h = [] {
@@ -42,31 +50,144 @@ cudnnHandle_t handle() {
 }
 
 enum class Dir { Fwd, BwdData, BwdFilter };
+const char* dir_name(Dir d) {
+  return d == Dir::Fwd ? "forward" : d == Dir::BwdData ? "backward-data" : "backward-filter";
+}
 
-// Descriptors and the chosen algorithm for one (shape, direction).
-struct Plan {
-  cudnnTensorDescriptor_t x, y, bias;
-  cudnnFilterDescriptor_t w;
-  cudnnConvolutionDescriptor_t conv;
-  int algo = 0;
-  size_t workspace = 0;
-};
-
-// The most workspace an algorithm may ask for; faster algorithms that need more are passed over.
-constexpr size_t kMaxWorkspace = size_t(1) << 30;
+// The most workspace an engine may ask for; faster engines that need more are passed over.
+constexpr int64_t kMaxWorkspace = int64_t(256) << 20;
 
 // RAII workspace from the caching allocator.
 struct Workspace {
   explicit Workspace(size_t n) : p(n ? alloc(n) : nullptr) {}
   ~Workspace() { free(p); }
+  Workspace(const Workspace&) = delete;
+  Workspace& operator=(const Workspace&) = delete;
   void* p;
 };
 
-using Key =
-    std::tuple<int, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, bool>;
+// A backend descriptor that destroys itself.
+struct Desc {
+  cudnnBackendDescriptor_t d = nullptr;
+  explicit Desc(cudnnBackendDescriptorType_t t) { CG_CUDNN(cudnnBackendCreateDescriptor(t, &d), nullptr); }
+  Desc(Desc&& o) noexcept : d(o.d) { o.d = nullptr; }
+  Desc(const Desc&) = delete;
+  Desc& operator=(const Desc&) = delete;
+  ~Desc() {
+    if (d) cudnnBackendDestroyDescriptor(d);
+  }
+  template <class T>
+  Desc& set(cudnnBackendAttributeName_t a, cudnnBackendAttributeType_t t, int64_t n, const T* v) {
+    CG_CUDNN(cudnnBackendSetAttribute(d, a, t, n, v), nullptr);
+    return *this;
+  }
+  Desc& finalize() {
+    CG_CUDNN(cudnnBackendFinalize(d), nullptr);
+    return *this;
+  }
+};
 
-Plan make_descriptors(const kern::ConvGeom& g) {
-  Plan p;
+// Tensor unique ids in every operation graph: x (or dx) 1, w (or dw) 2, y (or dy) 3.
+constexpr int64_t kX = 1, kW = 2, kY = 3;
+
+Desc tensor_desc(int64_t uid, int64_t n, int64_t c, int64_t h, int64_t w) {
+  Desc d(CUDNN_BACKEND_TENSOR_DESCRIPTOR);
+  const cudnnDataType_t dt = CUDNN_DATA_FLOAT;
+  const int64_t dims[4] = {n, c, h, w}, strides[4] = {c * h * w, h * w, w, 1}, align = 4;
+  d.set(CUDNN_ATTR_TENSOR_DATA_TYPE, CUDNN_TYPE_DATA_TYPE, 1, &dt)
+      .set(CUDNN_ATTR_TENSOR_DIMENSIONS, CUDNN_TYPE_INT64, 4, dims)
+      .set(CUDNN_ATTR_TENSOR_STRIDES, CUDNN_TYPE_INT64, 4, strides)
+      .set(CUDNN_ATTR_TENSOR_UNIQUE_ID, CUDNN_TYPE_INT64, 1, &uid)
+      .set(CUDNN_ATTR_TENSOR_BYTE_ALIGNMENT, CUDNN_TYPE_INT64, 1, &align)
+      .finalize();
+  return d;
+}
+
+// The one-operation graph for (g, dir).
+Desc operation_graph(Dir dir, const kern::ConvGeom& g) {
+  Desc x = tensor_desc(kX, g.N, g.C, g.H, g.W), w = tensor_desc(kW, g.K, g.C, g.R, g.S),
+       y = tensor_desc(kY, g.N, g.K, g.P, g.Q);
+  Desc conv(CUDNN_BACKEND_CONVOLUTION_DESCRIPTOR);
+  const int64_t nsd = 2, pad[2] = {g.pad, g.pad}, stride[2] = {g.stride, g.stride}, dil[2] = {1, 1};
+  const cudnnDataType_t comp = CUDNN_DATA_FLOAT;
+  const cudnnConvolutionMode_t mode = CUDNN_CROSS_CORRELATION;
+  conv.set(CUDNN_ATTR_CONVOLUTION_SPATIAL_DIMS, CUDNN_TYPE_INT64, 1, &nsd)
+      .set(CUDNN_ATTR_CONVOLUTION_COMP_TYPE, CUDNN_TYPE_DATA_TYPE, 1, &comp)
+      .set(CUDNN_ATTR_CONVOLUTION_CONV_MODE, CUDNN_TYPE_CONVOLUTION_MODE, 1, &mode)
+      .set(CUDNN_ATTR_CONVOLUTION_PRE_PADDINGS, CUDNN_TYPE_INT64, 2, pad)
+      .set(CUDNN_ATTR_CONVOLUTION_POST_PADDINGS, CUDNN_TYPE_INT64, 2, pad)
+      .set(CUDNN_ATTR_CONVOLUTION_DILATIONS, CUDNN_TYPE_INT64, 2, dil)
+      .set(CUDNN_ATTR_CONVOLUTION_FILTER_STRIDES, CUDNN_TYPE_INT64, 2, stride)
+      .finalize();
+  const float alpha = 1, beta = 0;
+  const auto B = CUDNN_TYPE_BACKEND_DESCRIPTOR;
+  Desc op(dir == Dir::Fwd       ? CUDNN_BACKEND_OPERATION_CONVOLUTION_FORWARD_DESCRIPTOR
+          : dir == Dir::BwdData ? CUDNN_BACKEND_OPERATION_CONVOLUTION_BACKWARD_DATA_DESCRIPTOR
+                                : CUDNN_BACKEND_OPERATION_CONVOLUTION_BACKWARD_FILTER_DESCRIPTOR);
+  if (dir == Dir::Fwd)
+    op.set(CUDNN_ATTR_OPERATION_CONVOLUTION_FORWARD_X, B, 1, &x.d)
+        .set(CUDNN_ATTR_OPERATION_CONVOLUTION_FORWARD_W, B, 1, &w.d)
+        .set(CUDNN_ATTR_OPERATION_CONVOLUTION_FORWARD_Y, B, 1, &y.d)
+        .set(CUDNN_ATTR_OPERATION_CONVOLUTION_FORWARD_CONV_DESC, B, 1, &conv.d)
+        .set(CUDNN_ATTR_OPERATION_CONVOLUTION_FORWARD_ALPHA, CUDNN_TYPE_FLOAT, 1, &alpha)
+        .set(CUDNN_ATTR_OPERATION_CONVOLUTION_FORWARD_BETA, CUDNN_TYPE_FLOAT, 1, &beta);
+  else if (dir == Dir::BwdData)
+    op.set(CUDNN_ATTR_OPERATION_CONVOLUTION_BWD_DATA_DX, B, 1, &x.d)
+        .set(CUDNN_ATTR_OPERATION_CONVOLUTION_BWD_DATA_W, B, 1, &w.d)
+        .set(CUDNN_ATTR_OPERATION_CONVOLUTION_BWD_DATA_DY, B, 1, &y.d)
+        .set(CUDNN_ATTR_OPERATION_CONVOLUTION_BWD_DATA_CONV_DESC, B, 1, &conv.d)
+        .set(CUDNN_ATTR_OPERATION_CONVOLUTION_BWD_DATA_ALPHA, CUDNN_TYPE_FLOAT, 1, &alpha)
+        .set(CUDNN_ATTR_OPERATION_CONVOLUTION_BWD_DATA_BETA, CUDNN_TYPE_FLOAT, 1, &beta);
+  else
+    op.set(CUDNN_ATTR_OPERATION_CONVOLUTION_BWD_FILTER_X, B, 1, &x.d)
+        .set(CUDNN_ATTR_OPERATION_CONVOLUTION_BWD_FILTER_DW, B, 1, &w.d)
+        .set(CUDNN_ATTR_OPERATION_CONVOLUTION_BWD_FILTER_DY, B, 1, &y.d)
+        .set(CUDNN_ATTR_OPERATION_CONVOLUTION_BWD_FILTER_CONV_DESC, B, 1, &conv.d)
+        .set(CUDNN_ATTR_OPERATION_CONVOLUTION_BWD_FILTER_ALPHA, CUDNN_TYPE_FLOAT, 1, &alpha)
+        .set(CUDNN_ATTR_OPERATION_CONVOLUTION_BWD_FILTER_BETA, CUDNN_TYPE_FLOAT, 1, &beta);
+  op.finalize();
+  Desc graph(CUDNN_BACKEND_OPERATIONGRAPH_DESCRIPTOR);
+  cudnnHandle_t h = handle();
+  graph.set(CUDNN_ATTR_OPERATIONGRAPH_OPS, B, 1, &op.d).set(CUDNN_ATTR_OPERATIONGRAPH_HANDLE, CUDNN_TYPE_HANDLE, 1, &h);
+  graph.finalize();
+  return graph;
+}
+
+// Whether an engine configuration may run under the current switches: float32 inputs are never
+// down-converted to half precision; TF32 (the tensor-core note, for float32 data) only when
+// allowed; nondeterministic engines (atomics) only when determinism is not asked for.
+bool acceptable(cudnnBackendDescriptor_t cfg) {
+  Desc engine(CUDNN_BACKEND_ENGINE_DESCRIPTOR);
+  int64_t got = 0;
+  if (cudnnBackendGetAttribute(cfg, CUDNN_ATTR_ENGINECFG_ENGINE, CUDNN_TYPE_BACKEND_DESCRIPTOR, 1, &got,
+                               &engine.d) != CUDNN_STATUS_SUCCESS)
+    return false;
+  cudnnBackendNumericalNote_t notes[CUDNN_NUMERICAL_NOTE_TYPE_COUNT];
+  int64_t n = 0;
+  if (cudnnBackendGetAttribute(engine.d, CUDNN_ATTR_ENGINE_NUMERICAL_NOTE, CUDNN_TYPE_NUMERICAL_NOTE,
+                               CUDNN_NUMERICAL_NOTE_TYPE_COUNT, &n, notes) != CUDNN_STATUS_SUCCESS)
+    return false;
+  for (int64_t k = 0; k < n; ++k) {
+    if (notes[k] == CUDNN_NUMERICAL_NOTE_DOWN_CONVERT_INPUTS) return false;
+    if (notes[k] == CUDNN_NUMERICAL_NOTE_TENSOR_CORE && !g_allow_tf32) return false;
+    if (notes[k] == CUDNN_NUMERICAL_NOTE_NONDETERMINISTIC && g_deterministic) return false;
+  }
+  return true;
+}
+
+// The chosen way to run one (shape, direction): a graph-API execution plan, or a legacy algorithm.
+struct Plan {
+  std::shared_ptr<Desc> exec;  // graph API
+  int legacy_algo = -1;
+  cudnnMathType_t legacy_math = CUDNN_DEFAULT_MATH;
+  int64_t workspace = 0;
+  // Legacy descriptors: for the legacy fallback and for the bias add / bias gradient.
+  cudnnTensorDescriptor_t x = nullptr, y = nullptr, bias = nullptr;
+  cudnnFilterDescriptor_t w = nullptr;
+  cudnnConvolutionDescriptor_t conv = nullptr;
+};
+
+void make_legacy_descriptors(Plan& p, const kern::ConvGeom& g) {
   auto i = [](int64_t v) { return static_cast<int>(v); };
   CG_CUDNN(cudnnCreateTensorDescriptor(&p.x), &g);
   CG_CUDNN(cudnnCreateTensorDescriptor(&p.y), &g);
@@ -87,97 +208,216 @@ Plan make_descriptors(const kern::ConvGeom& g) {
                                            CUDNN_CROSS_CORRELATION, CUDNN_DATA_FLOAT),
            &g);
   CG_CUDNN(cudnnSetConvolutionMathType(p.conv, g_allow_tf32 ? CUDNN_DEFAULT_MATH : CUDNN_FMA_MATH), &g);
-  return p;
 }
 
-// Picks the fastest successful result that fits the workspace limit, and runs it later with the
-// math type it was timed with (the search may report a tensor-op variant under the default math
-// type, as PyTorch also handles). With TF32 off, tensor-op results are passed over.
-template <class Perf>
-void choose(Plan& p, const Perf* perf, int n, const kern::ConvGeom& g, const char* dir) {
-  for (int k = 0; k < n; ++k) {
-    if (perf[k].status != CUDNN_STATUS_SUCCESS || perf[k].memory > kMaxWorkspace) continue;
-    if (!g_allow_tf32 && perf[k].mathType == CUDNN_TENSOR_OP_MATH) continue;
-    p.algo = static_cast<int>(perf[k].algo);
-    p.workspace = perf[k].memory;
-    CG_CUDNN(cudnnSetConvolutionMathType(p.conv, perf[k].mathType), &g);
-    return;
+// Runs a graph-API plan on (x or dx, w or dw, y or dy).
+cudnnStatus_t execute(const Desc& exec, int64_t workspace, void* x, void* w, void* y) {
+  Workspace ws(static_cast<size_t>(workspace));
+  Desc pack(CUDNN_BACKEND_VARIANT_PACK_DESCRIPTOR);
+  void* ptrs[3] = {x, w, y};
+  const int64_t uids[3] = {kX, kW, kY};
+  pack.set(CUDNN_ATTR_VARIANT_PACK_DATA_POINTERS, CUDNN_TYPE_VOID_PTR, 3, ptrs)
+      .set(CUDNN_ATTR_VARIANT_PACK_UNIQUE_IDS, CUDNN_TYPE_INT64, 3, uids)
+      .set(CUDNN_ATTR_VARIANT_PACK_WORKSPACE, CUDNN_TYPE_VOID_PTR, 1, &ws.p)
+      .finalize();
+  return cudnnBackendExecute(handle(), exec.d, pack.d);
+}
+
+// Median of a few timed runs, in ms; a negative value when the plan fails to run.
+float time_plan(const Desc& exec, int64_t workspace, void* x, void* w, void* y) {
+  cudaEvent_t a, b;
+  CG_CUDA_CHECK(cudaEventCreate(&a));
+  CG_CUDA_CHECK(cudaEventCreate(&b));
+  float ms[3] = {-1, -1, -1};
+  if (execute(exec, workspace, x, w, y) == CUDNN_STATUS_SUCCESS) {  // warm-up
+    for (float& t : ms) {
+      CG_CUDA_CHECK(cudaEventRecord(a, stream()));
+      if (execute(exec, workspace, x, w, y) != CUDNN_STATUS_SUCCESS) break;
+      CG_CUDA_CHECK(cudaEventRecord(b, stream()));
+      CG_CUDA_CHECK(cudaEventSynchronize(b));
+      CG_CUDA_CHECK(cudaEventElapsedTime(&t, a, b));
+    }
   }
-  throw Error(std::string("cuDNN found no usable ") + dir + " algorithm for " + geom_str(g));
+  cudaEventDestroy(a);
+  cudaEventDestroy(b);
+  cudaGetLastError();  // an engine that failed to launch must not poison later checks
+  std::sort(ms, ms + 3);
+  return ms[0] < 0 ? -1 : ms[1];
 }
 
-// The plan for (g, dir); on first sight, benchmarks the algorithms on the real buffers.
-const Plan& plan(Dir dir, const kern::ConvGeom& g, const void* a, const void* b, void* out) {
+// The fastest graph-API plan for (g, dir), timed on the real buffers; null when none builds.
+std::shared_ptr<Desc> search_graph(Dir dir, const kern::ConvGeom& g, void* x, void* w, void* y, int64_t* ws) {
+  Desc graph = operation_graph(dir, g);
+  std::shared_ptr<Desc> best;
+  float best_ms = -1;
+  std::vector<std::string> seen;
+  for (cudnnBackendHeurMode_t mode : {CUDNN_HEUR_MODE_A, CUDNN_HEUR_MODE_B, CUDNN_HEUR_MODE_FALLBACK}) {
+    Desc heur(CUDNN_BACKEND_ENGINEHEUR_DESCRIPTOR);
+    heur.set(CUDNN_ATTR_ENGINEHEUR_OPERATION_GRAPH, CUDNN_TYPE_BACKEND_DESCRIPTOR, 1, &graph.d)
+        .set(CUDNN_ATTR_ENGINEHEUR_MODE, CUDNN_TYPE_HEUR_MODE, 1, &mode);
+    if (cudnnBackendFinalize(heur.d) != CUDNN_STATUS_SUCCESS) continue;
+    int64_t count = 0;
+    if (cudnnBackendGetAttribute(heur.d, CUDNN_ATTR_ENGINEHEUR_RESULTS, CUDNN_TYPE_BACKEND_DESCRIPTOR, 0, &count,
+                                 nullptr) != CUDNN_STATUS_SUCCESS)
+      continue;
+    std::vector<Desc> cfgs;
+    std::vector<cudnnBackendDescriptor_t> raw;
+    for (int64_t i = 0; i < count; ++i) {
+      cfgs.emplace_back(CUDNN_BACKEND_ENGINECFG_DESCRIPTOR);
+      raw.push_back(cfgs.back().d);
+    }
+    if (cudnnBackendGetAttribute(heur.d, CUDNN_ATTR_ENGINEHEUR_RESULTS, CUDNN_TYPE_BACKEND_DESCRIPTOR, count,
+                                 &count, raw.data()) != CUDNN_STATUS_SUCCESS)
+      continue;
+    for (int64_t i = 0; i < count; ++i) {
+      if (!acceptable(raw[static_cast<size_t>(i)])) continue;
+      auto exec = std::make_shared<Desc>(CUDNN_BACKEND_EXECUTION_PLAN_DESCRIPTOR);
+      cudnnHandle_t h = handle();
+      exec->set(CUDNN_ATTR_EXECUTION_PLAN_HANDLE, CUDNN_TYPE_HANDLE, 1, &h)
+          .set(CUDNN_ATTR_EXECUTION_PLAN_ENGINE_CONFIG, CUDNN_TYPE_BACKEND_DESCRIPTOR, 1, &raw[static_cast<size_t>(i)]);
+      if (cudnnBackendFinalize(exec->d) != CUDNN_STATUS_SUCCESS) continue;
+      int64_t wsz = 0, got = 0, jl = 0;
+      cudnnBackendGetAttribute(exec->d, CUDNN_ATTR_EXECUTION_PLAN_WORKSPACE_SIZE, CUDNN_TYPE_INT64, 1, &got, &wsz);
+      if (wsz > kMaxWorkspace) continue;
+      // The same configuration can come from two heuristic modes: time it once.
+      cudnnBackendGetAttribute(exec->d, CUDNN_ATTR_EXECUTION_PLAN_JSON_REPRESENTATION, CUDNN_TYPE_CHAR, 0, &jl,
+                               nullptr);
+      std::string json(static_cast<size_t>(jl), '\0');
+      if (jl)
+        cudnnBackendGetAttribute(exec->d, CUDNN_ATTR_EXECUTION_PLAN_JSON_REPRESENTATION, CUDNN_TYPE_CHAR, jl, &jl,
+                                 json.data());
+      if (!json.empty() && std::find(seen.begin(), seen.end(), json) != seen.end()) continue;
+      seen.push_back(json);
+      const float ms = time_plan(*exec, wsz, x, w, y);
+      if (ms >= 0 && (best_ms < 0 || ms < best_ms)) {
+        best_ms = ms;
+        best = exec;
+        *ws = wsz;
+      }
+    }
+  }
+  return best;
+}
+
+// The fastest legacy algorithm (cudnnFind*Ex), for shapes where no graph-API plan builds.
+template <class Perf>
+bool choose_legacy(Plan& p, const Perf* perf, int n) {
+  for (int k = 0; k < n; ++k) {
+    if (perf[k].status != CUDNN_STATUS_SUCCESS || static_cast<int64_t>(perf[k].memory) > kMaxWorkspace) continue;
+    if (!g_allow_tf32 && perf[k].mathType == CUDNN_TENSOR_OP_MATH) continue;
+    if (g_deterministic && perf[k].determinism != CUDNN_DETERMINISTIC) continue;
+    p.legacy_algo = static_cast<int>(perf[k].algo);
+    p.legacy_math = perf[k].mathType;
+    p.workspace = static_cast<int64_t>(perf[k].memory);
+    return true;
+  }
+  return false;
+}
+
+void search_legacy(Plan& p, Dir dir, const kern::ConvGeom& g, void* x, void* w, void* y) {
+  Workspace ws(kMaxWorkspace);
+  constexpr int kMax = 16;
+  int n = 0;
+  bool ok = false;
+  if (dir == Dir::Fwd) {
+    cudnnConvolutionFwdAlgoPerf_t perf[kMax];
+    CG_CUDNN(cudnnFindConvolutionForwardAlgorithmEx(handle(), p.x, x, p.w, w, p.conv, p.y, y, kMax, &n, perf,
+                                                    ws.p, kMaxWorkspace),
+             &g);
+    ok = choose_legacy(p, perf, n);
+  } else if (dir == Dir::BwdData) {
+    cudnnConvolutionBwdDataAlgoPerf_t perf[kMax];
+    CG_CUDNN(cudnnFindConvolutionBackwardDataAlgorithmEx(handle(), p.w, w, p.y, y, p.conv, p.x, x, kMax, &n, perf,
+                                                         ws.p, kMaxWorkspace),
+             &g);
+    ok = choose_legacy(p, perf, n);
+  } else {
+    cudnnConvolutionBwdFilterAlgoPerf_t perf[kMax];
+    CG_CUDNN(cudnnFindConvolutionBackwardFilterAlgorithmEx(handle(), p.x, x, p.y, y, p.conv, p.w, w, kMax, &n,
+                                                           perf, ws.p, kMaxWorkspace),
+             &g);
+    ok = choose_legacy(p, perf, n);
+  }
+  if (!ok) throw Error(std::string("cuDNN found no usable ") + dir_name(dir) + " algorithm for " + geom_str(g));
+}
+
+using Key = std::tuple<int, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t,
+                       bool, bool>;
+
+// The plan for (g, dir); on first sight, measured on the real buffers (x or dx, w or dw, y or dy).
+const Plan& plan(Dir dir, const kern::ConvGeom& g, void* x, void* w, void* y) {
   static std::map<Key, Plan> cache;
   static std::mutex mu;
   std::lock_guard<std::mutex> lock(mu);
-  const Key key{static_cast<int>(dir), g.N, g.C, g.H, g.W, g.K, g.R, g.S, g.stride, g.pad, g_allow_tf32};
+  const Key key{static_cast<int>(dir), g.N,      g.C,       g.H,           g.W,           g.K, g.R, g.S,
+                g.stride,              g.pad,    g_allow_tf32, g_deterministic};
   auto it = cache.find(key);
   if (it != cache.end()) return it->second;
-  Plan p = make_descriptors(g);
-  Workspace ws(kMaxWorkspace / 4);  // the search's scratch; the chosen algorithm may need less
-  constexpr int kMax = 16;
-  int n = 0;
-  if (dir == Dir::Fwd) {
-    cudnnConvolutionFwdAlgoPerf_t perf[kMax];
-    CG_CUDNN(cudnnFindConvolutionForwardAlgorithmEx(handle(), p.x, a, p.w, b, p.conv, p.y, out, kMax, &n,
-                                                    perf, ws.p, kMaxWorkspace / 4),
-             &g);
-    choose(p, perf, n, g, "forward");
-  } else if (dir == Dir::BwdData) {
-    cudnnConvolutionBwdDataAlgoPerf_t perf[kMax];
-    CG_CUDNN(cudnnFindConvolutionBackwardDataAlgorithmEx(handle(), p.w, b, p.y, a, p.conv, p.x, out, kMax, &n,
-                                                         perf, ws.p, kMaxWorkspace / 4),
-             &g);
-    choose(p, perf, n, g, "backward-data");
-  } else {
-    cudnnConvolutionBwdFilterAlgoPerf_t perf[kMax];
-    CG_CUDNN(cudnnFindConvolutionBackwardFilterAlgorithmEx(handle(), p.x, a, p.y, b, p.conv, p.w, out, kMax,
-                                                           &n, perf, ws.p, kMaxWorkspace / 4),
-             &g);
-    choose(p, perf, n, g, "backward-filter");
-  }
+  if (capturing())
+    throw Error(std::string("cuDNN ") + dir_name(dir) + " convolution " + geom_str(g) +
+                " was first seen while a CUDA graph was being captured; run the step once eagerly first");
+  Plan p;
+  make_legacy_descriptors(p, g);
+  p.exec = search_graph(dir, g, x, w, y, &p.workspace);
+  if (!p.exec) search_legacy(p, dir, g, x, w, y);
   return cache.emplace(key, p).first->second;
+}
+
+void run(Dir dir, const Plan& p, const kern::ConvGeom& g, const void* x, const void* w, const void* y) {
+  void* xx = const_cast<void*>(x);
+  void* ww = const_cast<void*>(w);
+  void* yy = const_cast<void*>(y);
+  if (p.exec) {
+    CG_CUDNN(execute(*p.exec, p.workspace, xx, ww, yy), &g);
+    return;
+  }
+  Workspace ws(static_cast<size_t>(p.workspace));
+  const float one = 1.f, zero = 0.f;
+  CG_CUDNN(cudnnSetConvolutionMathType(p.conv, p.legacy_math), &g);
+  if (dir == Dir::Fwd)
+    CG_CUDNN(cudnnConvolutionForward(handle(), &one, p.x, x, p.w, w, p.conv,
+                                     static_cast<cudnnConvolutionFwdAlgo_t>(p.legacy_algo), ws.p,
+                                     static_cast<size_t>(p.workspace), &zero, p.y, yy),
+             &g);
+  else if (dir == Dir::BwdData)
+    CG_CUDNN(cudnnConvolutionBackwardData(handle(), &one, p.w, w, p.y, y, p.conv,
+                                          static_cast<cudnnConvolutionBwdDataAlgo_t>(p.legacy_algo), ws.p,
+                                          static_cast<size_t>(p.workspace), &zero, p.x, xx),
+             &g);
+  else
+    CG_CUDNN(cudnnConvolutionBackwardFilter(handle(), &one, p.x, x, p.y, y, p.conv,
+                                            static_cast<cudnnConvolutionBwdFilterAlgo_t>(p.legacy_algo), ws.p,
+                                            static_cast<size_t>(p.workspace), &zero, p.w, ww),
+             &g);
 }
 
 }  // namespace
 
 void set_allow_tf32(bool allow) { g_allow_tf32 = allow; }
 bool allow_tf32() { return g_allow_tf32; }
+void set_deterministic(bool on) { g_deterministic = on; }
+bool deterministic() { return g_deterministic; }
 
 void conv2d_forward(DType dt, const void* x, const void* w, const void* b, void* y, const kern::ConvGeom& g) {
   require_f32(dt, "conv2d_forward");
-  const Plan& p = plan(Dir::Fwd, g, x, w, y);
-  Workspace ws(p.workspace);
-  const float one = 1.f, zero = 0.f;
-  CG_CUDNN(cudnnConvolutionForward(handle(), &one, p.x, x, p.w, w, p.conv,
-                                   static_cast<cudnnConvolutionFwdAlgo_t>(p.algo), ws.p, p.workspace, &zero,
-                                   p.y, y),
-           &g);
+  const Plan& p = plan(Dir::Fwd, g, const_cast<void*>(x), const_cast<void*>(w), y);
+  run(Dir::Fwd, p, g, x, w, y);
+  const float one = 1.f;
   if (b) CG_CUDNN(cudnnAddTensor(handle(), &one, p.bias, b, &one, p.y, y), &g);
 }
 
 void conv2d_backward_data(DType dt, const void* dy, const void* w, void* dx, const kern::ConvGeom& g) {
   require_f32(dt, "conv2d_backward_data");
-  const Plan& p = plan(Dir::BwdData, g, dy, w, dx);
-  Workspace ws(p.workspace);
-  const float one = 1.f, zero = 0.f;
-  CG_CUDNN(cudnnConvolutionBackwardData(handle(), &one, p.w, w, p.y, dy, p.conv,
-                                        static_cast<cudnnConvolutionBwdDataAlgo_t>(p.algo), ws.p, p.workspace,
-                                        &zero, p.x, dx),
-           &g);
+  const Plan& p = plan(Dir::BwdData, g, dx, const_cast<void*>(w), const_cast<void*>(dy));
+  run(Dir::BwdData, p, g, dx, w, dy);
 }
 
 void conv2d_backward_weight(DType dt, const void* x, const void* dy, void* dw, void* db,
                             const kern::ConvGeom& g) {
   require_f32(dt, "conv2d_backward_weight");
-  const Plan& p = plan(Dir::BwdFilter, g, x, dy, dw);
-  Workspace ws(p.workspace);
+  const Plan& p = plan(Dir::BwdFilter, g, const_cast<void*>(x), dw, const_cast<void*>(dy));
+  run(Dir::BwdFilter, p, g, x, dw, dy);
   const float one = 1.f, zero = 0.f;
-  CG_CUDNN(cudnnConvolutionBackwardFilter(handle(), &one, p.x, x, p.y, dy, p.conv,
-                                          static_cast<cudnnConvolutionBwdFilterAlgo_t>(p.algo), ws.p,
-                                          p.workspace, &zero, p.w, dw),
-           &g);
   if (db) CG_CUDNN(cudnnConvolutionBackwardBias(handle(), &one, p.y, dy, &zero, p.bias, db), &g);
 }
 

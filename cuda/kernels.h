@@ -25,10 +25,31 @@ void reset_peak_bytes_in_use();
 void copy(void* dst, const void* src, size_t bytes);                 // device -> device
 void copy_to_device(void* dst, const void* host_src, size_t bytes);  // host -> device
 void copy_to_host(void* host_dst, const void* src, size_t bytes);    // device -> host (syncs)
+// Private memory pools (for graph capture; see backend/block_allocator.h): while pool id is set,
+// every allocation comes from it. 0 is the general pool.
+int new_memory_pool();
+void set_memory_pool(int id);
+void release_memory_pool(int id);
+
+// ---- CUDA graphs (cuda/graph.cu) ----
+// Capture of the framework's stream: every kernel and copy queued between begin and end is
+// recorded, not run; launch runs the recording. Allocations made while capturing come from a
+// private pool of the graph's own, kept until graph_destroy.
+struct GraphHandle;
+GraphHandle* graph_capture_begin();
+void graph_capture_end(GraphHandle* g);    // instantiates; throws if the capture broke
+void graph_capture_abort(GraphHandle* g);  // after an error while capturing: ends and frees it
+void graph_launch(GraphHandle* g);
+void graph_destroy(GraphHandle* g);
+bool capturing();  // whether the framework's stream is being captured now
 
 // TF32 tensor cores in cuDNN convolutions (default: allowed, as PyTorch's cudnn.allow_tf32).
 void set_allow_tf32(bool allow);
 bool allow_tf32();
+// Only deterministic convolution engines (default: off, as PyTorch's cudnn.deterministic): the
+// same inputs then give the same bits on every run, eager or replayed from a graph.
+void set_deterministic(bool on);
+bool deterministic();
 
 // ---- the shared compute kernels, in cuda/<name>.cu (conv2d.cpp: cuDNN) ----
 #include "backend/kernel_api.inc"

@@ -1,10 +1,8 @@
 // Device queries, the stream, the caching allocator, copies and fills.
-#include <algorithm>
-#include <cstdio>
-#include <map>
 #include <mutex>
-#include <unordered_map>
-#include <vector>
+#include <string>
+
+#include "backend/block_allocator.h"
 
 #include "cuda/kernels.h"
 #include "cuda/runtime.h"
@@ -50,36 +48,34 @@ cudaStream_t stream() {
 void synchronize() { CG_CUDA_CHECK(cudaStreamSynchronize(stream())); }
 
 // ---- caching allocator ----
-// Blocks are rounded up (512 B for small, 2 MiB for large requests) and kept on free lists by
-// size when released, so a training step after the first reuses the same blocks and makes no
-// cudaMalloc/cudaFree calls. All work runs on one stream, so a block freed by the host can be
-// handed out again at once: kernels that used it are ordered before any kernel that reuses it.
+// The policy is backend/block_allocator.h (size classes, best fit, splitting, private pools for
+// graph capture), tested on the CPU; here it gets its segments from cudaMalloc. All work runs on one
+// stream, so a block freed by the host can be handed out again at once: kernels that used it are
+// ordered before any kernel that reuses it.
 namespace {
+class CudaSegments : public alloc::SegmentSource {
+ public:
+  void* malloc(size_t bytes) override {
+    // cudaMalloc is not a stream operation, so graph capture would refuse it; a segment made while
+    // capturing belongs to the graph's private pool and outlives every replay, which is safe.
+    cudaStreamCaptureMode mode = cudaStreamCaptureModeRelaxed;
+    CG_CUDA_CHECK(cudaThreadExchangeStreamCaptureMode(&mode));
+    void* p = nullptr;
+    const cudaError_t e = cudaMalloc(&p, bytes);
+    CG_CUDA_CHECK(cudaThreadExchangeStreamCaptureMode(&mode));
+    if (e == cudaErrorMemoryAllocation) {
+      cudaGetLastError();
+      return nullptr;
+    }
+    if (e != cudaSuccess) fail("cudaMalloc", e, __FILE__, __LINE__);
+    return p;
+  }
+  void free(void* p) override { cudaFree(p); }
+};
 struct Cache {
   std::mutex mu;
-  std::multimap<size_t, void*> free_blocks;  // size -> block
-  std::unordered_map<void*, size_t> live;    // block -> size
-  size_t reserved = 0;
-  size_t in_use = 0, peak_in_use = 0;  // bytes handed out (rounded), and the most at once
-  uint64_t mallocs = 0;
-
-  void hand_out(void* p, size_t sz) {
-    live[p] = sz;
-    in_use += sz;
-    peak_in_use = std::max(peak_in_use, in_use);
-  }
-
-  static size_t round(size_t b) {
-    if (b <= (1u << 20)) return (b + 511) / 512 * 512;
-    return (b + (2u << 20) - 1) / (2u << 20) * (2u << 20);
-  }
-  void release_cached() {
-    for (auto& [sz, p] : free_blocks) {
-      cudaFree(p);
-      reserved -= sz;
-    }
-    free_blocks.clear();
-  }
+  CudaSegments dev;
+  alloc::BlockAllocator blocks{dev};
 };
 Cache& cache() {
   static Cache* c = new Cache;  // never destroyed: blocks may be freed during static teardown
@@ -93,33 +89,12 @@ void* alloc(size_t bytes) {
     throw Error("a cuda tensor was asked for, but there is " + device_description() +
                 "; use --device cpu or run on a machine with an NVIDIA GPU");
   Cache& c = cache();
-  const size_t sz = Cache::round(bytes);
   std::lock_guard<std::mutex> lock(c.mu);
-  // Best fit, but never hand a small request a block more than twice its size.
-  auto it = c.free_blocks.lower_bound(sz);
-  if (it != c.free_blocks.end() && it->first <= 2 * sz) {
-    void* p = it->second;
-    c.hand_out(p, it->first);
-    c.free_blocks.erase(it);
-    return p;
-  }
-  void* p = nullptr;
-  cudaError_t e = cudaMalloc(&p, sz);
-  if (e == cudaErrorMemoryAllocation) {
-    cudaGetLastError();
-    CG_CUDA_CHECK(cudaStreamSynchronize(stream()));
-    c.release_cached();
-    e = cudaMalloc(&p, sz);
-  }
-  if (e != cudaSuccess) {
-    cudaGetLastError();
-    throw Error(std::string(e == cudaErrorMemoryAllocation ? "CUDA out of memory" : "cudaMalloc failed") +
-                " allocating " + std::to_string(bytes) + " bytes (" + std::to_string(c.reserved >> 20) +
-                " MiB held by the framework): " + cudaGetErrorString(e));
-  }
-  ++c.mallocs;
-  c.reserved += sz;
-  c.hand_out(p, sz);
+  void* p = c.blocks.allocate(bytes);
+  if (!p)
+    throw Error("CUDA out of memory allocating " + std::to_string(bytes) + " bytes (" +
+                std::to_string(c.blocks.stats().reserved >> 20) + " MiB held by the framework, " +
+                std::to_string(c.blocks.stats().in_use >> 20) + " MiB of it in use)");
   return p;
 }
 
@@ -127,20 +102,32 @@ void free(void* p) {
   if (!p) return;
   Cache& c = cache();
   std::lock_guard<std::mutex> lock(c.mu);
-  auto it = c.live.find(p);
-  if (it == c.live.end()) return;
-  c.free_blocks.emplace(it->second, p);
-  c.in_use -= it->second;
-  c.live.erase(it);
+  c.blocks.deallocate(p);
 }
 
-uint64_t malloc_count() { return cache().mallocs; }
-size_t reserved_bytes() { return cache().reserved; }
-size_t peak_bytes_in_use() { return cache().peak_in_use; }
+uint64_t malloc_count() { return cache().blocks.stats().device_mallocs; }
+size_t reserved_bytes() { return cache().blocks.stats().reserved; }
+size_t peak_bytes_in_use() { return cache().blocks.stats().peak_in_use; }
 void reset_peak_bytes_in_use() {
   Cache& c = cache();
   std::lock_guard<std::mutex> lock(c.mu);
-  c.peak_in_use = c.in_use;
+  c.blocks.reset_peak();
+}
+
+int new_memory_pool() {
+  Cache& c = cache();
+  std::lock_guard<std::mutex> lock(c.mu);
+  return c.blocks.new_pool();
+}
+void set_memory_pool(int id) {
+  Cache& c = cache();
+  std::lock_guard<std::mutex> lock(c.mu);
+  c.blocks.set_active_pool(id);
+}
+void release_memory_pool(int id) {
+  Cache& c = cache();
+  std::lock_guard<std::mutex> lock(c.mu);
+  c.blocks.release_pool(id);
 }
 
 // ---- copies ----
@@ -152,6 +139,11 @@ void copy_to_device(void* dst, const void* host_src, size_t bytes) {
   CG_CUDA_CHECK(cudaMemcpyAsync(dst, host_src, bytes, cudaMemcpyHostToDevice, stream()));
   // The host buffer may be freed as soon as we return.
   CG_CUDA_CHECK(cudaStreamSynchronize(stream()));
+}
+void upload(void* dst, const void* host_src, size_t bytes) {
+  // From pageable memory the runtime stages the bytes before returning, so the host buffer may be
+  // reused at once; the copy itself is ordered with the stream's work (no synchronisation).
+  if (bytes) CG_CUDA_CHECK(cudaMemcpyAsync(dst, host_src, bytes, cudaMemcpyHostToDevice, stream()));
 }
 void copy_to_host(void* host_dst, const void* src, size_t bytes) {
   if (!bytes) return;

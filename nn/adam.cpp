@@ -15,25 +15,68 @@ void Adam::zero_grad() {
   for (Tensor& p : params_) p.zero_grad();
 }
 
-void Adam::step() {
-  NoGradGuard no_grad;
+// The parameters with a gradient, in order; all on one device and of one dtype.
+void Adam::select_active(bool create_state) {
+  active_.clear();
   for (size_t i = 0; i < params_.size(); ++i) {
-    Tensor& p = params_[i];
+    const Tensor& p = params_[i];
     const Tensor g = p.grad();
     if (!g.defined()) continue;
+    if (!active_.empty() && (p.device() != params_[active_[0]].device() || p.dtype() != params_[active_[0]].dtype()))
+      throw Error("Adam: parameters on different devices or of different dtypes (" + p.describe() + " and " +
+                  params_[active_[0]].describe() + ")");
     ParamState& s = state_[i];
     if (!s.exp_avg.defined()) {
+      if (!create_state)
+        throw Error("Adam: parameter " + std::to_string(i) + " (" + p.describe() +
+                    ") has no moments yet; run one eager step before capturing");
       s.exp_avg = Tensor::zeros(p.shape(), p.dtype(), p.device());
       s.exp_avg_sq = Tensor::zeros(p.shape(), p.dtype(), p.device());
     }
+    active_.push_back(i);
+  }
+}
+
+void Adam::prepare_update() {
+  if (active_.empty()) return;
+  scalars_host_.clear();
+  for (size_t i : active_) {
+    ParamState& s = state_[i];
     ++s.step;
     // The scalars in double, as PyTorch computes them in Python.
     const double bc1 = 1.0 - std::pow(opt_.beta1, static_cast<double>(s.step));
     const double bc2 = 1.0 - std::pow(opt_.beta2, static_cast<double>(s.step));
-    CG_KERNEL(p.device(), adam_update, p.dtype(), p.raw(), g.raw(), s.exp_avg.raw(), s.exp_avg_sq.raw(),
-              p.numel(), opt_.beta1, opt_.beta2, opt_.eps, opt_.lr / bc1, std::sqrt(bc2));
-    p.bump_version();
+    scalars_host_.push_back(opt_.lr / bc1);
+    scalars_host_.push_back(std::sqrt(bc2));
   }
+  const Device dev = params_[active_[0]].device();
+  // Allocated once, for every parameter: a captured graph keeps reading this address.
+  if (!scalars_dev_ || scalars_dev_->device != dev)
+    scalars_dev_ = std::make_shared<Storage>(2 * params_.size() * sizeof(double), dev);
+  CG_KERNEL(dev, upload, scalars_dev_->data, scalars_host_.data(), scalars_host_.size() * sizeof(double));
+}
+
+void Adam::queue_update() {
+  select_active(false);  // while capturing, the gradients are the ones the capture produced
+  if (active_.empty()) return;
+  if (!scalars_dev_) throw Error("Adam::queue_update before prepare_update");
+  std::vector<kern::AdamTensor> table;
+  for (size_t i : active_) {
+    Tensor& p = params_[i];
+    ParamState& s = state_[i];
+    table.push_back({p.raw(), p.grad().raw(), s.exp_avg.raw(), s.exp_avg_sq.raw(), p.numel()});
+  }
+  const Tensor& p0 = params_[active_[0]];
+  CG_KERNEL(p0.device(), adam_update, p0.dtype(), table.data(), static_cast<int>(table.size()),
+            static_cast<const double*>(scalars_dev_->data), opt_.beta1, opt_.beta2, opt_.eps);
+  for (size_t i : active_) params_[i].bump_version();
+}
+
+void Adam::step() {
+  NoGradGuard no_grad;
+  select_active(true);
+  prepare_update();
+  queue_update();
 }
 
 std::map<std::string, Tensor> Adam::state_dict(const std::string& prefix) const {

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -26,6 +27,14 @@ class Adam {
   Adam(std::vector<Tensor> params, Options opt);
   void zero_grad();  // drops every gradient (PyTorch's set_to_none=True)
   void step();       // parameters without a gradient are skipped, as PyTorch does
+
+  // For CUDA graphs, the step in two halves. queue_update() queues the update of the parameters
+  // that have a gradient now, reading the step scalars from device memory (call it while the step
+  // is being captured; their moments must exist already, from an eager step). prepare_update()
+  // advances those parameters' step counts and uploads this step's scalars (call it before every
+  // launch of the captured graph). step() is prepare + queue for the parameters with gradients.
+  void queue_update();
+  void prepare_update();
   double lr() const { return opt_.lr; }
   void set_lr(double lr) { opt_.lr = lr; }
   const Options& options() const { return opt_; }
@@ -39,9 +48,13 @@ class Adam {
                        const std::string& what);
 
  private:
+  void select_active(bool create_state);
   std::vector<Tensor> params_;
   std::vector<ParamState> state_;
   Options opt_;
+  std::vector<size_t> active_;             // the parameters updated by the current step
+  std::vector<double> scalars_host_;       // (step_size, bc2_sqrt) per active parameter
+  std::shared_ptr<Storage> scalars_dev_;   // the same on the parameters' device (2 * params doubles)
 };
 
 }  // namespace cg::nn

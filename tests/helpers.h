@@ -19,26 +19,34 @@
 
 namespace cg::test {
 
-// Empty when every |a - e| <= atol + rtol |e|, else a description of the worst element.
+// Empty when every |a - e| <= atol + rtol |e|, else a description of the worst element. The test
+// is that comparison itself (so equal values pass at zero tolerance); NaN in either fails. Among
+// the failures, the worst is the one furthest over its bound relative to the bound (a NaN first).
 inline std::string mismatch(const Tensor& actual, const Tensor& expected, double atol, double rtol) {
   if (actual.shape() != expected.shape())
     return "shape " + shape_str(actual.shape()) + " != expected " + shape_str(expected.shape());
   const auto a = actual.to_vector<double>(), e = expected.to_vector<double>();
-  double worst = 0;
+  bool failed = false;
+  double worst = -1;  // how far over its bound the worst failure is: |diff| / bound, +inf for a NaN
   size_t at = 0;
+  size_t count = 0;
   for (size_t i = 0; i < a.size(); ++i) {
-    const double r = std::abs(a[i] - e[i]) / (atol + rtol * std::abs(e[i]));
-    if (!(r <= worst)) {  // also catches NaN
-      worst = r;
+    const double diff = std::abs(a[i] - e[i]), bound = atol + rtol * std::abs(e[i]);
+    if (diff <= bound) continue;  // false for NaN
+    ++count;
+    failed = true;
+    const double over = std::isnan(diff) ? INFINITY : (bound > 0 ? diff / bound : INFINITY);
+    if (over > worst || (over == worst && std::isnan(diff) && !std::isnan(std::abs(a[at] - e[at])))) {
+      worst = over;
       at = i;
-      if (std::isnan(r)) break;
     }
   }
-  if (worst <= 1.0) return "";
+  if (!failed) return "";
   std::ostringstream os;
   os.precision(9);
-  os << "element " << at << " of " << shape_str(actual.shape()) << ": got " << a[at] << ", expected " << e[at]
-     << " (|diff| " << std::abs(a[at] - e[at]) << " > " << atol + rtol * std::abs(e[at]) << ")";
+  os << count << " of " << a.size() << " elements differ; worst: element " << at << " of "
+     << shape_str(actual.shape()) << ": got " << a[at] << ", expected " << e[at] << " (|diff| "
+     << std::abs(a[at] - e[at]) << " > " << atol + rtol * std::abs(e[at]) << ")";
   return os.str();
 }
 
