@@ -1,9 +1,12 @@
 // One CycleGAN training iteration (optimize_parameters: both generators' forward and backward,
 // both discriminators, both Adam steps) at the default architecture (resnet_9blocks, ngf 64,
-// basic D, ndf 64, batch 1), at 128x128 and 256x256 on the CPU, and at 256x256 on the GPU where
-// there is one (BM_train_step_cuda, with the peak GPU memory in use).
+// basic D, ndf 64), batch 1 at 128x128 and 256x256 on the CPU, and where there is a GPU
+// (BM_train_step_cuda, with the peak GPU memory in use) at 256, 512 and 1024 with batch 1 and 256
+// with batch 4, the sizes of bench/compare_cuda.sh. On the GPU the timed steps are replays of the
+// captured CUDA graphs (the first step is eager, the second captures).
 // Run: ./build/bench/bench_step   (threads: OMP_NUM_THREADS; --benchmark_filter=size:256 for one size)
 #include <cstdio>
+#include <tuple>
 
 #include "bench/common.h"
 #include "bench/peak.h"
@@ -16,23 +19,24 @@ using namespace cg;
 
 // The step on `device`; on cuda every timed step ends with a stream synchronisation.
 static void train_step(benchmark::State& st, const std::string& device) {
-  const int64_t size = st.range(0);
+  const int64_t size = st.range(0), batch = st.range(1);
   cyclegan::Options o;
   o.seed = 1;
   o.device = device;
   cyclegan::CycleGANModel model(o, true);
   Generator g(2);
-  model.set_input(Tensor::rand({1, 3, size, size}, DType::F32, Device::CPU, &g) * 2.0 - 1.0,
-                  Tensor::rand({1, 3, size, size}, DType::F32, Device::CPU, &g) * 2.0 - 1.0);
+  model.set_input(Tensor::rand({batch, 3, size, size}, DType::F32, Device::CPU, &g) * 2.0 - 1.0,
+                  Tensor::rand({batch, 3, size, size}, DType::F32, Device::CPU, &g) * 2.0 - 1.0);
   const bool gpu = device == "cuda";
   auto step = [&] {
     model.optimize_parameters();
     if constexpr (kHaveCuda)
       if (gpu) cuda::synchronize();
   };
-  step();  // warm-up: caches, packed buffers, the allocator's blocks, cuDNN's algorithm search
+  step();  // warm-up: caches, packed buffers, the allocator's blocks, cuDNN's engine search
   const uint64_t f0 = cpu::conv_flops();
   step();
+  if (gpu) step();  // the first step was eager, this one captured the graphs: the timed ones replay
   // convolution FLOPs of one step (counted by the CPU kernels; on the GPU, taken from a CPU step)
   const double flops = gpu ? 0.0 : static_cast<double>(cpu::conv_flops() - f0);
   const uint64_t allocs = cpu::large_system_allocs();
@@ -45,15 +49,16 @@ static void train_step(benchmark::State& st, const std::string& device) {
     st.counters["peak_RSS_MiB"] = bench::peak_rss_mib();
   } else if constexpr (kHaveCuda) {
     st.counters["peak_GPU_MiB"] = static_cast<double>(cuda::peak_bytes_in_use()) / (1 << 20);
+    st.counters["graph_replays"] = model.graph_replays();
   }
 }
 
 static void BM_train_step(benchmark::State& st) { train_step(st, "cpu"); }
 static void BM_train_step_cuda(benchmark::State& st) { train_step(st, "cuda"); }
 BENCHMARK(BM_train_step)
-    ->ArgName("size")
-    ->Arg(128)
-    ->Arg(256)
+    ->ArgNames({"size", "batch"})
+    ->Args({128, 1})
+    ->Args({256, 1})
     ->Iterations(3)
     ->UseManualTime()
     ->Unit(benchmark::kSecond);
@@ -62,13 +67,14 @@ int main(int argc, char** argv) {
   const char* isa = "";
   bench::g_peak = bench::fma_peak_gflops(omp_get_max_threads(), &isa);
   std::printf("threads %d, FMA peak %.1f GFLOP/s (%s)\n", omp_get_max_threads(), bench::g_peak, isa);
-  if (cuda_available())  // the GPU step, where there is a GPU: ms per iteration, 20 iterations
-    benchmark::RegisterBenchmark("BM_train_step_cuda", BM_train_step_cuda)
-        ->ArgName("size")
-        ->Arg(256)
-        ->Iterations(20)
-        ->UseManualTime()
-        ->Unit(benchmark::kMillisecond);
+  if (cuda_available())  // the GPU step, where there is a GPU: ms per iteration
+    for (auto [size, batch, iters] : {std::tuple{256, 1, 30}, {512, 1, 20}, {1024, 1, 10}, {256, 4, 20}})
+      benchmark::RegisterBenchmark("BM_train_step_cuda", BM_train_step_cuda)
+          ->ArgNames({"size", "batch"})
+          ->Args({size, batch})
+          ->Iterations(iters)
+          ->UseManualTime()
+          ->Unit(benchmark::kMillisecond);
   benchmark::Initialize(&argc, argv);
   benchmark::RunSpecifiedBenchmarks();
   benchmark::Shutdown();

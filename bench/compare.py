@@ -1,9 +1,10 @@
 #!/usr/bin/env python3
-"""Runs our training-step benchmark (build/bench/bench_step) and the PyTorch peer
-(bench/peer_step.py) one after the other, and prints the time per iteration, the speed-up and both
-peak memories: on the CPU (--device cpu, the same thread count, 128^2 and 256^2, peak resident
-memory) or on the GPU (--device cuda, 256^2, peak GPU memory in use). Use bench/compare_cpu.sh or
-bench/compare_cuda.sh, which build first."""
+"""Runs our training-step benchmark (BUILD/bench/bench_step) and the PyTorch peer
+(bench/peer_step.py) one after the other and prints time per iteration, speed-up and peak memory:
+on the CPU (--device cpu: the same thread count, 128^2 and 256^2, peak resident memory) or on the
+GPU (--device cuda: 256x256, 512x512 and 1024x1024 at batch 1 and 256x256 at batch 4, against
+PyTorch eager and torch.compile, peak GPU memory in use). Use bench/compare_cpu.sh or
+bench/compare_cuda.sh."""
 import argparse
 import json
 import os
@@ -11,12 +12,16 @@ import subprocess
 import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+GPU_CONFIGS = ["256x1", "512x1", "1024x1", "256x4"]
 
 
-def run_ours(build, size, device, env):
+def run_ours(build, size, batch, device, env):
     name = "BM_train_step_cuda" if device == "cuda" else "BM_train_step"
-    out = subprocess.run([os.path.join(build, "bench", "bench_step"), f"--benchmark_filter={name}/size:{size}/",
-                          "--benchmark_format=json"], env=env, capture_output=True, text=True, check=True)
+    out = subprocess.run([os.path.join(build, "bench", "bench_step"),
+                          f"--benchmark_filter={name}/size:{size}/batch:{batch}/", "--benchmark_format=json"],
+                         env=env, capture_output=True, text=True)
+    if out.returncode != 0:
+        sys.exit(f"bench_step failed at {size}x{batch}:\n{out.stderr[-3000:]}")
     js = json.loads(out.stdout[out.stdout.index("{"):])  # after the FMA-peak line
     if not js["benchmarks"]:
         sys.exit(f"bench_step ran no {name} (no GPU, or a build without CUDA?)")
@@ -30,49 +35,78 @@ def run_ours(build, size, device, env):
     return r
 
 
+def run_peer(args, configs, mode):
+    out = subprocess.run([args.python, os.path.join(HERE, "peer_step.py"), "--configs", *configs, "--iters",
+                          str(args.iters), "--threads", str(args.threads), "--device", args.device, "--mode", mode],
+                         capture_output=True, text=True)
+    if out.returncode != 0:
+        sys.exit(f"peer_step.py failed:\n{out.stderr[-3000:]}")
+    res = {}
+    for line in out.stdout.splitlines():
+        print(line, flush=True)
+        f = dict(kv.split("=", 1) for kv in line.split()[1:])
+        key = f"{f['size']}x{f['batch']}"
+        if "failed" in f:
+            res[key] = None
+            continue
+        res[key] = {"s": float(f["seconds_per_iter"]), "torch": f["torch"],
+                    "mem": float(f["peak_gpu_mib"] if args.device == "cuda" else f["peak_rss_mib"])}
+    return res
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
     ap.add_argument("--threads", type=int, default=os.cpu_count())
     ap.add_argument("--build", default=os.path.join(HERE, "..", "build"))
     ap.add_argument("--iters", type=int, default=3)
+    ap.add_argument("--configs", nargs="+", help="SIZExBATCH list (default: the GPU table, or 128x1 256x1)")
+    ap.add_argument("--no-compile", action="store_true", help="GPU: skip the torch.compile rows")
     ap.add_argument("--python", default=sys.executable, help="the interpreter with PyTorch for the peer")
     args = ap.parse_args()
     env = dict(os.environ, OMP_NUM_THREADS=str(args.threads))
-    sizes = (256,) if args.device == "cuda" else (128, 256)
-    iters = max(args.iters, 20) if args.device == "cuda" else args.iters
+    gpu = args.device == "cuda"
+    configs = args.configs or (GPU_CONFIGS if gpu else ["128x1", "256x1"])
+    if gpu:
+        args.iters = max(args.iters, 10)
     ours = {}
-    for size in sizes:  # one process per size, so each peak memory is that size's own
-        o = ours[size] = run_ours(args.build, size, args.device, env)
-        if args.device == "cuda":
-            print(f"ours  size={size} ms_per_iter={o['s'] * 1e3:.1f} peak_gpu_mib={o['mem']:.0f}", flush=True)
+    for c in configs:  # one process per configuration, so each peak memory is its own
+        s, b = map(int, c.split("x"))
+        o = ours[c] = run_ours(args.build, s, b, args.device, env)
+        if gpu:
+            print(f"ours  size={s} batch={b} ms_per_iter={o['s'] * 1e3:.1f} peak_gpu_mib={o['mem']:.0f}", flush=True)
         else:
-            print(f"ours  size={size} seconds_per_iter={o['s']:.3f} conv GFLOP/s={o['gflops']:.0f} "
+            print(f"ours  size={s} seconds_per_iter={o['s']:.3f} conv GFLOP/s={o['gflops']:.0f} "
                   f"({o['peak']:.0f}% of the FMA peak, measured at {o['fma_peak']:.0f} GFLOP/s in the same run) "
                   f"peak_rss_mib={o['mem']:.0f}", flush=True)
-    peer = {}
-    out = subprocess.run([args.python, os.path.join(HERE, "peer_step.py"), "--sizes", *map(str, sizes), "--iters",
-                          str(iters), "--threads", str(args.threads), "--device", args.device],
-                         capture_output=True, text=True, check=True)
-    for line in out.stdout.splitlines():
-        print(line, flush=True)
-        f = dict(kv.split("=") for kv in line.split()[1:])
-        peer[int(f["size"])] = {"s": float(f["seconds_per_iter"]), "torch": f["torch"],
-                                "mem": float(f["peak_gpu_mib"] if args.device == "cuda" else f["peak_rss_mib"])}
+    eager = run_peer(args, configs, "eager")
+    compiled = run_peer(args, configs, "compile") if gpu and not args.no_compile else {}
     print()
-    torch_version = peer[sizes[-1]]["torch"]
-    if args.device == "cuda":
-        print(f"CycleGAN training iteration on the GPU (PyTorch {torch_version}, eager)")
-        print("| size | ours ms/iter | PyTorch ms/iter | speed-up | ours peak GPU memory | PyTorch peak GPU memory |")
+    versions = [p["torch"] for p in eager.values() if p]
+    torch_version = versions[-1] if versions else "?"
+    if gpu:
+        print(f"CycleGAN training iteration on the GPU, ms per iteration (PyTorch {torch_version}: eager with "
+              f"cudnn.benchmark and TF32 convolutions, and torch.compile of every network)")
+        print("| size | batch | ours | PyTorch eager | torch.compile | vs eager | vs compile | ours peak GPU memory "
+              "| eager peak GPU memory | compile peak GPU memory |")
+        print("|---|---|---|---|---|---|---|---|---|---|")
+        ms = lambda p: f"{p['s'] * 1e3:.1f}" if p else "n/a"
+        mem = lambda p: f"{p['mem']:.0f} MiB" if p else "n/a"
+        ratio = lambda o, p: f"{p['s'] / o['s']:.2f}x" if p else "n/a"
+        for c in configs:
+            s, b = c.split("x")
+            o, e, k = ours[c], eager.get(c), compiled.get(c)
+            print(f"| {s}x{s} | {b} | {ms(o)} | {ms(e)} | {ms(k)} | {ratio(o, e)} | {ratio(o, k)} | {mem(o)} | "
+                  f"{mem(e)} | {mem(k)} |")
     else:
         print(f"CycleGAN training iteration on the CPU, {args.threads} threads (PyTorch {torch_version})")
         print("| size | ours s/iter | PyTorch s/iter | speed-up | ours peak RSS | PyTorch peak RSS |")
-    print("|---|---|---|---|---|---|")
-    for size in sizes:
-        o, p = ours[size], peer[size]
-        t = (lambda x: f"{x * 1e3:.1f}") if args.device == "cuda" else (lambda x: f"{x:.2f}")
-        print(f"| {size}x{size} | {t(o['s'])} | {t(p['s'])} | {p['s'] / o['s']:.2f}x | {o['mem']:.0f} MiB | "
-              f"{p['mem']:.0f} MiB |")
+        print("|---|---|---|---|---|---|")
+        for c in configs:
+            o, p = ours[c], eager[c]
+            s = c.split("x")[0]
+            print(f"| {s}x{s} | {o['s']:.2f} | {p['s']:.2f} | {p['s'] / o['s']:.2f}x | {o['mem']:.0f} MiB | "
+                  f"{p['mem']:.0f} MiB |")
 
 
 if __name__ == "__main__":

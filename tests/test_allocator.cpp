@@ -47,7 +47,7 @@ class FakeDevice : public SegmentSource {
 constexpr size_t MiB = size_t(1) << 20;
 }  // namespace
 
-TEST_CASE("allocator: sizes round to 512 B; small requests share 2 MiB segments, large ones get 20 MiB or their own") {
+TEST_CASE("allocator: sizes round to 512 B - small requests share 2 MiB segments - large ones get 20 MiB or their own") {
   FakeDevice dev;
   BlockAllocator a(dev);
   void* p1 = a.allocate(1);

@@ -1,5 +1,10 @@
 #include "models/cyclegan/cycle_gan_model.h"
 
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+
+#include "cuda/kernels.h"
 #include "models/cyclegan/networks.h"
 #include "ops/ops.h"
 
@@ -32,6 +37,8 @@ CycleGANModel::CycleGANModel(const Options& o, bool train)
                     opt.init_gain, init_gen);
   netG_A->to(device);
   netG_B->to(device);
+  loss_health_ = Tensor::zeros({}, DType::F32, device);
+  if (const char* env = std::getenv("CG_CUDA_GRAPHS")) cuda_graphs = std::string(env) != "0";
   if (!is_train) {
     netG_A->eval();
     netG_B->eval();
@@ -83,12 +90,37 @@ void CycleGANModel::test() {
   forward();
 }
 
+// The training forward. Each generator runs twice on inputs that do not depend on each other:
+// G_A on real_A (fake_B) and on real_B (idt_A, the identity loss), G_B likewise. With instance
+// norm (or none) every image is normalised on its own, so the two passes are exactly one pass
+// over the pair as a batch of two, which keeps a GPU twice as busy at batch size 1. (Batch norm
+// would mix the two: it gets the official separate passes.)
+void CycleGANModel::forward_train() {
+  if (!real_A.defined() || !real_B.defined()) throw Error("CycleGANModel::forward before set_input");
+  const bool pair = opt.lambda_identity > 0 && (opt.norm == "instance" || opt.norm == "none") &&
+                    real_A.shape() == real_B.shape();
+  if (!pair) {
+    forward();
+    return;
+  }
+  const int64_t n = real_A.size(0);
+  const Tensor out_A = (*netG_A)(cat0({real_A, real_B}));  // fake_B | idt_A
+  fake_B = slice0(out_A, 0, n);
+  idt_A = slice0(out_A, n, n);
+  const Tensor out_B = (*netG_B)(cat0({real_B, real_A}));  // fake_A | idt_B
+  fake_A = slice0(out_B, 0, n);
+  idt_B = slice0(out_B, n, n);
+  rec_A = (*netG_B)(fake_B);
+  rec_B = (*netG_A)(fake_A);
+}
+
 void CycleGANModel::backward_G() {
   const double lambda_idt = opt.lambda_identity, lambda_A = opt.lambda_A, lambda_B = opt.lambda_B;
   if (lambda_idt > 0) {
-    idt_A = (*netG_A)(real_B);  // G_A should be the identity on images already in domain B
+    // G_A should be the identity on images already in domain B (forward_train may have run it)
+    if (!idt_A.defined()) idt_A = (*netG_A)(real_B);
     loss_idt_A = l1_loss(idt_A, real_B) * lambda_B * lambda_idt;
-    idt_B = (*netG_B)(real_A);
+    if (!idt_B.defined()) idt_B = (*netG_B)(real_A);
     loss_idt_B = l1_loss(idt_B, real_A) * lambda_A * lambda_idt;
   } else {
     loss_idt_A = Tensor::zeros({}, DType::F32, device);
@@ -102,37 +134,232 @@ void CycleGANModel::backward_G() {
   loss_G.backward();
 }
 
+// The discriminator's loss on a real and a (detached) fake batch. Both go through netD as one
+// batch when their shapes agree: with instance norm (or none) each image is judged on its own, so
+// this is the official two passes in one.
 Tensor CycleGANModel::backward_D_basic(nn::Module& netD, const Tensor& real, const Tensor& fake) {
-  const Tensor loss_real = (*criterion_gan_)(netD(real), true);
-  const Tensor loss_fake = (*criterion_gan_)(netD(fake.detach()), false);
+  Tensor loss_real, loss_fake;
+  if ((opt.norm == "instance" || opt.norm == "none") && real.shape() == fake.shape()) {
+    const int64_t n = real.size(0);
+    const Tensor pred = netD(cat0({real, fake.detach()}));
+    loss_real = (*criterion_gan_)(slice0(pred, 0, n), true);
+    loss_fake = (*criterion_gan_)(slice0(pred, n, n), false);
+  } else {
+    loss_real = (*criterion_gan_)(netD(real), true);
+    loss_fake = (*criterion_gan_)(netD(fake.detach()), false);
+  }
   Tensor loss_D = (loss_real + loss_fake) * 0.5;
   loss_D.backward();
   return loss_D;
 }
 
-void CycleGANModel::optimize_parameters() {
-  if (!is_train) throw Error("optimize_parameters on a model built for testing");
-  forward();
+void CycleGANModel::g_part(bool capturing) {
+  idt_A = idt_B = Tensor();
+  forward_train();
   // G step: the discriminators are frozen, so their weights get no gradients from loss_G.
   netD_A->set_requires_grad(false);
   netD_B->set_requires_grad(false);
   optimizer_G->zero_grad();
   backward_G();
-  optimizer_G->step();
-  // D step, on fakes drawn through the image pools.
+  if (capturing)
+    optimizer_G->queue_update();
+  else
+    optimizer_G->step();
   netD_A->set_requires_grad(true);
   netD_B->set_requires_grad(true);
+}
+
+void CycleGANModel::d_part(const Tensor& pooled_B, const Tensor& pooled_A, bool capturing) {
   optimizer_D->zero_grad();
-  loss_D_A = backward_D_basic(*netD_A, real_B, fake_B_pool.query(fake_B, pool_generator));
-  loss_D_B = backward_D_basic(*netD_B, real_A, fake_A_pool.query(fake_A, pool_generator));
-  optimizer_D->step();
+  loss_D_A = backward_D_basic(*netD_A, real_B, pooled_B);
+  loss_D_B = backward_D_basic(*netD_B, real_A, pooled_A);
+  if (capturing)
+    optimizer_D->queue_update();
+  else
+    optimizer_D->step();
+  record_losses();
+}
+
+void CycleGANModel::record_losses() {
+  NoGradGuard no_grad;
+  std::vector<Tensor> v;
+  for (const Tensor* t : {&loss_D_A, &loss_G_A, &loss_cycle_A, &loss_idt_A, &loss_D_B, &loss_G_B, &loss_cycle_B,
+                          &loss_idt_B})
+    v.push_back(t->detach().reshape({1}));
+  loss_values_ = cat0(v);  // (8)
+  // 0 * x is 0 for every finite x and NaN for NaN and the infinities, and NaN stays NaN.
+  axpy_(loss_health_, 0.0, sum(loss_values_).to(loss_health_.dtype()));
+}
+
+void CycleGANModel::eager_step() {
+  g_part(false);
+  const Tensor pooled_B = fake_B_pool.query(fake_B, pool_generator);
+  const Tensor pooled_A = fake_A_pool.query(fake_A, pool_generator);
+  d_part(pooled_B, pooled_A, false);
+}
+
+// ---- the training step as CUDA graphs ----
+
+struct CycleGANModel::CapturedStep {
+  Shape shape_A, shape_B;
+  cuda::GraphHandle *g = nullptr, *d = nullptr;
+  Tensor static_A, static_B, pooled_A, pooled_B;  // what the graphs read, filled before each launch
+  // What the graphs write, as the capture left the model's members (see restore()).
+  Tensor fake_A, fake_B, rec_A, rec_B, idt_A, idt_B, loss_values;
+  Tensor loss_D_A, loss_G_A, loss_cycle_A, loss_idt_A, loss_D_B, loss_G_B, loss_cycle_B, loss_idt_B, loss_G;
+  std::vector<std::pair<Tensor, Tensor>> grads;  // (parameter, the gradient the graphs write)
+  std::vector<const void*> fingerprint;
+  ~CapturedStep() {
+    if constexpr (kHaveCuda) {
+      cuda::graph_destroy(g);
+      cuda::graph_destroy(d);
+    }
+  }
+  void keep(CycleGANModel& m) {
+    fake_A = m.fake_A, fake_B = m.fake_B, rec_A = m.rec_A, rec_B = m.rec_B, idt_A = m.idt_A, idt_B = m.idt_B;
+    loss_values = m.loss_values_;
+    loss_D_A = m.loss_D_A, loss_G_A = m.loss_G_A, loss_cycle_A = m.loss_cycle_A, loss_idt_A = m.loss_idt_A;
+    loss_D_B = m.loss_D_B, loss_G_B = m.loss_G_B, loss_cycle_B = m.loss_cycle_B, loss_idt_B = m.loss_idt_B;
+    loss_G = m.loss_G;
+    grads.clear();
+    for (auto* net : {m.netG_A.get(), m.netG_B.get(), m.netD_A.get(), m.netD_B.get()})
+      for (const Tensor& p : net->parameters()) grads.emplace_back(p, p.grad());
+  }
+  // Points the model's members (and the parameters' gradients) at what a replay wrote.
+  void restore(CycleGANModel& m) const {
+    m.fake_A = fake_A, m.fake_B = fake_B, m.rec_A = rec_A, m.rec_B = rec_B, m.idt_A = idt_A, m.idt_B = idt_B;
+    m.loss_values_ = loss_values;
+    m.loss_D_A = loss_D_A, m.loss_G_A = loss_G_A, m.loss_cycle_A = loss_cycle_A, m.loss_idt_A = loss_idt_A;
+    m.loss_D_B = loss_D_B, m.loss_G_B = loss_G_B, m.loss_cycle_B = loss_cycle_B, m.loss_idt_B = loss_idt_B;
+    m.loss_G = loss_G;
+    for (const auto& [p, g] : grads) {
+      Tensor q = p;
+      q.set_grad(g);
+    }
+  }
+};
+
+CycleGANModel::~CycleGANModel() = default;
+
+std::vector<const void*> CycleGANModel::fingerprint() const {
+  std::vector<const void*> f;
+  for (const auto& [name, net] : networks())
+    for (const Tensor& p : net->parameters()) f.push_back(p.raw());
+  for (nn::Adam* o : {optimizer_G.get(), optimizer_D.get()})
+    for (const auto& s : o->state()) {
+      f.push_back(s.exp_avg.defined() ? s.exp_avg.raw() : nullptr);
+      f.push_back(s.exp_avg_sq.defined() ? s.exp_avg_sq.raw() : nullptr);
+    }
+  return f;
+}
+
+void CycleGANModel::capture_step() {
+  if constexpr (kHaveCuda) {
+    auto cs = std::make_unique<CapturedStep>();
+    cs->shape_A = real_A.shape();
+    cs->shape_B = real_B.shape();
+    cs->static_A = real_A.detach().clone();
+    cs->static_B = real_B.detach().clone();
+    const Tensor keep_A = real_A, keep_B = real_B;
+    real_A = cs->static_A;
+    real_B = cs->static_B;
+    auto fail = [&](const std::exception& e) {
+      graphs_failed_ = true;
+      std::fprintf(stderr, "warning: capturing the training step as CUDA graphs failed (%s); training on without them\n",
+                   e.what());
+    };
+    // The generators' graph. Capturing records kernels without running them; the launch runs them.
+    cs->g = cuda::graph_capture_begin();
+    try {
+      g_part(true);
+      cuda::graph_capture_end(cs->g);
+    } catch (const std::exception& e) {
+      cuda::graph_capture_abort(cs->g);
+      cs->g = nullptr;
+      real_A = keep_A;
+      real_B = keep_B;
+      fail(e);
+      eager_step();
+      return;
+    }
+    optimizer_G->prepare_update();
+    cuda::graph_launch(cs->g);
+    // The pools draw on the host between the graphs, exactly as in the eager step.
+    const Tensor pooled_B = fake_B_pool.query(fake_B, pool_generator);
+    const Tensor pooled_A = fake_A_pool.query(fake_A, pool_generator);
+    cs->pooled_B = pooled_B.detach().clone();
+    cs->pooled_A = pooled_A.detach().clone();
+    cs->d = cuda::graph_capture_begin();
+    try {
+      d_part(cs->pooled_B, cs->pooled_A, true);
+      cuda::graph_capture_end(cs->d);
+    } catch (const std::exception& e) {
+      cuda::graph_capture_abort(cs->d);
+      cs->d = nullptr;
+      cuda::graph_destroy(cs->g);
+      cs->g = nullptr;
+      fail(e);
+      d_part(pooled_B, pooled_A, false);
+      real_A = keep_A;
+      real_B = keep_B;
+      return;
+    }
+    optimizer_D->prepare_update();
+    cuda::graph_launch(cs->d);
+    cs->keep(*this);
+    real_A = keep_A;
+    real_B = keep_B;
+    captured_ = std::move(cs);
+    captured_->fingerprint = fingerprint();
+  }
+}
+
+void CycleGANModel::replay_step() {
+  if constexpr (kHaveCuda) {
+    CapturedStep& cs = *captured_;
+    cs.restore(*this);
+    copy_(cs.static_A, real_A);
+    copy_(cs.static_B, real_B);
+    optimizer_G->prepare_update();
+    cuda::graph_launch(cs.g);
+    copy_(cs.pooled_B, fake_B_pool.query(cs.fake_B, pool_generator));
+    copy_(cs.pooled_A, fake_A_pool.query(cs.fake_A, pool_generator));
+    optimizer_D->prepare_update();
+    cuda::graph_launch(cs.d);
+    ++graph_replays_;
+  }
+}
+
+void CycleGANModel::optimize_parameters() {
+  if (!is_train) throw Error("optimize_parameters on a model built for testing");
+  const bool graphs = kHaveCuda && device == Device::CUDA && cuda_graphs && !graphs_failed_ && opt.no_dropout;
+  if (!graphs) return eager_step();
+  if (captured_ && captured_->fingerprint != fingerprint()) captured_.reset();  // weights or moments moved
+  if (captured_) {
+    if (real_A.shape() == captured_->shape_A && real_B.shape() == captured_->shape_B) return replay_step();
+    return eager_step();  // another input shape: eager, the graphs stay for their own
+  }
+  // The first step of a shape is eager: it finds the cuDNN plans and creates Adam's moments,
+  // which a capture must not do; the next one is captured.
+  if (real_A.shape() != warm_A_ || real_B.shape() != warm_B_) {
+    eager_step();
+    warm_A_ = real_A.shape();
+    warm_B_ = real_B.shape();
+    return;
+  }
+  capture_step();
 }
 
 std::vector<std::pair<std::string, double>> CycleGANModel::current_losses() const {
-  auto v = [](const Tensor& t) { return t.defined() ? t.item() : 0.0; };
-  return {{"D_A", v(loss_D_A)}, {"G_A", v(loss_G_A)}, {"cycle_A", v(loss_cycle_A)}, {"idt_A", v(loss_idt_A)},
-          {"D_B", v(loss_D_B)}, {"G_B", v(loss_G_B)}, {"cycle_B", v(loss_cycle_B)}, {"idt_B", v(loss_idt_B)}};
+  static const char* names[8] = {"D_A", "G_A", "cycle_A", "idt_A", "D_B", "G_B", "cycle_B", "idt_B"};
+  std::vector<double> v(8, 0.0);
+  if (loss_values_.defined()) v = loss_values_.to_vector<double>();  // one copy from the device
+  std::vector<std::pair<std::string, double>> out;
+  for (size_t k = 0; k < 8; ++k) out.emplace_back(names[k], v[k]);
+  return out;
 }
+
+bool CycleGANModel::losses_finite() const { return std::isfinite(loss_health_.item()); }
 
 std::vector<std::pair<std::string, Tensor>> CycleGANModel::current_visuals() const {
   std::vector<std::pair<std::string, Tensor>> v{{"real_A", real_A}, {"fake_B", fake_B}, {"rec_A", rec_A}};

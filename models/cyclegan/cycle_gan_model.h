@@ -25,12 +25,20 @@ class CycleGANModel {
   // A and B as the dataset delivers them; --direction BtoA swaps them.
   void set_input(const Tensor& A, const Tensor& B);
   void forward();  // fake_B = G_A(real_A), rec_A = G_B(fake_B), fake_A = G_B(real_B), rec_B = G_A(fake_A)
-  void optimize_parameters();  // forward, G step with D frozen, then the D step on pooled fakes
-  void test();                 // forward without recording
+  // forward, the G step with D frozen, then the D step on pooled fakes. On cuda the step after the
+  // first of each input shape is captured as two CUDA graphs (generators, discriminators) and then
+  // replayed; the image pool draws between them on the host, as in the eager step, so a replayed
+  // step equals an eager one bit for bit (with deterministic cuDNN engines). A new input shape, or
+  // weights or optimizer state that moved, runs eagerly (and a moved state captures anew).
+  void optimize_parameters();
+  void test();  // forward without recording
 
   // Losses by their official names, in the official order:
-  // D_A, G_A, cycle_A, idt_A, D_B, G_B, cycle_B, idt_B.
+  // D_A, G_A, cycle_A, idt_A, D_B, G_B, cycle_B, idt_B. One copy from the device.
   std::vector<std::pair<std::string, double>> current_losses() const;
+  // False once any loss of any step since the model was built was NaN or infinite. The check runs
+  // on the device (no copy per step); asking copies one value.
+  bool losses_finite() const;
   // real_A, fake_B, rec_A, (idt_B), real_B, fake_A, rec_B, (idt_A): the official visual names.
   std::vector<std::pair<std::string, Tensor>> current_visuals() const;
 
@@ -53,10 +61,31 @@ class CycleGANModel {
   Tensor real_A, real_B, fake_A, fake_B, rec_A, rec_B, idt_A, idt_B;
   Tensor loss_D_A, loss_G_A, loss_cycle_A, loss_idt_A, loss_D_B, loss_G_B, loss_cycle_B, loss_idt_B, loss_G;
 
+  // CUDA graphs for the training step (on cuda only): on unless CG_CUDA_GRAPHS=0 is set.
+  bool cuda_graphs = true;
+  int graph_replays() const { return graph_replays_; }  // steps run from graphs so far
+
+  struct CapturedStep;  // the graphs and the buffers they read and write (cycle_gan_model.cpp)
+  ~CycleGANModel();
+
  private:
+  void forward_train();  // forward, with each generator's two independent passes as one batch
   void backward_G();
   Tensor backward_D_basic(nn::Module& netD, const Tensor& real, const Tensor& fake);
+  void g_part(bool capturing);  // forward, backward_G and the generators' Adam step
+  void d_part(const Tensor& pooled_B, const Tensor& pooled_A, bool capturing);  // both discriminators
+  void record_losses();         // the losses into loss_values_, their health into loss_health_
+  void eager_step();
+  void capture_step();
+  void replay_step();
+  std::vector<const void*> fingerprint() const;  // every address a captured step baked in
   std::unique_ptr<GANLoss> criterion_gan_;
+  Tensor loss_values_;  // (8): the losses of the last step, in current_losses' order
+  Tensor loss_health_;  // (): 0 while every loss so far was finite, NaN after
+  std::unique_ptr<CapturedStep> captured_;
+  Shape warm_A_, warm_B_;  // input shapes an eager step has run at (cuDNN plans, Adam moments)
+  bool graphs_failed_ = false;
+  int graph_replays_ = 0;
 };
 
 }  // namespace cg::cyclegan

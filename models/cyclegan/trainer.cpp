@@ -111,10 +111,13 @@ class Reporter {
     if (!live_) say(msg);
   }
 
+  // Whether the live line would be redrawn now (terminals only, at most 5 times a second).
+  bool progress_due() const { return live_ && seconds_since(last_draw_) >= 0.2; }
+
   // The live line (terminals only), redrawn at most 5 times a second.
   void progress(int epoch, int total_epochs, int64_t epoch_iter, int64_t epoch_len, double its, double eta,
                 const std::vector<std::pair<std::string, double>>& l) {
-    if (!live_ || seconds_since(last_draw_) < 0.2) return;
+    if (!progress_due()) return;
     last_draw_ = Clock::now();
     char head[160];
     std::snprintf(head, sizeof head, "epoch %d/%d  iter %lld/%lld  %.2f it/s  ETA %s |", epoch, total_epochs,
@@ -209,9 +212,10 @@ int run_training(const Options& opt, const TrainControl& ctl) {
     }
   }
 
-  // Every save goes through here: weights that are no longer finite are never written.
+  // Every save goes through here: weights that are no longer finite, or that a step with a NaN or
+  // infinite loss produced, are never written.
   auto save = [&](const std::string& label, const TrainPosition& at) {
-    if (!parameters_finite(model)) return false;
+    if (!model.losses_finite() || !parameters_finite(model)) return false;
     save_checkpoint(model, label, at);
     return true;
   };
@@ -252,17 +256,35 @@ int run_training(const Options& opt, const TrainControl& ctl) {
       pos = {epoch, epoch_iter, pos.total_iters, false};
       model.set_input(batch.A, batch.B);
       model.optimize_parameters();
-      const auto losses = model.current_losses();
-      for (const auto& [name, v] : losses)
-        if (!std::isfinite(v))
-          return non_finite_stop("loss " + name + (std::isnan(v) ? " is NaN" : " is infinite"), epoch,
-                                 epoch_iter);
       const double t_comp = seconds_since(iter_start) / opt.batch_size;
       rate = rate == 0 ? 1.0 / std::max(t_comp, 1e-9) : 0.9 * rate + 0.1 / std::max(t_comp, 1e-9);
 
-      if (pos.total_iters % opt.display_freq == 0) visualizer.display(model, epoch, pos.total_iters);
-      if (pos.total_iters % opt.print_freq == 0) report.losses(epoch, epoch_iter, losses, t_comp, t_data);
-      if (pos.total_iters % opt.save_latest_freq == 0) {
+      const int sig = g_signal;
+      const bool stopping = sig || (ctl.stop_after && ctl.stop_after(pos.total_iters));
+      const bool displaying = pos.total_iters % opt.display_freq == 0;
+      const bool printing = pos.total_iters % opt.print_freq == 0;
+      const bool saving = pos.total_iters % opt.save_latest_freq == 0;
+      // The losses and their NaN check stay on the device (a copy would stall the GPU's queue every
+      // step); they come to the host only when shown or before anything is saved, so a NaN is caught
+      // within --print_freq iterations and never reaches a checkpoint.
+      std::vector<std::pair<std::string, double>> losses;
+      if (stopping || displaying || printing || saving || report.progress_due()) {
+        losses = model.current_losses();
+        if (!model.losses_finite()) {
+          std::string what = "a loss was NaN or infinite within the last " + std::to_string(opt.print_freq) +
+                             " iterations";
+          for (const auto& [name, v] : losses)
+            if (!std::isfinite(v)) {
+              what = "loss " + name + (std::isnan(v) ? " is NaN" : " is infinite");
+              break;
+            }
+          return non_finite_stop(what, epoch, epoch_iter);
+        }
+      }
+
+      if (displaying) visualizer.display(model, epoch, pos.total_iters);
+      if (printing) report.losses(epoch, epoch_iter, losses, t_comp, t_data);
+      if (saving) {
         report.say(fmt("saving the latest model (epoch %d, total_iters %lld)", epoch,
                        static_cast<long long>(pos.total_iters)));
         if (!save(opt.save_by_iter ? fmt("iter_%lld", static_cast<long long>(pos.total_iters)) : "latest",
@@ -271,11 +293,11 @@ int run_training(const Options& opt, const TrainControl& ctl) {
       }
       const double remaining = static_cast<double>((total_epochs - epoch) * epoch_len +
                                                    (epoch_len - std::min(epoch_iter, epoch_len)));
-      report.progress(epoch, total_epochs, std::min(epoch_iter, epoch_len), epoch_len, rate / opt.batch_size,
-                      remaining / rate, losses);
+      if (!losses.empty())
+        report.progress(epoch, total_epochs, std::min(epoch_iter, epoch_len), epoch_len, rate / opt.batch_size,
+                        remaining / rate, losses);
 
-      const int sig = g_signal;
-      if (sig || (ctl.stop_after && ctl.stop_after(pos.total_iters))) {
+      if (stopping) {
         if (!save("latest", pos))
           return non_finite_stop("the weights are no longer finite", epoch, epoch_iter);
         const std::string msg =

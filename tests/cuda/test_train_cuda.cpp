@@ -50,20 +50,24 @@ TEST_CASE("a short cuda training run writes its checkpoints and they translate i
   CHECK(std::filesystem::exists(run_test(t, true) + "/images/0_A_fake_B.png"));
 }
 
-TEST_CASE("a warm cuda training step makes no cudaMalloc") {
-  Options o;
-  o.ngf = o.ndf = 16;
-  o.netG = "resnet_2blocks";
-  o.pool_size = 1;  // the pool holds its images from the first step on
-  o.device = "cuda";
-  CycleGANModel model(o, true);
-  Generator g(3);
-  model.set_input(Tensor::rand({1, 3, 64, 64}, DType::F32, Device::CPU, &g),
-                  Tensor::rand({1, 3, 64, 64}, DType::F32, Device::CPU, &g));
-  for (int i = 0; i < 3; ++i) model.optimize_parameters();  // cuDNN plans, Adam states, the pools
-  const uint64_t before = cuda::malloc_count();
-  model.optimize_parameters();
-  model.optimize_parameters();
-  cuda::synchronize();
-  CHECK(cuda::malloc_count() == before);
+TEST_CASE("a warm cuda training step makes no cudaMalloc, eager or from graphs") {
+  for (bool graphs : {false, true}) {
+    CAPTURE(graphs);
+    Options o;
+    o.ngf = o.ndf = 16;
+    o.netG = "resnet_2blocks";
+    o.pool_size = 1;  // the pool keeps a different image alive from step to step
+    o.device = "cuda";
+    CycleGANModel model(o, true);
+    model.cuda_graphs = graphs;
+    Generator g(3);
+    model.set_input(Tensor::rand({1, 3, 64, 64}, DType::F32, Device::CPU, &g),
+                    Tensor::rand({1, 3, 64, 64}, DType::F32, Device::CPU, &g));
+    for (int i = 0; i < 3; ++i) model.optimize_parameters();  // cuDNN plans, Adam states, the pools
+    const uint64_t before = cuda::malloc_count();
+    for (int i = 0; i < 6; ++i) model.optimize_parameters();
+    cuda::synchronize();
+    CHECK(cuda::malloc_count() == before);
+    CHECK(model.graph_replays() == (graphs ? 7 : 0));
+  }
 }
