@@ -6,6 +6,7 @@
 // captured CUDA graphs (the first step is eager, the second captures).
 // Run: ./build/bench/bench_step   (threads: OMP_NUM_THREADS; --benchmark_filter=size:256 for one size)
 #include <cstdio>
+#include <cstdlib>
 #include <tuple>
 
 #include "bench/common.h"
@@ -41,7 +42,13 @@ static void train_step(benchmark::State& st, const std::string& device) {
   const double flops = gpu ? 0.0 : static_cast<double>(cpu::conv_flops() - f0);
   const uint64_t allocs = cpu::large_system_allocs();
   if constexpr (kHaveCuda)
-    if (gpu) cuda::reset_peak_bytes_in_use();
+    if (gpu && std::getenv("CG_PROFILE_STEP")) {  // one replayed step for a profiler (ncu --profile-from-start off)
+      cuda::profiler_range(true);
+      step();
+      cuda::profiler_range(false);
+    }
+  // On the GPU the peak covers the warm-up steps: the blocks a captured graph uses are counted when
+  // it is captured, not when it is replayed.
   bench::run(st, flops, step);
   if (!gpu) {
     st.counters["new_large_allocs"] = static_cast<double>(cpu::large_system_allocs() - allocs);
@@ -49,6 +56,7 @@ static void train_step(benchmark::State& st, const std::string& device) {
     st.counters["peak_RSS_MiB"] = bench::peak_rss_mib();
   } else if constexpr (kHaveCuda) {
     st.counters["peak_GPU_MiB"] = static_cast<double>(cuda::peak_bytes_in_use()) / (1 << 20);
+    st.counters["reserved_GPU_MiB"] = static_cast<double>(cuda::reserved_bytes()) / (1 << 20);
     st.counters["graph_replays"] = model.graph_replays();
   }
 }

@@ -36,14 +36,13 @@ def run_ours(build, size, batch, device, env):
 
 
 def run_peer(args, configs, mode):
-    out = subprocess.run([args.python, os.path.join(HERE, "peer_step.py"), "--configs", *configs, "--iters",
-                          str(args.iters), "--threads", str(args.threads), "--device", args.device, "--mode", mode],
-                         capture_output=True, text=True)
-    if out.returncode != 0:
-        sys.exit(f"peer_step.py failed:\n{out.stderr[-3000:]}")
+    # line by line, so that a run cut short still shows what it measured
+    proc = subprocess.Popen([args.python, os.path.join(HERE, "peer_step.py"), "--configs", *configs, "--iters",
+                             str(args.iters), "--threads", str(args.threads), "--device", args.device, "--mode", mode],
+                            stdout=subprocess.PIPE, text=True)
     res = {}
-    for line in out.stdout.splitlines():
-        print(line, flush=True)
+    for line in proc.stdout:
+        print(line.rstrip(), flush=True)
         f = dict(kv.split("=", 1) for kv in line.split()[1:])
         key = f"{f['size']}x{f['batch']}"
         if "failed" in f:
@@ -51,6 +50,8 @@ def run_peer(args, configs, mode):
             continue
         res[key] = {"s": float(f["seconds_per_iter"]), "torch": f["torch"],
                     "mem": float(f["peak_gpu_mib"] if args.device == "cuda" else f["peak_rss_mib"])}
+    if proc.wait() != 0:
+        sys.exit("peer_step.py failed")
     return res
 
 

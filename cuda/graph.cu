@@ -2,6 +2,8 @@
 // training step of thousands of small kernels pays one launch instead of thousands. While a
 // capture runs, the caching allocator serves it from a private pool (backend/block_allocator.h):
 // the addresses baked into the graph are never handed to anyone else while the graph lives.
+#include <cuda_profiler_api.h>
+
 #include "cuda/kernels.h"
 #include "cuda/runtime.h"
 
@@ -62,5 +64,25 @@ bool capturing() {
   CG_CUDA_CHECK(cudaStreamIsCapturing(stream(), &st));
   return st != cudaStreamCaptureStatusNone;
 }
+
+namespace {
+__global__ void spin_kernel(long long cycles) {
+  const long long t0 = clock64();
+  while (clock64() - t0 < cycles) {
+  }
+}
+}  // namespace
+
+void busy_wait_gpu(double ms) {
+  int dev = 0, sms = 0;
+  CG_CUDA_CHECK(cudaGetDevice(&dev));
+  CG_CUDA_CHECK(cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, dev));
+  // cycles at about the H100's highest clock (2 GHz): at a lower clock the spin only lasts longer
+  spin_kernel<<<static_cast<unsigned>(4 * sms), 128, 0, stream()>>>(static_cast<long long>(ms * 2e6));
+  CG_CUDA_LAUNCH_CHECK();
+  CG_CUDA_CHECK(cudaStreamSynchronize(stream()));
+}
+
+void profiler_range(bool start) { CG_CUDA_CHECK(start ? cudaProfilerStart() : cudaProfilerStop()); }
 
 }  // namespace cg::cuda

@@ -322,11 +322,18 @@ void CycleGANModel::replay_step() {
     copy_(cs.static_B, real_B);
     optimizer_G->prepare_update();
     cuda::graph_launch(cs.g);
-    copy_(cs.pooled_B, fake_B_pool.query(cs.fake_B, pool_generator));
-    copy_(cs.pooled_A, fake_A_pool.query(cs.fake_A, pool_generator));
+    const Tensor pooled_B = fake_B_pool.query(cs.fake_B, pool_generator);
+    const Tensor pooled_A = fake_A_pool.query(cs.fake_A, pool_generator);
+    ++graph_replays_;
+    if (pooled_B.shape() != cs.pooled_B.shape() || pooled_A.shape() != cs.pooled_A.shape()) {
+      // The pool handed back an image from a step of another size: this D step runs eagerly.
+      d_part(pooled_B, pooled_A, false);
+      return;
+    }
+    copy_(cs.pooled_B, pooled_B);
+    copy_(cs.pooled_A, pooled_A);
     optimizer_D->prepare_update();
     cuda::graph_launch(cs.d);
-    ++graph_replays_;
   }
 }
 
