@@ -1,8 +1,7 @@
-// The caching allocator's policy, apart from any GPU: it asks a SegmentSource (the device) for whole segments and
-// hands out blocks cut from them, so that a training step after the first finds every block it
-// needs already cached and never calls the device's malloc (cudaMalloc costs tens of microseconds
-// and synchronises the device). cuda/memory.cu puts it over cudaMalloc; tests/test_allocator.cpp
-// drives it with a fake device.
+// The caching allocator's policy, apart from any GPU: it asks a SegmentSource (the device) for whole segments
+// and hands out blocks cut from them, so that a training step after the first finds every block it needs
+// already cached and never calls the device's malloc (cudaMalloc costs tens of microseconds and synchronises
+// the device). cuda/memory.cu puts it over cudaMalloc; tests/test_allocator.cpp drives it with a fake device.
 //
 // The policy follows PyTorch's CUDA caching allocator (c10/cuda/CUDACachingAllocator.cpp):
 //   - sizes round up to a multiple of 512 bytes (kRound);
@@ -32,12 +31,12 @@
 namespace cg::alloc {
 
 inline constexpr size_t kRound = 512;
-inline constexpr size_t kSmallRequest = size_t(1) << 20;   // requests up to this use the small pool
-inline constexpr size_t kSmallSegment = size_t(2) << 20;   // segment size of the small pool
+inline constexpr size_t kSmallRequest = size_t(1) << 20;    // requests up to this use the small pool
+inline constexpr size_t kSmallSegment = size_t(2) << 20;    // segment size of the small pool
 inline constexpr size_t kMediumRequest = size_t(10) << 20;  // large requests up to this...
 inline constexpr size_t kMediumSegment = size_t(20) << 20;  // ...share segments of this size
-inline constexpr size_t kLargeRound = size_t(2) << 20;     // bigger ones get their own, rounded to this
-inline constexpr size_t kMinLargeSplit = size_t(1) << 20;  // a large block splits only above this rest
+inline constexpr size_t kLargeRound = size_t(2) << 20;      // bigger ones get their own, rounded to this
+inline constexpr size_t kMinLargeSplit = size_t(1) << 20;   // a large block splits only above this rest
 
 // Where segments come from: cudaMalloc/cudaFree, or a fake in tests.
 class SegmentSource {
@@ -48,9 +47,9 @@ class SegmentSource {
 };
 
 struct Stats {
-  size_t reserved = 0;        // bytes in segments, live or cached
-  size_t in_use = 0;          // bytes in handed-out blocks (rounded sizes)
-  size_t peak_in_use = 0;     // the most in_use has been (PyTorch: max_memory_allocated)
+  size_t reserved = 0;          // bytes in segments, live or cached
+  size_t in_use = 0;            // bytes in handed-out blocks (rounded sizes)
+  size_t peak_in_use = 0;       // the most in_use has been (PyTorch: max_memory_allocated)
   uint64_t device_mallocs = 0;  // segments asked of the device so far
   uint64_t device_frees = 0;
   size_t segments = 0;

@@ -42,7 +42,8 @@ static void train_step(benchmark::State& st, const std::string& device) {
   const double flops = gpu ? 0.0 : static_cast<double>(cpu::conv_flops() - f0);
   const uint64_t allocs = cpu::large_system_allocs();
   if constexpr (kHaveCuda)
-    if (gpu && std::getenv("CG_PROFILE_STEP")) {  // one replayed step for a profiler (ncu --profile-from-start off)
+    if (gpu &&
+        std::getenv("CG_PROFILE_STEP")) {  // one replayed step for a profiler (ncu --profile-from-start off)
       cuda::profiler_range(true);
       step();
       cuda::profiler_range(false);

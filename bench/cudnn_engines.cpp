@@ -166,17 +166,18 @@ Best search(const Layer& L, int N, int dir, bool nhwc, float* x, float* w, float
                                 nullptr));
     std::vector<Desc> cfgs(static_cast<size_t>(count));
     for (auto& c : cfgs) c = make(CUDNN_BACKEND_ENGINECFG_DESCRIPTOR);
-    DN(cudnnBackendGetAttribute(heur, CUDNN_ATTR_ENGINEHEUR_RESULTS, CUDNN_TYPE_BACKEND_DESCRIPTOR, count, &count,
-                                cfgs.data()));
+    DN(cudnnBackendGetAttribute(heur, CUDNN_ATTR_ENGINEHEUR_RESULTS, CUDNN_TYPE_BACKEND_DESCRIPTOR, count,
+                                &count, cfgs.data()));
     for (int64_t i = 0; i < count; ++i) {
       Desc engine = make(CUDNN_BACKEND_ENGINE_DESCRIPTOR);
       int64_t got = 0, eid = -1;
-      DN(cudnnBackendGetAttribute(cfgs[i], CUDNN_ATTR_ENGINECFG_ENGINE, CUDNN_TYPE_BACKEND_DESCRIPTOR, 1, &got,
-                                  &engine));
+      DN(cudnnBackendGetAttribute(cfgs[i], CUDNN_ATTR_ENGINECFG_ENGINE, CUDNN_TYPE_BACKEND_DESCRIPTOR, 1,
+                                  &got, &engine));
       cudnnBackendGetAttribute(engine, CUDNN_ATTR_ENGINE_GLOBAL_INDEX, CUDNN_TYPE_INT64, 1, &got, &eid);
       cudnnBackendNumericalNote_t notes[16];
       int64_t nn = 0;
-      cudnnBackendGetAttribute(engine, CUDNN_ATTR_ENGINE_NUMERICAL_NOTE, CUDNN_TYPE_NUMERICAL_NOTE, 16, &nn, notes);
+      cudnnBackendGetAttribute(engine, CUDNN_ATTR_ENGINE_NUMERICAL_NOTE, CUDNN_TYPE_NUMERICAL_NOTE, 16, &nn,
+                               notes);
       bool down = false;
       for (int64_t k = 0; k < nn; ++k) down |= notes[k] == CUDNN_NUMERICAL_NOTE_DOWN_CONVERT_INPUTS;
       cudnnBackendDestroyDescriptor(engine);
@@ -189,12 +190,15 @@ Best search(const Layer& L, int N, int dir, bool nhwc, float* x, float* w, float
         continue;
       }
       int64_t wsz = 0;
-      cudnnBackendGetAttribute(plan, CUDNN_ATTR_EXECUTION_PLAN_WORKSPACE_SIZE, CUDNN_TYPE_INT64, 1, &got, &wsz);
+      cudnnBackendGetAttribute(plan, CUDNN_ATTR_EXECUTION_PLAN_WORKSPACE_SIZE, CUDNN_TYPE_INT64, 1, &got,
+                               &wsz);
       int64_t jl = 0;
-      cudnnBackendGetAttribute(plan, CUDNN_ATTR_EXECUTION_PLAN_JSON_REPRESENTATION, CUDNN_TYPE_CHAR, 0, &jl, nullptr);
+      cudnnBackendGetAttribute(plan, CUDNN_ATTR_EXECUTION_PLAN_JSON_REPRESENTATION, CUDNN_TYPE_CHAR, 0, &jl,
+                               nullptr);
       std::string json(static_cast<size_t>(jl), '\0');
-      if (jl) cudnnBackendGetAttribute(plan, CUDNN_ATTR_EXECUTION_PLAN_JSON_REPRESENTATION, CUDNN_TYPE_CHAR, jl, &jl,
-                                       json.data());
+      if (jl)
+        cudnnBackendGetAttribute(plan, CUDNN_ATTR_EXECUTION_PLAN_JSON_REPRESENTATION, CUDNN_TYPE_CHAR, jl,
+                                 &jl, json.data());
       if (wsz <= kWs && seen.insert(json).second) {
         const float ms = median_ms(plan, vp);
         ++best.tried;
@@ -227,7 +231,8 @@ int main(int argc, char** argv) {
   size_t big = 0;
   for (const Layer& L : layers) {
     const size_t P = (L.H + 2 * L.pad - L.R) / L.stride + 1;
-    big = std::max({big, size_t(N) * L.C * L.H * L.H, size_t(L.K) * L.C * L.R * L.R, size_t(N) * L.K * P * P});
+    big =
+        std::max({big, size_t(N) * L.C * L.H * L.H, size_t(L.K) * L.C * L.R * L.R, size_t(N) * L.K * P * P});
   }
   float *x, *w, *y;
   CK(cudaMalloc(&x, big * 4));

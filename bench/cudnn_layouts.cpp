@@ -14,21 +14,21 @@
 #include <string>
 #include <vector>
 
-#define CK(x)                                                                           \
-  do {                                                                                  \
-    cudaError_t e_ = (x);                                                               \
-    if (e_ != cudaSuccess) {                                                            \
+#define CK(x)                                                                                 \
+  do {                                                                                        \
+    cudaError_t e_ = (x);                                                                     \
+    if (e_ != cudaSuccess) {                                                                  \
       std::fprintf(stderr, "%s:%d %s: %s\n", __FILE__, __LINE__, #x, cudaGetErrorString(e_)); \
-      std::exit(1);                                                                     \
-    }                                                                                   \
+      std::exit(1);                                                                           \
+    }                                                                                         \
   } while (0)
-#define DN(x)                                                                           \
-  do {                                                                                  \
-    cudnnStatus_t s_ = (x);                                                             \
-    if (s_ != CUDNN_STATUS_SUCCESS) {                                                   \
+#define DN(x)                                                                                  \
+  do {                                                                                         \
+    cudnnStatus_t s_ = (x);                                                                    \
+    if (s_ != CUDNN_STATUS_SUCCESS) {                                                          \
       std::fprintf(stderr, "%s:%d %s: %s\n", __FILE__, __LINE__, #x, cudnnGetErrorString(s_)); \
-      std::exit(1);                                                                     \
-    }                                                                                   \
+      std::exit(1);                                                                            \
+    }                                                                                          \
   } while (0)
 
 namespace {
@@ -112,12 +112,14 @@ Result run(const Layer& L, int N, int dir, bool nhwc, bool krsc, cudnnMathType_t
     for (int k = 0; k < n; ++k) {
       if (perf[k].status != CUDNN_STATUS_SUCCESS || perf[k].memory > kWs) continue;
       // FMA runs must not take tensor-op results
-      if (math == CUDNN_FMA_MATH && perf[k].mathType != CUDNN_FMA_MATH && perf[k].mathType != CUDNN_DEFAULT_MATH)
+      if (math == CUDNN_FMA_MATH && perf[k].mathType != CUDNN_FMA_MATH &&
+          perf[k].mathType != CUDNN_DEFAULT_MATH)
         continue;
       DN(cudnnSetConvolutionMathType(cd, perf[k].mathType));
       const float ms = time_ms([&] { exec(perf[k].algo, perf[k].memory); });
       if (best.ms < 0 || ms < best.ms) {
-        best = {ms, static_cast<int>(perf[k].algo), perf[k].mathType, perf[k].determinism == CUDNN_DETERMINISTIC};
+        best = {ms, static_cast<int>(perf[k].algo), perf[k].mathType,
+                perf[k].determinism == CUDNN_DETERMINISTIC};
       }
     }
   };
@@ -168,12 +170,12 @@ int main(int argc, char** argv) {
   DN(cudnnCreate(&h));
   CK(cudaMalloc(&ws, kWs));
   const std::vector<Layer> layers = {
-      {"G c7s1-64 ", 3, S + 6, 64, 7, 1, 0},          {"G d128    ", 64, S, 128, 3, 2, 1},
-      {"G d256    ", 128, S / 2, 256, 3, 2, 1},       {"G R256    ", 256, S / 4 + 2, 256, 3, 1, 0},
-      {"G u128 (T)", 128, S / 2, 256, 3, 2, 1},       {"G u64 (T) ", 64, S, 128, 3, 2, 1},
-      {"G c7s1-3  ", 64, S + 6, 3, 7, 1, 0},          {"D c64     ", 3, S, 64, 4, 2, 1},
-      {"D c128    ", 64, S / 2, 128, 4, 2, 1},        {"D c256    ", 128, S / 4, 256, 4, 2, 1},
-      {"D c512 s1 ", 256, S / 8, 512, 4, 1, 1},       {"D c1 s1   ", 512, S / 8 - 1, 1, 4, 1, 1},
+      {"G c7s1-64 ", 3, S + 6, 64, 7, 1, 0},    {"G d128    ", 64, S, 128, 3, 2, 1},
+      {"G d256    ", 128, S / 2, 256, 3, 2, 1}, {"G R256    ", 256, S / 4 + 2, 256, 3, 1, 0},
+      {"G u128 (T)", 128, S / 2, 256, 3, 2, 1}, {"G u64 (T) ", 64, S, 128, 3, 2, 1},
+      {"G c7s1-3  ", 64, S + 6, 3, 7, 1, 0},    {"D c64     ", 3, S, 64, 4, 2, 1},
+      {"D c128    ", 64, S / 2, 128, 4, 2, 1},  {"D c256    ", 128, S / 4, 256, 4, 2, 1},
+      {"D c512 s1 ", 256, S / 8, 512, 4, 1, 1}, {"D c1 s1   ", 512, S / 8 - 1, 1, 4, 1, 1},
   };
   size_t maxx = 0, maxw = 0, maxy = 0;
   for (const Layer& L : layers) {
@@ -190,9 +192,10 @@ int main(int argc, char** argv) {
   fill(x, maxx);
   fill(w, maxw);
   fill(y, maxy);
-  std::printf("cuDNN %zu, size %d, batch %d; ms per call (median of 15), [algo,math T=tensor-op F=fma D=default,"
-              " det]\n",
-              cudnnGetVersion(), S, N);
+  std::printf(
+      "cuDNN %zu, size %d, batch %d; ms per call (median of 15), [algo,math T=tensor-op F=fma D=default,"
+      " det]\n",
+      cudnnGetVersion(), S, N);
   const char* dirs[] = {"fwd ", "bwdD", "bwdF"};
   struct Cfg {
     const char* name;
@@ -217,8 +220,9 @@ int main(int argc, char** argv) {
         const Result r = run(L, N, dir, cfgs[c].nhwc, cfgs[c].krsc, cfgs[c].math, x, w, y);
         const char m = r.math == CUDNN_TENSOR_OP_MATH || r.math == CUDNN_TENSOR_OP_MATH_ALLOW_CONVERSION ? 'T'
                        : r.math == CUDNN_FMA_MATH                                                        ? 'F'
-                                                                                                         : 'D';
-        std::printf(" | %7.4f %5.0fTF [%d,%c,%d]", r.ms, r.ms > 0 ? gf / r.ms : 0.0, r.algo, m, r.deterministic);
+                                                  : 'D';
+        std::printf(" | %7.4f %5.0fTF [%d,%c,%d]", r.ms, r.ms > 0 ? gf / r.ms : 0.0, r.algo, m,
+                    r.deterministic);
         if (r.ms > 0) total[c] += r.ms;
       }
       std::printf("\n");
@@ -227,7 +231,8 @@ int main(int argc, char** argv) {
   std::printf("%-25s", "sum over the table (ms)");
   for (double v : total) std::printf(" | %-22.3f", v);
   std::printf("\n\nNCHW -> NHWC transform (cudnnTransformTensor), ms:\n");
-  for (const Layer& L : layers) std::printf("  %s input (%d,%d,%d,%d): %.4f\n", L.name, N, L.C, L.H, L.H,
-                                            transform_ms(N, L.C, L.H, x, t));
+  for (const Layer& L : layers)
+    std::printf("  %s input (%d,%d,%d,%d): %.4f\n", L.name, N, L.C, L.H, L.H,
+                transform_ms(N, L.C, L.H, x, t));
   return 0;
 }

@@ -148,7 +148,8 @@ Desc operation_graph(Dir dir, const kern::ConvGeom& g) {
   op.finalize();
   Desc graph(CUDNN_BACKEND_OPERATIONGRAPH_DESCRIPTOR);
   cudnnHandle_t h = handle();
-  graph.set(CUDNN_ATTR_OPERATIONGRAPH_OPS, B, 1, &op.d).set(CUDNN_ATTR_OPERATIONGRAPH_HANDLE, CUDNN_TYPE_HANDLE, 1, &h);
+  graph.set(CUDNN_ATTR_OPERATIONGRAPH_OPS, B, 1, &op.d)
+      .set(CUDNN_ATTR_OPERATIONGRAPH_HANDLE, CUDNN_TYPE_HANDLE, 1, &h);
   graph.finalize();
   return graph;
 }
@@ -271,8 +272,8 @@ std::shared_ptr<Desc> search_graph(Dir dir, const kern::ConvGeom& g, void* x, vo
         .set(CUDNN_ATTR_ENGINEHEUR_MODE, CUDNN_TYPE_HEUR_MODE, 1, &mode);
     if (cudnnBackendFinalize(heur.d) != CUDNN_STATUS_SUCCESS) continue;
     int64_t count = 0;
-    if (cudnnBackendGetAttribute(heur.d, CUDNN_ATTR_ENGINEHEUR_RESULTS, CUDNN_TYPE_BACKEND_DESCRIPTOR, 0, &count,
-                                 nullptr) != CUDNN_STATUS_SUCCESS)
+    if (cudnnBackendGetAttribute(heur.d, CUDNN_ATTR_ENGINEHEUR_RESULTS, CUDNN_TYPE_BACKEND_DESCRIPTOR, 0,
+                                 &count, nullptr) != CUDNN_STATUS_SUCCESS)
       continue;
     std::vector<Desc> cfgs;
     std::vector<cudnnBackendDescriptor_t> raw;
@@ -288,18 +289,20 @@ std::shared_ptr<Desc> search_graph(Dir dir, const kern::ConvGeom& g, void* x, vo
       auto exec = std::make_shared<Desc>(CUDNN_BACKEND_EXECUTION_PLAN_DESCRIPTOR);
       cudnnHandle_t h = handle();
       exec->set(CUDNN_ATTR_EXECUTION_PLAN_HANDLE, CUDNN_TYPE_HANDLE, 1, &h)
-          .set(CUDNN_ATTR_EXECUTION_PLAN_ENGINE_CONFIG, CUDNN_TYPE_BACKEND_DESCRIPTOR, 1, &raw[static_cast<size_t>(i)]);
+          .set(CUDNN_ATTR_EXECUTION_PLAN_ENGINE_CONFIG, CUDNN_TYPE_BACKEND_DESCRIPTOR, 1,
+               &raw[static_cast<size_t>(i)]);
       if (cudnnBackendFinalize(exec->d) != CUDNN_STATUS_SUCCESS) continue;
       int64_t wsz = 0, got = 0, jl = 0;
-      cudnnBackendGetAttribute(exec->d, CUDNN_ATTR_EXECUTION_PLAN_WORKSPACE_SIZE, CUDNN_TYPE_INT64, 1, &got, &wsz);
+      cudnnBackendGetAttribute(exec->d, CUDNN_ATTR_EXECUTION_PLAN_WORKSPACE_SIZE, CUDNN_TYPE_INT64, 1, &got,
+                               &wsz);
       if (wsz > kMaxWorkspace) continue;
       // The same configuration can come from two heuristic modes: time it once.
-      cudnnBackendGetAttribute(exec->d, CUDNN_ATTR_EXECUTION_PLAN_JSON_REPRESENTATION, CUDNN_TYPE_CHAR, 0, &jl,
-                               nullptr);
+      cudnnBackendGetAttribute(exec->d, CUDNN_ATTR_EXECUTION_PLAN_JSON_REPRESENTATION, CUDNN_TYPE_CHAR, 0,
+                               &jl, nullptr);
       std::string json(static_cast<size_t>(jl), '\0');
       if (jl)
-        cudnnBackendGetAttribute(exec->d, CUDNN_ATTR_EXECUTION_PLAN_JSON_REPRESENTATION, CUDNN_TYPE_CHAR, jl, &jl,
-                                 json.data());
+        cudnnBackendGetAttribute(exec->d, CUDNN_ATTR_EXECUTION_PLAN_JSON_REPRESENTATION, CUDNN_TYPE_CHAR, jl,
+                                 &jl, json.data());
       if (!json.empty() && std::find(seen.begin(), seen.end(), json) != seen.end()) continue;
       seen.push_back(json);
       const float ms = time_plan(*exec, wsz, x, w, y, 5);
@@ -310,9 +313,10 @@ std::shared_ptr<Desc> search_graph(Dir dir, const kern::ConvGeom& g, void* x, vo
   std::sort(all.begin(), all.end(), [](const Candidate& a, const Candidate& b) { return a.ms < b.ms; });
   all.resize(std::min<size_t>(all.size(), 3));
   for (Candidate& c : all) c.ms = time_plan(*c.exec, c.ws, x, w, y, 15);
-  const Candidate& best = *std::min_element(all.begin(), all.end(), [](const Candidate& a, const Candidate& b) {
-    return (a.ms >= 0 ? a.ms : 1e30f) < (b.ms >= 0 ? b.ms : 1e30f);
-  });
+  const Candidate& best =
+      *std::min_element(all.begin(), all.end(), [](const Candidate& a, const Candidate& b) {
+        return (a.ms >= 0 ? a.ms : 1e30f) < (b.ms >= 0 ? b.ms : 1e30f);
+      });
   if (best.ms < 0) return nullptr;
   *ws = best.ws;
   return best.exec;
@@ -322,7 +326,8 @@ std::shared_ptr<Desc> search_graph(Dir dir, const kern::ConvGeom& g, void* x, vo
 template <class Perf>
 bool choose_legacy(Plan& p, const Perf* perf, int n) {
   for (int k = 0; k < n; ++k) {
-    if (perf[k].status != CUDNN_STATUS_SUCCESS || static_cast<int64_t>(perf[k].memory) > kMaxWorkspace / 4) continue;
+    if (perf[k].status != CUDNN_STATUS_SUCCESS || static_cast<int64_t>(perf[k].memory) > kMaxWorkspace / 4)
+      continue;
     if (!g_allow_tf32 && perf[k].mathType == CUDNN_TENSOR_OP_MATH) continue;
     if (g_deterministic && perf[k].determinism != CUDNN_DETERMINISTIC) continue;
     p.legacy_algo = static_cast<int>(perf[k].algo);
@@ -346,8 +351,8 @@ void search_legacy(Plan& p, Dir dir, const kern::ConvGeom& g, void* x, void* w, 
     ok = choose_legacy(p, perf, n);
   } else if (dir == Dir::BwdData) {
     cudnnConvolutionBwdDataAlgoPerf_t perf[kMax];
-    CG_CUDNN(cudnnFindConvolutionBackwardDataAlgorithmEx(handle(), p.w, w, p.y, y, p.conv, p.x, x, kMax, &n, perf,
-                                                         ws.p, kMaxWorkspace / 4),
+    CG_CUDNN(cudnnFindConvolutionBackwardDataAlgorithmEx(handle(), p.w, w, p.y, y, p.conv, p.x, x, kMax, &n,
+                                                         perf, ws.p, kMaxWorkspace / 4),
              &g);
     ok = choose_legacy(p, perf, n);
   } else {
@@ -357,7 +362,8 @@ void search_legacy(Plan& p, Dir dir, const kern::ConvGeom& g, void* x, void* w, 
              &g);
     ok = choose_legacy(p, perf, n);
   }
-  if (!ok) throw Error(std::string("cuDNN found no usable ") + dir_name(dir) + " algorithm for " + geom_str(g));
+  if (!ok)
+    throw Error(std::string("cuDNN found no usable ") + dir_name(dir) + " algorithm for " + geom_str(g));
 }
 
 using Key = std::tuple<int, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t,
@@ -368,8 +374,8 @@ const Plan& plan(Dir dir, const kern::ConvGeom& g, void* x, void* w, void* y) {
   static std::map<Key, Plan> cache;
   static std::mutex mu;
   std::lock_guard<std::mutex> lock(mu);
-  const Key key{static_cast<int>(dir), g.N,      g.C,       g.H,           g.W,           g.K, g.R, g.S,
-                g.stride,              g.pad,    g_allow_tf32, g_deterministic};
+  const Key key{static_cast<int>(dir), g.N, g.C, g.H, g.W, g.K, g.R, g.S, g.stride, g.pad, g_allow_tf32,
+                g_deterministic};
   auto it = cache.find(key);
   if (it != cache.end()) return it->second;
   if (capturing())

@@ -72,8 +72,8 @@ __global__ void in_fwd_stats(const float* x, double* part, int64_t HW, int chunk
   }
 }
 
-__global__ void in_fwd_apply(const float* x, float* y, float* rstd, const double* part, int64_t HW, int chunks,
-                             double eps, bool act, float slope, float* out) {
+__global__ void in_fwd_apply(const float* x, float* y, float* rstd, const double* part, int64_t HW,
+                             int chunks, double eps, bool act, float slope, float* out) {
   // Every thread merges the plane's partials in the same order: the same mean and M2 everywhere.
   const double* p = part + 2 * blockIdx.y * chunks;
   double n = 0, mean = 0, m2 = 0;
@@ -95,8 +95,8 @@ __device__ __forceinline__ float grad_at(const float* g, const float* y, int64_t
   return act && !(y[i] > 0.f) ? slope * g[i] : g[i];
 }
 
-__device__ void grad_sums(const float* g, const float* y, int64_t n, bool act, float slope, double* buf, double* sg,
-                          double* sgy) {
+__device__ void grad_sums(const float* g, const float* y, int64_t n, bool act, float slope, double* buf,
+                          double* sg, double* sgy) {
   double a = 0, b = 0;
   for (int64_t i = threadIdx.x; i < n; i += blockDim.x) {
     const float gi = grad_at(g, y, i, act, slope);
@@ -109,7 +109,8 @@ __device__ void grad_sums(const float* g, const float* y, int64_t n, bool act, f
 
 __device__ void grad_apply(const float* g, const float* y, float* d, int64_t n, float r, float mg, float mgy,
                            bool act, float slope) {
-  for (int64_t i = threadIdx.x; i < n; i += blockDim.x) d[i] = r * (grad_at(g, y, i, act, slope) - mg - y[i] * mgy);
+  for (int64_t i = threadIdx.x; i < n; i += blockDim.x)
+    d[i] = r * (grad_at(g, y, i, act, slope) - mg - y[i] * mgy);
 }
 
 __global__ void in_bwd(const float* dy, const float* y, const float* rstd, float* dx, int64_t HW, bool act,
@@ -134,8 +135,8 @@ __global__ void in_bwd_sums(const float* dy, const float* y, double* part, int64
   }
 }
 
-__global__ void in_bwd_apply(const float* dy, const float* y, const float* rstd, const double* part, float* dx,
-                             int64_t HW, int chunks, bool act, float slope) {
+__global__ void in_bwd_apply(const float* dy, const float* y, const float* rstd, const double* part,
+                             float* dx, int64_t HW, int chunks, bool act, float slope) {
   const double* p = part + 2 * blockIdx.y * chunks;
   double sg = 0, sgy = 0;
   for (int c = 0; c < chunks; ++c) {
@@ -160,8 +161,8 @@ void instance_norm_forward(DType dt, const void* x, void* y, void* rstd, int64_t
   float *yf = static_cast<float*>(y), *rf = static_cast<float*>(rstd), *of = static_cast<float*>(out);
   const int chunks = chunks_for(HW);
   if (!chunks) {
-    in_fwd<<<static_cast<unsigned>(NC), kBlock, 0, stream()>>>(xf, yf, rf, HW, eps, act, static_cast<float>(slope),
-                                                               of);
+    in_fwd<<<static_cast<unsigned>(NC), kBlock, 0, stream()>>>(xf, yf, rf, HW, eps, act,
+                                                               static_cast<float>(slope), of);
     CG_CUDA_LAUNCH_CHECK();
     return;
   }
@@ -169,7 +170,8 @@ void instance_norm_forward(DType dt, const void* x, void* y, void* rstd, int64_t
   const dim3 grid(static_cast<unsigned>(chunks), static_cast<unsigned>(NC));
   in_fwd_stats<<<grid, kBlock, 0, stream()>>>(xf, part, HW, chunks);
   CG_CUDA_LAUNCH_CHECK();
-  in_fwd_apply<<<grid, kBlock, 0, stream()>>>(xf, yf, rf, part, HW, chunks, eps, act, static_cast<float>(slope), of);
+  in_fwd_apply<<<grid, kBlock, 0, stream()>>>(xf, yf, rf, part, HW, chunks, eps, act,
+                                              static_cast<float>(slope), of);
   CG_CUDA_LAUNCH_CHECK();
   free(part);  // safe at once: one stream orders any reuse after these kernels
 }
@@ -183,7 +185,8 @@ void instance_norm_backward(DType dt, const void* dy, const void* y, const void*
   float* d = static_cast<float*>(dx);
   const int chunks = chunks_for(HW);
   if (!chunks) {
-    in_bwd<<<static_cast<unsigned>(NC), kBlock, 0, stream()>>>(g, yf, rf, d, HW, act, static_cast<float>(slope));
+    in_bwd<<<static_cast<unsigned>(NC), kBlock, 0, stream()>>>(g, yf, rf, d, HW, act,
+                                                               static_cast<float>(slope));
     CG_CUDA_LAUNCH_CHECK();
     return;
   }

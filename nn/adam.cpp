@@ -22,7 +22,8 @@ void Adam::select_active(bool create_state) {
     const Tensor& p = params_[i];
     const Tensor g = p.grad();
     if (!g.defined()) continue;
-    if (!active_.empty() && (p.device() != params_[active_[0]].device() || p.dtype() != params_[active_[0]].dtype()))
+    if (!active_.empty() &&
+        (p.device() != params_[active_[0]].device() || p.dtype() != params_[active_[0]].dtype()))
       throw Error("Adam: parameters on different devices or of different dtypes (" + p.describe() + " and " +
                   params_[active_[0]].describe() + ")");
     ParamState& s = state_[i];

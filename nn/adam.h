@@ -52,9 +52,9 @@ class Adam {
   std::vector<Tensor> params_;
   std::vector<ParamState> state_;
   Options opt_;
-  std::vector<size_t> active_;             // the parameters updated by the current step
-  std::vector<double> scalars_host_;       // (step_size, bc2_sqrt) per active parameter
-  std::shared_ptr<Storage> scalars_dev_;   // the same on the parameters' device (2 * params doubles)
+  std::vector<size_t> active_;            // the parameters updated by the current step
+  std::vector<double> scalars_host_;      // (step_size, bc2_sqrt) per active parameter
+  std::shared_ptr<Storage> scalars_dev_;  // the same on the parameters' device (2 * params doubles)
 };
 
 }  // namespace cg::nn

@@ -47,7 +47,9 @@ class FakeDevice : public SegmentSource {
 constexpr size_t MiB = size_t(1) << 20;
 }  // namespace
 
-TEST_CASE("allocator: sizes round to 512 B - small requests share 2 MiB segments - large ones get 20 MiB or their own") {
+TEST_CASE(
+    "allocator: sizes round to 512 B - small requests share 2 MiB segments - large ones get 20 MiB or their "
+    "own") {
   FakeDevice dev;
   BlockAllocator a(dev);
   void* p1 = a.allocate(1);
@@ -84,7 +86,7 @@ TEST_CASE("allocator: freed neighbours merge back into one block") {
   void* big = a.allocate(8192);
   CHECK(a.placement(big).offset == 0);  // x and y became one 8 KiB block at the front
   a.deallocate(big);
-  a.deallocate(z);  // now the whole segment is one free block
+  a.deallocate(z);                                     // now the whole segment is one free block
   void* whole = a.allocate(kSmallSegment / 2 + 4096);  // > 1 MiB is large: not from the small segment
   a.deallocate(whole);
   void* all_small = a.allocate(MiB);
@@ -136,7 +138,8 @@ TEST_CASE("allocator: the same requests give the same blocks whatever the device
   CHECK(d1.mallocs == d2.mallocs);
 }
 
-TEST_CASE("allocator: a repeated step whose long-lived block changes every step makes no new segment once warm") {
+TEST_CASE(
+    "allocator: a repeated step whose long-lived block changes every step makes no new segment once warm") {
   // The shape of a CycleGAN step: activations of a few sizes allocated on the way in, freed in
   // reverse on the way out, with temporaries in between; an image pool that keeps one new image
   // per step alive and drops an old one at random (the drift that broke the best-fit-without-split
@@ -144,8 +147,8 @@ TEST_CASE("allocator: a repeated step whose long-lived block changes every step 
   FakeDevice dev;
   BlockAllocator a(dev);
   Generator g(11);
-  const std::vector<size_t> sizes = {196608, 16 * MiB, 8 * MiB, 4 * MiB, 4 * MiB, 4 * MiB, 8 * MiB, 16 * MiB,
-                                     196608, 64 * 1024, 1024, 4 * MiB * 3 / 2};
+  const std::vector<size_t> sizes = {196608,  16 * MiB, 8 * MiB, 4 * MiB,   4 * MiB, 4 * MiB,
+                                     8 * MiB, 16 * MiB, 196608,  64 * 1024, 1024,    4 * MiB * 3 / 2};
   std::vector<void*> pool;
   auto step = [&] {
     std::vector<void*> acts;

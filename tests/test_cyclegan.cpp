@@ -255,3 +255,25 @@ TEST_CASE("Adam matches the closed form of its first steps") {
   opt.step();  // no gradients: nothing moves, no step counted
   CHECK(opt.state()[0].step == 1);
 }
+
+TEST_CASE("losses_finite holds while every loss is finite and turns false for good after a NaN") {
+  const auto fx = test::fixture("cyclegan_steps.safetensors");
+  auto model = small_model_from_fixture(fx, DType::F32);
+  model->optimize_parameters();
+  CHECK(model->losses_finite());
+  const auto first = model->current_losses();
+  CHECK(first[2].first == "cycle_A");
+  CHECK(first[2].second == doctest::Approx(fx.tensors.at("f32.losses").to_vector<double>()[2]).epsilon(1e-5));
+  model->optimizer_G->set_lr(1e30);  // the weights blow up, and the losses after them
+  model->optimizer_D->set_lr(1e30);
+  int steps = 0;
+  while (model->losses_finite() && steps < 10) {
+    model->optimize_parameters();
+    ++steps;
+  }
+  CHECK_FALSE(model->losses_finite());
+  model->optimizer_G->set_lr(0.0);
+  model->optimizer_D->set_lr(0.0);
+  model->optimize_parameters();
+  CHECK_FALSE(model->losses_finite());  // the health check remembers
+}

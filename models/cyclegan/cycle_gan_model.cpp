@@ -183,8 +183,8 @@ void CycleGANModel::d_part(const Tensor& pooled_B, const Tensor& pooled_A, bool 
 void CycleGANModel::record_losses() {
   NoGradGuard no_grad;
   std::vector<Tensor> v;
-  for (const Tensor* t : {&loss_D_A, &loss_G_A, &loss_cycle_A, &loss_idt_A, &loss_D_B, &loss_G_B, &loss_cycle_B,
-                          &loss_idt_B})
+  for (const Tensor* t :
+       {&loss_D_A, &loss_G_A, &loss_cycle_A, &loss_idt_A, &loss_D_B, &loss_G_B, &loss_cycle_B, &loss_idt_B})
     v.push_back(t->detach().reshape({1}));
   loss_values_ = cat0(v);  // (8)
   // 0 * x is 0 for every finite x and NaN for NaN and the infinities, and NaN stays NaN.
@@ -265,8 +265,10 @@ void CycleGANModel::capture_step() {
     real_B = cs->static_B;
     auto fail = [&](const std::exception& e) {
       graphs_failed_ = true;
-      std::fprintf(stderr, "warning: capturing the training step as CUDA graphs failed (%s); training on without them\n",
-                   e.what());
+      std::fprintf(
+          stderr,
+          "warning: capturing the training step as CUDA graphs failed (%s); training on without them\n",
+          e.what());
     };
     // The generators' graph. Capturing records kernels without running them; the launch runs them.
     cs->g = cuda::graph_capture_begin();

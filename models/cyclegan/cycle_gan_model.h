@@ -74,7 +74,7 @@ class CycleGANModel {
   Tensor backward_D_basic(nn::Module& netD, const Tensor& real, const Tensor& fake);
   void g_part(bool capturing);  // forward, backward_G and the generators' Adam step
   void d_part(const Tensor& pooled_B, const Tensor& pooled_A, bool capturing);  // both discriminators
-  void record_losses();         // the losses into loss_values_, their health into loss_health_
+  void record_losses();  // the losses into loss_values_, their health into loss_health_
   void eager_step();
   void capture_step();
   void replay_step();

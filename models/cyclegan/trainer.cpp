@@ -271,8 +271,8 @@ int run_training(const Options& opt, const TrainControl& ctl) {
       if (stopping || displaying || printing || saving || report.progress_due()) {
         losses = model.current_losses();
         if (!model.losses_finite()) {
-          std::string what = "a loss was NaN or infinite within the last " + std::to_string(opt.print_freq) +
-                             " iterations";
+          std::string what =
+              "a loss was NaN or infinite within the last " + std::to_string(opt.print_freq) + " iterations";
           for (const auto& [name, v] : losses)
             if (!std::isfinite(v)) {
               what = "loss " + name + (std::isnan(v) ? " is NaN" : " is infinite");
@@ -294,8 +294,8 @@ int run_training(const Options& opt, const TrainControl& ctl) {
       const double remaining = static_cast<double>((total_epochs - epoch) * epoch_len +
                                                    (epoch_len - std::min(epoch_iter, epoch_len)));
       if (!losses.empty())
-        report.progress(epoch, total_epochs, std::min(epoch_iter, epoch_len), epoch_len, rate / opt.batch_size,
-                        remaining / rate, losses);
+        report.progress(epoch, total_epochs, std::min(epoch_iter, epoch_len), epoch_len,
+                        rate / opt.batch_size, remaining / rate, losses);
 
       if (stopping) {
         if (!save("latest", pos))

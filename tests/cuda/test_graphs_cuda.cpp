@@ -66,7 +66,8 @@ TEST_CASE("a training step replayed from CUDA graphs equals the eager step bit f
   CHECK(graphed->graph_replays() == 4);  // step 1 eager, step 2 captured, 3-6 replayed
 }
 
-TEST_CASE("cuda graphs: a new input shape runs eagerly, the old shape replays, a reloaded optimizer recaptures") {
+TEST_CASE(
+    "cuda graphs: a new input shape runs eagerly, the old shape replays, a reloaded optimizer recaptures") {
   Deterministic det;
   auto eager = make_model(false), graphed = make_model(true);
   Generator g(32);

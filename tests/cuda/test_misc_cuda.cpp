@@ -10,19 +10,19 @@ TEST_CASE("cuda fused instance norm + activation and its backward match the cpu"
   Generator g(41);
   // planes of 1023 values (one block each) and of 40000 (three chunks of 16384, the last partial)
   for (const Shape& shape : {Shape{2, 5, 33, 31}, Shape{1, 3, 200, 200}})
-  for (double slope : {0.0, 0.2}) {
-    CAPTURE(slope);
-    CAPTURE(shape_str(shape));
-    Tensor x = (Tensor::randn(shape, DType::F32, Device::CPU, &g) * 2.0 + 1.0).detach();
-    Tensor xc = x.clone().set_requires_grad(), xg = x.to(Device::CUDA).set_requires_grad();
-    Tensor yc = instance_norm_act2d(xc, slope), yg = instance_norm_act2d(xg, slope);
-    // per-plane statistics in double on both sides; the rest is one float32 expression
-    CHECK_CLOSE(yg.to(Device::CPU), yc, 1e-5, 1e-5);
-    Tensor seed = Tensor::randn(yc.shape(), DType::F32, Device::CPU, &g);
-    yc.backward(seed);
-    yg.backward(seed.to(Device::CUDA));
-    CHECK_CLOSE(xg.grad().to(Device::CPU), xc.grad(), 1e-5, 1e-4);
-  }
+    for (double slope : {0.0, 0.2}) {
+      CAPTURE(slope);
+      CAPTURE(shape_str(shape));
+      Tensor x = (Tensor::randn(shape, DType::F32, Device::CPU, &g) * 2.0 + 1.0).detach();
+      Tensor xc = x.clone().set_requires_grad(), xg = x.to(Device::CUDA).set_requires_grad();
+      Tensor yc = instance_norm_act2d(xc, slope), yg = instance_norm_act2d(xg, slope);
+      // per-plane statistics in double on both sides; the rest is one float32 expression
+      CHECK_CLOSE(yg.to(Device::CPU), yc, 1e-5, 1e-5);
+      Tensor seed = Tensor::randn(yc.shape(), DType::F32, Device::CPU, &g);
+      yc.backward(seed);
+      yg.backward(seed.to(Device::CUDA));
+      CHECK_CLOSE(xg.grad().to(Device::CPU), xc.grad(), 1e-5, 1e-4);
+    }
 }
 
 TEST_CASE("cuda Adam takes the same steps as the cpu Adam") {
