@@ -53,10 +53,13 @@ inline bool is_bias_before_norm(const std::string& net, const std::string& key) 
 // Float32 training is chaotic at the element level: where a weight's gradient is at rounding
 // level (here one weight has |g| = 2e-8 against a median of 0.05), Adam's update
 // lr * g / (|g| + 1e-8) takes a different +-lr step in any two implementations, and that
-// perturbation spreads through the next steps. PyTorch run with 2 threads instead of 1 ends
-// these same 3 steps with a parameter 3.2 lr away from itself. So: step-1 losses tight,
-// later losses to 1e-3, parameters by their mean drift (a real error, e.g. a wrong beta or loss
-// weight, moves every element by ~lr) and by a hard bound of 4 lr on any element.
+// perturbation spreads through the next steps. So: step-1 losses tight, later losses to 1e-3, and
+// each parameter tensor by how many of its elements moved away from PyTorch's. Adam moves every
+// element by about lr per step whatever its gradient's scale, so a per-element bound of a few lr
+// says nothing (3 steps cannot move an element more than ~3 lr in either run); a wrong gradient
+// shows as many elements off by ~lr. Measured with a correct step (CPU, AVX-512, AVX2 and portable
+// kernels alike): at most 0.72% of a tensor's elements more than 0.5 lr away, 0.26% more than 1 lr,
+// and a mean of 0.08 lr. The bounds below are 3-4x that.
 inline void check_three_float32_steps(cyclegan::CycleGANModel& model, const safetensors::Contents& fx) {
   const auto expected = fx.tensors.at("f32.losses").to_vector<double>();  // (3, 8)
   const double lr = 2e-4;
@@ -85,13 +88,19 @@ inline void check_three_float32_steps(cyclegan::CycleGANModel& model, const safe
         mx = std::max(mx, std::abs(a[i] - e[i]));
       }
       const double mean = sum / static_cast<double>(a.size());
-      if (is_bias_before_norm(name, key)) {
-        // Gradient analytically 0, so pure noise for Adam in both runs: each run moves such a bias by
-        // up to ~lr per step in a random direction, so two runs differ by at most ~6 lr after 3 steps.
-        CHECK(mx <= 6 * lr);
-      } else {
-        CHECK(mx <= 4 * lr);
+      size_t over_half = 0, over_one = 0;
+      for (size_t i = 0; i < a.size(); ++i) {
+        over_half += std::abs(a[i] - e[i]) > 0.5 * lr;
+        over_one += std::abs(a[i] - e[i]) > lr;
+      }
+      const double n = static_cast<double>(a.size());
+      if (!is_bias_before_norm(name, key)) {
+        // (A bias right before an instance norm has an analytic gradient of 0: both runs follow
+        // rounding noise there, so no bound tells a right gradient from a wrong one; such biases
+        // never affect an output.)
         CHECK(mean <= 0.15 * lr);
+        CHECK(static_cast<double>(over_half) <= std::max(1.0, 0.03 * n));
+        CHECK(static_cast<double>(over_one) <= std::max(1.0, 0.01 * n));
       }
       worst_mean = std::max(worst_mean, is_bias_before_norm(name, key) ? 0.0 : mean);
       worst_max = std::max(worst_max, mx);

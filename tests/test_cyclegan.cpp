@@ -2,6 +2,7 @@
 // default generator) and three full training steps (every loss, every parameter).
 #include <cmath>
 #include <cstring>
+#include <numbers>
 
 #include "cyclegan_steps.h"
 #include "helpers.h"
@@ -216,25 +217,44 @@ TEST_CASE("image pool follows the official rule") {
 }
 
 TEST_CASE("LR schedules follow the official formulas") {
+  // Relative comparisons to 1e-12 (scale 0): the steps checked are as small as 2e-6, far below
+  // doctest's default Approx slack of about 1.2e-5 absolute.
+  auto same = [](double v) { return doctest::Approx(v).epsilon(1e-12).scale(0); };
   nn::LRSchedule lin({"linear", 2e-4, 100, 100, 1, 50});
-  CHECK(lin.lr() == doctest::Approx(2e-4));
+  CHECK(lin.lr() == 2e-4);
   for (int e = 1; e <= 99; ++e) lin.step();
-  CHECK(lin.lr() == doctest::Approx(2e-4));  // stepped 99 times: still constant
-  lin.step();                                // 100
-  CHECK(lin.lr() == doctest::Approx(2e-4 * (1 - 1.0 / 101)));
-  for (int e = 101; e <= 200; ++e) lin.step();
-  CHECK(lin.lr() == doctest::Approx(0.0).epsilon(1e-12));
+  CHECK(lin.lr() == 2e-4);  // stepped 99 times: still constant
+  lin.step();               // 100: the first decayed epoch, 1/101 of the way down
+  CHECK(lin.lr() == same(2e-4 * 100.0 / 101.0));
+  for (int e = 101; e <= 150; ++e) lin.step();
+  CHECK(lin.lr() == same(2e-4 * 50.0 / 101.0));
+  for (int e = 151; e <= 199; ++e) lin.step();
+  CHECK(lin.lr() == same(2e-4 * 1.0 / 101.0));
+  lin.step();  // 200: the last epoch runs at 0
+  CHECK(lin.lr() == 0.0);
+  // --epoch_count shifts the schedule: starting at epoch 51 of 100 + 100, 50 steps reach the decay
+  nn::LRSchedule shifted({"linear", 2e-4, 100, 100, 51, 50});
+  for (int e = 1; e <= 49; ++e) shifted.step();
+  CHECK(shifted.lr() == 2e-4);
+  shifted.step();
+  CHECK(shifted.lr() == same(2e-4 * 100.0 / 101.0));
   nn::LRSchedule st({"step", 1.0, 100, 100, 1, 3});
+  for (int i = 0; i < 2; ++i) st.step();
+  CHECK(st.lr() == 1.0);
+  st.step();
+  CHECK(st.lr() == same(0.1));
   for (int i = 0; i < 3; ++i) st.step();
-  CHECK(st.lr() == doctest::Approx(0.1));
+  CHECK(st.lr() == same(0.01));
   nn::LRSchedule cs({"cosine", 1.0, 10, 0, 1, 50});
-  for (int i = 0; i < 5; ++i) cs.step();
-  CHECK(cs.lr() == doctest::Approx(0.5));
+  cs.step();
+  CHECK(cs.lr() == same((1 + std::cos(std::numbers::pi / 10)) / 2));
+  for (int i = 0; i < 4; ++i) cs.step();
+  CHECK(cs.lr() == same(0.5));
   nn::LRSchedule pl({"plateau", 1.0, 10, 0, 1, 50});
   for (int i = 0; i < 6; ++i) pl.step();
   CHECK(pl.lr() == 1.0);
   pl.step();
-  CHECK(pl.lr() == doctest::Approx(0.2));
+  CHECK(pl.lr() == same(0.2));
   CHECK_THROWS_AS(nn::LRSchedule({"exp", 1.0, 1, 1, 1, 1}), Error);
 }
 
