@@ -137,11 +137,18 @@ TEST_CASE("safetensors round-trip - and clear errors for bad files") {
   std::remove(path.c_str());
 }
 
-TEST_CASE("asking for cuda where there is none is a clear error") {
-  if (cuda_available()) return;  // covered by the CUDA suite on a GPU machine
-  CHECK_THROWS_AS(Tensor::zeros({2}, DType::F32, Device::CUDA), Error);
+TEST_CASE("cuda tensors: a clear error where there is no GPU or CUDA build - float64 refused everywhere") {
+  // float64 never lives on the GPU: refused before any device is touched, on every machine
+  CHECK_THROWS_WITH_AS(Tensor::zeros({2}, DType::F64, Device::CUDA), doctest::Contains("float64"), Error);
+  if (cuda_available()) {
+    const Tensor t = Tensor::ones({2}, DType::F32, Device::CUDA);
+    CHECK(t.is_cuda());
+    CHECK(t.to_vector<float>() == std::vector<float>{1.f, 1.f});
+    return;
+  }
   try {
     Tensor::zeros({2}, DType::F32, Device::CUDA);
+    FAIL("a cuda tensor was made on a machine without a GPU");
   } catch (const Error& e) {
     const std::string m = e.what();
     CHECK((m.find("no CUDA backend") != std::string::npos || m.find("no CUDA device") != std::string::npos));

@@ -1,4 +1,5 @@
 // cyclegan_train: options, preprocessing, a short run, exact resume, bad checkpoints and images.
+#include <fcntl.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -406,40 +407,86 @@ TEST_CASE("cyclegan_train --help documents every official flag") {
   CHECK(err.find("/nonexistent/data/trainA") != std::string::npos);
 }
 
-TEST_CASE("--device cuda without a GPU or CUDA build is a clear error") {
-  if (cuda_available()) return;  // the CUDA suite covers this machine
+TEST_CASE("--device: an unknown name and cuda without a GPU or CUDA build are clear errors") {
   const std::string dir = scratch("no_cuda");
   Options o = tiny_options(make_dataset(dir + "/data", 2, 2, 36, 36, 9), dir + "/ckpt");
+  o.device = "gpu";
+  CHECK_THROWS_WITH_AS(run_training(o, {nullptr, true}), doctest::Contains("--device must be cpu or cuda"),
+                       Error);
   o.device = "cuda";
+  if (cuda_available()) {
+    // this machine has one: the model lands there (training on it is the CUDA suite's)
+    CycleGANModel m(o, true);
+    CHECK(m.device == Device::CUDA);
+    CHECK(m.netG_A->parameters()[0].is_cuda());
+    return;
+  }
   CHECK_THROWS_WITH_AS(run_training(o, {nullptr, true}), doctest::Contains("--device cuda"), Error);
 }
 
 TEST_CASE("SIGTERM to the program finishes the step - saves latest - exits 143") {
   const std::string dir = scratch("sigterm");
   const std::string data = make_dataset(dir + "/data", 4, 4, 36, 36, 10);
-  const std::string ckpt = dir + "/ckpt";
-  const std::string cmd = kTrainApp + " --dataroot " + data + " --checkpoints_dir " + ckpt +
-                          " --name tiny --ngf 4 --ndf 4 --netG resnet_1blocks --load_size 36 --crop_size 32"
-                          " --n_epochs 1000 --n_epochs_decay 0 --print_freq 1 --display_freq 1000000"
-                          " --save_latest_freq 1000000 > " +
-                          dir + "/out.txt 2>&1 & echo $!";
-  const auto [rc, pid_text] = run_command(cmd);
-  REQUIRE(rc == 0);
-  const int pid = std::stoi(pid_text);
+  const std::string ckpt = dir + "/ckpt", out_path = dir + "/out.txt";
+  // Started as our own child (fork + exec, no shell between), so its exit status can be read.
+  const std::vector<std::string> args = {kTrainApp,
+                                         "--dataroot",
+                                         data,
+                                         "--checkpoints_dir",
+                                         ckpt,
+                                         "--name",
+                                         "tiny",
+                                         "--ngf",
+                                         "4",
+                                         "--ndf",
+                                         "4",
+                                         "--netG",
+                                         "resnet_1blocks",
+                                         "--load_size",
+                                         "36",
+                                         "--crop_size",
+                                         "32",
+                                         "--n_epochs",
+                                         "1000",
+                                         "--n_epochs_decay",
+                                         "0",
+                                         "--print_freq",
+                                         "1",
+                                         "--display_freq",
+                                         "1000000",
+                                         "--save_latest_freq",
+                                         "1000000"};
+  std::vector<char*> argv;
+  for (const std::string& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+  argv.push_back(nullptr);
+  const pid_t pid = fork();
+  REQUIRE(pid >= 0);
+  if (pid == 0) {  // the child: only async-signal-safe calls until exec
+    const int fd = open(out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    if (fd >= 0) {
+      dup2(fd, 1);
+      dup2(fd, 2);
+    }
+    execv(argv[0], argv.data());
+    _exit(127);
+  }
   // wait until it has trained a few steps
   for (int i = 0; i < 600 && !(fs::exists(ckpt + "/tiny/loss_log.csv") &&
                                fs::file_size(ckpt + "/tiny/loss_log.csv") > 200);
        ++i)
     usleep(50000);
   REQUIRE(kill(pid, SIGTERM) == 0);
-  // Not our child (the shell started it): poll until it says it saved, or is gone.
-  for (int i = 0; i < 600 && kill(pid, 0) == 0 &&
-                  read_file(dir + "/out.txt").find("saved 'latest'") == std::string::npos;
-       ++i)
-    usleep(50000);
-  for (int i = 0; i < 100 && kill(pid, 0) == 0; ++i) usleep(50000);
-  if (kill(pid, 0) == 0) kill(pid, SIGKILL);  // never leave it running, whatever happened
-  const std::string out = read_file(dir + "/out.txt");
+  int status = 0;
+  pid_t done = 0;
+  for (int i = 0; i < 600 && (done = waitpid(pid, &status, WNOHANG)) == 0; ++i) usleep(50000);
+  if (done == 0) {  // never leave it running; and a program that ignores SIGTERM fails this test
+    kill(pid, SIGKILL);
+    waitpid(pid, &status, 0);
+    FAIL("cyclegan_train did not exit within 30 s of SIGTERM");
+  }
+  CHECK(WIFEXITED(status));
+  CHECK(WEXITSTATUS(status) == 143);
+  const std::string out = read_file(out_path);
   CHECK(out.find("terminated (SIGTERM): saved 'latest'") != std::string::npos);
   const Options o = tiny_options(data, ckpt);  // the same --name and --checkpoints_dir
   CHECK(fs::exists(state_file(o, "latest")));

@@ -29,7 +29,10 @@ void compare(const char* name, const Fn& fn, const std::vector<Shape>& shapes, d
   }
 }
 
+// atol/rtol for the cases with a convolution; the ops TF32 never touches (padding, instance norm,
+// BCE) are held to the float32 tolerance in both runs.
 void all_cases(double atol, double rtol) {
+  const double f32 = 1e-4;
   compare(
       "pad3_conv7", [](auto& v) { return conv2d(reflection_pad2d(v[0], 3), v[1], v[2]); },
       {{1, 3, 34, 30}, {8, 3, 7, 7}, {8}}, atol, rtol);
@@ -53,14 +56,12 @@ void all_cases(double atol, double rtol) {
       },
       {{1, 16, 16, 16}, {16, 16, 3, 3}, {16}, {16, 16, 3, 3}, {16}}, atol, rtol);
   compare(
-      "instance_norm", [](auto& v) { return instance_norm2d(v[0] * 3.0 + 1.0); }, {{2, 4, 37, 41}}, atol,
-      rtol);
+      "instance_norm", [](auto& v) { return instance_norm2d(v[0] * 3.0 + 1.0); }, {{2, 4, 37, 41}}, f32, f32);
   compare(
-      "reflection_pad", [](auto& v) { return reflection_pad2d(v[0], 2, 1, 3, 0); }, {{2, 3, 7, 6}}, atol,
-      rtol);
+      "reflection_pad", [](auto& v) { return reflection_pad2d(v[0], 2, 1, 3, 0); }, {{2, 3, 7, 6}}, f32, f32);
   compare(
       "bce_with_logits", [](auto& v) { return bce_with_logits(v[0], sigmoid(v[1])); },
-      {{2, 1, 8, 8}, {2, 1, 8, 8}}, atol, rtol);
+      {{2, 1, 8, 8}, {2, 1, 8, 8}}, f32, f32);
 }
 }  // namespace
 

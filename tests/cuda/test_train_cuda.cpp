@@ -1,5 +1,6 @@
 // cyclegan_train and cyclegan_test with --device cuda, end to end, and the allocator's promise that
 // a warm training step makes no cudaMalloc.
+#include <cmath>
 #include <filesystem>
 
 #include "../helpers.h"
@@ -32,11 +33,16 @@ TEST_CASE("a short cuda training run writes its checkpoints and they translate i
   REQUIRE(run_training(o, {nullptr, true}) == 0);
   for (const char* net : {"G_A", "G_B", "D_A", "D_B"})
     CHECK(std::filesystem::exists(net_file(o, "latest", net)));
-  // the weights are finite and load on the CPU too
+  // the checkpoint loads on the CPU too, and every weight in it is finite
   Options cpu = o;
   cpu.device = "cpu";
   CycleGANModel m(cpu, true);
   CHECK(load_checkpoint(m, "latest").has_value());
+  for (const auto& [name, net] : m.networks())
+    for (const auto& [key, p] : net->named_parameters()) {
+      CAPTURE(name + "." + key);
+      for (float v : p.to_vector<float>()) REQUIRE(std::isfinite(v));
+    }
   Options t = test_defaults();
   t.dataroot = o.dataroot;
   t.checkpoints_dir = o.checkpoints_dir;
