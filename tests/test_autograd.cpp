@@ -145,3 +145,57 @@ TEST_CASE("the docs/autograd.md walk-through gives the numbers it shows") {
   CHECK(dw[0] == doctest::Approx(0.209987).epsilon(1e-6));
   CHECK(dw[1] == doctest::Approx(-0.786448).epsilon(1e-6));
 }
+
+TEST_CASE("slice0 and cat0 pass float64 gradchecks - each input gets its own rows") {
+  Generator g(21);
+  Tensor a = test::randn64({3, 2, 4}, g).set_requires_grad(),
+         b = test::randn64({1, 2, 4}, g).set_requires_grad(),
+         c = test::randn64({2, 2, 4}, g).set_requires_grad();
+  // rows 1..4 of the join: the end of a, all of b, the start of c; then a slice at the start
+  auto r = gradcheck(
+      [](const std::vector<Tensor>& in) {
+        const Tensor j = cat0({in[0], in[1], in[2]});
+        return cat0({slice0(j, 1, 4), slice0(j, 0, 1) * 3.0});
+      },
+      {a, b, c});
+  CHECK_MESSAGE(r.ok, r.report);
+  CHECK(r.checked == 24 + 8 + 16);
+  // the last row of c is never read: its gradient is exactly 0, and a's first row gets 1 + 3
+  Tensor j = cat0({a, b, c});
+  sum(cat0({slice0(j, 1, 4), slice0(j, 0, 1) * 3.0})).backward();
+  const auto dc = c.grad().to_vector<double>(), da = a.grad().to_vector<double>();
+  for (size_t i = 8; i < 16; ++i) CHECK(dc[i] == 0.0);
+  for (size_t i = 0; i < 8; ++i) CHECK(da[i] == 3.0);
+  for (size_t i = 8; i < 24; ++i) CHECK(da[i] == 1.0);
+}
+
+// Backward rules that break the tape's contract, to check that backward() refuses them.
+static Tensor rule_returning(const Tensor& x, std::vector<Tensor> (*rule)(const Tensor&)) {
+  Tensor y = x.detach().clone();
+  record("broken_rule", {x}, y,
+         [rule, xs = Saved(x, "broken_rule")](const Tensor&, const std::vector<bool>&) {
+           return rule(xs.get());
+         });
+  return y;
+}
+
+TEST_CASE("the tape refuses a rule's wrong gradient count or shape - and misuse of leaves and set_grad") {
+  Generator g(22);
+  Tensor x = test::randn64({2, 3}, g).set_requires_grad();
+  Tensor two = rule_returning(x, [](const Tensor& v) { return std::vector<Tensor>{v, v}; });
+  CHECK_THROWS_WITH_AS(sum(two).backward(), doctest::Contains("returned 2 gradients for 1 inputs"), Error);
+  Tensor shaped = rule_returning(x, [](const Tensor& v) { return std::vector<Tensor>{v.reshape({3, 2})}; });
+  CHECK_THROWS_WITH_AS(sum(shaped).backward(), doctest::Contains("returned a gradient of shape [3, 2]"),
+                       Error);
+  // set_requires_grad is for leaves only; a result must be detached first
+  Tensor y = x * 2.0;
+  CHECK_THROWS_WITH_AS(y.set_requires_grad(false), doctest::Contains("non-leaf"), Error);
+  CHECK_NOTHROW(y.detach().set_requires_grad(true));
+  // set_grad takes only a gradient of the tensor's own shape, dtype and device
+  Tensor leaf = test::randn64({2, 3}, g);
+  CHECK_THROWS_WITH_AS(leaf.set_grad(test::randn64({3, 2}, g)), doctest::Contains("does not match"), Error);
+  CHECK_THROWS_WITH_AS(leaf.set_grad(Tensor::zeros({2, 3}, DType::F32)), doctest::Contains("does not match"),
+                       Error);
+  CHECK_NOTHROW(leaf.set_grad(Tensor::zeros({2, 3}, DType::F64)));
+  CHECK(leaf.grad().defined());
+}
