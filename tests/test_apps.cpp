@@ -1,4 +1,5 @@
-// cyclegan_test and cyclegan_score: output names and sizes, the results page, known scores.
+// cyclegan_test, cyclegan_score and autograd_demo: output names and sizes, the results page, known
+// scores and their boundaries, exit codes.
 #include <cmath>
 #include <filesystem>
 #include <fstream>
@@ -147,4 +148,87 @@ TEST_CASE("scoring two known folders gives the known RMSE and accuracy") {
   data::write_png(dir + "/gt/3_B.png", data::Image{2, 2, 3, std::vector<uint8_t>(12, 0)});
   CHECK_THROWS_WITH_AS(data::score_folders(dir + "/res", dir + "/gt", "fake_B"),
                        doctest::Contains("is 1x1 but"), Error);
+}
+
+TEST_CASE("scoring: a difference equal to the threshold counts as right - one more does not") {
+  const std::string dir = scratch_dir("score_threshold");
+  fs::create_directories(dir + "/res");
+  fs::create_directories(dir + "/gt");
+  // four pixels: largest channel differences 5, 6, 0 and 5 (the last one negative)
+  data::write_png(dir + "/res/4_A_fake_B.png",
+                  data::Image{4, 1, 3, {105, 100, 100, 100, 94, 100, 9, 9, 9, 0, 0, 0}});
+  data::write_png(dir + "/gt/4_B.png",
+                  data::Image{4, 1, 3, {100, 100, 100, 100, 100, 100, 9, 9, 9, 0, 0, 5}});
+  const data::Score s5 = data::score_folders(dir + "/res", dir + "/gt", "fake_B");
+  CHECK(s5.accuracy == 0.75);  // 5, 0 and 5 are within 5; 6 is not
+  CHECK(s5.pairs[0].rmse == doctest::Approx(std::sqrt((25.0 + 36.0 + 25.0) / 12)).epsilon(1e-12));
+  CHECK(data::score_folders(dir + "/res", dir + "/gt", "fake_B", 6).accuracy == 1.0);
+  CHECK(data::score_folders(dir + "/res", dir + "/gt", "fake_B", 4).accuracy == 0.25);
+}
+
+TEST_CASE("scoring pairs files by their whole number - leading zeros aside - not by position") {
+  const std::string dir = scratch_dir("score_pairing");
+  fs::create_directories(dir + "/res");
+  fs::create_directories(dir + "/gt");
+  // results 1, 10 and 007; truths 7, 10, 1 (written in another order): each value marks its number
+  for (int n : {1, 10, 7}) {
+    const uint8_t v = static_cast<uint8_t>(n * 10);
+    data::write_png(dir + "/gt/" + std::to_string(n) + "_B.png", solid(2, 2, 3, v));
+  }
+  data::write_png(dir + "/res/1_A_fake_B.png", solid(2, 2, 3, 10));
+  data::write_png(dir + "/res/10_A_fake_B.png", solid(2, 2, 3, 100));
+  data::write_png(dir + "/res/007_A_fake_B.png", solid(2, 2, 3, 70));
+  const data::Score s = data::score_folders(dir + "/res", dir + "/gt", "fake_B");
+  REQUIRE(s.pairs.size() == 3);
+  CHECK(s.rmse == 0.0);  // every result met its own number's truth
+  CHECK(s.accuracy == 1.0);
+  // two results with one number are refused, naming both
+  data::write_png(dir + "/res/01_A_fake_B.png", solid(2, 2, 3, 10));
+  CHECK_THROWS_WITH_AS(data::score_folders(dir + "/res", dir + "/gt", "fake_B"),
+                       doctest::Contains("same number 1"), Error);
+}
+
+TEST_CASE("cyclegan_score: prints the scores - writes the CSV - fails clearly on bad input") {
+  const std::string dir = scratch_dir("score_app");
+  fs::create_directories(dir + "/res");
+  fs::create_directories(dir + "/gt");
+  data::write_png(dir + "/res/1_A_fake_B.png", data::Image{2, 1, 3, {10, 10, 10, 20, 26, 20}});
+  data::write_png(dir + "/gt/1_B.png", data::Image{2, 1, 3, {13, 10, 10, 20, 20, 20}});
+  const std::string app = std::string(CG_BINARY_DIR) + "/apps/cyclegan_score";
+  const auto [rc, out] = test::run_command(app + " --results " + dir + "/res --ground_truth " + dir +
+                                           "/gt --csv " + dir + "/s.csv 2>&1");
+  CHECK(rc == 0);
+  CHECK(out.find("pairs: 1") != std::string::npos);
+  CHECK(out.find("RMSE (0-255): 2.7386") != std::string::npos);  // sqrt(45 / 6)
+  CHECK(out.find("(max channel difference <= 5): 0.5000") != std::string::npos);
+  CHECK(read_file(dir + "/s.csv").find(",2.738613,0.500000") != std::string::npos);
+  const auto [rc_t, out_t] =
+      test::run_command(app + " --results " + dir + "/res --ground_truth " + dir + "/gt --threshold 6 2>&1");
+  CHECK(rc_t == 0);
+  CHECK(out_t.find("(max channel difference <= 6): 1.0000") != std::string::npos);
+  const auto [rc_missing, err_missing] = test::run_command(app + " --results " + dir + "/res 2>&1");
+  CHECK(rc_missing != 0);
+  CHECK(err_missing.find("--ground_truth") != std::string::npos);
+  data::write_png(dir + "/res/2_A_fake_B.png", solid(1, 1, 3, 0));
+  const auto [rc_bad, err_bad] =
+      test::run_command(app + " --results " + dir + "/res --ground_truth " + dir + "/gt 2>&1");
+  CHECK(rc_bad == 1);
+  CHECK(err_bad.find("2_A_fake_B.png") != std::string::npos);
+}
+
+TEST_CASE("autograd_demo fits the curve it says it fits") {
+  const auto [rc, out] = test::run_command(std::string(CG_BINARY_DIR) + "/apps/autograd_demo 2>&1");
+  REQUIRE(rc == 0);
+  CHECK(out.find("The tape of one step") != std::string::npos);
+  CHECK(out.find("tanh(") != std::string::npos);
+  double first = 0, last = 0;
+  REQUIRE(std::sscanf(out.c_str() + out.find("step   0  loss "), "step   0  loss %lf", &first) == 1);
+  REQUIRE(std::sscanf(out.c_str() + out.find("step 200  loss "), "step 200  loss %lf", &last) == 1);
+  CHECK(last < first / 10);  // the loss falls
+  double w = 0, b = 0;
+  const size_t at = out.find("learned w = ");
+  REQUIRE(at != std::string::npos);
+  REQUIRE(std::sscanf(out.c_str() + at, "learned w = %lf, b = %lf", &w, &b) == 2);
+  CHECK(std::abs(w - 1.7) < 0.05);
+  CHECK(std::abs(b + 0.4) < 0.05);
 }

@@ -340,16 +340,7 @@ TEST_CASE("a NaN loss stops the run without saving over the last checkpoint") {
 }
 
 namespace {
-// Runs a command, returning its exit status and (with 2>&1 in cmd) its output.
-std::pair<int, std::string> run_command(const std::string& cmd) {
-  std::string out;
-  FILE* p = popen(cmd.c_str(), "r");
-  if (!p) return {-1, ""};
-  char buf[4096];
-  for (size_t n; (n = fread(buf, 1, sizeof buf, p)) > 0;) out.append(buf, n);
-  const int status = pclose(p);
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
-}
+using test::run_command;
 const std::string kTrainApp = std::string(CG_BINARY_DIR) + "/apps/cyclegan_train";
 }  // namespace
 
