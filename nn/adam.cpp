@@ -27,6 +27,15 @@ void Adam::select_active(bool create_state) {
       throw Error("Adam: parameters on different devices or of different dtypes (" + p.describe() + " and " +
                   params_[active_[0]].describe() + ")");
     ParamState& s = state_[i];
+    // The parameter moved (Module::to) since its moments were made: they follow it, as
+    // torch.optim.Adam's state follows a parameter moved before its optimizer steps again.
+    if (s.exp_avg.defined() && (s.exp_avg.device() != p.device() || s.exp_avg.dtype() != p.dtype())) {
+      if (!create_state)
+        throw Error("Adam: parameter " + std::to_string(i) + " moved to " + p.describe() +
+                    " while a step was being captured");
+      s.exp_avg = s.exp_avg.to(p.dtype()).to(p.device()).detach();
+      s.exp_avg_sq = s.exp_avg_sq.to(p.dtype()).to(p.device()).detach();
+    }
     if (!s.exp_avg.defined()) {
       if (!create_state)
         throw Error("Adam: parameter " + std::to_string(i) + " (" + p.describe() +

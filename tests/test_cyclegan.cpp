@@ -8,6 +8,8 @@
 #include "helpers.h"
 #include "models/cyclegan/cycle_gan_model.h"
 #include "models/cyclegan/networks.h"
+#include "nn/adam.h"
+#include "nn/layers.h"
 #include "ops/ops.h"
 
 using namespace cg;
@@ -296,4 +298,33 @@ TEST_CASE("losses_finite holds while every loss is finite and turns false for go
   model->optimizer_D->set_lr(0.0);
   model->optimize_parameters();
   CHECK_FALSE(model->losses_finite());  // the health check remembers
+}
+
+TEST_CASE("Adam's moments follow a parameter moved by Module::to - the step stays exact") {
+  // Two identical nets; one is converted to float64 after Adam has state, the other was float64
+  // from the start with the same float32 history replayed: the moments must be carried over.
+  Generator g(40);
+  nn::Conv2d a(2, 3, 3), b(2, 3, 3);
+  for (nn::Conv2d* c : {&a, &b}) {
+    Generator w(41);
+    copy_(c->weight, Tensor::randn(c->weight.shape(), DType::F32, Device::CPU, &w));
+  }
+  nn::Adam oa(a.parameters(), {1e-2, 0.5, 0.999, 1e-8});
+  const Tensor x = Tensor::randn({1, 2, 6, 6}, DType::F32, Device::CPU, &g);
+  sum(a(x)).backward();
+  oa.step();  // moments exist, float32
+  a.to(DType::F64);
+  a.weight.set_grad(Tensor::ones(a.weight.shape(), DType::F64));
+  a.bias.set_grad(Tensor::ones(a.bias.shape(), DType::F64));
+  CHECK_NOTHROW(oa.step());
+  CHECK(oa.state()[0].exp_avg.dtype() == DType::F64);
+  CHECK(oa.state()[0].step == 2);
+  // the second step used the first step's moments: compare with the same two steps in float32
+  nn::Adam ob(b.parameters(), {1e-2, 0.5, 0.999, 1e-8});
+  sum(b(x)).backward();
+  ob.step();
+  b.weight.set_grad(Tensor::ones(b.weight.shape()));
+  b.bias.set_grad(Tensor::ones(b.bias.shape()));
+  ob.step();
+  CHECK_CLOSE(a.weight, b.weight.to(DType::F64), 1e-6, 1e-5);
 }
