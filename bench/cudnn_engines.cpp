@@ -5,34 +5,17 @@
 // down-convert float32 inputs to half precision are skipped; TF32 tensor-core engines are kept.
 // bench/cudnn_layouts.cpp measures the legacy API on the same table.
 //   ./build/bench/cudnn_engines [size=256] [batch=1]
-#include <cuda_runtime.h>
-#include <cudnn.h>
-
-#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <set>
 #include <string>
 #include <vector>
 
-#define CK(x)                                                                                 \
-  do {                                                                                        \
-    cudaError_t e_ = (x);                                                                     \
-    if (e_ != cudaSuccess) {                                                                  \
-      std::fprintf(stderr, "%s:%d %s: %s\n", __FILE__, __LINE__, #x, cudaGetErrorString(e_)); \
-      std::exit(1);                                                                           \
-    }                                                                                         \
-  } while (0)
-#define DN(x)                                                                                  \
-  do {                                                                                         \
-    cudnnStatus_t s_ = (x);                                                                    \
-    if (s_ != CUDNN_STATUS_SUCCESS) {                                                          \
-      std::fprintf(stderr, "%s:%d %s: %s\n", __FILE__, __LINE__, #x, cudnnGetErrorString(s_)); \
-      std::exit(1);                                                                            \
-    }                                                                                          \
-  } while (0)
+#include "cudnn_common.h"
 
 namespace {
+
+using cudnn_bench::Layer;
 
 using Desc = cudnnBackendDescriptor_t;
 cudnnHandle_t h;
@@ -64,11 +47,6 @@ Desc tensor(int64_t uid, int64_t n, int64_t c, int64_t hgt, int64_t w, bool nhwc
   return d;
 }
 
-struct Layer {
-  const char* name;
-  int C, H, K, R, stride, pad;
-};
-
 struct Best {
   float ms = -1;
   int64_t engine = -1;
@@ -76,29 +54,16 @@ struct Best {
   std::string json;
 };
 
+// Median of 9 timed runs, in ms; negative when the plan fails to run.
 float median_ms(Desc plan, Desc vp) {
-  cudaEvent_t a, b;
-  CK(cudaEventCreate(&a));
-  CK(cudaEventCreate(&b));
-  if (cudnnBackendExecute(h, plan, vp) != CUDNN_STATUS_SUCCESS) return -1;
-  std::vector<float> t;
-  for (int i = 0; i < 9; ++i) {
-    CK(cudaEventRecord(a));
-    if (cudnnBackendExecute(h, plan, vp) != CUDNN_STATUS_SUCCESS) return -1;
-    CK(cudaEventRecord(b));
-    CK(cudaEventSynchronize(b));
-    float ms;
-    CK(cudaEventElapsedTime(&ms, a, b));
-    t.push_back(ms);
-  }
-  CK(cudaEventDestroy(a));
-  CK(cudaEventDestroy(b));
-  std::sort(t.begin(), t.end());
-  return t[t.size() / 2];
+  bool ok = true;
+  const float ms =
+      cudnn_bench::time_ms([&] { ok = ok && cudnnBackendExecute(h, plan, vp) == CUDNN_STATUS_SUCCESS; }, 9);
+  return ok ? ms : -1;
 }
 
 Best search(const Layer& L, int N, int dir, bool nhwc, float* x, float* w, float* y) {
-  const int64_t P = (L.H + 2 * L.pad - L.R) / L.stride + 1;
+  const int64_t P = L.P();
   Desc xd = tensor(1, N, L.C, L.H, L.H, nhwc), wd = tensor(2, L.K, L.C, L.R, L.R, nhwc),
        yd = tensor(3, N, L.K, P, P, nhwc);
   Desc conv = make(CUDNN_BACKEND_CONVOLUTION_DESCRIPTOR);
@@ -220,38 +185,19 @@ int main(int argc, char** argv) {
   const int S = argc > 1 ? std::atoi(argv[1]) : 256, N = argc > 2 ? std::atoi(argv[2]) : 1;
   DN(cudnnCreate(&h));
   CK(cudaMalloc(&ws, kWs));
-  const std::vector<Layer> layers = {
-      {"G c7s1-64 ", 3, S + 6, 64, 7, 1, 0},    {"G d128    ", 64, S, 128, 3, 2, 1},
-      {"G d256    ", 128, S / 2, 256, 3, 2, 1}, {"G R256    ", 256, S / 4 + 2, 256, 3, 1, 0},
-      {"G u128 (T)", 128, S / 2, 256, 3, 2, 1}, {"G u64 (T) ", 64, S, 128, 3, 2, 1},
-      {"G c7s1-3  ", 64, S + 6, 3, 7, 1, 0},    {"D c64     ", 3, S, 64, 4, 2, 1},
-      {"D c128    ", 64, S / 2, 128, 4, 2, 1},  {"D c256    ", 128, S / 4, 256, 4, 2, 1},
-      {"D c512 s1 ", 256, S / 8, 512, 4, 1, 1}, {"D c1 s1   ", 512, S / 8 - 1, 1, 4, 1, 1},
-  };
+  const std::vector<Layer> layers = cudnn_bench::cyclegan_layers(S);
   size_t big = 0;
-  for (const Layer& L : layers) {
-    const size_t P = (L.H + 2 * L.pad - L.R) / L.stride + 1;
-    big =
-        std::max({big, size_t(N) * L.C * L.H * L.H, size_t(L.K) * L.C * L.R * L.R, size_t(N) * L.K * P * P});
-  }
-  float *x, *w, *y;
-  CK(cudaMalloc(&x, big * 4));
-  CK(cudaMalloc(&w, big * 4));
-  CK(cudaMalloc(&y, big * 4));
-  std::vector<float> host(big);
-  unsigned s = 7;
-  for (auto& v : host) {
-    s = s * 1664525u + 1013904223u;
-    v = ((s >> 8) & 0xffff) / 65536.0f - 0.5f;
-  }
-  for (float* p : {x, w, y}) CK(cudaMemcpy(p, host.data(), big * 4, cudaMemcpyHostToDevice));
+  for (const Layer& L : layers)
+    big = std::max(
+        {big, size_t(N) * L.C * L.H * L.H, size_t(L.K) * L.C * L.R * L.R, size_t(N) * L.K * L.P() * L.P()});
+  float *x = cudnn_bench::random_buffer(big, 7), *w = cudnn_bench::random_buffer(big, 7),
+        *y = cudnn_bench::random_buffer(big, 7);
   std::printf("cuDNN %zu graph API, size %d, batch %d: best engine, ms (median of 9) and TFLOP/s\n",
               cudnnGetVersion(), S, N);
   const char* dirs[] = {"fwd ", "bwdD", "bwdF"};
   double total[2] = {};
   for (const Layer& L : layers) {
-    const double P = (L.H + 2 * L.pad - L.R) / L.stride + 1;
-    const double gf = 2.0 * N * L.K * P * P * L.C * L.R * L.R * 1e-9;
+    const double gf = L.gflop(N);
     for (int dir = 0; dir < 3; ++dir) {
       std::printf("%s %s %7.3f GF", L.name, dirs[dir], gf);
       std::string why;

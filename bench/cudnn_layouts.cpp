@@ -5,38 +5,17 @@
 // cores allowed or not (FMA only). Also the cost of one NCHW <-> NHWC transform of each activation.
 // This measurement chose the GPU layout (docs/DESIGN.md); it is not part of the framework.
 //   ./build/bench/cudnn_layouts [size=256] [batch=1]
-#include <cuda_runtime.h>
-#include <cudnn.h>
-
-#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <string>
 #include <vector>
 
-#define CK(x)                                                                                 \
-  do {                                                                                        \
-    cudaError_t e_ = (x);                                                                     \
-    if (e_ != cudaSuccess) {                                                                  \
-      std::fprintf(stderr, "%s:%d %s: %s\n", __FILE__, __LINE__, #x, cudaGetErrorString(e_)); \
-      std::exit(1);                                                                           \
-    }                                                                                         \
-  } while (0)
-#define DN(x)                                                                                  \
-  do {                                                                                         \
-    cudnnStatus_t s_ = (x);                                                                    \
-    if (s_ != CUDNN_STATUS_SUCCESS) {                                                          \
-      std::fprintf(stderr, "%s:%d %s: %s\n", __FILE__, __LINE__, #x, cudnnGetErrorString(s_)); \
-      std::exit(1);                                                                            \
-    }                                                                                          \
-  } while (0)
+#include "cudnn_common.h"
 
 namespace {
 
-struct Layer {
-  const char* name;
-  int C, H, K, R, stride, pad;  // input (N, C, H, H), weight (K, C, R, R)
-};
+using cudnn_bench::Layer;
+using cudnn_bench::time_ms;
 
 struct Result {
   float ms = -1;
@@ -49,47 +28,10 @@ cudnnHandle_t h;
 void* ws;
 constexpr size_t kWs = size_t(512) << 20;
 
-float median(std::vector<float> v) {
-  std::sort(v.begin(), v.end());
-  return v[v.size() / 2];
-}
-
-// Times fn (already warmed up) 15 times with events; the median in ms.
-template <class F>
-float time_ms(F fn) {
-  cudaEvent_t a, b;
-  CK(cudaEventCreate(&a));
-  CK(cudaEventCreate(&b));
-  std::vector<float> t;
-  fn();
-  for (int i = 0; i < 15; ++i) {
-    CK(cudaEventRecord(a));
-    fn();
-    CK(cudaEventRecord(b));
-    CK(cudaEventSynchronize(b));
-    float ms;
-    CK(cudaEventElapsedTime(&ms, a, b));
-    t.push_back(ms);
-  }
-  CK(cudaEventDestroy(a));
-  CK(cudaEventDestroy(b));
-  return median(t);
-}
-
-void fill(float* p, size_t n) {
-  std::vector<float> h(n);
-  unsigned s = 12345;
-  for (auto& v : h) {
-    s = s * 1664525u + 1013904223u;
-    v = ((s >> 8) & 0xffff) / 65536.0f - 0.5f;
-  }
-  CK(cudaMemcpy(p, h.data(), n * 4, cudaMemcpyHostToDevice));
-}
-
 // dir 0 fwd, 1 bwd data, 2 bwd filter. Returns the best result for the given math type filter.
 Result run(const Layer& L, int N, int dir, bool nhwc, bool krsc, cudnnMathType_t math, float* x, float* w,
            float* y) {
-  const int P = (L.H + 2 * L.pad - L.R) / L.stride + 1;
+  const int P = L.P();
   cudnnTensorDescriptor_t xd, yd;
   cudnnFilterDescriptor_t wd;
   cudnnConvolutionDescriptor_t cd;
@@ -116,7 +58,7 @@ Result run(const Layer& L, int N, int dir, bool nhwc, bool krsc, cudnnMathType_t
           perf[k].mathType != CUDNN_DEFAULT_MATH)
         continue;
       DN(cudnnSetConvolutionMathType(cd, perf[k].mathType));
-      const float ms = time_ms([&] { exec(perf[k].algo, perf[k].memory); });
+      const float ms = time_ms([&] { exec(perf[k].algo, perf[k].memory); }, 15);
       if (best.ms < 0 || ms < best.ms) {
         best = {ms, static_cast<int>(perf[k].algo), perf[k].mathType,
                 perf[k].determinism == CUDNN_DETERMINISTIC};
@@ -157,7 +99,7 @@ float transform_ms(int N, int C, int H, float* a, float* b) {
   DN(cudnnSetTensor4dDescriptor(s, CUDNN_TENSOR_NCHW, CUDNN_DATA_FLOAT, N, C, H, H));
   DN(cudnnSetTensor4dDescriptor(d, CUDNN_TENSOR_NHWC, CUDNN_DATA_FLOAT, N, C, H, H));
   const float one = 1, zero = 0;
-  const float ms = time_ms([&] { DN(cudnnTransformTensor(h, &one, s, a, &zero, d, b)); });
+  const float ms = time_ms([&] { DN(cudnnTransformTensor(h, &one, s, a, &zero, d, b)); }, 15);
   cudnnDestroyTensorDescriptor(s);
   cudnnDestroyTensorDescriptor(d);
   return ms;
@@ -169,29 +111,16 @@ int main(int argc, char** argv) {
   const int S = argc > 1 ? std::atoi(argv[1]) : 256, N = argc > 2 ? std::atoi(argv[2]) : 1;
   DN(cudnnCreate(&h));
   CK(cudaMalloc(&ws, kWs));
-  const std::vector<Layer> layers = {
-      {"G c7s1-64 ", 3, S + 6, 64, 7, 1, 0},    {"G d128    ", 64, S, 128, 3, 2, 1},
-      {"G d256    ", 128, S / 2, 256, 3, 2, 1}, {"G R256    ", 256, S / 4 + 2, 256, 3, 1, 0},
-      {"G u128 (T)", 128, S / 2, 256, 3, 2, 1}, {"G u64 (T) ", 64, S, 128, 3, 2, 1},
-      {"G c7s1-3  ", 64, S + 6, 3, 7, 1, 0},    {"D c64     ", 3, S, 64, 4, 2, 1},
-      {"D c128    ", 64, S / 2, 128, 4, 2, 1},  {"D c256    ", 128, S / 4, 256, 4, 2, 1},
-      {"D c512 s1 ", 256, S / 8, 512, 4, 1, 1}, {"D c1 s1   ", 512, S / 8 - 1, 1, 4, 1, 1},
-  };
+  const std::vector<Layer> layers = cudnn_bench::cyclegan_layers(S);
   size_t maxx = 0, maxw = 0, maxy = 0;
   for (const Layer& L : layers) {
-    const size_t P = (L.H + 2 * L.pad - L.R) / L.stride + 1;
     maxx = std::max(maxx, size_t(N) * L.C * L.H * L.H);
     maxw = std::max(maxw, size_t(L.K) * L.C * L.R * L.R);
-    maxy = std::max(maxy, size_t(N) * L.K * P * P);
+    maxy = std::max(maxy, size_t(N) * L.K * L.P() * L.P());
   }
-  float *x, *w, *y, *t;
-  CK(cudaMalloc(&x, maxx * 4));
-  CK(cudaMalloc(&w, maxw * 4));
-  CK(cudaMalloc(&y, maxy * 4));
+  float *x = cudnn_bench::random_buffer(maxx, 12345), *w = cudnn_bench::random_buffer(maxw, 12345),
+        *y = cudnn_bench::random_buffer(maxy, 12345), *t;
   CK(cudaMalloc(&t, std::max(maxx, maxy) * 4));
-  fill(x, maxx);
-  fill(w, maxw);
-  fill(y, maxy);
   std::printf(
       "cuDNN %zu, size %d, batch %d; ms per call (median of 15), [algo,math T=tensor-op F=fma D=default,"
       " det]\n",
@@ -212,8 +141,7 @@ int main(int argc, char** argv) {
   std::printf("\n");
   double total[5] = {};
   for (const Layer& L : layers) {
-    const double P = (L.H + 2 * L.pad - L.R) / L.stride + 1;
-    const double gf = 2.0 * N * L.K * P * P * L.C * L.R * L.R * 1e-9;
+    const double gf = L.gflop(N);
     for (int dir = 0; dir < 3; ++dir) {
       std::printf("%-11s %-4s %8.3f", L.name, dirs[dir], gf);
       for (int c = 0; c < 5; ++c) {
