@@ -41,10 +41,9 @@ void graph_capture_end(GraphHandle* g);    // instantiates; throws if the captur
 void graph_capture_abort(GraphHandle* g);  // after an error while capturing: ends and frees it
 void graph_launch(GraphHandle* g);
 void graph_destroy(GraphHandle* g);
-bool capturing();  // whether the framework's stream is being captured now
-void profiler_range(bool start);
-void busy_wait_gpu(double ms);  // keeps every SM busy for about ms (clocks up before a timing)  //
-                                // cudaProfilerStart/Stop, to profile one region with ncu
+bool capturing();                 // whether the framework's stream is being captured now
+void profiler_range(bool start);  // cudaProfilerStart/Stop, to profile one region with ncu
+void busy_wait_gpu(double ms);    // keeps every SM busy for about ms (clocks up before a timing)
 
 // TF32 tensor cores in cuDNN convolutions (default: allowed, as PyTorch's cudnn.allow_tf32).
 void set_allow_tf32(bool allow);

@@ -32,7 +32,7 @@ void Adam::select_active(bool create_state) {
     if (s.exp_avg.defined() && (s.exp_avg.device() != p.device() || s.exp_avg.dtype() != p.dtype())) {
       if (!create_state)
         throw Error("Adam: parameter " + std::to_string(i) + " moved to " + p.describe() +
-                    " while a step was being captured");
+                    " since its step was captured as a CUDA graph");
       s.exp_avg = s.exp_avg.to(p.dtype()).to(p.device()).detach();
       s.exp_avg_sq = s.exp_avg_sq.to(p.dtype()).to(p.device()).detach();
     }
@@ -47,7 +47,12 @@ void Adam::select_active(bool create_state) {
   }
 }
 
-void Adam::prepare_update() {
+void Adam::prepare_update() { prepare(false); }
+
+// Selects the parameters with a gradient (creating missing moments only when allowed), advances
+// their step counts and uploads the step scalars.
+void Adam::prepare(bool create_state) {
+  select_active(create_state);
   if (active_.empty()) return;
   scalars_host_.clear();
   for (size_t i : active_) {
@@ -84,8 +89,7 @@ void Adam::queue_update() {
 
 void Adam::step() {
   NoGradGuard no_grad;
-  select_active(true);
-  prepare_update();
+  prepare(true);
   queue_update();
 }
 

@@ -28,11 +28,11 @@ class Adam {
   void zero_grad();  // drops every gradient (PyTorch's set_to_none=True)
   void step();       // parameters without a gradient are skipped, as PyTorch does
 
-  // For CUDA graphs, the step in two halves. queue_update() queues the update of the parameters
-  // that have a gradient now, reading the step scalars from device memory (call it while the step
-  // is being captured; their moments must exist already, from an eager step). prepare_update()
-  // advances those parameters' step counts and uploads this step's scalars (call it before every
-  // launch of the captured graph). step() is prepare + queue for the parameters with gradients.
+  // For CUDA graphs, the step in two halves, each for the parameters that have a gradient now
+  // (their moments must exist already, from an eager step). queue_update() queues the update,
+  // reading the step scalars from device memory (call it while the step is being captured).
+  // prepare_update() advances their step counts and uploads this step's scalars (call it before
+  // every launch of the captured graph). step() is prepare + queue.
   void queue_update();
   void prepare_update();
   double lr() const { return opt_.lr; }
@@ -49,6 +49,7 @@ class Adam {
 
  private:
   void select_active(bool create_state);
+  void prepare(bool create_state);
   std::vector<Tensor> params_;
   std::vector<ParamState> state_;
   Options opt_;

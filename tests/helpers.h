@@ -28,22 +28,20 @@ inline std::string mismatch(const Tensor& actual, const Tensor& expected, double
   if (actual.shape() != expected.shape())
     return "shape " + shape_str(actual.shape()) + " != expected " + shape_str(expected.shape());
   const auto a = actual.to_vector<double>(), e = expected.to_vector<double>();
-  bool failed = false;
-  double worst = -1;  // how far over its bound the worst failure is: |diff| / bound, +inf for a NaN
-  size_t at = 0;
-  size_t count = 0;
+  // The worst failure so far, ranked by (is NaN, |diff| / bound); a zero bound gives +inf.
+  std::pair<bool, double> worst{false, -1};
+  size_t at = 0, count = 0;
   for (size_t i = 0; i < a.size(); ++i) {
     const double diff = std::abs(a[i] - e[i]), bound = atol + rtol * std::abs(e[i]);
     if (diff <= bound) continue;  // false for NaN
     ++count;
-    failed = true;
-    const double over = std::isnan(diff) ? INFINITY : (bound > 0 ? diff / bound : INFINITY);
-    if (over > worst || (over == worst && std::isnan(diff) && !std::isnan(std::abs(a[at] - e[at])))) {
+    const std::pair<bool, double> over{std::isnan(diff), std::isnan(diff) ? 0.0 : diff / bound};
+    if (over > worst) {
       worst = over;
       at = i;
     }
   }
-  if (!failed) return "";
+  if (count == 0) return "";
   std::ostringstream os;
   os.precision(9);
   os << count << " of " << a.size() << " elements differ; worst: element " << at << " of "

@@ -26,6 +26,14 @@ std::string scratch_dir(const std::string& name) {
   return p.string();
 }
 
+// A fresh folder with empty res/ (results) and gt/ (ground truth) for a scoring test.
+std::string score_dirs(const std::string& name) {
+  const std::string dir = scratch_dir(name);
+  fs::create_directories(dir + "/res");
+  fs::create_directories(dir + "/gt");
+  return dir;
+}
+
 data::Image solid(int w, int h, int ch, uint8_t v) {
   return data::Image{w, h, ch, std::vector<uint8_t>(static_cast<size_t>(w) * h * ch, v)};
 }
@@ -117,9 +125,7 @@ TEST_CASE("--model cycle_gan writes the six official visuals per test image") {
 }
 
 TEST_CASE("scoring two known folders gives the known RMSE and accuracy") {
-  const std::string dir = scratch_dir("score");
-  fs::create_directories(dir + "/res");
-  fs::create_directories(dir + "/gt");
+  const std::string dir = score_dirs("score");
   // pair 1: 2x1 RGB, differences (3, 0, 0) and (0, 6, 0): squares 9 and 36 over 6 values,
   //         pixel 1 within 5, pixel 2 not.
   data::write_png(dir + "/res/1_A_fake_B.png", data::Image{2, 1, 3, {10, 10, 10, 20, 26, 20}});
@@ -151,9 +157,7 @@ TEST_CASE("scoring two known folders gives the known RMSE and accuracy") {
 }
 
 TEST_CASE("scoring: a difference equal to the threshold counts as right - one more does not") {
-  const std::string dir = scratch_dir("score_threshold");
-  fs::create_directories(dir + "/res");
-  fs::create_directories(dir + "/gt");
+  const std::string dir = score_dirs("score_threshold");
   // four pixels: largest channel differences 5, 6, 0 and 5 (the last one negative)
   data::write_png(dir + "/res/4_A_fake_B.png",
                   data::Image{4, 1, 3, {105, 100, 100, 100, 94, 100, 9, 9, 9, 0, 0, 0}});
@@ -167,9 +171,7 @@ TEST_CASE("scoring: a difference equal to the threshold counts as right - one mo
 }
 
 TEST_CASE("scoring pairs files by their whole number - leading zeros aside - not by position") {
-  const std::string dir = scratch_dir("score_pairing");
-  fs::create_directories(dir + "/res");
-  fs::create_directories(dir + "/gt");
+  const std::string dir = score_dirs("score_pairing");
   // results 1, 10 and 007; truths 7, 10, 1 (written in another order): each value marks its number
   for (int n : {1, 10, 7}) {
     const uint8_t v = static_cast<uint8_t>(n * 10);
@@ -189,9 +191,7 @@ TEST_CASE("scoring pairs files by their whole number - leading zeros aside - not
 }
 
 TEST_CASE("cyclegan_score: prints the scores - writes the CSV - fails clearly on bad input") {
-  const std::string dir = scratch_dir("score_app");
-  fs::create_directories(dir + "/res");
-  fs::create_directories(dir + "/gt");
+  const std::string dir = score_dirs("score_app");
   data::write_png(dir + "/res/1_A_fake_B.png", data::Image{2, 1, 3, {10, 10, 10, 20, 26, 20}});
   data::write_png(dir + "/gt/1_B.png", data::Image{2, 1, 3, {13, 10, 10, 20, 20, 20}});
   const std::string app = std::string(CG_BINARY_DIR) + "/apps/cyclegan_score";

@@ -97,8 +97,7 @@ void CycleGANModel::test() {
 // would mix the two: it gets the official separate passes.)
 void CycleGANModel::forward_train() {
   if (!real_A.defined() || !real_B.defined()) throw Error("CycleGANModel::forward before set_input");
-  const bool pair = opt.lambda_identity > 0 && (opt.norm == "instance" || opt.norm == "none") &&
-                    real_A.shape() == real_B.shape();
+  const bool pair = opt.lambda_identity > 0 && per_image_norm() && real_A.shape() == real_B.shape();
   if (!pair) {
     forward();
     return;
@@ -139,7 +138,7 @@ void CycleGANModel::backward_G() {
 // this is the official two passes in one.
 Tensor CycleGANModel::backward_D_basic(nn::Module& netD, const Tensor& real, const Tensor& fake) {
   Tensor loss_real, loss_fake;
-  if ((opt.norm == "instance" || opt.norm == "none") && real.shape() == fake.shape()) {
+  if (per_image_norm() && real.shape() == fake.shape()) {
     const int64_t n = real.size(0);
     const Tensor pred = netD(cat0({real, fake.detach()}));
     loss_real = (*criterion_gan_)(slice0(pred, 0, n), true);
@@ -204,9 +203,16 @@ struct CycleGANModel::CapturedStep {
   Shape shape_A, shape_B;
   cuda::GraphHandle *g = nullptr, *d = nullptr;
   Tensor static_A, static_B, pooled_A, pooled_B;  // what the graphs read, filled before each launch
-  // What the graphs write, as the capture left the model's members (see restore()).
-  Tensor fake_A, fake_B, rec_A, rec_B, idt_A, idt_B, loss_values;
-  Tensor loss_D_A, loss_G_A, loss_cycle_A, loss_idt_A, loss_D_B, loss_G_B, loss_cycle_B, loss_idt_B, loss_G;
+  // The model's members the graphs write: kept as the capture left them, and pointed at again
+  // after every replay (an eager step in between may have replaced them).
+  static constexpr Tensor CycleGANModel::*kWritten[] = {
+      &CycleGANModel::fake_A,       &CycleGANModel::fake_B,     &CycleGANModel::rec_A,
+      &CycleGANModel::rec_B,        &CycleGANModel::idt_A,      &CycleGANModel::idt_B,
+      &CycleGANModel::loss_D_A,     &CycleGANModel::loss_G_A,   &CycleGANModel::loss_cycle_A,
+      &CycleGANModel::loss_idt_A,   &CycleGANModel::loss_D_B,   &CycleGANModel::loss_G_B,
+      &CycleGANModel::loss_cycle_B, &CycleGANModel::loss_idt_B, &CycleGANModel::loss_G,
+      &CycleGANModel::loss_values_};
+  std::vector<Tensor> written;                   // in kWritten's order
   std::vector<std::pair<Tensor, Tensor>> grads;  // (parameter, the gradient the graphs write)
   std::vector<const void*> fingerprint;
   ~CapturedStep() {
@@ -215,23 +221,16 @@ struct CycleGANModel::CapturedStep {
       cuda::graph_destroy(d);
     }
   }
-  void keep(CycleGANModel& m) {
-    fake_A = m.fake_A, fake_B = m.fake_B, rec_A = m.rec_A, rec_B = m.rec_B, idt_A = m.idt_A, idt_B = m.idt_B;
-    loss_values = m.loss_values_;
-    loss_D_A = m.loss_D_A, loss_G_A = m.loss_G_A, loss_cycle_A = m.loss_cycle_A, loss_idt_A = m.loss_idt_A;
-    loss_D_B = m.loss_D_B, loss_G_B = m.loss_G_B, loss_cycle_B = m.loss_cycle_B, loss_idt_B = m.loss_idt_B;
-    loss_G = m.loss_G;
+  void keep(const CycleGANModel& m) {
+    written.clear();
+    for (Tensor CycleGANModel::*member : kWritten) written.push_back(m.*member);
     grads.clear();
-    for (auto* net : {m.netG_A.get(), m.netG_B.get(), m.netD_A.get(), m.netD_B.get()})
+    for (const auto& [name, net] : m.networks())
       for (const Tensor& p : net->parameters()) grads.emplace_back(p, p.grad());
   }
   // Points the model's members (and the parameters' gradients) at what a replay wrote.
   void restore(CycleGANModel& m) const {
-    m.fake_A = fake_A, m.fake_B = fake_B, m.rec_A = rec_A, m.rec_B = rec_B, m.idt_A = idt_A, m.idt_B = idt_B;
-    m.loss_values_ = loss_values;
-    m.loss_D_A = loss_D_A, m.loss_G_A = loss_G_A, m.loss_cycle_A = loss_cycle_A, m.loss_idt_A = loss_idt_A;
-    m.loss_D_B = loss_D_B, m.loss_G_B = loss_G_B, m.loss_cycle_B = loss_cycle_B, m.loss_idt_B = loss_idt_B;
-    m.loss_G = loss_G;
+    for (size_t i = 0; i < written.size(); ++i) m.*kWritten[i] = written[i];
     for (const auto& [p, g] : grads) {
       Tensor q = p;
       q.set_grad(g);
@@ -324,8 +323,8 @@ void CycleGANModel::replay_step() {
     copy_(cs.static_B, real_B);
     optimizer_G->prepare_update();
     cuda::graph_launch(cs.g);
-    const Tensor pooled_B = fake_B_pool.query(cs.fake_B, pool_generator);
-    const Tensor pooled_A = fake_A_pool.query(cs.fake_A, pool_generator);
+    const Tensor pooled_B = fake_B_pool.query(fake_B, pool_generator);  // restored above
+    const Tensor pooled_A = fake_A_pool.query(fake_A, pool_generator);
     ++graph_replays_;
     if (pooled_B.shape() != cs.pooled_B.shape() || pooled_A.shape() != cs.pooled_A.shape()) {
       // The pool handed back an image from a step of another size: this D step runs eagerly.

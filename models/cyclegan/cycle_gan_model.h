@@ -69,6 +69,9 @@ class CycleGANModel {
   ~CycleGANModel();
 
  private:
+  // Whether every image is normalised on its own (instance norm, or none), so that images joined
+  // into one batch give exactly what separate passes give.
+  bool per_image_norm() const { return opt.norm == "instance" || opt.norm == "none"; }
   void forward_train();  // forward, with each generator's two independent passes as one batch
   void backward_G();
   Tensor backward_D_basic(nn::Module& netD, const Tensor& real, const Tensor& fake);
