@@ -9,6 +9,9 @@
 #include <cudnn.h>
 
 #include <algorithm>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -90,10 +93,12 @@ struct Desc {
 // Tensor unique ids in every operation graph: x (or dx) 1, w (or dw) 2, y (or dy) 3.
 constexpr int64_t kX = 1, kW = 2, kY = 3;
 
-Desc tensor_desc(int64_t uid, int64_t n, int64_t c, int64_t h, int64_t w) {
+// `align`: the byte alignment every pointer the plan will run on has. The vectorised tensor-core
+// kernels need 16; declaring only 4 leaves cuDNN the scalar ones.
+Desc tensor_desc(int64_t uid, int64_t n, int64_t c, int64_t h, int64_t w, int64_t align) {
   Desc d(CUDNN_BACKEND_TENSOR_DESCRIPTOR);
   const cudnnDataType_t dt = CUDNN_DATA_FLOAT;
-  const int64_t dims[4] = {n, c, h, w}, strides[4] = {c * h * w, h * w, w, 1}, align = 4;
+  const int64_t dims[4] = {n, c, h, w}, strides[4] = {c * h * w, h * w, w, 1};
   d.set(CUDNN_ATTR_TENSOR_DATA_TYPE, CUDNN_TYPE_DATA_TYPE, 1, &dt)
       .set(CUDNN_ATTR_TENSOR_DIMENSIONS, CUDNN_TYPE_INT64, 4, dims)
       .set(CUDNN_ATTR_TENSOR_STRIDES, CUDNN_TYPE_INT64, 4, strides)
@@ -104,9 +109,9 @@ Desc tensor_desc(int64_t uid, int64_t n, int64_t c, int64_t h, int64_t w) {
 }
 
 // The one-operation graph for (g, dir).
-Desc operation_graph(Dir dir, const kern::ConvGeom& g) {
-  Desc x = tensor_desc(kX, g.N, g.C, g.H, g.W), w = tensor_desc(kW, g.K, g.C, g.R, g.S),
-       y = tensor_desc(kY, g.N, g.K, g.P, g.Q);
+Desc operation_graph(Dir dir, const kern::ConvGeom& g, int64_t align) {
+  Desc x = tensor_desc(kX, g.N, g.C, g.H, g.W, align), w = tensor_desc(kW, g.K, g.C, g.R, g.S, align),
+       y = tensor_desc(kY, g.N, g.K, g.P, g.Q, align);
   Desc conv(CUDNN_BACKEND_CONVOLUTION_DESCRIPTOR);
   const int64_t nsd = 2, pad[2] = {g.pad, g.pad}, stride[2] = {g.stride, g.stride}, dil[2] = {1, 1};
   const cudnnDataType_t comp = CUDNN_DATA_FLOAT;
@@ -257,12 +262,14 @@ float time_plan(const Desc& exec, int64_t workspace, void* x, void* w, void* y, 
 // kept busy just before: an idle H100 starts at a fraction of its clock and ramps up over
 // milliseconds, which otherwise makes the first candidates look slow (seen: FMA engines chosen
 // over TF32 ones 3x faster).
-std::shared_ptr<Desc> search_graph(Dir dir, const kern::ConvGeom& g, void* x, void* w, void* y, int64_t* ws) {
-  Desc graph = operation_graph(dir, g);
+std::shared_ptr<Desc> search_graph(Dir dir, const kern::ConvGeom& g, int64_t align, void* x, void* w, void* y,
+                                   int64_t* ws) {
+  Desc graph = operation_graph(dir, g, align);
   struct Candidate {
     std::shared_ptr<Desc> exec;
     int64_t ws;
     float ms;
+    std::string json;  // cuDNN's description of the engine configuration, for CG_CONV_LOG
   };
   std::vector<Candidate> all;
   std::vector<std::string> seen;
@@ -309,7 +316,7 @@ std::shared_ptr<Desc> search_graph(Dir dir, const kern::ConvGeom& g, void* x, vo
       if (!json.empty() && std::find(seen.begin(), seen.end(), json) != seen.end()) continue;
       seen.push_back(json);
       const float ms = time_plan(*exec, wsz, x, w, y, 5);
-      if (ms >= 0) all.push_back({exec, wsz, ms});
+      if (ms >= 0) all.push_back({exec, wsz, ms, json});
     }
   }
   if (all.empty()) return nullptr;
@@ -321,6 +328,11 @@ std::shared_ptr<Desc> search_graph(Dir dir, const kern::ConvGeom& g, void* x, vo
         return (a.ms >= 0 ? a.ms : 1e30f) < (b.ms >= 0 ? b.ms : 1e30f);
       });
   if (best.ms < 0) return nullptr;
+  if (std::getenv("CG_CONV_LOG"))  // which engines came first, to tell apart runs that disagree
+    for (const Candidate& c : all)
+      std::fprintf(stderr, "cg conv %s %s align %lld: %s%.4f ms, workspace %lld, %s\n", dir_name(dir),
+                   geom_str(g).c_str(), static_cast<long long>(align), &c == &best ? "chosen " : "",
+                   static_cast<double>(c.ms), static_cast<long long>(c.ws), c.json.c_str());
   *ws = best.ws;
   return best.exec;
 }
@@ -370,15 +382,23 @@ void search_legacy(Plan& p, Dir dir, const kern::ConvGeom& g, void* x, void* w, 
 }
 
 using Key = std::tuple<int, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t,
-                       bool, bool>;
+                       bool, bool, int64_t>;
+
+// The largest of 16, 8, 4 bytes that all three pointers are aligned to.
+int64_t common_alignment(const void* x, const void* w, const void* y) {
+  const auto bits =
+      reinterpret_cast<uintptr_t>(x) | reinterpret_cast<uintptr_t>(w) | reinterpret_cast<uintptr_t>(y);
+  return bits % 16 == 0 ? 16 : bits % 8 == 0 ? 8 : 4;
+}
 
 // The plan for (g, dir); on first sight, measured on the real buffers (x or dx, w or dw, y or dy).
 const Plan& plan(Dir dir, const kern::ConvGeom& g, void* x, void* w, void* y) {
   static std::map<Key, Plan> cache;
   static std::mutex mu;
   std::lock_guard<std::mutex> lock(mu);
-  const Key key{static_cast<int>(dir), g.N, g.C, g.H, g.W, g.K, g.R, g.S, g.stride, g.pad, g_allow_tf32,
-                g_deterministic};
+  const int64_t align = common_alignment(x, w, y);
+  const Key key{static_cast<int>(dir), g.N,  g.C, g.H, g.W, g.K, g.R, g.S, g.stride, g.pad, g_allow_tf32,
+                g_deterministic,       align};
   auto it = cache.find(key);
   if (it != cache.end()) return it->second;
   if (capturing())
@@ -386,7 +406,7 @@ const Plan& plan(Dir dir, const kern::ConvGeom& g, void* x, void* w, void* y) {
                 " was first seen while a CUDA graph was being captured; run the step once eagerly first");
   Plan p;
   make_legacy_descriptors(p, g);
-  p.exec = search_graph(dir, g, x, w, y, &p.workspace);
+  p.exec = search_graph(dir, g, align, x, w, y, &p.workspace);
   if (!p.exec) search_legacy(p, dir, g, x, w, y);
   return cache.emplace(key, p).first->second;
 }

@@ -18,12 +18,12 @@ for step in ${STEPS:-tests bench app}; do
   t=$(date +%s)
   case $step in
     tests)
-      timeout 400 "$B/tests/cg_cuda_tests" > "$OUT/cuda_tests.log" 2>&1
+      CG_CONV_LOG=1 timeout 400 "$B/tests/cg_cuda_tests" > "$OUT/cuda_tests.log" 2>&1
       echo "cuda tests: rc=$? ($(( $(date +%s) - t )) s)"
       grep -E "^\[doctest\] (test cases|assertions)|ERROR|FATAL|TEST CASE" "$OUT/cuda_tests.log" | head -40 ;;
     sanitizer)
-      timeout 500 compute-sanitizer --tool memcheck --leak-check no --error-exitcode 9 "$B/tests/cg_cuda_tests" \
-        > "$OUT/sanitizer.log" 2>&1
+      CG_CONV_LOG=1 timeout 500 compute-sanitizer --tool memcheck --leak-check no --error-exitcode 9 \
+        "$B/tests/cg_cuda_tests" > "$OUT/sanitizer.log" 2>&1
       echo "compute-sanitizer memcheck: rc=$? ($(( $(date +%s) - t )) s)"
       grep -E "ERROR SUMMARY|test cases" "$OUT/sanitizer.log" | tail -3 ;;
     bench)
@@ -46,6 +46,15 @@ PY
     compare)
       timeout 560 bash bench/compare_cuda.sh "$B" > "$OUT/compare.txt" 2>&1
       echo "compare: rc=$? ($(( $(date +%s) - t )) s)"; tail -8 "$OUT/compare.txt" ;;
+    profile)  # GPU time by kernel over one replayed step at 256x256 batch 1
+      CG_PROFILE_STEP=1 timeout 300 ncu --profile-from-start off --metrics gpu__time_duration.sum --csv \
+        --page raw "$B/bench/bench_step" --benchmark_filter='cuda/size:256/batch:1' > "$OUT/ncu.csv" 2>&1
+      python3 scripts/gpu/kernel_summary.py "$OUT/ncu.csv" 40 > "$OUT/kernels.txt"
+      echo "profile: ($(( $(date +%s) - t )) s)"; head -30 "$OUT/kernels.txt" ;;
+    convlog)  # the engines the search chose for the 256x256 batch 1 step, with the runners-up
+      CG_CONV_LOG=1 timeout 120 "$B/bench/bench_step" --benchmark_filter='cuda/size:256/batch:1' \
+        > "$OUT/convlog.txt" 2>&1
+      echo "convlog: $(grep -c chosen "$OUT/convlog.txt") choices"; grep manual_time "$OUT/convlog.txt" ;;
     engines)
       timeout 200 "$B/bench/cudnn_engines" 256 1 > "$OUT/engines.txt" 2>&1; tail -2 "$OUT/engines.txt" ;;
   esac
