@@ -15,8 +15,9 @@ int main(int argc, char** argv) {
   app.add_option("--ground_truth", truth, "folder of the true images (e.g. DATAROOT/testB)")->required();
   app.add_option("--label", label, "score the results named <stem>_<label>.png ('' for every image)")
       ->capture_default_str();
-  app.add_option("--threshold", threshold, "a pixel counts as right when no channel differs by more")
-      ->capture_default_str();
+  app.add_option("--threshold", threshold, "a pixel counts as right when no channel differs by more (0-255)")
+      ->capture_default_str()
+      ->check(CLI::Range(0, 255));
   app.add_option("--csv", csv, "also write per-image scores to this CSV file");
   CLI11_PARSE(app, argc, argv);
   try {

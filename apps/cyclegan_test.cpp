@@ -9,8 +9,14 @@ int main(int argc, char** argv) {
   const cg::cyclegan::Parsed p = cg::cyclegan::parse_test_args(argc, argv);
   if (p.exit_code) return *p.exit_code;
   try {
-    const std::string folder = cg::cyclegan::run_test(p.opt);
+    std::vector<std::string> failed;
+    const std::string folder = cg::cyclegan::run_test(p.opt, false, &failed);
     std::printf("results: %s/index.html\n", folder.c_str());
+    if (!failed.empty()) {
+      std::fprintf(stderr, "error: %zu image(s) could not be translated (named above); the others were\n",
+                   failed.size());
+      return 1;
+    }
     return 0;
   } catch (const std::exception& e) {
     std::fprintf(stderr, "error: %s\n", e.what());

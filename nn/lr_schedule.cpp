@@ -19,9 +19,9 @@ LRSchedule::LRSchedule(Options opt) : opt_(std::move(opt)), best_(std::numeric_l
 
 double LRSchedule::closed_form(int e) const {
   const double base = opt_.base_lr;
-  if (opt_.policy == "linear")
-    return base * (1.0 - std::max(0, e + opt_.epoch_count - opt_.n_epochs) /
-                             static_cast<double>(opt_.n_epochs_decay + 1));
+  if (opt_.policy == "linear")  // past the last decay epoch (a resumed or extended run) it stays at 0
+    return base * std::max(0.0, 1.0 - std::max(0, e + opt_.epoch_count - opt_.n_epochs) /
+                                          static_cast<double>(opt_.n_epochs_decay + 1));
   if (opt_.policy == "step") return base * std::pow(0.1, e / opt_.lr_decay_iters);
   // cosine, eta_min 0
   return base * (1.0 + std::cos(std::numbers::pi * e / std::max(1, opt_.n_epochs))) / 2.0;

@@ -14,12 +14,15 @@ class LRSchedule {
     int n_epochs = 100, n_epochs_decay = 100, epoch_count = 1, lr_decay_iters = 50;
   };
   explicit LRSchedule(Options opt);
-  // linear:  base * (1 - max(0, last_epoch + epoch_count - n_epochs) / (n_epochs_decay + 1))
+  // linear:  base * (1 - max(0, last_epoch + epoch_count - n_epochs) / (n_epochs_decay + 1)), at least 0
   // step:    base * 0.1^floor(last_epoch / lr_decay_iters)
   // cosine:  base * (1 + cos(pi * last_epoch / n_epochs)) / 2
   // plateau: ReduceLROnPlateau(min, factor 0.2, threshold 0.01 rel, patience 5) fed the metric 0,
   //          which is what the official CycleGAN model reports
   double lr() const { return lr_; }
+  const Options& options() const { return opt_; }
+  // The closed-form rate after `last_epoch` steps (not plateau, whose rate depends on its history).
+  double lr_at(int last_epoch) const { return closed_form(last_epoch); }
   void step();
   int last_epoch() const { return last_epoch_; }
   // For resuming: restores the position (and for plateau its counters) exactly.

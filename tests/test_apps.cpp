@@ -101,10 +101,107 @@ TEST_CASE(
   CHECK_THROWS_WITH_AS(run_test(o, true), doctest::Contains("latest_net_G_B.safetensors"), Error);
 }
 
+TEST_CASE("cyclegan_test: a too-small image is skipped by name - the rest translated - exit 1") {
+  const std::string dir = scratch_dir("small_image");
+  Options o = test_options(dir);
+  o.model_suffix = "_A";
+  o.preprocess = "none";
+  o.dataroot = dir + "/images";
+  fs::create_directories(o.dataroot);
+  data::write_png(o.dataroot + "/a_big.png", solid(32, 32, 3, 90));
+  data::write_png(o.dataroot + "/b_tiny.png", solid(4, 4, 3, 90));
+  data::write_png(o.dataroot + "/c_big.png", solid(24, 28, 3, 10));
+  save_generator(o, "G_A", 3, 3);
+  std::vector<std::string> failed;
+  const std::string folder = run_test(o, true, &failed);
+  REQUIRE(failed.size() == 1);
+  CHECK(failed[0].find("b_tiny.png") != std::string::npos);
+  CHECK(fs::exists(folder + "/images/a_big_fake.png"));
+  CHECK(fs::exists(folder + "/images/c_big_fake.png"));
+  CHECK_FALSE(fs::exists(folder + "/images/b_tiny_fake.png"));
+  const std::string app = std::string(CG_BINARY_DIR) + "/apps/cyclegan_test";
+  const auto [rc, out] = test::run_command(
+      app + " --dataroot " + o.dataroot + " --checkpoints_dir " + o.checkpoints_dir + " --results_dir " +
+      dir + "/r --name exp --ngf 4" + " --netG resnet_1blocks --model_suffix _A --preprocess none 2>&1");
+  CHECK(rc == 1);
+  CHECK(out.find("cannot translate '" + o.dataroot + "/b_tiny.png'") != std::string::npos);
+  CHECK(fs::exists(dir + "/r/exp/test_latest/images/c_big_fake.png"));
+}
+
+TEST_CASE("cyclegan_test: clear refusals - a missing --model_suffix - NaN weights - a bad --threshold") {
+  const std::string dir = scratch_dir("test_refusals");
+  Options o = test_options(dir);
+  o.dataroot = dir + "/images";
+  fs::create_directories(o.dataroot);
+  data::write_png(o.dataroot + "/x.png", solid(16, 16, 3, 90));
+  save_generator(o, "G_A", 3, 3);
+  save_generator(o, "G_B", 3, 3);
+  CHECK_THROWS_WITH_AS(run_test(o, true), doctest::Contains("add --model_suffix _A (A -> B) or _B"), Error);
+  o.model_suffix = "_A";
+  CHECK_NOTHROW(run_test(o, true));
+  auto c = safetensors::load(net_file(o, "latest", "G_A"));
+  static_cast<float*>(c.tensors.at("model.1.weight").raw())[3] = NAN;
+  safetensors::save(net_file(o, "latest", "G_A"), c.tensors);
+  CHECK_THROWS_WITH_AS(run_test(o, true), doctest::Contains("'model.1.weight' holds NaN or infinite values"),
+                       Error);
+  const std::string app = std::string(CG_BINARY_DIR) + "/apps/cyclegan_score";
+  for (const char* bad : {"-1", "256"}) {
+    const auto [rc, out] = test::run_command(app + " --results " + dir + " --ground_truth " + dir +
+                                             " --threshold " + bad + " 2>&1");
+    CHECK(rc != 0);
+    CHECK(out.find("--threshold") != std::string::npos);
+  }
+}
+
+TEST_CASE("--aspect_ratio stretches saved images as the official - --eval switches dropout off") {
+  const std::string dir = scratch_dir("aspect");
+  Options o = test_options(dir);
+  o.model_suffix = "_A";
+  o.preprocess = "none";
+  o.dataroot = dir + "/images";
+  fs::create_directories(o.dataroot);
+  data::write_png(o.dataroot + "/x.png", solid(40, 24, 3, 90));  // w 40, h 24
+  save_generator(o, "G_A", 3, 3);
+  o.aspect_ratio = 2.0;  // PIL size (h, w * 2) = width 24, height 80
+  data::Image im = data::read_image(run_test(o, true) + "/images/x_fake.png", 3);
+  CHECK((im.width == 24 && im.height == 80));
+  o.aspect_ratio = 0.5;  // (h / 0.5, w) = width 48, height 40
+  o.results_dir = dir + "/r2";
+  im = data::read_image(run_test(o, true) + "/images/x_fake.png", 3);
+  CHECK((im.width == 48 && im.height == 40));
+  // with dropout built in, train mode (the official test.py's default) differs between two runs
+  // of the same image; --eval gives the same output twice
+  o.aspect_ratio = 1.0;
+  o.no_dropout = false;
+  {
+    Generator g(1);
+    // weights large enough that what dropout drops shows in 8-bit output
+    auto G = define_G(3, 3, o.ngf, o.netG, o.norm, true, "normal", 0.3, g);
+    safetensors::save(net_file(o, o.epoch, "G_A"), G->state_dict());
+  }
+  // the same textured image twice (a flat one is flattened to zeros by the first instance norm)
+  data::Image noise = solid(40, 24, 3, 0);
+  for (size_t i = 0; i < noise.pixels.size(); ++i) noise.pixels[i] = static_cast<uint8_t>(i * 7919 % 251);
+  data::write_png(o.dataroot + "/x.png", noise);
+  data::write_png(o.dataroot + "/y.png", noise);
+  auto run = [&](bool eval, const std::string& r) {
+    o.eval = eval;
+    o.results_dir = dir + "/" + r;
+    const std::string f = run_test(o, true);
+    return std::make_pair(data::read_image(f + "/images/x_fake.png", 3).pixels,
+                          data::read_image(f + "/images/y_fake.png", 3).pixels);
+  };
+  const auto train_mode = run(false, "train_mode");
+  CHECK(train_mode.first != train_mode.second);
+  const auto eval_mode = run(true, "eval_mode");
+  CHECK(eval_mode.first == eval_mode.second);
+}
+
 TEST_CASE("--model cycle_gan writes the six official visuals per test image") {
   const std::string dir = scratch_dir("cycle_test");
   Options o = test_options(dir);
   o.model = "cycle_gan";
+  o.dataset_mode = "unaligned";  // what the command line chooses for --model cycle_gan
   o.dataroot = dir + "/data";
   o.load_size = o.crop_size = 32;
   for (const char* d : {"testA", "testB"}) fs::create_directories(o.dataroot + "/" + d);

@@ -115,6 +115,106 @@ TEST_CASE("train flags have the official names and defaults") {
   CHECK(parse({"--num_test", "50"}, false).opt.num_test == 50);
 }
 
+TEST_CASE("every flag of the official train.py and test.py is accepted - the last of a repeated flag wins") {
+  const Parsed p = parse({"--gpu_ids",
+                          "-1",
+                          "--dataset_mode",
+                          "unaligned",
+                          "--display_winsize",
+                          "128",
+                          "--load_iter",
+                          "0",
+                          "--verbose",
+                          "--suffix",
+                          "",
+                          "--use_wandb",
+                          "--wandb_project_name",
+                          "p",
+                          "--display_freq",
+                          "10",
+                          "--display_ncols",
+                          "3",
+                          "--display_id",
+                          "0",
+                          "--display_server",
+                          "http://x",
+                          "--display_env",
+                          "e",
+                          "--display_port",
+                          "9000",
+                          "--update_html_freq",
+                          "20",
+                          "--print_freq",
+                          "5",
+                          "--no_html"});
+  REQUIRE_FALSE(p.exit_code);
+  CHECK((p.opt.device == "cpu" && p.opt.display_winsize == 128 && p.opt.verbose && p.opt.use_wandb));
+  CHECK(
+      (p.opt.update_html_freq == 20 && p.opt.no_html && p.opt.display_id == 0 && p.opt.display_port == 9000));
+  const Parsed t = parse({"--eval", "--aspect_ratio", "1.5", "--model_suffix", "_A", "--results_dir", "r",
+                          "--num_test", "7", "--gpu_ids", "-1", "--load_iter", "3"},
+                         false);
+  REQUIRE_FALSE(t.exit_code);
+  CHECK((t.opt.eval && t.opt.aspect_ratio == 1.5 && t.opt.num_test == 7 && t.opt.load_iter == 3));
+  CHECK(load_label(t.opt) == "iter_3");  // the official: load_iter > 0 wins over --epoch
+  CHECK(load_label(p.opt) == "latest");
+  // argparse's rule: the last of a repeated flag wins (flags and options alike)
+  const Parsed r = parse({"--lr", "0.1", "--n_epochs", "3", "--lr", "0.2", "--no_flip", "--no_flip"});
+  REQUIRE_FALSE(r.exit_code);
+  CHECK(r.opt.lr == 0.2);
+  CHECK(r.opt.no_flip);
+}
+
+TEST_CASE("--gpu_ids picks the device the official way and refuses what we cannot do") {
+  CHECK(parse({"--gpu_ids", "0"}).opt.device == "cuda");
+  CHECK(parse({"--gpu_ids", "-1"}).opt.device == "cpu");
+  CHECK(parse({"--device", "cuda"}).opt.gpu_ids == "0");  // kept in step for the listing
+  CHECK(parse({}).opt.gpu_ids == "-1");
+  CHECK(parse({"--gpu_ids", "0,1"}).exit_code == 2);  // several GPUs: one for now
+  CHECK(parse({"--gpu_ids", "1"}).exit_code == 2);
+  CHECK(parse({"--gpu_ids", "x"}).exit_code == 2);
+  CHECK(parse({"--gpu_ids", "0", "--device", "cpu"}).exit_code == 2);
+  CHECK_FALSE(parse({"--gpu_ids", "0", "--device", "cuda"}).exit_code);
+}
+
+TEST_CASE("--suffix - --dataset_mode and the test program's model-dependent defaults") {
+  const Parsed p = parse({"--name", "run", "--suffix", "{netG}_size{load_size}"});
+  REQUIRE_FALSE(p.exit_code);
+  CHECK(p.opt.name == "run_resnet_9blocks_size286");
+  CHECK(parse({"--suffix", "{no_such_option}"}).exit_code == 2);
+  CHECK(parse({"--suffix", "{netG"}).exit_code == 2);
+  Options o;
+  o.dataset_mode = "aligned";
+  CHECK_THROWS_WITH_AS(validate_options(o, true), doctest::Contains("--dataset_mode"), Error);
+  CHECK(parse({}, false).opt.dataset_mode == "single");  // --model test
+  CHECK(parse({"--model", "cycle_gan"}, false).opt.dataset_mode == "unaligned");
+  Options t = parse({"--model", "cycle_gan", "--dataset_mode", "single"}, false).opt;
+  CHECK_THROWS_WITH_AS(validate_options(t, false), doctest::Contains("--dataset_mode"), Error);
+  t = parse({"--aspect_ratio", "0"}, false).opt;
+  CHECK_THROWS_WITH_AS(validate_options(t, false), doctest::Contains("--aspect_ratio"), Error);
+}
+
+TEST_CASE("invalid options fail before the experiment folder or any file is written") {
+  const std::string dir = scratch("early_errors");
+  Options o = tiny_options(make_dataset(dir + "/data", 2, 2, 36, 36, 31), dir + "/ckpt");
+  o.crop_size = 30;  // not a multiple of 4: the cycle loss would fail mid-training
+  CHECK_THROWS_WITH_AS(run_training(o, {nullptr, true}),
+                       doctest::Contains("--crop_size must be a positive multiple of 4"), Error);
+  CHECK_FALSE(fs::exists(dir + "/ckpt"));
+  o.crop_size = 32;
+  o.dataroot = dir + "/no_such_data";
+  CHECK_THROWS_WITH_AS(run_training(o, {nullptr, true}), doctest::Contains("no_such_data"), Error);
+  CHECK_FALSE(fs::exists(dir + "/ckpt"));
+  o = tiny_options(dir + "/data", dir + "/ckpt");
+  o.continue_train = true;  // nothing to resume from
+  CHECK_THROWS_WITH_AS(run_training(o, {nullptr, true}), doctest::Contains("does not exist"), Error);
+  CHECK_FALSE(fs::exists(dir + "/ckpt/tiny/train_opt.txt"));
+  o.continue_train = false;
+  o.crop_size = 28;  // a multiple of 4 that is not of 8 trains
+  o.n_epochs_decay = 0;
+  CHECK(run_training(o, {nullptr, true}) == 0);
+}
+
 TEST_CASE("the options listing has the official format") {
   Options o;
   o.lr = 0.001;
@@ -126,6 +226,19 @@ TEST_CASE("the options listing has the official format") {
   CHECK(text.find("                 lambda_A: 10.0") != std::string::npos);
   CHECK(text.find("         max_dataset_size: inf") != std::string::npos);
   CHECK(text.find("               no_dropout: True") != std::string::npos);
+  // the official's options, ignored ones included, as its train_opt.txt has them
+  for (const char* line :
+       {"             dataset_mode: unaligned", "                  gpu_ids: -1",
+        "               display_id: 1", "           display_server: http://localhost",
+        "         update_html_freq: 1000", "                  no_html: False", "                load_iter: 0",
+        "                  verbose: False", "       wandb_project_name: CycleGAN-and-pix2pix",
+        "          display_winsize: 256", "                  isTrain: True"})
+    CHECK_MESSAGE(text.find(std::string(line) + " ") != std::string::npos, line);
+  CHECK(text.find("aspect_ratio") == std::string::npos);  // a test option
+  const std::string test_text = options_text(test_defaults(), false);
+  CHECK(test_text.find("             aspect_ratio: 1.0 ") != std::string::npos);
+  CHECK(test_text.find("             dataset_mode: single ") != std::string::npos);
+  CHECK(test_text.find("lambda_A") == std::string::npos);  // a train option
   const std::string end = "\n----------------- End -------------------";
   CHECK(text.substr(text.size() - end.size()) == end);
   o.lr = 1e-5;
@@ -391,8 +504,28 @@ TEST_CASE("cyclegan_train --help documents every official flag") {
                            "--print_freq",
                            "--display_freq",
                            "--seed",
-                           "--device"})
+                           "--device",
+                           "--gpu_ids",
+                           "--dataset_mode",
+                           "--display_winsize",
+                           "--load_iter",
+                           "--verbose",
+                           "--suffix",
+                           "--use_wandb",
+                           "--wandb_project_name",
+                           "--display_ncols",
+                           "--display_id",
+                           "--display_server",
+                           "--display_env",
+                           "--display_port",
+                           "--update_html_freq",
+                           "--no_html"})
     CHECK_MESSAGE(help.find(std::string(flag) + " ") != std::string::npos, flag);
+  // an official flag with no meaning here is accepted with one line saying so
+  const auto [rc_ign, out_ign] = run_command(kTrainApp + " --display_id 0 --dataroot /nonexistent/data 2>&1");
+  CHECK(rc_ign == 1);
+  CHECK(out_ign.find("--display_id: accepted and ignored") != std::string::npos);
+  CHECK(out_ign.find("/nonexistent/data/trainA") != std::string::npos);
   const auto [rc2, err] = run_command(kTrainApp + " --dataroot /nonexistent/data 2>&1");
   CHECK(rc2 == 1);
   CHECK(err.find("/nonexistent/data/trainA") != std::string::npos);

@@ -1,12 +1,18 @@
 #include "models/cyclegan/checkpoint.h"
 
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
+#include <fstream>
 #include <nlohmann/json.hpp>
 #include <random>
 
 #include "nn/safetensors.h"
+#include "ops/ops.h"
 
 namespace cg::cyclegan {
 
@@ -16,7 +22,13 @@ using json = nlohmann::json;
 namespace {
 
 constexpr const char* kFormat = "cyclegan-cpp train state";
-constexpr int kVersion = 1;
+constexpr int kVersion = 2;  // 2: the schedule's options are saved (1: inferred on loading)
+
+std::string fmt_double(double v) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.9g", v);
+  return buf;
+}
 
 std::string new_checkpoint_id(int64_t total_iters) {
   std::random_device rd;
@@ -33,9 +45,43 @@ json schedule_json(const nn::LRSchedule& s) {
           {"best", std::isinf(s.plateau_best()) ? json("inf") : json(s.plateau_best())}};
 }
 
-void restore_schedule(nn::LRSchedule& s, const json& j) {
+json schedule_options_json(const nn::LRSchedule::Options& o) {
+  return {{"policy", o.policy},           {"lr", o.base_lr},
+          {"n_epochs", o.n_epochs},       {"n_epochs_decay", o.n_epochs_decay},
+          {"epoch_count", o.epoch_count}, {"lr_decay_iters", o.lr_decay_iters}};
+}
+
+// Restores one schedule under the exact-resume rule (see load_checkpoint in the header): `saved`
+// is the saved run's options, `now` this run's, whose epoch_count is replaced by the saved one.
+// Returns a note when the schedule changed.
+std::string restore_schedule(std::unique_ptr<nn::LRSchedule>& s, const json& j,
+                             const nn::LRSchedule::Options& saved, nn::LRSchedule::Options now) {
+  now.epoch_count = saved.epoch_count;
+  const int last_epoch = j.at("last_epoch").get<int>();
   const double best = j.at("best").is_string() ? INFINITY : j.at("best").get<double>();
-  s.restore(j.at("last_epoch").get<int>(), j.at("lr").get<double>(), j.at("bad_epochs").get<int>(), best);
+  const double saved_lr = j.at("lr").get<double>();
+  std::string note;
+  double lr = saved_lr;
+  auto differs = [&](const char* flag, const std::string& was, const std::string& is) {
+    if (was != is) note += std::string(note.empty() ? "" : ", ") + flag + " " + was + " -> " + is;
+  };
+  differs("--lr_policy", saved.policy, now.policy);
+  differs("--lr", fmt_double(saved.base_lr), fmt_double(now.base_lr));
+  differs("--n_epochs", std::to_string(saved.n_epochs), std::to_string(now.n_epochs));
+  differs("--n_epochs_decay", std::to_string(saved.n_epochs_decay), std::to_string(now.n_epochs_decay));
+  differs("--lr_decay_iters", std::to_string(saved.lr_decay_iters), std::to_string(now.lr_decay_iters));
+  s = std::make_unique<nn::LRSchedule>(note.empty() ? saved : now);
+  if (!note.empty())
+    lr = now.policy == "plateau"
+             ? (saved.policy == "plateau" ? saved_lr * now.base_lr / saved.base_lr : now.base_lr)
+             : s->lr_at(last_epoch);
+  s->restore(last_epoch, std::max(0.0, lr), j.at("bad_epochs").get<int>(), best);
+  if (note.empty()) return "";
+  char tail[160];
+  std::snprintf(tail, sizeof tail,
+                ": the new schedule takes over at its step %d (learning rate %.7g, was %.7g)", last_epoch,
+                s->lr(), saved_lr);
+  return "schedule flags differ from the saved run's (" + note + ")" + tail;
 }
 
 }  // namespace
@@ -50,57 +96,190 @@ std::string state_file(const Options& opt, const std::string& label) {
   return (fs::path(experiment_dir(opt)) / (label + "_train_state.safetensors")).string();
 }
 
+namespace {
+
+std::string journal_file(const std::string& dir, const std::string& label) {
+  return (fs::path(dir) / (label + "_checkpoint.commit")).string();
+}
+
+// The file names a journal lists, one per line.
+std::vector<std::string> journal_entries(const std::string& path) {
+  std::ifstream f(path);
+  std::vector<std::string> v;
+  for (std::string line; std::getline(f, line);)
+    if (!line.empty()) v.push_back(line);
+  return v;
+}
+
+void fsync_dir(const std::string& dir) {
+  const int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY);
+  if (fd >= 0) {
+    ::fsync(fd);
+    ::close(fd);
+  }
+}
+
+// Whether a file in the experiment folder belongs to checkpoint `label` ("": to any checkpoint).
+bool of_label(const std::string& file, const std::string& label) {
+  if (label.empty())
+    return file.find("_net_") != std::string::npos || file.find("_train_state.") != std::string::npos;
+  return file.rfind(label + "_net_", 0) == 0 || file.rfind(label + "_train_state.", 0) == 0;
+}
+
+}  // namespace
+
+void recover_checkpoint(const std::string& dir, const std::string& label) {
+  if (!fs::is_directory(dir)) return;
+  if (label.empty()) {  // every checkpoint: first finish each committed save, then clear the rest
+    const std::string tail = "_checkpoint.commit";
+    std::vector<std::string> labels;
+    for (const auto& e : fs::directory_iterator(dir)) {
+      const std::string f = e.path().filename().string();
+      if (f.size() > tail.size() && f.ends_with(tail)) labels.push_back(f.substr(0, f.size() - tail.size()));
+    }
+    for (const std::string& l : labels) recover_checkpoint(dir, l);
+  }
+  const std::string journal = journal_file(dir, label);
+  if (fs::exists(journal)) {  // the new set was complete: finish putting it in place
+    for (const std::string& name : journal_entries(journal)) {
+      const fs::path final_path = fs::path(dir) / name, fresh = final_path.string() + ".new";
+      if (fs::exists(fresh)) fs::rename(fresh, final_path);
+    }
+    fsync_dir(dir);
+    fs::remove(journal);
+  }
+  // Whatever is left is from a save that never completed: the old set stays.
+  for (const auto& e : fs::directory_iterator(dir)) {
+    const std::string f = e.path().filename().string();
+    const bool partial = f.size() > 4 && (f.ends_with(".new") || f.ends_with(".tmp"));
+    if (partial && of_label(f, label)) fs::remove(e.path());
+  }
+  if (fs::exists(journal + ".tmp")) fs::remove(journal + ".tmp");
+}
+
+std::string committed_file(const std::string& dir, const std::string& label, const std::string& path) {
+  if (fs::exists(journal_file(dir, label)) && fs::exists(path + ".new")) return path + ".new";
+  return path;
+}
+
+std::string available_checkpoints(const std::string& dir) {
+  std::vector<std::string> labels;
+  const std::string tail = "_net_G_A.safetensors";
+  if (fs::is_directory(dir))
+    for (const auto& e : fs::directory_iterator(dir)) {
+      const std::string f = e.path().filename().string();
+      if (f.size() > tail.size() && f.ends_with(tail)) labels.push_back(f.substr(0, f.size() - tail.size()));
+    }
+  // latest first, then epochs in numeric order, then the rest
+  std::sort(labels.begin(), labels.end(), [](const std::string& x, const std::string& y) {
+    auto rank = [](const std::string& l) {
+      if (l == "latest") return std::pair<int, long long>{0, 0};
+      if (!l.empty() && std::all_of(l.begin(), l.end(), ::isdigit))
+        return std::pair<int, long long>{1, std::stoll(l)};
+      return std::pair<int, long long>{2, 0};
+    };
+    return rank(x) != rank(y) ? rank(x) < rank(y) : x < y;
+  });
+  std::string out;
+  for (const std::string& l : labels) out += (out.empty() ? "" : ", ") + l;
+  return out.empty() ? "none" : out;
+}
+
 void save_checkpoint(const CycleGANModel& m, const std::string& label, const TrainPosition& pos) {
-  fs::create_directories(experiment_dir(m.opt));
+  const std::string dir = experiment_dir(m.opt);
+  fs::create_directories(dir);
+  recover_checkpoint(dir, label);
   const std::string id = new_checkpoint_id(pos.total_iters);
-  // Networks first, the state last: a crash in between leaves ids that disagree, which loading detects.
-  for (const auto& [name, net] : m.networks())
-    safetensors::save(net_file(m.opt, label, name), net->state_dict(), {{"checkpoint", id}, {"net", name}});
-  if (!m.is_train) return;
-
-  std::map<std::string, Tensor> t;
-  for (auto& [k, v] : m.optimizer_G->state_dict("optimizer_G.")) t[k] = v;
-  for (auto& [k, v] : m.optimizer_D->state_dict("optimizer_D.")) t[k] = v;
-  const auto& pa = m.fake_A_pool.images();
-  const auto& pb = m.fake_B_pool.images();
-  for (size_t i = 0; i < pa.size(); ++i) t["fake_A_pool." + std::to_string(i)] = pa[i];
-  for (size_t i = 0; i < pb.size(); ++i) t["fake_B_pool." + std::to_string(i)] = pb[i];
-  const json state = {
-      {"format", kFormat},
-      {"version", kVersion},
-      {"checkpoint", id},
-      {"epoch", pos.epoch},
-      {"epoch_iter", pos.epoch_iter},
-      {"total_iters", pos.total_iters},
-      {"epoch_done", pos.epoch_done},
-      {"scheduler_G", schedule_json(*m.scheduler_G)},
-      {"scheduler_D", schedule_json(*m.scheduler_D)},
-      {"fake_A_pool", pa.size()},
-      {"fake_B_pool", pb.size()},
-      {"seed", m.opt.seed},
-      {"generators",
-       {{"pool", m.pool_generator.state()},
-        {"cpu", default_generator(Device::CPU).state()},
-        {"cuda", default_generator(Device::CUDA).state()}}},
-  };
-  safetensors::save(state_file(m.opt, label), t, {{"train_state", state.dump()}});
+  std::vector<std::string> names;  // of the final files, for the journal
+  for (const auto& [name, net] : m.networks()) {
+    const std::string path = net_file(m.opt, label, name);
+    safetensors::save(path + ".new", net->state_dict(), {{"checkpoint", id}, {"net", name}});
+    names.push_back(fs::path(path).filename().string());
+  }
+  if (m.is_train) {
+    std::map<std::string, Tensor> t;
+    for (auto& [k, v] : m.optimizer_G->state_dict("optimizer_G.")) t[k] = v;
+    for (auto& [k, v] : m.optimizer_D->state_dict("optimizer_D.")) t[k] = v;
+    const auto& pa = m.fake_A_pool.images();
+    const auto& pb = m.fake_B_pool.images();
+    for (size_t i = 0; i < pa.size(); ++i) t["fake_A_pool." + std::to_string(i)] = pa[i];
+    for (size_t i = 0; i < pb.size(); ++i) t["fake_B_pool." + std::to_string(i)] = pb[i];
+    const json state = {
+        {"format", kFormat},
+        {"version", kVersion},
+        {"checkpoint", id},
+        {"epoch", pos.epoch},
+        {"epoch_iter", pos.epoch_iter},
+        {"total_iters", pos.total_iters},
+        {"epoch_done", pos.epoch_done},
+        {"schedule", schedule_options_json(m.scheduler_G->options())},
+        {"scheduler_G", schedule_json(*m.scheduler_G)},
+        {"scheduler_D", schedule_json(*m.scheduler_D)},
+        {"fake_A_pool", pa.size()},
+        {"fake_B_pool", pb.size()},
+        {"seed", m.opt.seed},
+        {"generators",
+         {{"pool", m.pool_generator.state()},
+          {"cpu", default_generator(Device::CPU).state()},
+          {"cuda", default_generator(Device::CUDA).state()}}},
+    };
+    const std::string path = state_file(m.opt, label);
+    safetensors::save(path + ".new", t, {{"train_state", state.dump()}});
+    names.push_back(fs::path(path).filename().string());
+  }
+  fsync_dir(dir);
+  // The commit point: once the journal exists, the new set is the checkpoint.
+  const std::string journal = journal_file(dir, label);
+  {
+    std::FILE* f = std::fopen((journal + ".tmp").c_str(), "wb");
+    if (!f) throw Error("cannot write '" + journal + ".tmp'");
+    bool ok = true;
+    for (const std::string& n : names) ok = ok && std::fprintf(f, "%s\n", n.c_str()) > 0;
+    ok = ok && std::fflush(f) == 0 && ::fsync(::fileno(f)) == 0;
+    ok = std::fclose(f) == 0 && ok;
+    if (!ok) throw Error("writing '" + journal + ".tmp' failed (the previous checkpoint is left as it was)");
+  }
+  fs::rename(journal + ".tmp", journal);
+  fsync_dir(dir);
+  recover_checkpoint(dir, label);  // puts the new files in place and removes the journal
 }
 
-void load_network(nn::Module& net, const std::string& path) {
+std::string load_network(nn::Module& net, const std::string& path) {
   if (!fs::exists(path)) throw Error("checkpoint file '" + path + "' does not exist");
-  net.load_state_dict(safetensors::load(path).tensors, "'" + path + "'");
+  const auto c = safetensors::load(path);
+  for (const auto& [key, t] : c.tensors)
+    if (!std::isfinite(sum(abs(t.to(DType::F64))).item()))
+      throw Error("'" + path + "': '" + key + "' holds NaN or infinite values; these weights cannot be used");
+  net.load_state_dict(c.tensors, "'" + path + "'");
+  const auto it = c.metadata.find("checkpoint");
+  return it == c.metadata.end() ? "" : it->second;
 }
 
-std::optional<TrainPosition> load_checkpoint(CycleGANModel& m, const std::string& label) {
+void load_generators(CycleGANModel& m, const std::string& label) {
+  const std::string dir = experiment_dir(m.opt);
+  auto path = [&](const char* net) { return committed_file(dir, label, net_file(m.opt, label, net)); };
+  for (const char* net : {"G_A", "G_B"})
+    if (!fs::exists(path(net)))
+      throw Error("checkpoint file '" + net_file(m.opt, label, net) + "' does not exist (checkpoints in " +
+                  dir + ": " + available_checkpoints(dir) + ")");
+  const std::string a = load_network(*m.netG_A, path("G_A")), b = load_network(*m.netG_B, path("G_B"));
+  if (!a.empty() && !b.empty() && a != b)
+    throw Error("'" + path("G_A") + "' and '" + path("G_B") +
+                "' come from different saves; translate with one checkpoint's pair (checkpoints in " + dir +
+                ": " + available_checkpoints(dir) + ")");
+}
+
+std::optional<Restored> load_checkpoint(CycleGANModel& m, const std::string& label) {
+  const std::string dir = experiment_dir(m.opt);
+  if (m.is_train) recover_checkpoint(dir, "");  // a resume clears up after any interrupted save
   std::string id;
   bool ids_agree = true;
   for (const auto& [name, net] : m.networks()) {
-    const std::string path = net_file(m.opt, label, name);
-    if (!fs::exists(path)) throw Error("checkpoint file '" + path + "' does not exist");
-    const auto c = safetensors::load(path);
-    net->load_state_dict(c.tensors, "'" + path + "'");
-    const auto it = c.metadata.find("checkpoint");
-    const std::string this_id = it == c.metadata.end() ? "" : it->second;
+    const std::string path = committed_file(dir, label, net_file(m.opt, label, name));
+    if (!fs::exists(path))
+      throw Error("checkpoint file '" + path + "' does not exist (checkpoints in " + dir + ": " +
+                  available_checkpoints(dir) + ")");
+    const std::string this_id = load_network(*net, path);
     if (name == "G_A")
       id = this_id;
     else if (this_id != id)
@@ -109,14 +288,16 @@ std::optional<TrainPosition> load_checkpoint(CycleGANModel& m, const std::string
   const std::string spath = state_file(m.opt, label);
   if (!m.is_train || !fs::exists(spath)) return std::nullopt;
   if (!ids_agree)
-    throw Error("the network files of checkpoint '" + label + "' in " + experiment_dir(m.opt) +
-                " come from different saves (an interrupted save?); resume from another --epoch");
+    throw Error("the network files of checkpoint '" + label + "' in " + dir +
+                " come from different saves; resume from another --epoch (checkpoints there: " +
+                available_checkpoints(dir) + ")");
 
   const auto c = safetensors::load(spath);
   json st;
   try {
     st = json::parse(c.metadata.at("train_state"));
-    if (st.at("format") != kFormat || st.at("version").get<int>() != kVersion)
+    const int version = st.at("version").get<int>();
+    if (st.at("format") != kFormat || version < 1 || version > kVersion)
       throw Error("unknown format or version");
   } catch (const std::exception& e) {
     throw Error("'" + spath + "' is not a training state this program can read (" + e.what() + ")");
@@ -127,8 +308,29 @@ std::optional<TrainPosition> load_checkpoint(CycleGANModel& m, const std::string
   try {
     m.optimizer_G->load_state_dict(c.tensors, "optimizer_G.", "'" + spath + "'");
     m.optimizer_D->load_state_dict(c.tensors, "optimizer_D.", "'" + spath + "'");
-    restore_schedule(*m.scheduler_G, st.at("scheduler_G"));
-    restore_schedule(*m.scheduler_D, st.at("scheduler_D"));
+    TrainPosition pos;
+    pos.epoch = st.at("epoch").get<int>();
+    pos.epoch_iter = st.at("epoch_iter").get<int64_t>();
+    pos.total_iters = st.at("total_iters").get<int64_t>();
+    pos.epoch_done = st.at("epoch_done").get<bool>();
+    const nn::LRSchedule::Options now = m.scheduler_G->options();
+    nn::LRSchedule::Options saved = now;
+    if (st.contains("schedule")) {
+      const json& o = st.at("schedule");
+      saved = {o.at("policy").get<std::string>(), o.at("lr").get<double>(),
+               o.at("n_epochs").get<int>(),       o.at("n_epochs_decay").get<int>(),
+               o.at("epoch_count").get<int>(),    o.at("lr_decay_iters").get<int>()};
+    } else {  // version 1: the run's first epoch follows from the position and the steps taken
+      saved.epoch_count = pos.epoch - st.at("scheduler_G").at("last_epoch").get<int>() + 1;
+    }
+    Restored r;
+    const std::string note = restore_schedule(m.scheduler_G, st.at("scheduler_G"), saved, now);
+    restore_schedule(m.scheduler_D, st.at("scheduler_D"), saved, now);
+    if (!note.empty()) r.notes.push_back(note);
+    if (m.opt.epoch_count != 1 && m.opt.epoch_count != (pos.epoch_done ? pos.epoch + 1 : pos.epoch))
+      r.notes.push_back("--epoch_count " + std::to_string(m.opt.epoch_count) +
+                        " is not used: the training state continues at epoch " +
+                        std::to_string(pos.epoch_done ? pos.epoch + 1 : pos.epoch));
     m.optimizer_G->set_lr(m.scheduler_G->lr());
     m.optimizer_D->set_lr(m.scheduler_D->lr());
     auto pool = [&](const char* key, ImagePool& p) {
@@ -146,12 +348,8 @@ std::optional<TrainPosition> load_checkpoint(CycleGANModel& m, const std::string
     m.pool_generator.set_state(g.at("pool").get<std::string>());
     default_generator(Device::CPU).set_state(g.at("cpu").get<std::string>());
     default_generator(Device::CUDA).set_state(g.at("cuda").get<std::string>());
-    TrainPosition pos;
-    pos.epoch = st.at("epoch").get<int>();
-    pos.epoch_iter = st.at("epoch_iter").get<int64_t>();
-    pos.total_iters = st.at("total_iters").get<int64_t>();
-    pos.epoch_done = st.at("epoch_done").get<bool>();
-    return pos;
+    r.pos = pos;
+    return r;
   } catch (const json::exception& e) {
     throw Error("'" + spath + "' is malformed: " + e.what());
   }

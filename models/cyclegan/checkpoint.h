@@ -3,13 +3,17 @@
 // with everything else an exact resume needs: both Adam states, both LR schedules, the position in
 // training, every random generator and both image pools.
 //
-// Every file is written atomically (temporary file, then rename). The five files of one checkpoint
-// carry the same random checkpoint id in their metadata, so a set left mixed by a crash between two
-// renames is detected on loading instead of resuming from half old, half new weights.
+// A checkpoint's files are replaced as one set: each new file is written in full beside the old one
+// (<file>.new, fsynced), then a journal <label>_checkpoint.commit lists them, then they are renamed
+// over the old ones and the journal is removed. A crash before the journal exists leaves the old
+// set (the .new files are cleared away by the next save or resume); a crash after it leaves a
+// complete new set that readers take from the .new files and the next save or resume finishes.
+// The files of one save also carry the same random checkpoint id, so sets mixed by hand are refused.
 #pragma once
 
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "models/cyclegan/cycle_gan_model.h"
 
@@ -28,13 +32,38 @@ std::string state_file(const Options& opt, const std::string& label);
 
 void save_checkpoint(const CycleGANModel& model, const std::string& label, const TrainPosition& pos);
 
+// Finishes or clears away an interrupted save of `label` (every label when "") in `dir`, and
+// removes its stale temporary files.
+void recover_checkpoint(const std::string& dir, const std::string& label);
+
+// The file a reader takes for `path`: its complete new version while a save is being committed.
+std::string committed_file(const std::string& dir, const std::string& label, const std::string& path);
+
+// The checkpoint labels in `dir` that have a G_A file, as "latest, 5, 10, iter_200" (for messages).
+std::string available_checkpoints(const std::string& dir);
+
+struct Restored {
+  TrainPosition pos;
+  std::vector<std::string> notes;  // what the resume did beyond continuing (changed schedule flags)
+};
+
 // Loads the networks saved under `label` (throws naming the file and any missing, unexpected or
 // mis-shaped key). When the training state is there too, restores optimizers, schedules, pools and
 // generators and returns the position; otherwise returns nothing (weights only, e.g. converted
 // from the official .pth files).
-std::optional<TrainPosition> load_checkpoint(CycleGANModel& model, const std::string& label);
+//
+// The schedule on an exact resume: the saved one continues from where it stopped, with the first
+// epoch it was created with (a new --epoch_count is not added to it). When --lr, --lr_policy,
+// --n_epochs, --n_epochs_decay or --lr_decay_iters differ from the saved run's, the new values'
+// schedule takes over at the restored epoch, and a note says so. A learning rate is never negative.
+std::optional<Restored> load_checkpoint(CycleGANModel& model, const std::string& label);
 
-// One network file into a module, checking every key and shape.
-void load_network(nn::Module& net, const std::string& path);
+// One network file into a module, checking every key and shape and that every value is finite.
+// Returns the file's checkpoint id ("" for files without one, e.g. converted .pth).
+std::string load_network(nn::Module& net, const std::string& path);
+
+// Both generators of `label` (cyclegan_test --model cycle_gan): refused when they come from
+// different saves.
+void load_generators(CycleGANModel& model, const std::string& label);
 
 }  // namespace cg::cyclegan

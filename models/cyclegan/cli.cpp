@@ -6,6 +6,9 @@
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <map>
+#include <sstream>
+#include <variant>
 #include <vector>
 
 #include "backend/types.h"
@@ -37,136 +40,276 @@ std::string py_float(double v) {
 }
 std::string py_bool(bool b) { return b ? "True" : "False"; }
 
-// Every option as (name, Python-style value), the way the official prints vars(opt).
-std::vector<std::pair<std::string, std::string>> values(const Options& o, bool is_train) {
-  std::vector<std::pair<std::string, std::string>> v = {
-      {"batch_size", std::to_string(o.batch_size)},
-      {"checkpoints_dir", o.checkpoints_dir},
-      {"crop_size", std::to_string(o.crop_size)},
-      {"dataroot", o.dataroot.empty() ? "None" : o.dataroot},
-      {"device", o.device},
-      {"direction", o.direction},
-      {"epoch", o.epoch},
-      {"init_gain", py_float(o.init_gain)},
-      {"init_type", o.init_type},
-      {"input_nc", std::to_string(o.input_nc)},
-      {"isTrain", py_bool(is_train)},
-      {"load_size", std::to_string(o.load_size)},
-      {"max_dataset_size", o.max_dataset_size == std::numeric_limits<int64_t>::max()
-                               ? "inf"
-                               : std::to_string(o.max_dataset_size)},
-      {"model", o.model},
-      {"n_layers_D", std::to_string(o.n_layers_D)},
-      {"name", o.name},
-      {"ndf", std::to_string(o.ndf)},
-      {"netD", o.netD},
-      {"netG", o.netG},
-      {"ngf", std::to_string(o.ngf)},
-      {"no_dropout", py_bool(o.no_dropout)},
-      {"no_flip", py_bool(o.no_flip)},
-      {"norm", o.norm},
-      {"num_threads", std::to_string(o.num_threads)},
-      {"output_nc", std::to_string(o.output_nc)},
-      {"phase", o.phase},
-      {"preprocess", o.preprocess},
-      {"seed", std::to_string(o.seed)},
-      {"serial_batches", py_bool(o.serial_batches)},
+// ---- the flag table: every flag of both programs, once ----
+
+enum Scope : unsigned { kTrain = 1, kTest = 2, kBoth = 3 };
+
+// A count that may be unlimited: INT64_MAX, written and read as `word`.
+struct Count {
+  int64_t Options::*m;
+  const char* word;
+};
+using Member = std::variant<int Options::*, double Options::*, bool Options::*, std::string Options::*,
+                            uint64_t Options::*, Count>;
+
+struct Flag {
+  const char* name;  // without the dashes, as the official listing prints it
+  Member member;
+  unsigned scope;
+  const char* help;
+  const char* ignored = nullptr;  // for official flags with no meaning here: why (printed when given)
+};
+
+constexpr const char* kVisdom =
+    "visdom display; the training page CHECKPOINTS/NAME/web/index.html replaces it";
+
+const std::vector<Flag>& flag_table() {
+  using O = Options;
+  static const std::vector<Flag> t = {
+      // ---- base: both programs ----
+      {"dataroot", &O::dataroot, kBoth,
+       "folder of the images: trainA/trainB (training), testA/testB (testing)"},
+      {"name", &O::name, kBoth, "experiment name: checkpoints and results go to folders of this name"},
+      {"gpu_ids", &O::gpu_ids, kBoth,
+       "-1: the CPU, 0: the first GPU (one GPU for now); the same as --device, the official way"},
+      {"checkpoints_dir", &O::checkpoints_dir, kBoth, "where experiments keep their checkpoints"},
+      {"model", &O::model, kTrain, "cycle_gan (the only model this program trains)"},
+      {"model", &O::model, kTest,
+       "cycle_gan (testA/testB, both generators) | test (one generator over every image in --dataroot)"},
+      {"input_nc", &O::input_nc, kBoth, "channels of domain A images: 3 (RGB) or 1 (gray)"},
+      {"output_nc", &O::output_nc, kBoth, "channels of domain B images: 3 (RGB) or 1 (gray)"},
+      {"ngf", &O::ngf, kBoth, "filters in the generators' first convolution"},
+      {"ndf", &O::ndf, kBoth, "filters in the discriminators' first convolution"},
+      {"netD", &O::netD, kBoth, "discriminator: basic (70x70 PatchGAN) | n_layers | pixel"},
+      {"netG", &O::netG, kBoth, "generator: resnet_9blocks | resnet_6blocks (or resnet_<N>blocks)"},
+      {"n_layers_D", &O::n_layers_D, kBoth, "discriminator depth when --netD n_layers"},
+      {"norm", &O::norm, kBoth, "normalisation layer: instance | none"},
+      {"init_type", &O::init_type, kBoth, "weight init: normal | xavier | kaiming | orthogonal"},
+      {"init_gain", &O::init_gain, kBoth, "scale of the normal, xavier and orthogonal inits"},
+      {"no_dropout", &O::no_dropout, kBoth,
+       "no dropout in the generators (the cycle_gan default: always on)"},
+      {"dataset_mode", &O::dataset_mode, kBoth,
+       "unaligned (two folders, unpaired) | single (one folder, --model test); chosen from --model when not "
+       "given"},
+      {"direction", &O::direction, kBoth, "AtoB or BtoA: which folder is the generator's input"},
+      {"serial_batches", &O::serial_batches, kBoth,
+       "take images in order (otherwise shuffled, B drawn at random)"},
+      {"num_threads", &O::num_threads, kBoth, "threads decoding and preprocessing images in the background"},
+      {"batch_size", &O::batch_size, kBoth, "images per step"},
+      {"load_size", &O::load_size, kBoth, "images are scaled to this size first"},
+      {"crop_size", &O::crop_size, kBoth, "then cropped to this size"},
+      {"max_dataset_size", Count{&O::max_dataset_size, "inf"}, kBoth,
+       "use at most this many images per domain ('inf' for all)"},
+      {"preprocess", &O::preprocess, kBoth,
+       "resize_and_crop | crop | scale_width | scale_width_and_crop | none (keep the size, rounded to a "
+       "multiple of 4)"},
+      {"no_flip", &O::no_flip, kBoth, "no random horizontal flips"},
+      {"display_winsize", &O::display_winsize, kBoth, "width of the images on the web pages, in pixels"},
+      {"epoch", &O::epoch, kBoth, "which checkpoint to load: 'latest', an epoch number, or iter_<N>"},
+      {"load_iter", &O::load_iter, kBoth, "when > 0, load checkpoint iter_<load_iter> instead of --epoch"},
+      {"verbose", &O::verbose, kBoth, "print every layer of the networks"},
+      {"suffix", &O::suffix, kBoth,
+       "appended to --name as _<suffix>, with {option} replaced by its value, e.g. {netG}_size{load_size}"},
+      {"use_wandb", &O::use_wandb, kBoth, "ignored",
+       "Weights & Biases logging; the loss logs and the page "
+       "are in CHECKPOINTS/NAME"},
+      {"wandb_project_name", &O::wandb_project_name, kBoth, "ignored", "Weights & Biases logging"},
+      {"device", &O::device, kBoth, "cpu or cuda"},
+      {"seed", &O::seed, kBoth,
+       "seed of every random generator (weights, data order, crops, flips, image pool)"},
+      // ---- training ----
+      {"display_freq", &O::display_freq, kTrain, "iterations between updates of the training web page"},
+      {"display_ncols", &O::display_ncols, kTrain, "ignored", kVisdom},
+      {"display_id", &O::display_id, kTrain, "ignored", kVisdom},
+      {"display_server", &O::display_server, kTrain, "ignored", kVisdom},
+      {"display_env", &O::display_env, kTrain, "ignored", kVisdom},
+      {"display_port", &O::display_port, kTrain, "ignored", kVisdom},
+      {"update_html_freq", &O::update_html_freq, kTrain,
+       "the page keeps the images of an update every this many iterations (and the first of each epoch)"},
+      {"print_freq", &O::print_freq, kTrain, "iterations between loss reports"},
+      {"no_html", &O::no_html, kTrain, "write no training web page"},
+      {"save_latest_freq", &O::save_latest_freq, kTrain, "iterations between 'latest' checkpoints"},
+      {"save_epoch_freq", &O::save_epoch_freq, kTrain, "epochs between numbered checkpoints"},
+      {"save_by_iter", &O::save_by_iter, kTrain,
+       "name the periodic checkpoints iter_<N> instead of 'latest'"},
+      {"continue_train", &O::continue_train, kTrain,
+       "resume from the checkpoint --epoch (exactly where it stopped when its training state is there)"},
+      {"epoch_count", &O::epoch_count, kTrain,
+       "number of the first epoch (when starting from weights only; see the README on resuming)"},
+      {"phase", &O::phase, kBoth, "dataset split: reads DATAROOT/<phase>A and <phase>B"},
+      {"n_epochs", &O::n_epochs, kTrain, "epochs at the initial learning rate"},
+      {"n_epochs_decay", &O::n_epochs_decay, kTrain, "epochs of linear decay to zero after those"},
+      {"beta1", &O::beta1, kTrain, "Adam's beta1"},
+      {"lr", &O::lr, kTrain, "initial learning rate of Adam"},
+      {"gan_mode", &O::gan_mode, kTrain, "adversarial loss: lsgan | vanilla | wgangp"},
+      {"pool_size", &O::pool_size, kTrain, "size of the buffer of generated images the discriminators see"},
+      {"lr_policy", &O::lr_policy, kTrain, "learning-rate schedule: linear | step | plateau | cosine"},
+      {"lr_decay_iters", &O::lr_decay_iters, kTrain, "epochs between x0.1 steps when --lr_policy step"},
+      {"lambda_A", &O::lambda_A, kTrain, "weight of the cycle loss A -> B -> A"},
+      {"lambda_B", &O::lambda_B, kTrain, "weight of the cycle loss B -> A -> B"},
+      {"lambda_identity", &O::lambda_identity, kTrain,
+       "weight of the identity loss, relative to lambda_A/B (0 disables it)"},
+      // ---- testing ----
+      {"results_dir", &O::results_dir, kTest, "where results are written"},
+      {"aspect_ratio", &O::aspect_ratio, kTest,
+       "saved images are stretched as the official's (> 1: taller, < 1: wider; bicubic)"},
+      {"eval", &O::eval, kTest, "eval mode: dropout off (the official test.py keeps train mode without it)"},
+      {"num_test", Count{&O::num_test, "all"}, kTest,
+       "how many images to translate ('all', the default, or a number)"},
+      {"model_suffix", &O::model_suffix, kTest,
+       "with --model test, loads <epoch>_net_G<model_suffix>: '_A' for G_A, '_B' for G_B"},
   };
-  if (is_train) {
-    v.insert(v.end(), {{"beta1", py_float(o.beta1)},
-                       {"continue_train", py_bool(o.continue_train)},
-                       {"display_freq", std::to_string(o.display_freq)},
-                       {"epoch_count", std::to_string(o.epoch_count)},
-                       {"gan_mode", o.gan_mode},
-                       {"lambda_A", py_float(o.lambda_A)},
-                       {"lambda_B", py_float(o.lambda_B)},
-                       {"lambda_identity", py_float(o.lambda_identity)},
-                       {"lr", py_float(o.lr)},
-                       {"lr_decay_iters", std::to_string(o.lr_decay_iters)},
-                       {"lr_policy", o.lr_policy},
-                       {"n_epochs", std::to_string(o.n_epochs)},
-                       {"n_epochs_decay", std::to_string(o.n_epochs_decay)},
-                       {"pool_size", std::to_string(o.pool_size)},
-                       {"print_freq", std::to_string(o.print_freq)},
-                       {"save_by_iter", py_bool(o.save_by_iter)},
-                       {"save_epoch_freq", std::to_string(o.save_epoch_freq)},
-                       {"save_latest_freq", std::to_string(o.save_latest_freq)}});
-  } else {
-    v.insert(
-        v.end(),
-        {{"model_suffix", o.model_suffix},
-         {"num_test", o.num_test == std::numeric_limits<int64_t>::max() ? "all" : std::to_string(o.num_test)},
-         {"results_dir", o.results_dir}});
-  }
+  return t;
+}
+
+std::string value_text(const Options& o, const Member& m) {
+  return std::visit(
+      [&](auto&& p) -> std::string {
+        using P = std::decay_t<decltype(p)>;
+        if constexpr (std::is_same_v<P, Count>)
+          return o.*p.m == std::numeric_limits<int64_t>::max() ? p.word : std::to_string(o.*p.m);
+        else if constexpr (std::is_same_v<P, double Options::*>)
+          return py_float(o.*p);
+        else if constexpr (std::is_same_v<P, bool Options::*>)
+          return py_bool(o.*p);
+        else if constexpr (std::is_same_v<P, std::string Options::*>)
+          return o.*p;
+        else
+          return std::to_string(o.*p);
+      },
+      m);
+}
+
+// Every option as (name, Python-style value), the way the official prints vars(opt), sorted.
+std::vector<std::pair<std::string, std::string>> values(const Options& o, bool is_train) {
+  std::vector<std::pair<std::string, std::string>> v = {{"isTrain", py_bool(is_train)}};
+  for (const Flag& f : flag_table())
+    if (f.scope & (is_train ? kTrain : kTest)) {
+      std::string text = value_text(o, f.member);
+      if (std::string(f.name) == "dataroot" && text.empty()) text = "None";
+      v.emplace_back(f.name, text);
+    }
   std::sort(v.begin(), v.end());
   return v;
 }
 
-// The options both programs share.
-void add_base_options(CLI::App& app, Options& o, std::string& max_size) {
-  app.add_option("--dataroot", o.dataroot,
-                 "folder of the images: trainA/trainB (training), testA/testB (testing)");
-  app.add_option("--name", o.name, "experiment name: checkpoints and results go to folders of this name")
-      ->capture_default_str();
-  app.add_option("--checkpoints_dir", o.checkpoints_dir, "where experiments keep their checkpoints")
-      ->capture_default_str();
-  app.add_option("--input_nc", o.input_nc, "channels of domain A images: 3 (RGB) or 1 (gray)")
-      ->capture_default_str();
-  app.add_option("--output_nc", o.output_nc, "channels of domain B images: 3 (RGB) or 1 (gray)")
-      ->capture_default_str();
-  app.add_option("--ngf", o.ngf, "filters in the generators' first convolution")->capture_default_str();
-  app.add_option("--netG", o.netG, "generator: resnet_9blocks | resnet_6blocks (or resnet_<N>blocks)")
-      ->capture_default_str();
-  app.add_option("--norm", o.norm, "normalisation layer: instance | none")->capture_default_str();
-  app.add_option("--init_type", o.init_type, "weight init: normal | xavier | kaiming | orthogonal")
-      ->capture_default_str();
-  app.add_option("--init_gain", o.init_gain, "scale of the normal, xavier and orthogonal inits")
-      ->capture_default_str();
-  app.add_flag("--no_dropout", o.no_dropout,
-               "no dropout in the generators (the cycle_gan default: always on)");
-  app.add_option("--direction", o.direction, "AtoB or BtoA: which folder is the generator's input")
-      ->capture_default_str();
-  app.add_flag("--serial_batches", o.serial_batches,
-               "take images in order (otherwise shuffled, B drawn at random)");
-  app.add_option("--num_threads", o.num_threads,
-                 "threads decoding and preprocessing images in the background")
-      ->capture_default_str();
-  app.add_option("--batch_size", o.batch_size, "images per step")->capture_default_str();
-  app.add_option("--load_size", o.load_size, "images are scaled to this size first")->capture_default_str();
-  app.add_option("--crop_size", o.crop_size, "then cropped to this size")->capture_default_str();
-  app.add_option("--max_dataset_size", max_size, "use at most this many images per domain ('inf' for all)")
-      ->capture_default_str();
-  app.add_option(
-         "--preprocess", o.preprocess,
-         "resize_and_crop | crop | scale_width | scale_width_and_crop | none (keep the size, rounded to a "
-         "multiple of 4)")
-      ->capture_default_str();
-  app.add_flag("--no_flip", o.no_flip, "no random horizontal flips");
-  app.add_option("--epoch", o.epoch, "which checkpoint to load: 'latest', an epoch number, or iter_<N>")
-      ->capture_default_str();
-  app.add_option("--device", o.device, "cpu or cuda")->capture_default_str();
-  app.add_option("--seed", o.seed,
-                 "seed of every random generator (weights, data order, crops, flips, image pool)")
-      ->capture_default_str();
+// Reads a Count's text: its word, or a whole number >= 0.
+bool parse_count(const std::string& text, const char* word, int64_t& out) {
+  if (text == word) {
+    out = std::numeric_limits<int64_t>::max();
+    return true;
+  }
+  try {
+    size_t used = 0;
+    out = std::stoll(text, &used);
+    return used == text.size() && out >= 0;
+  } catch (const std::exception&) {
+    return false;
+  }
 }
 
-Parsed finish(CLI::App& app, int argc, char** argv, Options& o, const std::string& max_size) {
+// "{netG}_size{load_size}" with every {option} replaced by its listed value.
+std::string fill_suffix(const Options& o, bool is_train) {
+  const auto vals = values(o, is_train);
+  std::string out;
+  for (size_t i = 0; i < o.suffix.size(); ++i) {
+    if (o.suffix[i] != '{') {
+      out += o.suffix[i];
+      continue;
+    }
+    const size_t close = o.suffix.find('}', i);
+    if (close == std::string::npos) throw Error("--suffix '" + o.suffix + "': a '{' without its '}'");
+    const std::string key = o.suffix.substr(i + 1, close - i - 1);
+    const auto it = std::find_if(vals.begin(), vals.end(), [&](const auto& kv) { return kv.first == key; });
+    if (it == vals.end()) throw Error("--suffix '" + o.suffix + "': no option named '" + key + "'");
+    out += it->second;
+    i = close;
+  }
+  return out;
+}
+
+Parsed parse(int argc, char** argv, bool is_train) {
+  Options o = is_train ? Options{} : test_defaults();
+  CLI::App app(is_train ? "Trains CycleGAN on unpaired images from DATAROOT/trainA and DATAROOT/trainB."
+                        : "Translates images with trained CycleGAN generators.",
+               is_train ? "cyclegan_train" : "cyclegan_test");
+  app.get_formatter()->column_width(34);
+  const unsigned scope = is_train ? kTrain : kTest;
+  std::map<std::string, std::string> counts;  // Count flags are read as text first
+  for (const Flag& f : flag_table()) {
+    if (!(f.scope & scope)) continue;
+    const std::string name = std::string("--") + f.name;
+    CLI::Option* opt = std::visit(
+        [&](auto&& p) -> CLI::Option* {
+          using P = std::decay_t<decltype(p)>;
+          if constexpr (std::is_same_v<P, Count>) {
+            counts[f.name] = value_text(o, f.member);
+            return app.add_option(name, counts[f.name], f.help)->capture_default_str();
+          } else if constexpr (std::is_same_v<P, bool Options::*>) {
+            return app.add_flag(name, o.*p, f.help);
+          } else {
+            return app.add_option(name, o.*p, f.help)->capture_default_str();
+          }
+        },
+        f.member);
+    // argparse's rule, which scripts that append an override rely on: the last one wins
+    opt->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
+  }
   Parsed p;
   try {
     app.parse(argc, argv);
-    if (max_size == "inf")
-      o.max_dataset_size = std::numeric_limits<int64_t>::max();
-    else {
-      size_t used = 0;
-      o.max_dataset_size = std::stoll(max_size, &used);
-      if (used != max_size.size()) throw std::invalid_argument("trailing characters");
-    }
   } catch (const CLI::ParseError& e) {
     p.exit_code = app.exit(e);
-  } catch (const std::exception&) {
-    std::fprintf(stderr, "--max_dataset_size: expected a whole number or 'inf', got '%s'\n",
-                 max_size.c_str());
+    p.opt = o;
+    return p;
+  }
+  auto usage_error = [&](const std::string& msg) {
+    std::fprintf(stderr, "%s\n", msg.c_str());
     p.exit_code = 2;
+    p.opt = o;
+    return p;
+  };
+  for (const Flag& f : flag_table()) {
+    if (!(f.scope & scope)) continue;
+    if (const Count* c = std::get_if<Count>(&f.member))
+      if (!parse_count(counts[f.name], c->word, o.*c->m))
+        return usage_error(std::string("--") + f.name + ": expected '" + c->word +
+                           "' or a whole number >= 0, got '" + counts[f.name] + "'");
+    if (f.ignored && app.count(std::string("--") + f.name))
+      std::printf("--%s: accepted and ignored (%s)\n", f.name, f.ignored);
+  }
+  // --gpu_ids is the official spelling of --device; both given must agree.
+  if (app.count("--gpu_ids")) {
+    std::vector<int> ids;
+    std::stringstream in(o.gpu_ids);
+    for (std::string item; std::getline(in, item, ',');) {
+      try {
+        size_t used = 0;
+        const int id = std::stoi(item, &used);
+        if (used != item.size()) throw std::invalid_argument("");
+        if (id >= 0) ids.push_back(id);
+      } catch (const std::exception&) {
+        return usage_error("--gpu_ids: expected -1 or GPU numbers such as 0, got '" + o.gpu_ids + "'");
+      }
+    }
+    if (ids.size() > 1)
+      return usage_error("--gpu_ids " + o.gpu_ids + ": one GPU for now; give one id (0) or -1 for the CPU");
+    if (!ids.empty() && ids[0] != 0)
+      return usage_error("--gpu_ids " + o.gpu_ids + ": only the first GPU (0) for now");
+    const std::string dev = ids.empty() ? "cpu" : "cuda";
+    if (app.count("--device") && o.device != dev)
+      return usage_error("--gpu_ids " + o.gpu_ids + " means --device " + dev + ", but --device " + o.device +
+                         " was given too");
+    o.device = dev;
+  }
+  o.gpu_ids = o.device == "cuda" ? "0" : "-1";
+  if (!is_train && !app.count("--dataset_mode")) o.dataset_mode = o.model == "test" ? "single" : "unaligned";
+  if (!o.suffix.empty()) {
+    try {
+      o.name += "_" + fill_suffix(o, is_train);
+    } catch (const Error& e) {
+      return usage_error(e.what());
+    }
   }
   p.opt = o;
   return p;
@@ -174,96 +317,21 @@ Parsed finish(CLI::App& app, int argc, char** argv, Options& o, const std::strin
 
 }  // namespace
 
-Parsed parse_train_args(int argc, char** argv) {
-  Options o;
-  std::string max_size = "inf";
-  CLI::App app("Trains CycleGAN on unpaired images from DATAROOT/trainA and DATAROOT/trainB.",
-               "cyclegan_train");
-  app.get_formatter()->column_width(34);
-  add_base_options(app, o, max_size);
-  app.add_option("--model", o.model, "cycle_gan (the only model this program trains)")->capture_default_str();
-  app.add_option("--ndf", o.ndf, "filters in the discriminators' first convolution")->capture_default_str();
-  app.add_option("--netD", o.netD, "discriminator: basic (70x70 PatchGAN) | n_layers | pixel")
-      ->capture_default_str();
-  app.add_option("--n_layers_D", o.n_layers_D, "discriminator depth when --netD n_layers")
-      ->capture_default_str();
-  app.add_option("--display_freq", o.display_freq, "iterations between updates of the training web page")
-      ->capture_default_str();
-  app.add_option("--print_freq", o.print_freq, "iterations between loss reports")->capture_default_str();
-  app.add_option("--save_latest_freq", o.save_latest_freq, "iterations between 'latest' checkpoints")
-      ->capture_default_str();
-  app.add_option("--save_epoch_freq", o.save_epoch_freq, "epochs between numbered checkpoints")
-      ->capture_default_str();
-  app.add_flag("--save_by_iter", o.save_by_iter,
-               "name the periodic checkpoints iter_<N> instead of 'latest'");
-  app.add_flag(
-      "--continue_train", o.continue_train,
-      "resume from the checkpoint --epoch (exactly where it stopped when its training state is there)");
-  app.add_option("--epoch_count", o.epoch_count,
-                 "number of the first epoch (when starting from weights only)")
-      ->capture_default_str();
-  app.add_option("--phase", o.phase, "dataset split: reads DATAROOT/<phase>A and <phase>B")
-      ->capture_default_str();
-  app.add_option("--n_epochs", o.n_epochs, "epochs at the initial learning rate")->capture_default_str();
-  app.add_option("--n_epochs_decay", o.n_epochs_decay, "epochs of linear decay to zero after those")
-      ->capture_default_str();
-  app.add_option("--beta1", o.beta1, "Adam's beta1")->capture_default_str();
-  app.add_option("--lr", o.lr, "initial learning rate of Adam")->capture_default_str();
-  app.add_option("--gan_mode", o.gan_mode, "adversarial loss: lsgan | vanilla | wgangp")
-      ->capture_default_str();
-  app.add_option("--pool_size", o.pool_size, "size of the buffer of generated images the discriminators see")
-      ->capture_default_str();
-  app.add_option("--lr_policy", o.lr_policy, "learning-rate schedule: linear | step | plateau | cosine")
-      ->capture_default_str();
-  app.add_option("--lr_decay_iters", o.lr_decay_iters, "epochs between x0.1 steps when --lr_policy step")
-      ->capture_default_str();
-  app.add_option("--lambda_A", o.lambda_A, "weight of the cycle loss A -> B -> A")->capture_default_str();
-  app.add_option("--lambda_B", o.lambda_B, "weight of the cycle loss B -> A -> B")->capture_default_str();
-  app.add_option("--lambda_identity", o.lambda_identity,
-                 "weight of the identity loss, relative to lambda_A/B (0 disables it)")
-      ->capture_default_str();
-  return finish(app, argc, argv, o, max_size);
-}
+Parsed parse_train_args(int argc, char** argv) { return parse(argc, argv, true); }
 
 Options test_defaults() {
   Options o;
   o.phase = "test";
-  o.model = "test";   // the official test options' default
-  o.load_size = 256;  // ... and load_size = crop_size
+  o.model = "test";           // the official test options' default
+  o.load_size = 256;          // ... and load_size = crop_size
+  o.dataset_mode = "single";  // the test model's
   return o;
 }
 
-Parsed parse_test_args(int argc, char** argv) {
-  Options o = test_defaults();
-  std::string max_size = "inf";
-  CLI::App app("Translates images with trained CycleGAN generators.", "cyclegan_test");
-  app.get_formatter()->column_width(34);
-  add_base_options(app, o, max_size);
-  app.add_option(
-         "--model", o.model,
-         "cycle_gan (testA/testB, both generators) | test (one generator over every image in --dataroot)")
-      ->capture_default_str();
-  app.add_option("--model_suffix", o.model_suffix,
-                 "with --model test, loads <epoch>_net_G<model_suffix>: '_A' for G_A, '_B' for G_B")
-      ->capture_default_str();
-  app.add_option("--results_dir", o.results_dir, "where results are written")->capture_default_str();
-  app.add_option("--phase", o.phase, "dataset split: reads DATAROOT/<phase>A and <phase>B")
-      ->capture_default_str();
-  std::string num_test = "all";
-  app.add_option("--num_test", num_test, "how many images to translate ('all', the default, or a number)")
-      ->capture_default_str();
-  Parsed p = finish(app, argc, argv, o, max_size);
-  if (!p.exit_code && num_test != "all") {
-    try {
-      size_t used = 0;
-      p.opt.num_test = std::stoll(num_test, &used);
-      if (used != num_test.size() || p.opt.num_test < 0) throw std::invalid_argument("");
-    } catch (const std::exception&) {
-      std::fprintf(stderr, "--num_test: expected 'all' or a number >= 0, got '%s'\n", num_test.c_str());
-      p.exit_code = 2;
-    }
-  }
-  return p;
+Parsed parse_test_args(int argc, char** argv) { return parse(argc, argv, false); }
+
+std::string load_label(const Options& opt) {
+  return opt.load_iter > 0 ? "iter_" + std::to_string(opt.load_iter) : opt.epoch;
 }
 
 std::string options_text(const Options& opt, bool is_train) {
@@ -304,8 +372,24 @@ void validate_options(const Options& o, bool is_train) {
   need(o.max_dataset_size >= 1, "--max_dataset_size must be >= 1");
   need(o.norm == "instance" || o.norm == "none",
        "--norm must be instance or none (batch is not supported), got '" + o.norm + "'");
+  // The ResNet generator halves the size twice and doubles it twice: other sizes come back changed
+  // and the cycle loss fails mid-training, so the crop is checked here, before anything is written.
+  const bool crops =
+      o.preprocess == "resize_and_crop" || o.preprocess == "crop" || o.preprocess == "scale_width_and_crop";
+  need(!crops || (o.crop_size >= 4 && o.crop_size % 4 == 0),
+       "--crop_size must be a positive multiple of 4 (the generators halve the size twice), got " +
+           std::to_string(o.crop_size));
+  need(o.preprocess != "scale_width" || (o.load_size >= 4 && o.load_size % 4 == 0),
+       "--load_size must be a positive multiple of 4 with --preprocess scale_width, got " +
+           std::to_string(o.load_size));
+  need(o.display_winsize >= 1, "--display_winsize must be >= 1");
+  need(o.load_iter >= 0, "--load_iter must be >= 0");
   if (is_train) {
     need(o.model == "cycle_gan", "cyclegan_train trains --model cycle_gan only, got '" + o.model + "'");
+    need(o.dataset_mode == "unaligned",
+         "--dataset_mode: cyclegan_train reads two unpaired folders (unaligned), got '" + o.dataset_mode +
+             "'");
+    need(o.update_html_freq >= 1, "--update_html_freq must be >= 1");
     need(o.n_epochs >= 0 && o.n_epochs_decay >= 0, "--n_epochs and --n_epochs_decay must be >= 0");
     need(o.epoch_count >= 1, "--epoch_count must be >= 1");
     need(o.print_freq >= 1 && o.display_freq >= 1 && o.save_latest_freq >= 1 && o.save_epoch_freq >= 1,
@@ -318,6 +402,11 @@ void validate_options(const Options& o, bool is_train) {
   } else {
     need(o.model == "cycle_gan" || o.model == "test",
          "--model must be cycle_gan or test, got '" + o.model + "'");
+    const std::string mode = o.model == "test" ? "single" : "unaligned";
+    need(o.dataset_mode == mode, "--dataset_mode: --model " + o.model + " reads " +
+                                     (o.model == "test" ? "one folder (single)" : "testA/testB (unaligned)") +
+                                     ", got '" + o.dataset_mode + "'");
+    need(o.aspect_ratio > 0, "--aspect_ratio must be positive");
   }
 }
 

@@ -21,6 +21,9 @@ Options test_defaults();
 Parsed parse_train_args(int argc, char** argv);
 Parsed parse_test_args(int argc, char** argv);
 
+// The checkpoint label to load: iter_<load_iter> when --load_iter > 0, else --epoch (the official rule).
+std::string load_label(const Options& opt);
+
 // The official print_options block: every option sorted by name, "{:>25}: {:<30}" with
 // "\t[default: X]" where the value differs from the default.
 std::string options_text(const Options& opt, bool is_train);

@@ -1,5 +1,6 @@
-// Every option of the official CycleGAN (base, train and test options, cycle_gan model) that this
-// framework uses, with the official defaults. apps/ fill it from the command line.
+// Every option of the official CycleGAN (base, train and test options, cycle_gan and test models),
+// with the official defaults, plus ours (device, seed). apps/ fill it from the command line through
+// the flag table in cli.cpp, which is the one list of names, defaults, help texts and listing order.
 #pragma once
 
 #include <cstdint>
@@ -32,10 +33,23 @@ struct Options {
   std::string preprocess = "resize_and_crop";
   bool no_flip = false;
   std::string epoch = "latest";
-  std::string device = "cpu";  // cpu | cuda (ours; the official uses --gpu_ids)
-  uint64_t seed = 0;           // ours: the official is not seeded
+  std::string device = "cpu";              // cpu | cuda (ours; --gpu_ids sets it the official way)
+  uint64_t seed = 0;                       // ours: the official is not seeded
+  std::string gpu_ids = "-1";              // "-1": the CPU, "0": the first GPU; kept in step with `device`
+  std::string dataset_mode = "unaligned";  // unaligned (train, test with cycle_gan) | single (model test)
+  int display_winsize = 256;               // width of the images on the web pages, in pixels
+  int load_iter = 0;                       // > 0: load checkpoint iter_<load_iter> instead of --epoch
+  bool verbose = false;                    // print the networks' layers
+  std::string suffix;                      // appended to the name: name_<suffix with {option} filled in>
+  bool use_wandb = false;                  // accepted, ignored: no Weights & Biases here
+  std::string wandb_project_name = "CycleGAN-and-pix2pix";
   // ---- train ----
   int display_freq = 400, print_freq = 100;
+  int update_html_freq = 1000;  // the page keeps a row of images every this many iterations
+  bool no_html = false;         // no training web page
+  // visdom's: accepted, ignored (the web page replaces visdom)
+  int display_ncols = 4, display_id = 1, display_port = 8097;
+  std::string display_server = "http://localhost", display_env = "main";
   int save_latest_freq = 5000, save_epoch_freq = 5;
   bool save_by_iter = false, continue_train = false;
   int epoch_count = 1;
@@ -51,6 +65,8 @@ struct Options {
   std::string results_dir = "./results/";
   int64_t num_test = std::numeric_limits<int64_t>::max();  // ours: all images (the official: 50)
   std::string model_suffix;
+  double aspect_ratio = 1.0;  // saved results are stretched to this width/height ratio, as the official
+  bool eval = false;          // test in eval mode (dropout off); the official test.py's default is train mode
 };
 
 }  // namespace cg::cyclegan

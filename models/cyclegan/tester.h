@@ -4,6 +4,7 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include "models/cyclegan/options.h"
 
@@ -12,10 +13,12 @@ namespace cg::cyclegan {
 // --model test: one generator (<epoch>_net_G<model_suffix>) over every image under --dataroot,
 // labels real / fake. --model cycle_gan: both generators over --dataroot/<phase>A and <phase>B,
 // labels real_A, fake_B, rec_A, real_B, fake_A, rec_B. Batch 1, no flips, images in sorted order,
-// at most --num_test. Returns the results folder. Throws cg::Error for bad options, files or data.
-std::string run_test(const Options& opt, bool quiet = false);
+// at most --num_test. Returns the results folder. Throws cg::Error for bad options or checkpoints;
+// an image that cannot be read or translated is reported on stderr with its name, skipped, and
+// added to `failed`.
+std::string run_test(const Options& opt, bool quiet = false, std::vector<std::string>* failed = nullptr);
 
-// RESULTS/NAME/<phase>_<epoch>
+// RESULTS/NAME/<phase>_<epoch> (with _iter<N> when --load_iter N > 0, as the official)
 std::string results_folder(const Options& opt);
 
 }  // namespace cg::cyclegan

@@ -165,13 +165,27 @@ std::string fmt(const char* f, auto... args) {
 
 }  // namespace
 
+// The official print_networks: each network's parameter count, and with --verbose its layers
+// (here: every parameter's name and shape, in state-dict order).
+static void print_networks(const CycleGANModel& m, bool verbose) {
+  std::printf("---------- Networks initialized -------------\n");
+  for (const auto& [name, net] : m.networks()) {
+    int64_t n = 0;
+    for (const auto& [key, p] : net->named_parameters()) {
+      n += p.numel();
+      if (verbose) std::printf("  %s.%s %s\n", name.c_str(), key.c_str(), shape_str(p.shape()).c_str());
+    }
+    std::printf("[Network %s] Total number of parameters : %.3f M\n", name.c_str(),
+                static_cast<double>(n) / 1e6);
+  }
+  std::printf("-----------------------------------------------\n");
+}
+
 int run_training(const Options& opt, const TrainControl& ctl) {
+  // Everything that can fail on the options, the data or the checkpoint fails here, before the
+  // experiment folder or any file in it is written.
   validate_options(opt, true);
   const std::string dir = experiment_dir(opt);
-  fs::create_directories(dir);
-  write_options_file(opt, true, dir);
-  if (!ctl.quiet) std::printf("%s\n", options_text(opt, true).c_str());
-
   data::UnalignedDataset::Options dopt;
   dopt.dataroot = opt.dataroot;
   dopt.phase = opt.phase;
@@ -188,29 +202,40 @@ int run_training(const Options& opt, const TrainControl& ctl) {
 
   manual_seed(opt.seed);
   CycleGANModel model(opt, true);
-  Reporter report(opt, ctl.quiet);
-  report.say(fmt("The number of training images = %lld", static_cast<long long>(epoch_len)));
-  Visualizer visualizer(opt, ctl.quiet, epoch_len);
-
   TrainPosition pos{opt.epoch_count, 0, 0, false};
   bool resume_mid_epoch = false;
   int first_epoch = opt.epoch_count;
+  std::vector<std::string> resume_notes;
   if (opt.continue_train) {
-    const auto restored = load_checkpoint(model, opt.epoch);
+    const std::string label = load_label(opt);
+    const auto restored = load_checkpoint(model, label);
     if (restored) {
-      pos = *restored;
+      pos = restored->pos;
+      resume_notes = restored->notes;
       resume_mid_epoch = !pos.epoch_done;
       first_epoch = pos.epoch_done ? pos.epoch + 1 : pos.epoch;
-      report.say(fmt("resuming checkpoint '%s': epoch %d, %lld samples into it, %lld in all, lr %.7f",
-                     opt.epoch.c_str(), pos.epoch, static_cast<long long>(pos.epoch_iter),
-                     static_cast<long long>(pos.total_iters), model.lr()));
+      resume_notes.push_back(
+          fmt("resuming checkpoint '%s': epoch %d, %lld samples into it, %lld in all, lr %.7f", label.c_str(),
+              pos.epoch, static_cast<long long>(pos.epoch_iter), static_cast<long long>(pos.total_iters),
+              model.lr()));
     } else {
       std::fprintf(stderr,
                    "warning: checkpoint '%s' in %s has network weights but no training state: starting new "
-                   "optimizers and learning-rate schedule at --epoch_count %d\n",
-                   opt.epoch.c_str(), dir.c_str(), opt.epoch_count);
+                   "optimizers and the learning-rate schedule of --epoch_count %d\n",
+                   label.c_str(), dir.c_str(), opt.epoch_count);
     }
   }
+
+  fs::create_directories(dir);
+  write_options_file(opt, true, dir);
+  if (!ctl.quiet) {
+    std::printf("%s\n", options_text(opt, true).c_str());
+    print_networks(model, opt.verbose);
+  }
+  Reporter report(opt, ctl.quiet);
+  report.say(fmt("The number of training images = %lld", static_cast<long long>(epoch_len)));
+  for (const std::string& note : resume_notes) report.say(note);
+  Visualizer visualizer(opt, ctl.quiet, epoch_len);
 
   // Every save goes through here: weights that are no longer finite, or that a step with a NaN or
   // infinite loss produced, are never written.
@@ -233,6 +258,7 @@ int run_training(const Options& opt, const TrainControl& ctl) {
   const int total_epochs = opt.n_epochs + opt.n_epochs_decay;
   double rate = 0;  // samples per second, smoothed
   int last_saved_epoch = 0;
+  int kept_row_epoch = 0;  // the epoch whose first displayed images the page keeps
   for (int epoch = first_epoch; epoch <= total_epochs; ++epoch) {
     const auto epoch_start = Clock::now();
     int64_t epoch_iter = 0;
@@ -282,7 +308,11 @@ int run_training(const Options& opt, const TrainControl& ctl) {
         }
       }
 
-      if (displaying) visualizer.display(model, epoch, pos.total_iters);
+      if (displaying) {
+        visualizer.display(model, epoch, pos.total_iters,
+                           pos.total_iters % opt.update_html_freq == 0 || kept_row_epoch != epoch);
+        kept_row_epoch = epoch;
+      }
       if (printing) report.losses(epoch, epoch_iter, losses, t_comp, t_data);
       if (saving) {
         report.say(fmt("saving the latest model (epoch %d, total_iters %lld)", epoch,

@@ -151,6 +151,7 @@ Visualizer::Visualizer(const Options& opt, bool quiet, int64_t samples_per_epoch
   web_dir_ = (fs::path(experiment_dir(opt)) / "web").string();
   img_dir_ = (fs::path(web_dir_) / "images").string();
   page_ = (fs::path(web_dir_) / "index.html").string();
+  if (opt.no_html) return;
   fs::create_directories(img_dir_);
   // Rows of an earlier run of this experiment (a resumed run keeps its history).
   const std::regex name_re(R"(epoch(\d+)_iter(\d+)_(.+)\.png)");
@@ -168,10 +169,14 @@ Visualizer::Visualizer(const Options& opt, bool quiet, int64_t samples_per_epoch
   }
 }
 
-void Visualizer::display(const CycleGANModel& model, int epoch, int64_t total_iters) {
+void Visualizer::display(const CycleGANModel& model, int epoch, int64_t total_iters, bool keep) {
+  if (opt_.no_html) return;
   Row row{epoch, total_iters, {}};
   char prefix[64];
-  std::snprintf(prefix, sizeof prefix, "epoch%03d_iter%07lld_", epoch, static_cast<long long>(total_iters));
+  if (keep)
+    std::snprintf(prefix, sizeof prefix, "epoch%03d_iter%07lld_", epoch, static_cast<long long>(total_iters));
+  else
+    std::snprintf(prefix, sizeof prefix, "current_");
   for (const auto& [label, t] : model.current_visuals()) {
     if (!t.defined()) continue;
     const std::string file = prefix + label + ".png";
@@ -180,11 +185,18 @@ void Visualizer::display(const CycleGANModel& model, int epoch, int64_t total_it
     data::write_png((fs::path(img_dir_) / file).string(), data::from_tensor(first));
     row.images.emplace_back(label, "images/" + file);
   }
-  rows_.push_back(std::move(row));
+  if (keep) {
+    rows_.push_back(std::move(row));
+    current_.reset();
+  } else {
+    current_ = std::move(row);
+  }
   write_page();
 }
 
-void Visualizer::finish(const CycleGANModel&) { write_page(); }
+void Visualizer::finish(const CycleGANModel&) {
+  if (!opt_.no_html) write_page();
+}
 
 void Visualizer::write_page() const {
   const std::string csv = (fs::path(experiment_dir(opt_)) / "loss_log.csv").string();
@@ -194,7 +206,8 @@ void Visualizer::write_page() const {
     << "<style>body{font-family:sans-serif;margin:20px;color:#222} h1{font-size:20px} "
        "h2{font-size:16px;margin-top:28px}"
     << " .row{display:flex;flex-wrap:wrap;gap:6px} .cell{text-align:center;font-size:12px}"
-    << " img{width:144px;height:auto;image-rendering:pixelated;border:1px solid #ccc;display:block}"
+    << " img{width:" << opt_.display_winsize
+    << "px;height:auto;image-rendering:pixelated;border:1px solid #ccc;display:block}"
     << " .meta{color:#666;font-size:13px}"
     << "</style></head><body>\n";
   h << "<h1>Experiment: " << html_escape(opt_.name) << "</h1>\n";
@@ -217,10 +230,15 @@ void Visualizer::write_page() const {
   else
     h << "<div>" << gan << "</div>\n<div>" << cyc << "</div>\n";
   h << "<h2>Images (newest first)</h2>\n";
-  if (rows_.empty())
+  if (rows_.empty() && !current_)
     h << "<p class='meta'>No images yet (every --display_freq " << opt_.display_freq << " iterations).</p>\n";
-  for (auto it = rows_.rbegin(); it != rows_.rend(); ++it) {
-    h << "<h3 class='meta'>epoch " << it->epoch << ", iteration " << it->iters << "</h3>\n<div class='row'>";
+  std::vector<const Row*> shown;
+  if (current_) shown.push_back(&*current_);
+  for (auto it = rows_.rbegin(); it != rows_.rend(); ++it) shown.push_back(&*it);
+  for (const Row* it : shown) {
+    h << "<h3 class='meta'>epoch " << it->epoch << ", iteration " << it->iters
+      << (current_ && it == &*current_ ? " (latest update; kept every --update_html_freq iterations)" : "")
+      << "</h3>\n<div class='row'>";
     for (const auto& [label, file] : it->images)
       h << "<div class='cell'><a href='" << html_escape(file) << "'><img src='" << html_escape(file)
         << "' alt='" << html_escape(label) << "'></a>" << html_escape(label) << "</div>";

@@ -4,6 +4,7 @@
 // beside it in web/images/), no server.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -16,9 +17,11 @@ class Visualizer {
   // Picks up the rows of an earlier run of this experiment from web/images, so a resumed run
   // keeps them. samples_per_epoch scales the curves' x axis.
   Visualizer(const Options& opt, bool quiet, int64_t samples_per_epoch);
-  // Saves the model's current visuals as web/images/epochNNN_iterNNNNNNN_<label>.png and rebuilds
-  // the page.
-  void display(const CycleGANModel& model, int epoch, int64_t total_iters);
+  // Shows the model's current visuals on the rebuilt page. `keep`: as a row of its history
+  // (web/images/epochNNN_iterNNNNNNN_<label>.png; the official keeps one every --update_html_freq
+  // iterations and the first of each epoch); otherwise as the latest update (current_<label>.png),
+  // replaced by the next one. Nothing at all with --no_html.
+  void display(const CycleGANModel& model, int epoch, int64_t total_iters, bool keep);
   // Rebuilds the page once more (the curves up to the last logged iteration).
   void finish(const CycleGANModel& model);
   const std::string& page_path() const { return page_; }
@@ -35,6 +38,7 @@ class Visualizer {
   int64_t samples_per_epoch_;
   std::string web_dir_, img_dir_, page_;
   std::vector<Row> rows_;
+  std::optional<Row> current_;  // the latest update when it is not kept in the history
 };
 
 // An SVG line chart of the named columns of a loss_log.csv (x: epoch + fraction of the epoch).

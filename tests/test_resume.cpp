@@ -1,0 +1,341 @@
+// Resuming: the learning-rate schedule rule (exact resume, changed schedule flags, weights only),
+// checkpoint sets that stay whole through a crash at any point of a save (kill -9 included), and
+// the messages that list which checkpoints exist.
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <random>
+
+#include "helpers.h"
+#include "models/cyclegan/checkpoint.h"
+#include "models/cyclegan/cli.h"
+#include "models/cyclegan/trainer.h"
+#include "nn/safetensors.h"
+
+using namespace cg;
+using namespace cg::cyclegan;
+using cg::test::make_dataset;
+using cg::test::read_file;
+using cg::test::scratch;
+namespace fs = std::filesystem;
+
+namespace {
+
+Options small_options(const std::string& root, const std::string& ckpt) {
+  Options o;
+  o.dataroot = root;
+  o.checkpoints_dir = ckpt;
+  o.name = "tiny";
+  o.ngf = 4;
+  o.ndf = 4;
+  o.netG = "resnet_1blocks";
+  o.load_size = 36;
+  o.crop_size = 32;
+  o.pool_size = 3;
+  o.print_freq = 2;
+  o.display_freq = 1000;
+  o.save_latest_freq = 1000;
+  o.num_threads = 1;
+  o.seed = 11;
+  return o;
+}
+
+// The saved training state's JSON (metadata of <label>_train_state.safetensors).
+std::string state_json(const Options& o, const std::string& label) {
+  return safetensors::load(state_file(o, label)).metadata.at("train_state");
+}
+
+// Every tensor of the four networks, bit for bit.
+bool same_networks(const Options& a, const Options& b, const std::string& label) {
+  for (const char* net : {"G_A", "G_B", "D_A", "D_B"}) {
+    const auto x = safetensors::load(net_file(a, label, net)).tensors,
+               y = safetensors::load(net_file(b, label, net)).tensors;
+    if (x.size() != y.size()) return false;
+    for (const auto& [k, t] : x)
+      if (!y.count(k) || std::memcmp(t.raw(), y.at(k).raw(), t.nbytes()) != 0) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+TEST_CASE("the linear schedule never goes below zero past its last epoch") {
+  nn::LRSchedule s({"linear", 2e-4, 3, 3, 1, 50});
+  CHECK(s.lr_at(5) == doctest::Approx(2e-4 * (1 - 3.0 / 4)));  // epoch 6, the last: 1/4 of the rate
+  CHECK(s.lr_at(6) == 0.0);                                    // 4/4
+  CHECK(s.lr_at(7) == 0.0);                                    // would be -1/4 unclamped
+  CHECK(s.lr_at(20) == 0.0);
+  nn::LRSchedule late({"linear", 2e-4, 3, 3, 5, 50});  // a weights-only resume at epoch 5
+  CHECK(late.lr_at(1) == doctest::Approx(2e-4 * (1 - 3.0 / 4)));
+  CHECK(late.lr_at(4) == 0.0);
+}
+
+TEST_CASE("the official resume recipe (--epoch 2 --epoch_count 3) continues the schedule exactly") {
+  const std::string dir = scratch("resume_recipe");
+  const std::string data = make_dataset(dir + "/data", 2, 2, 36, 36, 21);
+  Options straight = small_options(data, dir + "/straight");
+  straight.n_epochs = 3;
+  straight.n_epochs_decay = 3;
+  straight.save_epoch_freq = 1;
+  Options split = straight;
+  split.checkpoints_dir = dir + "/split";
+  REQUIRE(run_training(straight, {nullptr, true}) == 0);
+  // stopped in epoch 3 (2 samples per epoch) after checkpoint 2 was saved, then resumed the official way
+  REQUIRE(run_training(split, {[](int64_t n) { return n == 5; }, true}) == 0);
+  split.continue_train = true;
+  split.epoch = "2";
+  split.epoch_count = 3;
+  REQUIRE(run_training(split, {nullptr, true}) == 0);
+  CHECK(same_networks(straight, split, "latest"));
+  // rates 1, 1, 0.75, 0.5, 0.25 and 0 of 2e-4 in epochs 1-6 (the schedule steps as each epoch
+  // starts); with the resumed run's --epoch_count added to the saved position they would have gone
+  // 0.25, 0, -0.25, -0.5 and the networks would differ
+  for (const auto& o : {straight, split}) {
+    const std::string st = state_json(o, "latest");
+    CHECK(st.find("\"last_epoch\":6") != std::string::npos);
+    CHECK(st.find("\"epoch_count\":1") != std::string::npos);  // the run's first epoch, kept
+  }
+  CycleGANModel m(split, true);
+  const auto r = load_checkpoint(m, "latest");
+  REQUIRE(r.has_value());
+  CHECK(m.lr() == 0.0);
+  // the unused --epoch_count is named in a note; nothing else changed
+  REQUIRE(r->notes.size() == 1);
+  CHECK(r->notes[0].find("--epoch_count 3 is not used") != std::string::npos);
+}
+
+TEST_CASE("changed schedule flags on an exact resume: the new schedule takes over and a note says so") {
+  const std::string dir = scratch("resume_changed");
+  Options o = small_options(make_dataset(dir + "/data", 2, 2, 36, 36, 22), dir + "/ckpt");
+  o.n_epochs = 1;
+  o.n_epochs_decay = 1;  // finished: 2 steps taken, rate 2e-4 * (1 - 2/2)
+  REQUIRE(run_training(o, {nullptr, true}) == 0);
+  {
+    CycleGANModel same(o, true);
+    const auto r = load_checkpoint(same, "latest");
+    REQUIRE(r.has_value());
+    CHECK(r->notes.empty());
+    CHECK(same.lr() == 0.0);
+  }
+  Options longer = o;
+  longer.n_epochs_decay = 3;  // extended: at step 2 the new schedule gives 2e-4 * (1 - 2/4)
+  longer.lr = 4e-4;           // and a new base rate: 4e-4 * 0.5
+  CycleGANModel m(longer, true);
+  const auto r = load_checkpoint(m, "latest");
+  REQUIRE(r.has_value());
+  REQUIRE(r->notes.size() == 1);
+  CHECK(r->notes[0].find("--n_epochs_decay 1 -> 3") != std::string::npos);
+  CHECK(r->notes[0].find("--lr 0.0002 -> 0.0004") != std::string::npos);
+  CHECK(m.lr() == doctest::Approx(4e-4 * 0.5));
+  CHECK(m.scheduler_D->lr() == m.lr());
+  // the extended run trains two more epochs, at 4e-4 * (1 - 3/4) and 4e-4 * 0
+  longer.continue_train = true;
+  REQUIRE(run_training(longer, {nullptr, true}) == 0);
+  CycleGANModel after(longer, true);
+  REQUIRE(load_checkpoint(after, "latest").has_value());
+  CHECK(after.lr() == 0.0);
+  CHECK(state_json(longer, "latest").find("\"last_epoch\":4") != std::string::npos);
+}
+
+TEST_CASE("a weights-only resume follows the official formula from --epoch_count") {
+  const std::string dir = scratch("resume_weights_only");
+  Options o = small_options(make_dataset(dir + "/data", 2, 2, 36, 36, 23), dir + "/ckpt");
+  o.n_epochs = 1;
+  o.n_epochs_decay = 0;
+  REQUIRE(run_training(o, {nullptr, true}) == 0);
+  fs::remove(state_file(o, "latest"));
+  o.continue_train = true;
+  o.n_epochs = 2;
+  o.n_epochs_decay = 2;
+  o.epoch_count = 3;
+  CycleGANModel m(o, true);
+  CHECK_FALSE(load_checkpoint(m, "latest").has_value());
+  m.update_learning_rate();  // the first epoch's step: epoch 3 of n_epochs 2 + decay 2
+  CHECK(m.lr() == doctest::Approx(2e-4 * (1 - 2.0 / 3)));
+  REQUIRE(run_training(o, {nullptr, true}) == 0);
+  CHECK(state_json(o, "latest").find("\"epoch\":4") != std::string::npos);
+}
+
+TEST_CASE("an interrupted save leaves a whole checkpoint: the old set before the commit - the new after") {
+  const std::string dir = scratch("atomic_set");
+  Options o = small_options(make_dataset(dir + "/data", 2, 2, 36, 36, 24), dir + "/ckpt");
+  o.n_epochs = 1;
+  o.n_epochs_decay = 0;
+  REQUIRE(run_training(o, {nullptr, true}) == 0);
+  const std::string exp = experiment_dir(o);
+  const std::string old_id = safetensors::load(net_file(o, "latest", "G_A")).metadata.at("checkpoint");
+  // A second, different save to copy "new" files from.
+  Options other = o;
+  other.checkpoints_dir = dir + "/other";
+  other.seed = 99;
+  REQUIRE(run_training(other, {nullptr, true}) == 0);
+  const std::vector<std::string> files = {"latest_net_G_A.safetensors", "latest_net_G_B.safetensors",
+                                          "latest_net_D_A.safetensors", "latest_net_D_B.safetensors",
+                                          "latest_train_state.safetensors"};
+  auto stage = [&](size_t count) {  // the first `count` new files written as .new
+    for (size_t i = 0; i < count; ++i)
+      fs::copy_file(experiment_dir(other) + "/" + files[i], exp + "/" + files[i] + ".new",
+                    fs::copy_options::overwrite_existing);
+  };
+  const std::string new_id = safetensors::load(net_file(other, "latest", "G_A")).metadata.at("checkpoint");
+
+  SUBCASE("killed while writing the new files: the old set loads and the partial files go") {
+    stage(3);
+    std::ofstream(exp + "/latest_net_D_B.safetensors.new.tmp") << "half a file";
+    CycleGANModel m(o, true);
+    REQUIRE(load_checkpoint(m, "latest").has_value());
+    CHECK(safetensors::load(net_file(o, "latest", "G_A")).metadata.at("checkpoint") == old_id);
+    for (const auto& f : files) {
+      CHECK_FALSE(fs::exists(exp + "/" + f + ".new"));
+      CHECK(fs::exists(exp + "/" + f));
+    }
+    CHECK_FALSE(fs::exists(exp + "/latest_net_D_B.safetensors.new.tmp"));
+  }
+  SUBCASE(
+      "killed after the commit, two files already renamed: readers see the new set, resume completes it") {
+    stage(files.size());
+    {
+      std::ofstream j(exp + "/latest_checkpoint.commit");
+      for (const auto& f : files) j << f << "\n";
+    }
+    for (size_t i = 0; i < 2; ++i) fs::rename(exp + "/" + files[i] + ".new", exp + "/" + files[i]);
+    // a reader that changes nothing (cyclegan_test) takes the new files
+    Options t = test_defaults();
+    t.checkpoints_dir = o.checkpoints_dir;
+    t.name = o.name;
+    t.ngf = o.ngf;
+    t.netG = o.netG;
+    CycleGANModel g(t, false);
+    CHECK_NOTHROW(load_generators(g, "latest"));
+    CHECK(fs::exists(exp + "/latest_checkpoint.commit"));
+    // the trainer finishes the commit and loads one whole new set
+    CycleGANModel m(o, true);
+    REQUIRE(load_checkpoint(m, "latest").has_value());
+    for (const auto& f : files) {
+      CAPTURE(f);
+      CHECK_FALSE(fs::exists(exp + "/" + f + ".new"));
+      if (f.find("train_state") == std::string::npos)
+        CHECK(safetensors::load(exp + "/" + f).metadata.at("checkpoint") == new_id);
+    }
+    CHECK_FALSE(fs::exists(exp + "/latest_checkpoint.commit"));
+  }
+}
+
+TEST_CASE("networks from different saves are refused - listing the checkpoints that exist") {
+  const std::string dir = scratch("mixed_saves");
+  Options o = small_options(make_dataset(dir + "/data", 2, 2, 36, 36, 25), dir + "/ckpt");
+  o.n_epochs = 2;
+  o.n_epochs_decay = 0;
+  o.save_epoch_freq = 1;
+  REQUIRE(run_training(o, {nullptr, true}) == 0);
+  fs::copy_file(net_file(o, "1", "G_A"), net_file(o, "latest", "G_A"), fs::copy_options::overwrite_existing);
+  CycleGANModel m(o, true);
+  CHECK_THROWS_WITH_AS(load_checkpoint(m, "latest"), doctest::Contains("checkpoints there: latest, 1, 2"),
+                       Error);
+  CHECK_THROWS_WITH_AS(load_checkpoint(m, "7"),
+                       doctest::Contains(("checkpoints in " + experiment_dir(o) + ": latest, 1, 2").c_str()),
+                       Error);
+  // cyclegan_test refuses the mixed pair too
+  Options t = test_defaults();
+  t.checkpoints_dir = o.checkpoints_dir;
+  t.name = o.name;
+  t.ngf = o.ngf;
+  t.netG = o.netG;
+  CycleGANModel g(t, false);
+  CHECK_THROWS_WITH_AS(load_generators(g, "latest"), doctest::Contains("different saves"), Error);
+  CHECK_NOTHROW(load_generators(g, "2"));
+}
+
+namespace {
+const std::string kTrain = std::string(CG_BINARY_DIR) + "/apps/cyclegan_train";
+
+// Starts cyclegan_train as our child with stdout and stderr to `log`.
+pid_t spawn(const std::vector<std::string>& args, const std::string& log) {
+  std::vector<char*> argv;
+  for (const std::string& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+  argv.push_back(nullptr);
+  const pid_t pid = fork();
+  if (pid == 0) {  // only async-signal-safe calls until exec
+    const int fd = open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    if (fd >= 0) {
+      dup2(fd, 1);
+      dup2(fd, 2);
+    }
+    execv(argv[0], argv.data());
+    _exit(127);
+  }
+  return pid;
+}
+
+int wait_exit(pid_t pid) {
+  int status = 0;
+  waitpid(pid, &status, 0);
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+}  // namespace
+
+TEST_CASE(
+    "kill -9 at random moments while latest is saved every iteration: --continue_train always resumes") {
+  const std::string dir = scratch("kill9");
+  const std::string data = make_dataset(dir + "/data", 3, 3, 36, 36, 26);
+  const std::vector<std::string> base = {kTrain,
+                                         "--dataroot",
+                                         data,
+                                         "--checkpoints_dir",
+                                         dir + "/ckpt",
+                                         "--name",
+                                         "tiny",
+                                         "--ngf",
+                                         "4",
+                                         "--ndf",
+                                         "4",
+                                         "--netG",
+                                         "resnet_1blocks",
+                                         "--load_size",
+                                         "36",
+                                         "--crop_size",
+                                         "32",
+                                         "--n_epochs",
+                                         "1000",
+                                         "--n_epochs_decay",
+                                         "0",
+                                         "--print_freq",
+                                         "1",
+                                         "--display_freq",
+                                         "1000000",
+                                         "--save_latest_freq",
+                                         "1",
+                                         "--num_threads",
+                                         "0"};
+  std::vector<std::string> resume = base;
+  resume.insert(resume.end(), {"--continue_train", "--n_epochs", "1"});  // ends at once: a load and a save
+  std::mt19937 rng(5);
+  const std::string first = dir + "/ckpt/tiny/latest_train_state.safetensors";
+  int kills = 0;
+  for (int trial = 0; trial < 6; ++trial) {
+    CAPTURE(trial);
+    fs::remove_all(dir + "/ckpt");
+    const pid_t pid = spawn(base, dir + "/train.log");
+    REQUIRE(pid > 0);
+    // wait for the first save, then a random moment within the next ~0.4 s of saving every step
+    for (int i = 0; i < 1500 && !fs::exists(first); ++i) usleep(20000);
+    usleep(std::uniform_int_distribution<int>(0, 400000)(rng));
+    if (kill(pid, SIGKILL) == 0) ++kills;
+    wait_exit(pid);
+    const pid_t again = spawn(resume, dir + "/resume.log");
+    const int rc = wait_exit(again);
+    CHECK_MESSAGE(rc == 0, read_file(dir + "/resume.log"));
+    std::vector<std::string> leftovers;
+    for (const auto& e : fs::directory_iterator(dir + "/ckpt/tiny")) {
+      const std::string f = e.path().filename().string();
+      if (f.ends_with(".new") || f.ends_with(".tmp") || f.ends_with(".commit")) leftovers.push_back(f);
+    }
+    CHECK_MESSAGE(leftovers.empty(), (leftovers.empty() ? std::string() : leftovers[0]));
+  }
+  CHECK(kills == 6);
+}
