@@ -106,10 +106,31 @@ void jpeg_on_message(j_common_ptr cinfo, int level) {
     reinterpret_cast<JpegError*>(cinfo->err)->truncated = true;
 }
 
+// Pillow's rounded a * b / 255 for 8-bit a, b (its MULDIV255 macro, libImaging/ImagingUtils.h):
+// t = a * b + 128, then (t + (t >> 8)) >> 8.
+unsigned muldiv255(unsigned a, unsigned b) {
+  const unsigned t = a * b + 128;
+  return (t + (t >> 8)) >> 8;
+}
+
+// One row of libjpeg's CMYK samples -> RGB as PIL's Image.open(f).convert('RGB') gives it. PIL reads a
+// 4-component JPEG with rawmode "CMYK;I" (JpegImagePlugin.py: "assume adobe conventions"), i.e. it
+// stores 255 - x for each sample x libjpeg gives; its CMYK -> RGB (libImaging/Convert.c, cmyk2rgb) is
+// then, per channel X of C, M, Y: nk = 255 - K, out = clip(nk - muldiv255(X, nk)). The clip never
+// acts (muldiv255(X, nk) <= nk for X <= 255), so there is none here. Checked against Pillow 9.4
+// for all (X, K) pairs.
+void pil_cmyk_row_to_rgb(const uint8_t* cmyk, uint8_t* rgb, int width) {
+  for (int x = 0; x < width; ++x, cmyk += 4, rgb += 3) {
+    const unsigned k = 255u - cmyk[3], nk = 255u - k;
+    for (int c = 0; c < 3; ++c) rgb[c] = static_cast<uint8_t>(nk - muldiv255(255u - cmyk[c], nk));
+  }
+}
+
 Image decode_jpeg(const std::vector<uint8_t>& bytes, const std::string& name) {
   jpeg_decompress_struct cinfo;
   JpegError err;
   Image img;
+  std::vector<uint8_t> cmyk_row;  // declared before setjmp: libjpeg's longjmp must not skip its destructor
   cinfo.err = jpeg_std_error(&err.mgr);
   err.mgr.error_exit = jpeg_on_error;
   err.mgr.emit_message = jpeg_on_message;
@@ -122,20 +143,25 @@ Image decode_jpeg(const std::vector<uint8_t>& bytes, const std::string& name) {
   jpeg_create_decompress(&cinfo);
   jpeg_mem_src(&cinfo, bytes.data(), static_cast<unsigned long>(bytes.size()));
   jpeg_read_header(&cinfo, TRUE);
-  if (cinfo.jpeg_color_space == JCS_CMYK || cinfo.jpeg_color_space == JCS_YCCK) {
-    jpeg_destroy_decompress(&cinfo);
-    throw bad_image(name, "CMYK JPEGs are not supported; convert it to RGB");
-  }
+  // libjpeg calls every 4-component JPEG CMYK or YCCK (by its Adobe marker); PIL asks libjpeg for
+  // CMYK in both cases (libjpeg converts YCCK itself) and converts that to RGB, and so do we.
+  const bool cmyk = cinfo.jpeg_color_space == JCS_CMYK || cinfo.jpeg_color_space == JCS_YCCK;
   // Gray JPEGs stay gray (L -> RGB -> L is the identity, so this equals PIL's path for gray output).
-  if (cinfo.jpeg_color_space != JCS_GRAYSCALE) cinfo.out_color_space = JCS_RGB;
+  if (cmyk)
+    cinfo.out_color_space = JCS_CMYK;
+  else if (cinfo.jpeg_color_space != JCS_GRAYSCALE)
+    cinfo.out_color_space = JCS_RGB;
   jpeg_start_decompress(&cinfo);
   img.width = static_cast<int>(cinfo.output_width);
   img.height = static_cast<int>(cinfo.output_height);
-  img.channels = cinfo.output_components;
+  img.channels = cmyk ? 3 : cinfo.output_components;
   img.pixels.resize(static_cast<size_t>(img.width) * img.height * img.channels);
+  if (cmyk) cmyk_row.resize(static_cast<size_t>(img.width) * 4);
   while (cinfo.output_scanline < cinfo.output_height) {
-    JSAMPROW row = img.row(static_cast<int>(cinfo.output_scanline));
+    const int y = static_cast<int>(cinfo.output_scanline);
+    JSAMPROW row = cmyk ? cmyk_row.data() : img.row(y);
     jpeg_read_scanlines(&cinfo, &row, 1);
+    if (cmyk) pil_cmyk_row_to_rgb(cmyk_row.data(), img.row(y), img.width);
   }
   jpeg_finish_decompress(&cinfo);
   jpeg_destroy_decompress(&cinfo);

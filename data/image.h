@@ -21,9 +21,10 @@ struct Image {
 };
 
 // Reads a PNG or JPEG (told apart by content, not name) as `channels` (1 or 3): gray, RGB, RGBA
-// (alpha dropped, as PIL's convert('RGB')), palette and 16-bit (reduced to 8) inputs are accepted;
-// 3 -> 1 uses PIL's L = (19595 R + 38470 G + 7471 B + 2^15) >> 16. Throws cg::Error naming the
-// file for anything unreadable, truncated or corrupt.
+// (alpha dropped, as PIL's convert('RGB')), palette and 16-bit (reduced to 8) inputs are accepted,
+// and CMYK or YCCK JPEGs (to RGB by PIL's rule: samples inverted as Adobe writes them, then Pillow's
+// cmyk2rgb); 3 -> 1 uses PIL's L = (19595 R + 38470 G + 7471 B + 2^15) >> 16. Throws cg::Error
+// naming the file for anything unreadable, truncated or corrupt.
 Image read_image(const std::string& path, int channels);
 // Decodes from memory; `name` is used in error messages.
 Image decode_image(const std::vector<uint8_t>& bytes, const std::string& name, int channels);

@@ -65,10 +65,26 @@ TEST_CASE("PNG and JPEG files decode to PIL's pixels - palette - RGBA - gray - g
     CHECK(differences(read_image(fixture_path(file), expected.channels), expected) == 0);
     ++files;
   }
-  CHECK(files == 5);
+  CHECK(files == 6);
   // 1-channel reading of an RGB file applies PIL's luma weights to the decoded RGB
   const Image rgb = read_image(fixture_path("img_rgb.jpg"), 3);
   CHECK(differences(read_image(fixture_path("img_rgb.jpg"), 1), to_gray(rgb)) == 0);
+}
+
+TEST_CASE("CMYK JPEG decodes to PIL's convert('RGB') and convert('L') exactly") {
+  // img_cmyk.jpg is PIL's own CMYK JPEG (Adobe marker, inverted samples) whose decoded samples reach
+  // 0 and 255 in every channel: a missing inversion or another rounding of PIL's cmyk2rgb shows here.
+  // Both sides decode with the same libjpeg-turbo (Debian's PIL links the system library), so the
+  // comparison is exact.
+  const auto fx = test::fixture("image.safetensors");
+  const std::string path = fixture_path("img_cmyk.jpg");
+  const Image rgb = read_image(path, 3);
+  const Image expected_rgb = from_fixture(fx.tensors.at("decoded.img_cmyk.jpg"));
+  REQUIRE(expected_rgb.channels == 3);
+  CHECK(differences(rgb, expected_rgb) == 0);
+  const Image expected_gray = from_fixture(fx.tensors.at("decoded_gray.img_cmyk.jpg"));
+  REQUIRE(expected_gray.channels == 1);
+  CHECK(differences(read_image(path, 1), expected_gray) == 0);
 }
 
 TEST_CASE("PNG round trip and atomic write") {

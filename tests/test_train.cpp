@@ -350,8 +350,35 @@ TEST_CASE("a short training run writes the checkpoints - logs - options and web 
     CHECK_MESSAGE(fs::exists(exp + "/web/" + file), file);
     ++refs;
   }
-  CHECK(refs == 3 * 8);  // display_freq 4 over 12 samples: 3 rows of 8 images
+  CHECK(refs == 3 * 8);  // display_freq 4 over 12 samples: 3 updates of 8 images
   CHECK(page.find("<svg") != std::string::npos);
+  // the official's rule for the rows kept: the first update of each epoch (iterations 4 and 8 of
+  // 6-sample epochs) and every --update_html_freq (1000: none); iteration 12 is the latest update
+  CHECK(fs::exists(exp + "/web/images/epoch001_iter0000004_fake_B.png"));
+  CHECK(fs::exists(exp + "/web/images/epoch002_iter0000008_fake_B.png"));
+  CHECK_FALSE(fs::exists(exp + "/web/images/epoch002_iter0000012_fake_B.png"));
+  CHECK(fs::exists(exp + "/web/images/current_fake_B.png"));
+  CHECK(page.find("iteration 12 (latest update") != std::string::npos);
+  CHECK(page.find("img{width:256px") != std::string::npos);  // --display_winsize
+}
+
+TEST_CASE("--update_html_freq keeps every such update - --no_html writes no page") {
+  const std::string dir = scratch("html_flags");
+  Options o = tiny_options(make_dataset(dir + "/data", 6, 5, 36, 36, 2), dir + "/ckpt");
+  o.update_html_freq = 4;
+  o.display_winsize = 100;
+  REQUIRE(run_training(o, {nullptr, true}) == 0);
+  const std::string exp = experiment_dir(o);
+  for (const char* f : {"epoch001_iter0000004_fake_B.png", "epoch002_iter0000008_fake_B.png",
+                        "epoch002_iter0000012_fake_B.png"})
+    CHECK_MESSAGE(fs::exists(exp + "/web/images/" + f), f);
+  CHECK_FALSE(fs::exists(exp + "/web/images/current_fake_B.png"));
+  CHECK(read_file(exp + "/web/index.html").find("img{width:100px") != std::string::npos);
+  o.no_html = true;
+  o.name = "no_page";
+  REQUIRE(run_training(o, {nullptr, true}) == 0);
+  CHECK(fs::exists(experiment_dir(o) + "/latest_net_G_A.safetensors"));
+  CHECK_FALSE(fs::exists(experiment_dir(o) + "/web"));
 }
 
 TEST_CASE("a run stopped after epoch 1 and resumed ends bit for bit where an uninterrupted run ends") {
