@@ -2,7 +2,9 @@
 #pragma once
 
 #include <doctest/doctest.h>
+#include <fcntl.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <cmath>
 #include <cstdio>
@@ -130,6 +132,60 @@ inline std::pair<int, std::string> run_command(const std::string& cmd) {
   for (size_t n; (n = fread(buf, 1, sizeof buf, p)) > 0;) out.append(buf, n);
   const int status = pclose(p);
   return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
+}
+
+// Starts `args` (a program and its arguments) as our own child, fork + exec with no shell between,
+// so its exit status can be read; its stdout and stderr go to the file `log`. -1 if fork failed.
+inline pid_t spawn(const std::vector<std::string>& args, const std::string& log) {
+  std::vector<char*> argv;
+  for (const std::string& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+  argv.push_back(nullptr);
+  const pid_t pid = fork();
+  if (pid == 0) {  // the child: only async-signal-safe calls until exec
+    const int fd = open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    if (fd >= 0) {
+      dup2(fd, 1);
+      dup2(fd, 2);
+    }
+    execv(argv[0], argv.data());
+    _exit(127);
+  }
+  return pid;
+}
+
+// cyclegan_train on a tiny network (ngf/ndf 4, one residual block, 32x32 crops) for 1000 epochs,
+// printing every step, saving only when told: `extra` comes last, and the last of a flag wins.
+inline std::vector<std::string> tiny_train_command(const std::string& data, const std::string& ckpt,
+                                                   const std::vector<std::string>& extra = {}) {
+  std::vector<std::string> args = {std::string(CG_BINARY_DIR) + "/apps/cyclegan_train",
+                                   "--dataroot",
+                                   data,
+                                   "--checkpoints_dir",
+                                   ckpt,
+                                   "--name",
+                                   "tiny",
+                                   "--ngf",
+                                   "4",
+                                   "--ndf",
+                                   "4",
+                                   "--netG",
+                                   "resnet_1blocks",
+                                   "--load_size",
+                                   "36",
+                                   "--crop_size",
+                                   "32",
+                                   "--n_epochs",
+                                   "1000",
+                                   "--n_epochs_decay",
+                                   "0",
+                                   "--print_freq",
+                                   "1",
+                                   "--display_freq",
+                                   "1000000",
+                                   "--save_latest_freq",
+                                   "1000000"};
+  args.insert(args.end(), extra.begin(), extra.end());
+  return args;
 }
 
 // A fresh folder under the build tree for one test.

@@ -45,6 +45,16 @@ Options small_options(const std::string& root, const std::string& ckpt) {
   return o;
 }
 
+// The options cyclegan_test would have for the experiment `o` trained.
+Options test_side(const Options& o) {
+  Options t = test_defaults();
+  t.checkpoints_dir = o.checkpoints_dir;
+  t.name = o.name;
+  t.ngf = o.ngf;
+  t.netG = o.netG;
+  return t;
+}
+
 // The saved training state's JSON (metadata of <label>_train_state.safetensors).
 std::string state_json(const Options& o, const std::string& label) {
   return safetensors::load(state_file(o, label)).metadata.at("train_state");
@@ -205,12 +215,7 @@ TEST_CASE("an interrupted save leaves a whole checkpoint: the old set before the
     }
     for (size_t i = 0; i < 2; ++i) fs::rename(exp + "/" + files[i] + ".new", exp + "/" + files[i]);
     // a reader that changes nothing (cyclegan_test) takes the new files
-    Options t = test_defaults();
-    t.checkpoints_dir = o.checkpoints_dir;
-    t.name = o.name;
-    t.ngf = o.ngf;
-    t.netG = o.netG;
-    CycleGANModel g(t, false);
+    CycleGANModel g(test_side(o), false);
     CHECK_NOTHROW(load_generators(g, "latest"));
     CHECK(fs::exists(exp + "/latest_checkpoint.commit"));
     // the trainer finishes the commit and loads one whole new set
@@ -241,37 +246,12 @@ TEST_CASE("networks from different saves are refused - listing the checkpoints t
                        doctest::Contains(("checkpoints in " + experiment_dir(o) + ": latest, 1, 2").c_str()),
                        Error);
   // cyclegan_test refuses the mixed pair too
-  Options t = test_defaults();
-  t.checkpoints_dir = o.checkpoints_dir;
-  t.name = o.name;
-  t.ngf = o.ngf;
-  t.netG = o.netG;
-  CycleGANModel g(t, false);
+  CycleGANModel g(test_side(o), false);
   CHECK_THROWS_WITH_AS(load_generators(g, "latest"), doctest::Contains("different saves"), Error);
   CHECK_NOTHROW(load_generators(g, "2"));
 }
 
 namespace {
-const std::string kTrain = std::string(CG_BINARY_DIR) + "/apps/cyclegan_train";
-
-// Starts cyclegan_train as our child with stdout and stderr to `log`.
-pid_t spawn(const std::vector<std::string>& args, const std::string& log) {
-  std::vector<char*> argv;
-  for (const std::string& a : args) argv.push_back(const_cast<char*>(a.c_str()));
-  argv.push_back(nullptr);
-  const pid_t pid = fork();
-  if (pid == 0) {  // only async-signal-safe calls until exec
-    const int fd = open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    if (fd >= 0) {
-      dup2(fd, 1);
-      dup2(fd, 2);
-    }
-    execv(argv[0], argv.data());
-    _exit(127);
-  }
-  return pid;
-}
-
 int wait_exit(pid_t pid) {
   int status = 0;
   waitpid(pid, &status, 0);
@@ -283,35 +263,8 @@ TEST_CASE(
     "kill -9 at random moments while latest is saved every iteration: --continue_train always resumes") {
   const std::string dir = scratch("kill9");
   const std::string data = make_dataset(dir + "/data", 3, 3, 36, 36, 26);
-  const std::vector<std::string> base = {kTrain,
-                                         "--dataroot",
-                                         data,
-                                         "--checkpoints_dir",
-                                         dir + "/ckpt",
-                                         "--name",
-                                         "tiny",
-                                         "--ngf",
-                                         "4",
-                                         "--ndf",
-                                         "4",
-                                         "--netG",
-                                         "resnet_1blocks",
-                                         "--load_size",
-                                         "36",
-                                         "--crop_size",
-                                         "32",
-                                         "--n_epochs",
-                                         "1000",
-                                         "--n_epochs_decay",
-                                         "0",
-                                         "--print_freq",
-                                         "1",
-                                         "--display_freq",
-                                         "1000000",
-                                         "--save_latest_freq",
-                                         "1",
-                                         "--num_threads",
-                                         "0"};
+  const std::vector<std::string> base =
+      test::tiny_train_command(data, dir + "/ckpt", {"--save_latest_freq", "1", "--num_threads", "0"});
   std::vector<std::string> resume = base;
   resume.insert(resume.end(), {"--continue_train", "--n_epochs", "1"});  // ends at once: a load and a save
   std::mt19937 rng(5);
@@ -320,14 +273,14 @@ TEST_CASE(
   for (int trial = 0; trial < 6; ++trial) {
     CAPTURE(trial);
     fs::remove_all(dir + "/ckpt");
-    const pid_t pid = spawn(base, dir + "/train.log");
+    const pid_t pid = test::spawn(base, dir + "/train.log");
     REQUIRE(pid > 0);
     // wait for the first save, then a random moment within the next ~0.4 s of saving every step
     for (int i = 0; i < 1500 && !fs::exists(first); ++i) usleep(20000);
     usleep(std::uniform_int_distribution<int>(0, 400000)(rng));
     if (kill(pid, SIGKILL) == 0) ++kills;
     wait_exit(pid);
-    const pid_t again = spawn(resume, dir + "/resume.log");
+    const pid_t again = test::spawn(resume, dir + "/resume.log");
     const int rc = wait_exit(again);
     CHECK_MESSAGE(rc == 0, read_file(dir + "/resume.log"));
     std::vector<std::string> leftovers;

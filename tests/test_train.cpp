@@ -579,48 +579,8 @@ TEST_CASE("SIGTERM to the program finishes the step - saves latest - exits 143")
   const std::string dir = scratch("sigterm");
   const std::string data = make_dataset(dir + "/data", 4, 4, 36, 36, 10);
   const std::string ckpt = dir + "/ckpt", out_path = dir + "/out.txt";
-  // Started as our own child (fork + exec, no shell between), so its exit status can be read.
-  const std::vector<std::string> args = {kTrainApp,
-                                         "--dataroot",
-                                         data,
-                                         "--checkpoints_dir",
-                                         ckpt,
-                                         "--name",
-                                         "tiny",
-                                         "--ngf",
-                                         "4",
-                                         "--ndf",
-                                         "4",
-                                         "--netG",
-                                         "resnet_1blocks",
-                                         "--load_size",
-                                         "36",
-                                         "--crop_size",
-                                         "32",
-                                         "--n_epochs",
-                                         "1000",
-                                         "--n_epochs_decay",
-                                         "0",
-                                         "--print_freq",
-                                         "1",
-                                         "--display_freq",
-                                         "1000000",
-                                         "--save_latest_freq",
-                                         "1000000"};
-  std::vector<char*> argv;
-  for (const std::string& a : args) argv.push_back(const_cast<char*>(a.c_str()));
-  argv.push_back(nullptr);
-  const pid_t pid = fork();
-  REQUIRE(pid >= 0);
-  if (pid == 0) {  // the child: only async-signal-safe calls until exec
-    const int fd = open(out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    if (fd >= 0) {
-      dup2(fd, 1);
-      dup2(fd, 2);
-    }
-    execv(argv[0], argv.data());
-    _exit(127);
-  }
+  const pid_t pid = test::spawn(test::tiny_train_command(data, ckpt), out_path);
+  REQUIRE(pid > 0);
   // wait until it has trained a few steps
   for (int i = 0; i < 600 && !(fs::exists(ckpt + "/tiny/loss_log.csv") &&
                                fs::file_size(ckpt + "/tiny/loss_log.csv") > 200);
