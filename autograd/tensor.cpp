@@ -17,8 +17,13 @@ std::string shape_str(const Shape& s) {
 }
 
 int64_t shape_numel(const Shape& s) {
+  // Shapes also come from files (safetensors headers): a negative or overflowing product must be an
+  // error, never a wrapped size that passes a later byte-count check.
   int64_t n = 1;
-  for (int64_t d : s) n *= d;
+  for (int64_t d : s) {
+    if (d < 0) throw Error("shape " + shape_str(s) + " has a negative dimension");
+    if (__builtin_mul_overflow(n, d, &n)) throw Error("shape " + shape_str(s) + " has more than 2^63 elements");
+  }
   return n;
 }
 
@@ -59,12 +64,14 @@ static void copy_bytes(void* dst, Device ddev, const void* src, Device sdev, siz
 // ---- factories ----
 
 Tensor Tensor::empty(const Shape& shape, DType dt, Device dev) {
-  for (int64_t d : shape)
-    if (d < 0) throw Error("Tensor::empty: negative dimension in shape " + shape_str(shape));
+  const int64_t numel = shape_numel(shape);  // throws for negative or overflowing shapes
+  // Bounded far above any real tensor so that numel * size and the allocator's rounding cannot wrap.
+  if (static_cast<uint64_t>(numel) > (uint64_t{1} << 60) / dtype_size(dt))
+    throw Error("Tensor::empty: shape " + shape_str(shape) + " is too large to allocate");
   if (dt == DType::F64 && dev == Device::CUDA)
     throw Error("float64 tensors live on the CPU only (asked for float64" + shape_str(shape) + " on cuda)");
   auto impl = std::make_shared<TensorImpl>();
-  impl->storage = std::make_shared<Storage>(static_cast<size_t>(shape_numel(shape)) * dtype_size(dt), dev);
+  impl->storage = std::make_shared<Storage>(static_cast<size_t>(numel) * dtype_size(dt), dev);
   impl->shape = shape;
   impl->dtype = dt;
   impl->device = dev;

@@ -179,8 +179,8 @@ UnalignedDataset::Sample UnalignedDataset::get(int64_t index, Generator& gen) co
                               ? index % size_B()
                               : static_cast<int64_t>(gen.below(static_cast<uint64_t>(size_B())));
   s.B_path = b_paths_[static_cast<size_t>(b_index)];
-  s.A = transform(read_image(s.A_path, pre_A_.channels), pre_A_, gen, s.A_path);
-  s.B = transform(read_image(s.B_path, pre_B_.channels), pre_B_, gen, s.B_path);
+  s.A = transform(read_image(s.A_path, pre_A_.channels, pre_A_.max_pixels), pre_A_, gen, s.A_path);
+  s.B = transform(read_image(s.B_path, pre_B_.channels, pre_B_.max_pixels), pre_B_, gen, s.B_path);
   return s;
 }
 

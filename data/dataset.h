@@ -32,6 +32,7 @@ struct Preprocess {
   int load_size = 286, crop_size = 256;
   bool flip = true;
   int channels = 3;
+  int64_t max_pixels = kMaxPixels;  // larger images are refused before decoding (read_image)
 };
 void validate(const Preprocess& p);  // throws on an unknown mode or non-positive sizes
 // The official get_transform on one image, drawing crop offsets and the flip from `gen`:

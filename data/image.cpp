@@ -20,6 +20,14 @@ Error bad_image(const std::string& name, const std::string& why) {
   return Error("cannot read image '" + name + "': " + why);
 }
 
+// Empty when width x height is within the limit, else the reason to refuse the image.
+std::string too_many_pixels(uint64_t width, uint64_t height, int64_t max_pixels) {
+  if (width * height <= static_cast<uint64_t>(max_pixels)) return "";  // both < 2^32: no overflow
+  return "its header claims " + std::to_string(width) + "x" + std::to_string(height) + " = " +
+         std::to_string(width * height) + " pixels, more than the limit of " + std::to_string(max_pixels) +
+         " (--max_pixels; PIL refuses such images too)";
+}
+
 // ---- PNG (classic libpng API, so that every conversion is the one PIL makes) ----
 
 struct PngSource {
@@ -48,11 +56,12 @@ void png_on_error(png_structp png, png_const_charp msg) {
 void png_on_warning(png_structp, png_const_charp) {}
 
 // Decodes to 8-bit RGB (or L when the file is gray and `want_gray`).
-Image decode_png(const std::vector<uint8_t>& bytes, const std::string& name, bool want_gray) {
+Image decode_png(const std::vector<uint8_t>& bytes, const std::string& name, bool want_gray, int64_t max_pixels) {
   PngErrorState err;
   PngSource src{&bytes};
   Image img;
   std::vector<png_bytep> rows;
+  std::string refuse;  // like every object with a destructor here: declared before setjmp
   png_structp png = png_create_read_struct(PNG_LIBPNG_VER_STRING, &err, png_on_error, png_on_warning);
   png_infop info = png ? png_create_info_struct(png) : nullptr;
   if (!png || !info) {
@@ -65,6 +74,11 @@ Image decode_png(const std::vector<uint8_t>& bytes, const std::string& name, boo
   }
   png_set_read_fn(png, &src, png_read_from_memory);
   png_read_info(png, info);
+  refuse = too_many_pixels(png_get_image_width(png, info), png_get_image_height(png, info), max_pixels);
+  if (!refuse.empty()) {
+    png_destroy_read_struct(&png, &info, nullptr);
+    throw bad_image(name, refuse);
+  }
   const int color = png_get_color_type(png, info), depth = png_get_bit_depth(png, info);
   png_set_strip_16(png);     // 16-bit samples -> their high byte
   png_set_strip_alpha(png);  // PIL's convert('RGB') drops alpha without compositing
@@ -126,11 +140,12 @@ void pil_cmyk_row_to_rgb(const uint8_t* cmyk, uint8_t* rgb, int width) {
   }
 }
 
-Image decode_jpeg(const std::vector<uint8_t>& bytes, const std::string& name) {
+Image decode_jpeg(const std::vector<uint8_t>& bytes, const std::string& name, int64_t max_pixels) {
   jpeg_decompress_struct cinfo;
   JpegError err;
   Image img;
   std::vector<uint8_t> cmyk_row;  // declared before setjmp: libjpeg's longjmp must not skip its destructor
+  std::string refuse;             // the same
   cinfo.err = jpeg_std_error(&err.mgr);
   err.mgr.error_exit = jpeg_on_error;
   err.mgr.emit_message = jpeg_on_message;
@@ -143,6 +158,11 @@ Image decode_jpeg(const std::vector<uint8_t>& bytes, const std::string& name) {
   jpeg_create_decompress(&cinfo);
   jpeg_mem_src(&cinfo, bytes.data(), static_cast<unsigned long>(bytes.size()));
   jpeg_read_header(&cinfo, TRUE);
+  refuse = too_many_pixels(cinfo.image_width, cinfo.image_height, max_pixels);
+  if (!refuse.empty()) {
+    jpeg_destroy_decompress(&cinfo);
+    throw bad_image(name, refuse);
+  }
   // libjpeg calls every 4-component JPEG CMYK or YCCK (by its Adobe marker); PIL asks libjpeg for
   // CMYK in both cases (libjpeg converts YCCK itself) and converts that to RGB, and so do we.
   const bool cmyk = cinfo.jpeg_color_space == JCS_CMYK || cinfo.jpeg_color_space == JCS_YCCK;
@@ -281,16 +301,16 @@ Image resample_vertical(const Image& in, int height, const Coeffs& c, int row_sh
 
 }  // namespace
 
-Image decode_image(const std::vector<uint8_t>& bytes, const std::string& name, int channels) {
+Image decode_image(const std::vector<uint8_t>& bytes, const std::string& name, int channels, int64_t max_pixels) {
   if (channels != 1 && channels != 3)
     throw Error("images can be read with 1 or 3 channels, not " + std::to_string(channels) + " ('" + name +
                 "')");
   static const uint8_t kPng[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
   Image img;
   if (bytes.size() >= 8 && std::memcmp(bytes.data(), kPng, 8) == 0)
-    img = decode_png(bytes, name, channels == 1);
+    img = decode_png(bytes, name, channels == 1, max_pixels);
   else if (bytes.size() >= 3 && bytes[0] == 0xFF && bytes[1] == 0xD8 && bytes[2] == 0xFF)
-    img = decode_jpeg(bytes, name);
+    img = decode_jpeg(bytes, name, max_pixels);
   else
     throw bad_image(name, bytes.empty() ? "the file is empty" : "not a PNG or JPEG file");
   if (img.width <= 0 || img.height <= 0) throw bad_image(name, "the image has no pixels");
@@ -299,12 +319,12 @@ Image decode_image(const std::vector<uint8_t>& bytes, const std::string& name, i
   return img;
 }
 
-Image read_image(const std::string& path, int channels) {
+Image read_image(const std::string& path, int channels, int64_t max_pixels) {
   std::ifstream in(path, std::ios::binary);
   if (!in) throw bad_image(path, std::strerror(errno));
   std::vector<uint8_t> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
   if (in.bad()) throw bad_image(path, "read error");
-  return decode_image(bytes, path, channels);
+  return decode_image(bytes, path, channels, max_pixels);
 }
 
 void write_png(const std::string& path, const Image& img) {

@@ -20,14 +20,21 @@ struct Image {
   const uint8_t* row(int y) const { return pixels.data() + static_cast<size_t>(y) * width * channels; }
 };
 
+// The most pixels (width x height) an image may claim before we refuse to decode it: PIL's own
+// refusal point (it raises DecompressionBombError above 2 * Image.MAX_IMAGE_PIXELS, which is
+// 1024^3 / 4 / 3 = 89,478,485). Checked against the header before any pixel buffer exists, so a
+// small forged file cannot make us allocate gigabytes.
+constexpr int64_t kMaxPixels = 2 * (int64_t{1024} * 1024 * 1024 / 4 / 3);
+
 // Reads a PNG or JPEG (told apart by content, not name) as `channels` (1 or 3): gray, RGB, RGBA
 // (alpha dropped, as PIL's convert('RGB')), palette and 16-bit (reduced to 8) inputs are accepted,
 // and CMYK or YCCK JPEGs (to RGB by PIL's rule: samples inverted as Adobe writes them, then Pillow's
 // cmyk2rgb); 3 -> 1 uses PIL's L = (19595 R + 38470 G + 7471 B + 2^15) >> 16. Throws cg::Error
-// naming the file for anything unreadable, truncated or corrupt.
-Image read_image(const std::string& path, int channels);
+// naming the file for anything unreadable, truncated or corrupt, or with more than `max_pixels`.
+Image read_image(const std::string& path, int channels, int64_t max_pixels = kMaxPixels);
 // Decodes from memory; `name` is used in error messages.
-Image decode_image(const std::vector<uint8_t>& bytes, const std::string& name, int channels);
+Image decode_image(const std::vector<uint8_t>& bytes, const std::string& name, int channels,
+                   int64_t max_pixels = kMaxPixels);
 
 // Writes an 8-bit PNG (gray or RGB), atomically (temporary file, then rename).
 void write_png(const std::string& path, const Image& img);

@@ -108,21 +108,47 @@ std::map<std::string, Tensor> Adam::state_dict(const std::string& prefix) const 
 
 void Adam::load_state_dict(const std::map<std::string, Tensor>& sd, const std::string& prefix,
                            const std::string& what) {
+  // The state comes from a file: every entry is checked before any of it replaces the current
+  // state, so a corrupt file is an error naming the entry, never NaN weights several steps later.
+  auto fail = [&](const std::string& key, const std::string& why) {
+    return Error(what + ": optimizer entry '" + key + "' " + why);
+  };
+  for (auto it = sd.lower_bound(prefix); it != sd.end() && it->first.rfind(prefix, 0) == 0; ++it) {
+    const std::string rest = it->first.substr(prefix.size());
+    const size_t dot = rest.find('.');
+    const std::string num = rest.substr(0, dot), field = dot == std::string::npos ? "" : rest.substr(dot + 1);
+    const bool known = !num.empty() && num.size() <= 9 && num.find_first_not_of("0123456789") == std::string::npos &&
+                       std::stoul(num) < params_.size() &&
+                       (field == "step" || field == "exp_avg" || field == "exp_avg_sq");
+    if (!known)
+      throw fail(it->first, "does not belong to any of the " + std::to_string(params_.size()) +
+                                " parameters (a state saved for another network?)");
+  }
   std::vector<ParamState> loaded(params_.size());
   for (size_t i = 0; i < params_.size(); ++i) {
     const std::string k = prefix + std::to_string(i);
     auto st = sd.find(k + ".step");
     if (st == sd.end()) throw Error(what + ": optimizer entry '" + k + ".step' is missing");
-    loaded[i].step = static_cast<int64_t>(st->second.item());
+    if (st->second.numel() != 1) throw fail(st->first, "has shape " + shape_str(st->second.shape()) + ", not a scalar");
+    const double step = st->second.item();
+    // 2^53: the largest count a float64 holds exactly, far beyond any training run.
+    if (!(step >= 0 && step <= 9007199254740992.0) || step != std::floor(step))
+      throw fail(st->first, "is " + std::to_string(step) + ", not a step count");
+    loaded[i].step = static_cast<int64_t>(step);
     auto m = sd.find(k + ".exp_avg"), v = sd.find(k + ".exp_avg_sq");
     if ((m == sd.end()) != (v == sd.end()))
       throw Error(what + ": optimizer entry '" + k + "' has only one of exp_avg and exp_avg_sq");
     if (m == sd.end()) continue;
-    for (auto it : {m, v})
+    if (loaded[i].step == 0) throw fail(st->first, "is 0 although moments were saved for it");
+    for (auto it : {m, v}) {
       if (it->second.shape() != params_[i].shape())
-        throw Error(what + ": optimizer entry '" + it->first + "' has shape " +
-                    shape_str(it->second.shape()) + " but parameter " + std::to_string(i) + " has shape " +
-                    shape_str(params_[i].shape()));
+        throw Error(what + ": optimizer entry '" + it->first + "' has shape " + shape_str(it->second.shape()) +
+                    " but parameter " + std::to_string(i) + " has shape " + shape_str(params_[i].shape()));
+      for (double x : it->second.to_vector<double>())
+        if (!std::isfinite(x) || (it == v && x < 0))
+          throw fail(it->first, "holds " + std::to_string(x) +
+                                    (it == v ? " (must be finite and non-negative)" : " (must be finite)"));
+    }
     loaded[i].exp_avg = m->second.detach().to(params_[i].dtype()).to(params_[i].device()).clone();
     loaded[i].exp_avg_sq = v->second.detach().to(params_[i].dtype()).to(params_[i].device()).clone();
   }

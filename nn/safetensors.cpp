@@ -18,11 +18,14 @@ Contents load(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) throw Error("cannot open safetensors file '" + path + "': " + std::strerror(errno));
   in.seekg(0, std::ios::end);
-  const uint64_t file_size = static_cast<uint64_t>(in.tellg());
+  const std::streamoff size = in.tellg();
+  if (size < 0) throw Error("cannot read safetensors file '" + path + "' (not a regular file?)");
   in.seekg(0);
-  auto bad = [&](const std::string& why) {
-    return Error("'" + path + "' is not a valid safetensors file: " + why);
-  };
+  return load(in, static_cast<uint64_t>(size), "'" + path + "'");
+}
+
+Contents load(std::istream& in, uint64_t file_size, const std::string& name) {
+  auto bad = [&](const std::string& why) { return Error(name + " is not a valid safetensors file: " + why); };
   if (file_size < 8) throw bad("shorter than its 8-byte header length");
   unsigned char len_bytes[8];
   in.read(reinterpret_cast<char*>(len_bytes), 8);
@@ -45,7 +48,11 @@ Contents load(const std::string& path) {
   for (auto& [key, entry] : h.items()) {
     if (key == "__metadata__") {
       if (!entry.is_object()) throw bad("__metadata__ is not an object");
-      for (auto& [k, v] : entry.items()) out.metadata[k] = v.is_string() ? v.get<std::string>() : v.dump();
+      for (auto& [k, v] : entry.items()) {
+        // The format says string to string; anything else is refused rather than re-serialised.
+        if (!v.is_string()) throw bad("__metadata__ entry '" + k + "' is not a string");
+        out.metadata[k] = v.get<std::string>();
+      }
       continue;
     }
     try {
@@ -57,14 +64,19 @@ Contents load(const std::string& path) {
         dtype = DType::F64;
       else
         throw bad("tensor '" + key + "' has dtype " + dt + " (only F32 and F64 are supported)");
-      Shape shape = entry.at("shape").get<Shape>();
+      const Shape shape = entry.at("shape").get<Shape>();
       const auto offs = entry.at("data_offsets").get<std::vector<uint64_t>>();
       if (offs.size() != 2 || offs[0] > offs[1] || offs[1] > data_len)
         throw bad("tensor '" + key + "' has data offsets outside the file");
+      // The byte count the shape needs, computed without wrapping, before any allocation.
+      uint64_t need = dtype_size(dtype);
+      for (int64_t d : shape)
+        if (d < 0 || __builtin_mul_overflow(need, static_cast<uint64_t>(d), &need))
+          throw bad("tensor '" + key + "' has an impossible shape " + shape_str(shape));
+      if (offs[1] - offs[0] != need)
+        throw bad("tensor '" + key + "' of shape " + shape_str(shape) + " needs " + std::to_string(need) +
+                  " bytes but has " + std::to_string(offs[1] - offs[0]));
       Tensor t = Tensor::empty(shape, dtype);
-      if (offs[1] - offs[0] != t.nbytes())
-        throw bad("tensor '" + key + "' of shape " + shape_str(shape) + " needs " +
-                  std::to_string(t.nbytes()) + " bytes but has " + std::to_string(offs[1] - offs[0]));
       in.seekg(static_cast<std::streamoff>(data_start + offs[0]));
       in.read(static_cast<char*>(t.raw()), static_cast<std::streamsize>(t.nbytes()));
       if (!in) throw bad("tensor '" + key + "' could not be read (truncated file?)");

@@ -30,6 +30,31 @@ std::string fmt_double(double v) {
   return buf;
 }
 
+// Numbers from the state file's JSON: a whole number in [lo, hi], or a finite real. Anything else
+// (a fraction, a string, out of range) throws naming the key, rather than being converted: a float
+// too large for an int is undefined behaviour in C++, and a wrapped count misleads every later check.
+int64_t whole(const json& j, const char* key, int64_t lo, int64_t hi) {
+  const json& v = j.at(key);
+  if (!v.is_number_integer()) throw Error(std::string("'") + key + "' is not a whole number");
+  // JSON's non-negative integers are unsigned here; hi >= 0 in every call
+  const bool in_range = v.is_number_unsigned()
+                            ? v.get<uint64_t>() <= static_cast<uint64_t>(hi) && v.get<int64_t>() >= lo
+                            : v.get<int64_t>() >= lo && v.get<int64_t>() <= hi;
+  if (!in_range)
+    throw Error(std::string("'") + key + "' is " + v.dump() + ", outside [" + std::to_string(lo) + ", " +
+                std::to_string(hi) + "]");
+  return v.get<int64_t>();
+}
+
+double real(const json& j, const char* key) {
+  const json& v = j.at(key);
+  if (!v.is_number() || !std::isfinite(v.get<double>())) throw Error(std::string("'") + key + "' is not a finite number");
+  return v.get<double>();
+}
+
+constexpr int64_t kMaxEpochs = 10'000'000;      // far beyond any run; keeps epoch arithmetic in int
+constexpr int64_t kMaxIters = int64_t{1} << 53;  // samples; exact in a float64
+
 std::string new_checkpoint_id(int64_t total_iters) {
   std::random_device rd;
   char buf[64];
@@ -57,9 +82,10 @@ json schedule_options_json(const nn::LRSchedule::Options& o) {
 std::string restore_schedule(std::unique_ptr<nn::LRSchedule>& s, const json& j,
                              const nn::LRSchedule::Options& saved, nn::LRSchedule::Options now) {
   now.epoch_count = saved.epoch_count;
-  const int last_epoch = j.at("last_epoch").get<int>();
-  const double best = j.at("best").is_string() ? INFINITY : j.at("best").get<double>();
-  const double saved_lr = j.at("lr").get<double>();
+  const int last_epoch = static_cast<int>(whole(j, "last_epoch", -kMaxEpochs, kMaxEpochs));
+  const double best = j.at("best") == "inf" ? INFINITY : real(j, "best");
+  const double saved_lr = real(j, "lr");
+  if (saved_lr < 0) throw Error("the saved learning rate is negative");
   std::string note;
   double lr = saved_lr;
   auto differs = [&](const char* flag, const std::string& was, const std::string& is) {
@@ -75,7 +101,7 @@ std::string restore_schedule(std::unique_ptr<nn::LRSchedule>& s, const json& j,
     lr = now.policy == "plateau"
              ? (saved.policy == "plateau" ? saved_lr * now.base_lr / saved.base_lr : now.base_lr)
              : s->lr_at(last_epoch);
-  s->restore(last_epoch, std::max(0.0, lr), j.at("bad_epochs").get<int>(), best);
+  s->restore(last_epoch, std::max(0.0, lr), static_cast<int>(whole(j, "bad_epochs", 0, kMaxEpochs)), best);
   if (note.empty()) return "";
   char tail[160];
   std::snprintf(tail, sizeof tail,
@@ -292,36 +318,46 @@ std::optional<Restored> load_checkpoint(CycleGANModel& m, const std::string& lab
                 " come from different saves; resume from another --epoch (checkpoints there: " +
                 available_checkpoints(dir) + ")");
 
-  const auto c = safetensors::load(spath);
+  return restore_train_state(m, safetensors::load(spath), "'" + spath + "'", id);
+}
+
+Restored restore_train_state(CycleGANModel& m, const safetensors::Contents& c, const std::string& what,
+                             const std::string& id) {
   json st;
   try {
-    st = json::parse(c.metadata.at("train_state"));
-    const int version = st.at("version").get<int>();
-    if (st.at("format") != kFormat || version < 1 || version > kVersion)
-      throw Error("unknown format or version");
+    const auto meta = c.metadata.find("train_state");
+    if (meta == c.metadata.end()) throw Error("no 'train_state' metadata");
+    st = json::parse(meta->second);
+    if (!st.is_object() || st.value("format", json()) != kFormat) throw Error("unknown format");
+    const int64_t version = whole(st, "version", 1, kVersion);
+    (void)version;  // every version up to kVersion is read below
   } catch (const std::exception& e) {
-    throw Error("'" + spath + "' is not a training state this program can read (" + e.what() + ")");
+    throw Error(what + " is not a training state this program can read (" + e.what() + ")");
   }
-  if (st.at("checkpoint").get<std::string>() != id)
-    throw Error("'" + spath +
-                "' belongs to another save than the network files beside it (an interrupted save?)");
   try {
-    m.optimizer_G->load_state_dict(c.tensors, "optimizer_G.", "'" + spath + "'");
-    m.optimizer_D->load_state_dict(c.tensors, "optimizer_D.", "'" + spath + "'");
+    if (st.at("checkpoint") != id)
+      throw Error(what + " belongs to another save than the network files beside it (an interrupted save?)");
+    m.optimizer_G->load_state_dict(c.tensors, "optimizer_G.", what);
+    m.optimizer_D->load_state_dict(c.tensors, "optimizer_D.", what);
     TrainPosition pos;
-    pos.epoch = st.at("epoch").get<int>();
-    pos.epoch_iter = st.at("epoch_iter").get<int64_t>();
-    pos.total_iters = st.at("total_iters").get<int64_t>();
+    pos.epoch = static_cast<int>(whole(st, "epoch", 1, kMaxEpochs));
+    pos.epoch_iter = whole(st, "epoch_iter", 0, kMaxIters);
+    pos.total_iters = whole(st, "total_iters", 0, kMaxIters);
+    if (!st.at("epoch_done").is_boolean()) throw Error("'epoch_done' is not true or false");
     pos.epoch_done = st.at("epoch_done").get<bool>();
     const nn::LRSchedule::Options now = m.scheduler_G->options();
     nn::LRSchedule::Options saved = now;
     if (st.contains("schedule")) {
       const json& o = st.at("schedule");
-      saved = {o.at("policy").get<std::string>(), o.at("lr").get<double>(),
-               o.at("n_epochs").get<int>(),       o.at("n_epochs_decay").get<int>(),
-               o.at("epoch_count").get<int>(),    o.at("lr_decay_iters").get<int>()};
+      saved = {o.at("policy").get<std::string>(),
+               real(o, "lr"),
+               static_cast<int>(whole(o, "n_epochs", 0, kMaxEpochs)),
+               static_cast<int>(whole(o, "n_epochs_decay", 0, kMaxEpochs)),
+               static_cast<int>(whole(o, "epoch_count", -kMaxEpochs, kMaxEpochs)),
+               static_cast<int>(whole(o, "lr_decay_iters", 0, kMaxEpochs))};
+      if (saved.base_lr < 0) throw Error("the saved --lr is negative");
     } else {  // version 1: the run's first epoch follows from the position and the steps taken
-      saved.epoch_count = pos.epoch - st.at("scheduler_G").at("last_epoch").get<int>() + 1;
+      saved.epoch_count = pos.epoch - static_cast<int>(whole(st.at("scheduler_G"), "last_epoch", 0, kMaxEpochs)) + 1;
     }
     Restored r;
     const std::string note = restore_schedule(m.scheduler_G, st.at("scheduler_G"), saved, now);
@@ -333,17 +369,26 @@ std::optional<Restored> load_checkpoint(CycleGANModel& m, const std::string& lab
                         std::to_string(pos.epoch_done ? pos.epoch + 1 : pos.epoch));
     m.optimizer_G->set_lr(m.scheduler_G->lr());
     m.optimizer_D->set_lr(m.scheduler_D->lr());
-    auto pool = [&](const char* key, ImagePool& p) {
+    // A pool holds single fakes, (1, C, H, W): fake_A from G_B (input_nc channels), fake_B from G_A.
+    auto pool = [&](const char* key, ImagePool& p, int channels) {
       std::vector<Tensor> imgs;
-      for (size_t i = 0; i < st.at(key).get<size_t>(); ++i) {
+      const int64_t n = whole(st, key, 0, m.opt.pool_size);
+      for (int64_t i = 0; i < n; ++i) {
         const std::string k = std::string(key) + "." + std::to_string(i);
-        if (!c.tensors.count(k)) throw Error("entry '" + k + "' is missing");
-        imgs.push_back(c.tensors.at(k).to(m.device));
+        const auto t = c.tensors.find(k);
+        if (t == c.tensors.end()) throw Error("entry '" + k + "' is missing");
+        const Shape& sh = t->second.shape();
+        if (sh.size() != 4 || sh[0] != 1 || sh[1] != channels || sh[2] < 1 || sh[3] < 1)
+          throw Error("entry '" + k + "' has shape " + shape_str(sh) + ", not (1, " + std::to_string(channels) +
+                      ", H, W)");
+        for (double x : t->second.to_vector<double>())
+          if (!(x >= -1.0 && x <= 1.0)) throw Error("entry '" + k + "' holds " + std::to_string(x) + ", outside [-1, 1]");
+        imgs.push_back(t->second.to(DType::F32).to(m.device));
       }
       p.set_images(std::move(imgs));
     };
-    pool("fake_A_pool", m.fake_A_pool);
-    pool("fake_B_pool", m.fake_B_pool);
+    pool("fake_A_pool", m.fake_A_pool, m.opt.input_nc);
+    pool("fake_B_pool", m.fake_B_pool, m.opt.output_nc);
     const json& g = st.at("generators");
     m.pool_generator.set_state(g.at("pool").get<std::string>());
     default_generator(Device::CPU).set_state(g.at("cpu").get<std::string>());
@@ -351,7 +396,11 @@ std::optional<Restored> load_checkpoint(CycleGANModel& m, const std::string& lab
     r.pos = pos;
     return r;
   } catch (const json::exception& e) {
-    throw Error("'" + spath + "' is malformed: " + e.what());
+    throw Error(what + " is malformed: " + e.what());
+  } catch (const Error& e) {
+    const std::string msg = e.what();
+    if (msg.rfind(what, 0) == 0) throw;
+    throw Error(what + " is malformed: " + msg);
   }
 }
 

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "models/cyclegan/cycle_gan_model.h"
+#include "nn/safetensors.h"
 
 namespace cg::cyclegan {
 
@@ -57,6 +58,13 @@ struct Restored {
 // --n_epochs, --n_epochs_decay or --lr_decay_iters differ from the saved run's, the new values'
 // schedule takes over at the restored epoch, and a note says so. A learning rate is never negative.
 std::optional<Restored> load_checkpoint(CycleGANModel& model, const std::string& label);
+
+// The training state (everything but the weights) from a loaded <label>_train_state file, into
+// `model`; `id` is the checkpoint id of the network files it must belong to. Every number, shape
+// and value is checked and an error names `what` and the entry. load_checkpoint's second half,
+// separate so that the fuzzer can reach it without files.
+Restored restore_train_state(CycleGANModel& model, const safetensors::Contents& state, const std::string& what,
+                             const std::string& id);
 
 // One network file into a module, checking every key and shape and that every value is finite.
 // Returns the file's checkpoint id ("" for files without one, e.g. converted .pth).

@@ -104,6 +104,9 @@ const std::vector<Flag>& flag_table() {
        "resize_and_crop | crop | scale_width | scale_width_and_crop | none (keep the size, rounded to a "
        "multiple of 4)"},
       {"no_flip", &O::no_flip, kBoth, "no random horizontal flips"},
+      {"max_pixels", Count{&O::max_pixels, "none"}, kBoth,
+       "refuse images whose header claims more pixels than this, before decoding ('none': no limit; the "
+       "default is PIL's)"},
       {"display_winsize", &O::display_winsize, kBoth, "width of the images on the web pages, in pixels"},
       {"epoch", &O::epoch, kBoth, "which checkpoint to load: 'latest', an epoch number, or iter_<N>"},
       {"load_iter", &O::load_iter, kBoth, "when > 0, load checkpoint iter_<load_iter> instead of --epoch"},
@@ -383,6 +386,7 @@ void validate_options(const Options& o, bool is_train) {
        "--load_size must be a positive multiple of 4 with --preprocess scale_width, got " +
            std::to_string(o.load_size));
   need(o.display_winsize >= 1, "--display_winsize must be >= 1");
+  need(o.max_pixels >= 1, "--max_pixels must be >= 1 (or 'none')");
   need(o.load_iter >= 0, "--load_iter must be >= 0");
   if (is_train) {
     need(o.model == "cycle_gan", "cyclegan_train trains --model cycle_gan only, got '" + o.model + "'");

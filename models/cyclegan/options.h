@@ -7,6 +7,8 @@
 #include <limits>
 #include <string>
 
+#include "data/image.h"  // kMaxPixels
+
 namespace cg::cyclegan {
 
 struct Options {
@@ -32,6 +34,7 @@ struct Options {
   int64_t max_dataset_size = std::numeric_limits<int64_t>::max();
   std::string preprocess = "resize_and_crop";
   bool no_flip = false;
+  int64_t max_pixels = data::kMaxPixels;  // ours: larger images are refused unread (PIL's limit)
   std::string epoch = "latest";
   std::string device = "cpu";              // cpu | cuda (ours; --gpu_ids sets it the official way)
   uint64_t seed = 0;                       // ours: the official is not seeded

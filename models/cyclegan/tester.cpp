@@ -112,7 +112,7 @@ std::string run_test(const Options& opt, bool quiet, std::vector<std::string>* f
   ResultsPage page(folder, "Experiment = " + opt.name + ", Phase = " + opt.phase + ", Epoch = " + opt.epoch,
                    opt.display_winsize);
   // As the official test.py: batch 1, images in order, no flips.
-  data::Preprocess pre{opt.preprocess, opt.load_size, opt.crop_size, false, opt.input_nc};
+  data::Preprocess pre{opt.preprocess, opt.load_size, opt.crop_size, false, opt.input_nc, opt.max_pixels};
   data::validate(pre);
   auto progress = [&](int64_t i, const std::string& path) {
     if (!quiet && i % 5 == 0)
@@ -144,7 +144,7 @@ std::string run_test(const Options& opt, bool quiet, std::vector<std::string>* f
     for (int64_t i = 0; i < static_cast<int64_t>(paths.size()) && i < opt.num_test; ++i) {
       const std::string& path = paths[static_cast<size_t>(i)];
       try {
-        Tensor real = data::transform(data::read_image(path, opt.input_nc), pre, gen, path);
+        Tensor real = data::transform(data::read_image(path, opt.input_nc, opt.max_pixels), pre, gen, path);
         real = real.reshape({1, real.size(0), real.size(1), real.size(2)}).to(dev);
         const Tensor fake = (*G)(real);
         progress(i, path);

@@ -194,7 +194,7 @@ int run_training(const Options& opt, const TrainControl& ctl) {
   dopt.input_nc = opt.input_nc;
   dopt.output_nc = opt.output_nc;
   dopt.max_dataset_size = opt.max_dataset_size;
-  dopt.preprocess = {opt.preprocess, opt.load_size, opt.crop_size, !opt.no_flip, 3};
+  dopt.preprocess = {opt.preprocess, opt.load_size, opt.crop_size, !opt.no_flip, 3, opt.max_pixels};
   const data::UnalignedDataset dataset(dopt);
   data::Loader loader(dataset, opt.batch_size, !opt.serial_batches, opt.num_threads, opt.seed,
                       opt.max_dataset_size);
