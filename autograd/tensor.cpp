@@ -22,7 +22,8 @@ int64_t shape_numel(const Shape& s) {
   int64_t n = 1;
   for (int64_t d : s) {
     if (d < 0) throw Error("shape " + shape_str(s) + " has a negative dimension");
-    if (__builtin_mul_overflow(n, d, &n)) throw Error("shape " + shape_str(s) + " has more than 2^63 elements");
+    if (__builtin_mul_overflow(n, d, &n))
+      throw Error("shape " + shape_str(s) + " has more than 2^63 elements");
   }
   return n;
 }

@@ -56,7 +56,8 @@ void png_on_error(png_structp png, png_const_charp msg) {
 void png_on_warning(png_structp, png_const_charp) {}
 
 // Decodes to 8-bit RGB (or L when the file is gray and `want_gray`).
-Image decode_png(const std::vector<uint8_t>& bytes, const std::string& name, bool want_gray, int64_t max_pixels) {
+Image decode_png(const std::vector<uint8_t>& bytes, const std::string& name, bool want_gray,
+                 int64_t max_pixels) {
   PngErrorState err;
   PngSource src{&bytes};
   Image img;
@@ -301,7 +302,8 @@ Image resample_vertical(const Image& in, int height, const Coeffs& c, int row_sh
 
 }  // namespace
 
-Image decode_image(const std::vector<uint8_t>& bytes, const std::string& name, int channels, int64_t max_pixels) {
+Image decode_image(const std::vector<uint8_t>& bytes, const std::string& name, int channels,
+                   int64_t max_pixels) {
   if (channels != 1 && channels != 3)
     throw Error("images can be read with 1 or 3 channels, not " + std::to_string(channels) + " ('" + name +
                 "')");

@@ -117,9 +117,9 @@ void Adam::load_state_dict(const std::map<std::string, Tensor>& sd, const std::s
     const std::string rest = it->first.substr(prefix.size());
     const size_t dot = rest.find('.');
     const std::string num = rest.substr(0, dot), field = dot == std::string::npos ? "" : rest.substr(dot + 1);
-    const bool known = !num.empty() && num.size() <= 9 && num.find_first_not_of("0123456789") == std::string::npos &&
-                       std::stoul(num) < params_.size() &&
-                       (field == "step" || field == "exp_avg" || field == "exp_avg_sq");
+    const bool known =
+        !num.empty() && num.size() <= 9 && num.find_first_not_of("0123456789") == std::string::npos &&
+        std::stoul(num) < params_.size() && (field == "step" || field == "exp_avg" || field == "exp_avg_sq");
     if (!known)
       throw fail(it->first, "does not belong to any of the " + std::to_string(params_.size()) +
                                 " parameters (a state saved for another network?)");
@@ -129,7 +129,8 @@ void Adam::load_state_dict(const std::map<std::string, Tensor>& sd, const std::s
     const std::string k = prefix + std::to_string(i);
     auto st = sd.find(k + ".step");
     if (st == sd.end()) throw Error(what + ": optimizer entry '" + k + ".step' is missing");
-    if (st->second.numel() != 1) throw fail(st->first, "has shape " + shape_str(st->second.shape()) + ", not a scalar");
+    if (st->second.numel() != 1)
+      throw fail(st->first, "has shape " + shape_str(st->second.shape()) + ", not a scalar");
     const double step = st->second.item();
     // 2^53: the largest count a float64 holds exactly, far beyond any training run.
     if (!(step >= 0 && step <= 9007199254740992.0) || step != std::floor(step))
@@ -142,8 +143,9 @@ void Adam::load_state_dict(const std::map<std::string, Tensor>& sd, const std::s
     if (loaded[i].step == 0) throw fail(st->first, "is 0 although moments were saved for it");
     for (auto it : {m, v}) {
       if (it->second.shape() != params_[i].shape())
-        throw Error(what + ": optimizer entry '" + it->first + "' has shape " + shape_str(it->second.shape()) +
-                    " but parameter " + std::to_string(i) + " has shape " + shape_str(params_[i].shape()));
+        throw Error(what + ": optimizer entry '" + it->first + "' has shape " +
+                    shape_str(it->second.shape()) + " but parameter " + std::to_string(i) + " has shape " +
+                    shape_str(params_[i].shape()));
       for (double x : it->second.to_vector<double>())
         if (!std::isfinite(x) || (it == v && x < 0))
           throw fail(it->first, "holds " + std::to_string(x) +

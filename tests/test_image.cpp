@@ -1,4 +1,5 @@
 // Image IO and pixel operations against PIL (what the official pipeline runs), bit for bit.
+#include <zlib.h>
 #include <cstdio>
 #include <fstream>
 
@@ -157,4 +158,67 @@ TEST_CASE("crop and flip") {
   CHECK(flip_horizontal(img).pixels == std::vector<uint8_t>{3, 2, 1, 6, 5, 4});
   CHECK(crop(img, 1, 1, 2, 1).pixels == std::vector<uint8_t>{5, 6});
   CHECK_THROWS_WITH_AS(crop(img, 2, 0, 2, 1), doctest::Contains("does not fit a 3x2 image"), Error);
+}
+
+namespace {
+// `png` with its IHDR claiming width x height (its CRC recomputed, so only the size is a lie).
+std::string png_claiming(std::string png, uint32_t width, uint32_t height) {
+  for (int i = 0; i < 4; ++i) {
+    png[16 + i] = static_cast<char>(width >> (24 - 8 * i));
+    png[20 + i] = static_cast<char>(height >> (24 - 8 * i));
+  }
+  const uint32_t crc = static_cast<uint32_t>(crc32(0, reinterpret_cast<const Bytef*>(png.data() + 12), 17));
+  for (int i = 0; i < 4; ++i) png[29 + i] = static_cast<char>(crc >> (24 - 8 * i));
+  return png;
+}
+// `jpg` with its start-of-frame header (baseline FFC0 or progressive FFC2) claiming width x height.
+std::string jpeg_claiming(std::string jpg, uint16_t width, uint16_t height) {
+  size_t sof = jpg.find("\xFF\xC0");
+  if (sof == std::string::npos) sof = jpg.find("\xFF\xC2");
+  REQUIRE(sof != std::string::npos);
+  // FF Cx, length (2), precision (1), height (2), width (2)
+  jpg[sof + 5] = static_cast<char>(height >> 8), jpg[sof + 6] = static_cast<char>(height & 255);
+  jpg[sof + 7] = static_cast<char>(width >> 8), jpg[sof + 8] = static_cast<char>(width & 255);
+  return jpg;
+}
+}  // namespace
+
+TEST_CASE("a header claiming more pixels than the limit is refused before decoding - naming the file") {
+  const std::string jpg = read_bytes(fixture_path("img_rgb.jpg")),
+                    png = read_bytes(fixture_path("img_rgba.png"));
+  const std::string dir = std::string(CG_BINARY_DIR);
+  // PIL's refusal point, 2 * Image.MAX_IMAGE_PIXELS
+  CHECK(kMaxPixels == 178956970);
+  struct Case {
+    std::string name, bytes, claim;
+  };
+  // the sizes a forged file was seen to claim: 24 GB, bad_alloc, 2.6 GB before this check existed
+  for (const Case& c :
+       {Case{"huge.jpg", jpeg_claiming(jpg, 65500, 65500), "65500x65500 = 4290250000 pixels"},
+        Case{"huge.png", png_claiming(png, 100000, 100000), "100000x100000 = 10000000000 pixels"},
+        Case{"big.png", png_claiming(png, 30000, 30000), "30000x30000 = 900000000 pixels"}}) {
+    CAPTURE(c.name);
+    const std::string path = dir + "/" + c.name;
+    write_bytes(path, c.bytes);
+    try {
+      read_image(path, 3);
+      FAIL("decoded an image over the pixel limit");
+    } catch (const Error& e) {
+      const std::string m = e.what();
+      CHECK_MESSAGE(m.find(path) != std::string::npos, m);
+      CHECK_MESSAGE(m.find(c.claim) != std::string::npos, m);
+      CHECK_MESSAGE(m.find("more than the limit of 178956970 (--max_pixels") != std::string::npos, m);
+    }
+    std::remove(path.c_str());
+  }
+  // The boundary: exactly the limit decodes, one pixel less refuses.
+  for (const std::string name : {"img_rgb.jpg", "img_rgba.png"}) {
+    CAPTURE(name);
+    const Image img = read_image(fixture_path(name), 3);
+    const int64_t n = int64_t{img.width} * img.height;
+    CHECK(differences(read_image(fixture_path(name), 3, n), img) == 0);
+    CHECK_THROWS_WITH_AS(read_image(fixture_path(name), 3, n - 1),
+                         doctest::Contains(("more than the limit of " + std::to_string(n - 1)).c_str()),
+                         Error);
+  }
 }

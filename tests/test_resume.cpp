@@ -9,6 +9,9 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <functional>
+#include <map>
+#include <nlohmann/json.hpp>
 #include <random>
 
 #include "helpers.h"
@@ -291,4 +294,115 @@ TEST_CASE(
     CHECK_MESSAGE(leftovers.empty(), (leftovers.empty() ? std::string() : leftovers[0]));
   }
   CHECK(kills == 6);
+}
+
+TEST_CASE("a corrupt or foreign training state is refused naming the file and the entry - nothing changes") {
+  const std::string dir = scratch("bad_state");
+  Options o = small_options(make_dataset(dir + "/data", 2, 2, 36, 36, 27), dir + "/ckpt");
+  o.n_epochs = 2;
+  o.n_epochs_decay = 0;
+  REQUIRE(run_training(o, {nullptr, true}) == 0);
+  const std::string spath = state_file(o, "latest");
+  const safetensors::Contents good = safetensors::load(spath);
+  const nlohmann::json st = nlohmann::json::parse(good.metadata.at("train_state"));
+  const std::string id = st.at("checkpoint").get<std::string>();
+  {  // the untouched state restores (the cases below fail for their change alone)
+    CycleGANModel m(o, true);
+    CHECK(restore_train_state(m, good, "'x'", id).pos.epoch == st.at("epoch").get<int>());
+  }
+  struct Case {
+    const char* what;
+    std::function<void(nlohmann::json&, std::map<std::string, Tensor>&)> change;
+    const char* error;
+  };
+  const Tensor nan = Tensor::full({}, NAN, DType::F64);
+  const std::vector<Case> cases = {
+      {"a newer version", [](auto& j, auto&) { j["version"] = 3; }, "'version' is 3, outside [1, 2]"},
+      {"another format", [](auto& j, auto&) { j["format"] = "something else"; }, "unknown format"},
+      {"a fractional epoch", [](auto& j, auto&) { j["epoch"] = 1e300; }, "'epoch' is not a whole number"},
+      {"a negative position", [](auto& j, auto&) { j["epoch_iter"] = -5; }, "'epoch_iter' is -5, outside"},
+      {"epoch_done not a bool", [](auto& j, auto&) { j["epoch_done"] = 1; },
+       "'epoch_done' is not true or false"},
+      {"a pool larger than --pool_size", [](auto& j, auto&) { j["fake_A_pool"] = 99; },
+       "'fake_A_pool' is 99, outside [0, 3]"},
+      {"a pool image of the wrong shape",
+       [](auto&, auto& t) {
+         t["fake_B_pool.0"] = Tensor::zeros({1, 1, 32, 32});
+       },
+       "entry 'fake_B_pool.0' has shape [1, 1, 32, 32], not (1, 3, H, W)"},
+      {"a pool image outside tanh's range",
+       [](auto&, auto& t) {
+         t["fake_A_pool.0"] = Tensor::full({1, 3, 32, 32}, 2.0);
+       },
+       "entry 'fake_A_pool.0' holds 2.0"},
+      {"a NaN step count", [&](auto&, auto& t) { t["optimizer_G.0.step"] = nan; },
+       "optimizer entry 'optimizer_G.0.step' is nan"},
+      {"a fractional step count",
+       [](auto&, auto& t) { t["optimizer_D.2.step"] = Tensor::full({}, 2.5, DType::F64); },
+       "'optimizer_D.2.step' is 2.5"},
+      {"a negative second moment",
+       [](auto&, auto& t) {
+         Tensor& v = t["optimizer_G.1.exp_avg_sq"];
+         v = Tensor::full(v.shape(), -1.0);
+       },
+       "'optimizer_G.1.exp_avg_sq' holds -1.0"},
+      {"an infinite first moment",
+       [](auto&, auto& t) {
+         Tensor& v = t["optimizer_D.0.exp_avg"];
+         v = Tensor::full(v.shape(), INFINITY);
+       },
+       "'optimizer_D.0.exp_avg' holds inf"},
+      {"a moment of the wrong shape", [](auto&, auto& t) { t["optimizer_G.0.exp_avg"] = Tensor::zeros({3}); },
+       "'optimizer_G.0.exp_avg' has shape [3]"},
+      {"state for a parameter the network lacks",
+       [](auto&, auto& t) { t["optimizer_G.999.step"] = Tensor::full({}, 1.0, DType::F64); },
+       "'optimizer_G.999.step' does not belong to any of the"},
+      {"a missing step", [](auto&, auto& t) { t.erase("optimizer_D.1.step"); },
+       "'optimizer_D.1.step' is missing"},
+      {"a malformed generator", [](auto& j, auto&) { j["generators"]["cpu"] = "12 x"; },
+       "malformed generator state"},
+      {"a learning rate that is a string", [](auto& j, auto&) { j["scheduler_G"]["lr"] = "fast"; },
+       "'lr' is not a finite number"},
+      {"an unknown schedule policy", [](auto& j, auto&) { j["schedule"]["policy"] = "zigzag"; },
+       "unknown lr_policy 'zigzag'"},
+      {"another save's state", [](auto& j, auto&) { j["checkpoint"] = "0-deadbeef"; },
+       "belongs to another save"},
+  };
+  for (const Case& c : cases) {
+    CAPTURE(c.what);
+    nlohmann::json j = st;
+    std::map<std::string, Tensor> t = good.tensors;
+    c.change(j, t);
+    CycleGANModel m(o, true);
+    try {
+      restore_train_state(m, {t, {{"train_state", j.dump()}}}, "'" + spath + "'", id);
+      FAIL("restored a bad training state");
+    } catch (const Error& e) {
+      const std::string msg = e.what();
+      CHECK_MESSAGE(msg.rfind("'" + spath + "'", 0) == 0, msg);  // the file comes first
+      CHECK_MESSAGE(msg.find(c.error) != std::string::npos, msg);
+    }
+  }
+  CycleGANModel m(o, true);
+  CHECK_THROWS_WITH_AS(restore_train_state(m, {good.tensors, {}}, "'f'", id),
+                       doctest::Contains("no 'train_state' metadata"), Error);
+
+  // Through the program: --continue_train stops with the file's name, and writes nothing.
+  safetensors::Contents bad = good;
+  nlohmann::json j = st;
+  j["version"] = 7;
+  bad.metadata["train_state"] = j.dump();
+  safetensors::save(spath, bad.tensors, bad.metadata);
+  std::map<std::string, std::string> before;
+  for (const auto& e : fs::directory_iterator(experiment_dir(o)))
+    if (e.is_regular_file()) before[e.path().string()] = read_file(e.path().string());
+  o.continue_train = true;
+  o.n_epochs = 3;
+  CHECK_THROWS_WITH_AS(
+      run_training(o, {nullptr, true}),
+      doctest::Contains(("'" + spath + "' is not a training state this program can read").c_str()), Error);
+  std::map<std::string, std::string> after;
+  for (const auto& e : fs::directory_iterator(experiment_dir(o)))
+    if (e.is_regular_file()) after[e.path().string()] = read_file(e.path().string());
+  CHECK(before == after);
 }

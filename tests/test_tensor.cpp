@@ -137,6 +137,70 @@ TEST_CASE("safetensors round-trip - and clear errors for bad files") {
   std::remove(path.c_str());
 }
 
+namespace {
+// A safetensors file with this JSON header and `data_bytes` zero bytes after it.
+void write_raw_safetensors(const std::string& path, const std::string& header, size_t data_bytes) {
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  const uint64_t n = header.size();
+  for (int i = 0; i < 8; ++i) out.put(static_cast<char>(n >> (8 * i)));
+  out << header << std::string(data_bytes, '\0');
+}
+}  // namespace
+
+TEST_CASE("forged safetensors headers are refused before any allocation - naming the file and tensor") {
+  const std::string path = std::string(CG_BINARY_DIR) + "/forged.safetensors";
+  struct Case {
+    const char* header;
+    size_t data;
+    const char* error;
+  };
+  for (const Case& c : {
+           // 2^96 elements: the product wraps to 0 in int64 and would pass a byte-count check of 0
+           Case{R"({"w":{"dtype":"F32","shape":[4294967296,4294967296,4294967296,1],"data_offsets":[0,0]}})",
+                0, "tensor 'w' has an impossible shape [4294967296, 4294967296, 4294967296, 1]"},
+           Case{R"({"w":{"dtype":"F32","shape":[-1,4],"data_offsets":[0,16]}})", 16,
+                "tensor 'w' has an impossible shape [-1, 4]"},
+           // 4 TB claimed by a 16-byte tensor: refused by the count, not by a failed allocation
+           Case{R"({"w":{"dtype":"F32","shape":[1000000,1000000],"data_offsets":[0,16]}})", 16,
+                "tensor 'w' of shape [1000000, 1000000] needs 4000000000000 bytes but has 16"},
+           Case{R"({"w":{"dtype":"F32","shape":[4],"data_offsets":[0,99]}})", 16,
+                "data offsets outside the file"},
+           Case{R"({"w":{"dtype":"F16","shape":[4],"data_offsets":[0,8]}})", 8, "dtype F16"},
+           Case{R"({"__metadata__":{"a":{"b":1}}})", 0, "__metadata__ entry 'a' is not a string"},
+           Case{R"({"w":{"dtype":"F32","shape":"abc","data_offsets":[0,0]}})", 0, "entry 'w' is malformed"},
+           Case{R"([1,2])", 0, "not a JSON object"},
+       }) {
+    CAPTURE(c.header);
+    write_raw_safetensors(path, c.header, c.data);
+    try {
+      safetensors::load(path);
+      FAIL("loaded a forged file");
+    } catch (const Error& e) {
+      const std::string m = e.what();
+      CHECK_MESSAGE(m.find("'" + path + "' is not a valid safetensors file") != std::string::npos, m);
+      CHECK_MESSAGE(m.find(c.error) != std::string::npos, m);
+    }
+  }
+  // a header length past the end of the file
+  {
+    std::ofstream out(path, std::ios::binary | std::ios::trunc);
+    out << std::string("\xff\xff\xff\xff\xff\xff\xff\x7f{}", 10);
+  }
+  CHECK_THROWS_WITH_AS(safetensors::load(path), doctest::Contains("runs past the end"), Error);
+  std::remove(path.c_str());
+}
+
+TEST_CASE("shapes whose element count is negative or overflows are errors - not wrapped sizes") {
+  CHECK(shape_numel({}) == 1);
+  CHECK(shape_numel({3, 0, 5}) == 0);
+  CHECK(shape_numel({int64_t{1} << 31, int64_t{1} << 31}) == int64_t{1} << 62);
+  CHECK_THROWS_WITH_AS(shape_numel({int64_t{1} << 32, int64_t{1} << 32}), doctest::Contains("more than 2^63"),
+                       Error);
+  CHECK_THROWS_WITH_AS(shape_numel({2, -3}), doctest::Contains("[2, -3] has a negative dimension"), Error);
+  CHECK_THROWS_WITH_AS(Tensor::empty({int64_t{1} << 40, int64_t{1} << 20}), doctest::Contains("too large"),
+                       Error);
+}
+
 TEST_CASE("cuda tensors: a clear error where there is no GPU or CUDA build - float64 refused everywhere") {
   // float64 never lives on the GPU: refused before any device is touched, on every machine
   CHECK_THROWS_WITH_AS(Tensor::zeros({2}, DType::F64, Device::CUDA), doctest::Contains("float64"), Error);

@@ -48,11 +48,12 @@ int64_t whole(const json& j, const char* key, int64_t lo, int64_t hi) {
 
 double real(const json& j, const char* key) {
   const json& v = j.at(key);
-  if (!v.is_number() || !std::isfinite(v.get<double>())) throw Error(std::string("'") + key + "' is not a finite number");
+  if (!v.is_number() || !std::isfinite(v.get<double>()))
+    throw Error(std::string("'") + key + "' is not a finite number");
   return v.get<double>();
 }
 
-constexpr int64_t kMaxEpochs = 10'000'000;      // far beyond any run; keeps epoch arithmetic in int
+constexpr int64_t kMaxEpochs = 10'000'000;       // far beyond any run; keeps epoch arithmetic in int
 constexpr int64_t kMaxIters = int64_t{1} << 53;  // samples; exact in a float64
 
 std::string new_checkpoint_id(int64_t total_iters) {
@@ -356,8 +357,10 @@ Restored restore_train_state(CycleGANModel& m, const safetensors::Contents& c, c
                static_cast<int>(whole(o, "epoch_count", -kMaxEpochs, kMaxEpochs)),
                static_cast<int>(whole(o, "lr_decay_iters", 0, kMaxEpochs))};
       if (saved.base_lr < 0) throw Error("the saved --lr is negative");
+      nn::LRSchedule check(saved);  // throws for an unknown policy or a step schedule without a step
     } else {  // version 1: the run's first epoch follows from the position and the steps taken
-      saved.epoch_count = pos.epoch - static_cast<int>(whole(st.at("scheduler_G"), "last_epoch", 0, kMaxEpochs)) + 1;
+      saved.epoch_count =
+          pos.epoch - static_cast<int>(whole(st.at("scheduler_G"), "last_epoch", 0, kMaxEpochs)) + 1;
     }
     Restored r;
     const std::string note = restore_schedule(m.scheduler_G, st.at("scheduler_G"), saved, now);
@@ -379,10 +382,11 @@ Restored restore_train_state(CycleGANModel& m, const safetensors::Contents& c, c
         if (t == c.tensors.end()) throw Error("entry '" + k + "' is missing");
         const Shape& sh = t->second.shape();
         if (sh.size() != 4 || sh[0] != 1 || sh[1] != channels || sh[2] < 1 || sh[3] < 1)
-          throw Error("entry '" + k + "' has shape " + shape_str(sh) + ", not (1, " + std::to_string(channels) +
-                      ", H, W)");
+          throw Error("entry '" + k + "' has shape " + shape_str(sh) + ", not (1, " +
+                      std::to_string(channels) + ", H, W)");
         for (double x : t->second.to_vector<double>())
-          if (!(x >= -1.0 && x <= 1.0)) throw Error("entry '" + k + "' holds " + std::to_string(x) + ", outside [-1, 1]");
+          if (!(x >= -1.0 && x <= 1.0))
+            throw Error("entry '" + k + "' holds " + std::to_string(x) + ", outside [-1, 1]");
         imgs.push_back(t->second.to(DType::F32).to(m.device));
       }
       p.set_images(std::move(imgs));

@@ -63,8 +63,8 @@ std::optional<Restored> load_checkpoint(CycleGANModel& model, const std::string&
 // `model`; `id` is the checkpoint id of the network files it must belong to. Every number, shape
 // and value is checked and an error names `what` and the entry. load_checkpoint's second half,
 // separate so that the fuzzer can reach it without files.
-Restored restore_train_state(CycleGANModel& model, const safetensors::Contents& state, const std::string& what,
-                             const std::string& id);
+Restored restore_train_state(CycleGANModel& model, const safetensors::Contents& state,
+                             const std::string& what, const std::string& id);
 
 // One network file into a module, checking every key and shape and that every value is finite.
 // Returns the file's checkpoint id ("" for files without one, e.g. converted .pth).
