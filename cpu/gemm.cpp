@@ -139,7 +139,9 @@ bool has_avx512() { return cpu_isa() == Isa::Avx512; }
 // GCC 12's unpack intrinsics start from an undefined register, which -Wmaybe-uninitialized
 // reports inside the compiler's own header; the values are all defined.
 #pragma GCC diagnostic push
+#if !defined(__clang__)  // (clang has no such warning)
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
 __attribute__((target("avx512f"))) inline void transpose16(__m512 r[16]) {
   __m512 t[16], u[16];
   for (int i = 0; i < 8; ++i) {  // t[2i] lane L: r2i[4L], r2i+1[4L], r2i[4L+1], r2i+1[4L+1]

@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <mutex>
+#include <tuple>
 
 #include "ops/batch.h"
 
@@ -124,7 +125,9 @@ Tensor transform(const Image& input, const Preprocess& p, Generator& gen, const 
     img = crop(img, left, top, tw, th);
   }
   if (p.mode == "none") {
-    const auto [w, h] = power2_size(img.width, img.height);
+    // (not a structured binding: clang before 16 cannot capture one in the lambda below)
+    int w, h;
+    std::tie(w, h) = power2_size(img.width, img.height);
     if (w != img.width || h != img.height) {
       std::call_once(g_power2_warning, [&] {
         std::fprintf(

@@ -79,7 +79,8 @@ inline void check_three_float32_steps(cyclegan::CycleGANModel& model, const safe
   double worst_mean = 0, worst_max = 0;
   for (auto& [name, net] : model.networks())
     for (const auto& [key, p] : net->state_dict()) {
-      CAPTURE(name + "." + key);
+      const std::string where = name + "." + key;  // (CAPTURE cannot take structured bindings in clang 14)
+      CAPTURE(where);
       const auto a = p.to_vector<double>(),
                  e = fx.tensors.at("f32.step3." + name + "." + key).to_vector<double>();
       double sum = 0, mx = 0;

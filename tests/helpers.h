@@ -66,7 +66,9 @@ using OpFn = std::function<Tensor(const std::vector<Tensor>&)>;
 inline int check_fixture_cases(const safetensors::Contents& fx, const std::map<std::string, OpFn>& ops,
                                double atol, double rtol) {
   int cases = 0;
-  for (const auto& [name, fn] : ops) {
+  for (const auto& entry : ops) {  // (no structured binding: clang 14 cannot capture one in CAPTURE)
+    const std::string& name = entry.first;
+    const OpFn& fn = entry.second;
     CAPTURE(name);
     std::vector<Tensor> ins;
     for (int i = 0; fx.tensors.count(name + ".in" + std::to_string(i)); ++i)

@@ -44,7 +44,9 @@ TEST_CASE("bicubic resize equals PIL's byte for byte - up - down - one axis - id
   const auto fx = test::fixture("image.safetensors");
   const Image src = from_fixture(fx.tensors.at("src"));
   int sizes = 0;
-  for (const auto& [key, t] : fx.tensors) {
+  for (const auto& kv : fx.tensors) {  // (no structured binding: clang 14 cannot CAPTURE one)
+    const std::string& key = kv.first;
+    const Tensor& t = kv.second;
     if (key.rfind("resize.", 0) != 0) continue;
     CAPTURE(key);
     const Image expected = from_fixture(t);

@@ -53,7 +53,9 @@ void expect_identical_checkpoints(const Options& a, const Options& b, const std:
     const auto x = safetensors::load(net_file(a, label, net)).tensors,
                y = safetensors::load(net_file(b, label, net)).tensors;
     REQUIRE(x.size() == y.size());
-    for (const auto& [k, t] : x) {
+    for (const auto& kv : x) {  // (no structured binding: clang 14 cannot CAPTURE one)
+      const std::string& k = kv.first;
+      const Tensor& t = kv.second;
       CAPTURE(k);
       REQUIRE(y.count(k));
       CHECK(std::memcmp(t.raw(), y.at(k).raw(), t.nbytes()) == 0);
@@ -61,7 +63,9 @@ void expect_identical_checkpoints(const Options& a, const Options& b, const std:
   }
   const auto sx = safetensors::load(state_file(a, label)), sy = safetensors::load(state_file(b, label));
   CHECK(sx.tensors.size() == sy.tensors.size());
-  for (const auto& [k, t] : sx.tensors) {
+  for (const auto& kv : sx.tensors) {
+    const std::string& k = kv.first;
+    const Tensor& t = kv.second;
     CAPTURE(k);
     REQUIRE(sy.tensors.count(k));
     CHECK(std::memcmp(t.raw(), sy.tensors.at(k).raw(), t.nbytes()) == 0);

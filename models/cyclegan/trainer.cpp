@@ -63,8 +63,7 @@ std::string hms(double s) {
 // Progress on stdout and the two loss logs in the experiment folder.
 class Reporter {
  public:
-  Reporter(const Options& opt, bool quiet)
-      : opt_(opt), quiet_(quiet), live_(!quiet && isatty(STDOUT_FILENO)) {
+  Reporter(const Options& opt, bool quiet) : quiet_(quiet), live_(!quiet && isatty(STDOUT_FILENO)) {
     const std::string dir = experiment_dir(opt);
     txt_.open(dir + "/loss_log.txt", std::ios::app);
     const std::string csv_path = dir + "/loss_log.csv";
@@ -141,7 +140,6 @@ class Reporter {
       shown_ = false;
     }
   }
-  const Options& opt_;
   bool quiet_, live_, shown_ = false;
   Clock::time_point last_draw_{};
   std::ofstream txt_, csv_;
