@@ -79,12 +79,13 @@ bool same_networks(const Options& a, const Options& b, const std::string& label)
 
 TEST_CASE("the linear schedule never goes below zero past its last epoch") {
   nn::LRSchedule s({"linear", 2e-4, 3, 3, 1, 50});
-  CHECK(s.lr_at(5) == doctest::Approx(2e-4 * (1 - 3.0 / 4)));  // epoch 6, the last: 1/4 of the rate
-  CHECK(s.lr_at(6) == 0.0);                                    // 4/4
-  CHECK(s.lr_at(7) == 0.0);                                    // would be -1/4 unclamped
+  CHECK(s.lr_at(5) ==
+        doctest::Approx(2e-4 * (1 - 3.0 / 4)).epsilon(1e-12).scale(0));  // epoch 6, the last: 1/4 of the rate
+  CHECK(s.lr_at(6) == 0.0);                                              // 4/4
+  CHECK(s.lr_at(7) == 0.0);                                              // would be -1/4 unclamped
   CHECK(s.lr_at(20) == 0.0);
   nn::LRSchedule late({"linear", 2e-4, 3, 3, 5, 50});  // a weights-only resume at epoch 5
-  CHECK(late.lr_at(1) == doctest::Approx(2e-4 * (1 - 3.0 / 4)));
+  CHECK(late.lr_at(1) == doctest::Approx(2e-4 * (1 - 3.0 / 4)).epsilon(1e-12).scale(0));
   CHECK(late.lr_at(4) == 0.0);
 }
 
@@ -144,7 +145,7 @@ TEST_CASE("changed schedule flags on an exact resume: the new schedule takes ove
   REQUIRE(r->notes.size() == 1);
   CHECK(r->notes[0].find("--n_epochs_decay 1 -> 3") != std::string::npos);
   CHECK(r->notes[0].find("--lr 0.0002 -> 0.0004") != std::string::npos);
-  CHECK(m.lr() == doctest::Approx(4e-4 * 0.5));
+  CHECK(m.lr() == doctest::Approx(4e-4 * 0.5).epsilon(1e-12).scale(0));
   CHECK(m.scheduler_D->lr() == m.lr());
   // the extended run trains two more epochs, at 4e-4 * (1 - 3/4) and 4e-4 * 0
   longer.continue_train = true;
@@ -169,7 +170,7 @@ TEST_CASE("a weights-only resume follows the official formula from --epoch_count
   CycleGANModel m(o, true);
   CHECK_FALSE(load_checkpoint(m, "latest").has_value());
   m.update_learning_rate();  // the first epoch's step: epoch 3 of n_epochs 2 + decay 2
-  CHECK(m.lr() == doctest::Approx(2e-4 * (1 - 2.0 / 3)));
+  CHECK(m.lr() == doctest::Approx(2e-4 * (1 - 2.0 / 3)).epsilon(1e-12).scale(0));
   REQUIRE(run_training(o, {nullptr, true}) == 0);
   CHECK(state_json(o, "latest").find("\"epoch\":4") != std::string::npos);
 }
