@@ -128,6 +128,35 @@ TEST_CASE("cyclegan_test: a too-small image is skipped by name - the rest transl
   CHECK(fs::exists(dir + "/r/exp/test_latest/images/c_big_fake.png"));
 }
 
+TEST_CASE("cyclegan_test --max_pixels: a larger image is skipped by name unread - 'none' lifts the limit") {
+  const std::string dir = scratch_dir("max_pixels");
+  Options o = test_options(dir);
+  o.model_suffix = "_A";
+  o.preprocess = "none";
+  o.dataroot = dir + "/images";
+  fs::create_directories(o.dataroot);
+  data::write_png(o.dataroot + "/a_fits.png", solid(16, 16, 3, 90));  // 256 pixels
+  data::write_png(o.dataroot + "/b_over.png", solid(20, 16, 3, 90));  // 320 pixels
+  save_generator(o, "G_A", 3, 3);
+  const std::string app = std::string(CG_BINARY_DIR) + "/apps/cyclegan_test";
+  const std::string cmd =
+      app + " --dataroot " + o.dataroot + " --checkpoints_dir " + o.checkpoints_dir + " --results_dir " +
+      dir + "/r --name exp --ngf 4 --netG resnet_1blocks --model_suffix _A" + " --preprocess none";
+  const auto [rc, out] = test::run_command(cmd + " --max_pixels 256 2>&1");
+  CHECK(rc == 1);
+  CHECK_MESSAGE(out.find("b_over.png': its header claims 20x16 = 320 pixels, more than the limit of 256") !=
+                    std::string::npos,
+                out);
+  CHECK(fs::exists(dir + "/r/exp/test_latest/images/a_fits_fake.png"));
+  CHECK_FALSE(fs::exists(dir + "/r/exp/test_latest/images/b_over_fake.png"));
+  const auto [rc2, out2] = test::run_command(cmd + " --max_pixels none 2>&1");
+  CHECK_MESSAGE(rc2 == 0, out2);
+  CHECK(fs::exists(dir + "/r/exp/test_latest/images/b_over_fake.png"));
+  const auto [rc3, out3] = test::run_command(cmd + " --max_pixels 0 2>&1");
+  CHECK(rc3 == 1);
+  CHECK(out3.find("--max_pixels must be >= 1") != std::string::npos);
+}
+
 TEST_CASE("cyclegan_test: clear refusals - a missing --model_suffix - NaN weights - a bad --threshold") {
   const std::string dir = scratch_dir("test_refusals");
   Options o = test_options(dir);
