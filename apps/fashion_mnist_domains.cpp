@@ -4,6 +4,8 @@
 #include <zlib.h>
 
 #include <CLI/CLI.hpp>
+#include <algorithm>
+#include <climits>
 #include <cstdio>
 #include <filesystem>
 #include <string>
@@ -31,16 +33,30 @@ std::vector<uint8_t> read_idx(const std::string& path, std::vector<int>& dims) {
     gzclose(f);
     throw cg::Error("'" + path + "' is not an unsigned-byte IDX file");
   }
+  // The sizes come from the file: checked before anything is allocated, and the data is read in
+  // chunks, so a header that lies costs no more memory than the file really holds.
+  constexpr uint64_t kMaxBytes = uint64_t{1} << 31;  // Fashion-MNIST's largest file holds 47 MB
   dims.clear();
-  size_t total = 1;
+  uint64_t total = 1;
+  std::string shape;
   for (int d = 0; d < magic[3]; ++d) {
     unsigned char b[4];
     read(b, 4);
-    dims.push_back(b[0] << 24 | b[1] << 16 | b[2] << 8 | b[3]);
-    total *= static_cast<size_t>(dims.back());
+    const uint64_t n = uint64_t{b[0]} << 24 | uint64_t{b[1]} << 16 | uint64_t{b[2]} << 8 | b[3];
+    shape += (d ? "x" : "") + std::to_string(n);
+    if (n > INT32_MAX || __builtin_mul_overflow(total, n, &total) || total > kMaxBytes) {
+      gzclose(f);
+      throw cg::Error("'" + path + "' claims dimensions " + shape +
+                      "..., more values than an IDX file of images can hold (2^31)");
+    }
+    dims.push_back(static_cast<int>(n));
   }
-  std::vector<uint8_t> data(total);
-  read(data.data(), static_cast<unsigned>(total));
+  std::vector<uint8_t> data;
+  while (data.size() < total) {
+    const size_t at = data.size(), n = std::min<size_t>(total - at, size_t{1} << 20);
+    data.resize(at + n);
+    read(data.data() + at, static_cast<unsigned>(n));
+  }
   gzclose(f);
   return data;
 }

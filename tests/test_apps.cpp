@@ -1,8 +1,11 @@
 // cyclegan_test, cyclegan_score and autograd_demo: output names and sizes, the results page, known
 // scores and their boundaries, exit codes.
+#include <zlib.h>
+
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <tuple>
 
 #include "data/image.h"
 #include "data/score.h"
@@ -142,15 +145,17 @@ TEST_CASE("cyclegan_test --max_pixels: a larger image is skipped by name unread 
   const std::string cmd =
       app + " --dataroot " + o.dataroot + " --checkpoints_dir " + o.checkpoints_dir + " --results_dir " +
       dir + "/r --name exp --ngf 4 --netG resnet_1blocks --model_suffix _A" + " --preprocess none";
+  // (pairs, not structured bindings: clang 14 cannot capture those in *_MESSAGE)
   const auto [rc, out] = test::run_command(cmd + " --max_pixels 256 2>&1");
+  const std::string& said = out;
   CHECK(rc == 1);
   CHECK_MESSAGE(out.find("b_over.png': its header claims 20x16 = 320 pixels, more than the limit of 256") !=
                     std::string::npos,
-                out);
+                said);
   CHECK(fs::exists(dir + "/r/exp/test_latest/images/a_fits_fake.png"));
   CHECK_FALSE(fs::exists(dir + "/r/exp/test_latest/images/b_over_fake.png"));
-  const auto [rc2, out2] = test::run_command(cmd + " --max_pixels none 2>&1");
-  CHECK_MESSAGE(rc2 == 0, out2);
+  const auto none = test::run_command(cmd + " --max_pixels none 2>&1");
+  CHECK_MESSAGE(none.first == 0, none.second);
   CHECK(fs::exists(dir + "/r/exp/test_latest/images/b_over_fake.png"));
   const auto [rc3, out3] = test::run_command(cmd + " --max_pixels 0 2>&1");
   CHECK(rc3 == 1);
@@ -357,4 +362,69 @@ TEST_CASE("autograd_demo fits the curve it says it fits") {
   REQUIRE(std::sscanf(out.c_str() + at, "learned w = %lf, b = %lf", &w, &b) == 2);
   CHECK(std::abs(w - 1.7) < 0.05);
   CHECK(std::abs(b + 0.4) < 0.05);
+}
+
+namespace {
+// A gzip-compressed IDX file of unsigned bytes: magic 0 0 8 ndims, big-endian dims, the values.
+void write_idx(const std::string& path, const std::vector<uint32_t>& dims,
+               const std::vector<uint8_t>& values) {
+  std::string bytes = {0, 0, 8, static_cast<char>(dims.size())};
+  for (uint32_t d : dims)
+    for (int s = 24; s >= 0; s -= 8) bytes.push_back(static_cast<char>(d >> s));
+  bytes.append(values.begin(), values.end());
+  gzFile f = gzopen(path.c_str(), "wb");
+  REQUIRE(f);
+  REQUIRE(gzwrite(f, bytes.data(), static_cast<unsigned>(bytes.size())) == static_cast<int>(bytes.size()));
+  gzclose(f);
+}
+}  // namespace
+
+TEST_CASE(
+    "fashion_mnist_domains writes the two classes as gray PNGs - up to each limit - and refuses bad files") {
+  const std::string dir = scratch_dir("fmnist");
+  const std::string src = dir + "/src";
+  fs::create_directories(src);
+  // 6 images of 3x2 (image i holds the values 10 i .. 10 i + 5), labels 7 9 7 1 9 7
+  std::vector<uint8_t> pixels;
+  for (int i = 0; i < 6; ++i)
+    for (int k = 0; k < 6; ++k) pixels.push_back(static_cast<uint8_t>(10 * i + k));
+  const std::vector<uint8_t> labels = {7, 9, 7, 1, 9, 7};
+  for (const char* split : {"train", "t10k"}) {
+    write_idx(src + "/" + split + "-images-idx3-ubyte.gz", {6, 2, 3}, pixels);
+    write_idx(src + "/" + split + "-labels-idx1-ubyte.gz", {6}, labels);
+  }
+  const std::string app = std::string(CG_BINARY_DIR) + "/apps/fashion_mnist_domains --source " + src;
+  const auto written = test::run_command(app + " --out " + dir + "/ds --train 2 --test 5 2>&1");
+  REQUIRE_MESSAGE(written.first == 0, written.second);
+  CHECK(written.second.find("trainA 2, trainB 2, testA 3, testB 2 images") != std::string::npos);
+  auto count = [&](const std::string& d) {
+    return std::distance(fs::directory_iterator(dir + "/ds/" + d), fs::directory_iterator{});
+  };
+  CHECK(count("trainA") == 2);  // --train 2 of the three sneakers
+  CHECK(count("testA") == 3);
+  CHECK(count("testB") == 2);
+  // trainB/00001.png is the second ankle boot: image 4, gray, 3 wide and 2 high, its bytes unchanged
+  const data::Image img = data::read_image(dir + "/ds/trainB/00001.png", 1);
+  CHECK(img.width == 3);
+  CHECK(img.height == 2);
+  CHECK(img.pixels == std::vector<uint8_t>(pixels.begin() + 24, pixels.begin() + 30));
+
+  // Errors name the file and exit 1, before any allocation a forged header asks for.
+  write_idx(src + "/train-labels-idx1-ubyte.gz", {5}, {7, 9, 7, 1, 9});
+  auto [rc2, out2] = test::run_command(app + " --out " + dir + "/ds2 2>&1");
+  CHECK(rc2 == 1);
+  CHECK(out2.find("images and labels of 'train' do not match") != std::string::npos);
+  write_idx(src + "/train-images-idx3-ubyte.gz", {65535, 65535, 65535}, {});
+  std::tie(rc2, out2) = test::run_command(app + " --out " + dir + "/ds2 2>&1");
+  CHECK(rc2 == 1);
+  CHECK(out2.find("train-images-idx3-ubyte.gz' claims dimensions 65535x65535...") != std::string::npos);
+  write_idx(src + "/train-images-idx3-ubyte.gz", {6, 2, 3}, {1, 2, 3});  // the values stop early
+  std::tie(rc2, out2) = test::run_command(app + " --out " + dir + "/ds2 2>&1");
+  CHECK(rc2 == 1);
+  CHECK(out2.find("train-images-idx3-ubyte.gz' is truncated") != std::string::npos);
+  std::tie(rc2, out2) =
+      test::run_command(std::string(CG_BINARY_DIR) + "/apps/fashion_mnist_domains --source " + dir +
+                        "/nowhere --out " + dir + "/ds2 2>&1");
+  CHECK(rc2 == 1);
+  CHECK(out2.find("nowhere/train-images-idx3-ubyte.gz") != std::string::npos);
 }
