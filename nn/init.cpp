@@ -71,6 +71,13 @@ void init_weights(Module& net, const std::string& type, double gain, Generator& 
     } else if (auto* t = dynamic_cast<ConvTranspose2d*>(m)) {
       w = &t->weight;
       b = &t->bias;
+    } else if (auto* bn = dynamic_cast<BatchNorm2d*>(m)) {
+      // the official: batch norm weights ~ N(1, gain) whatever init_type says, biases 0
+      std::vector<double> v(static_cast<size_t>(bn->weight.numel()));
+      for (double& x : v) x = 1.0 + gain * gen.normal();
+      copy_(bn->weight, Tensor::from_vector(v, bn->weight.shape()));
+      fill_(bn->bias, 0.0);
+      continue;
     }
     if (!w) continue;
     init_weight(*w, type, gain, gen);

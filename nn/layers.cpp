@@ -1,5 +1,6 @@
 #include "nn/layers.h"
 
+#include "autograd/tape.h"
 #include "ops/ops.h"
 
 namespace cg::nn {
@@ -29,6 +30,26 @@ static void check_channels(const Tensor& x, int64_t channels) {
   if (x.ndim() == 4 && x.size(1) != channels)
     throw Error("InstanceNorm2d(" + std::to_string(channels) + "): input " + x.describe() + " has " +
                 std::to_string(x.size(1)) + " channels");
+}
+
+BatchNorm2d::BatchNorm2d(int64_t channels, double eps, double momentum) : eps(eps), momentum(momentum) {
+  weight = register_parameter("weight", Tensor::ones({channels}));
+  bias = register_parameter("bias", Tensor::zeros({channels}));
+  running_mean = register_buffer("running_mean", Tensor::zeros({channels}));
+  running_var = register_buffer("running_var", Tensor::ones({channels}));
+  // PyTorch keeps an int64; a float counts exactly to 2^24 batches here, and with a fixed momentum
+  // the count is only bookkeeping
+  num_batches_tracked = register_buffer("num_batches_tracked", Tensor::zeros({}));
+}
+
+Tensor BatchNorm2d::forward(const Tensor& x) {
+  const bool training = is_training();
+  Tensor y = batch_norm2d(x, weight, bias, running_mean, running_var, training, momentum, eps);
+  if (training) {
+    NoGradGuard no_grad;
+    copy_(num_batches_tracked, num_batches_tracked + 1.0);
+  }
+  return y;
 }
 
 Tensor InstanceNorm2d::forward(const Tensor& x) {

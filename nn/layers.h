@@ -36,6 +36,18 @@ class InstanceNorm2d : public Module {
   double eps;
 };
 
+// affine=True, track_running_stats=True, as the official --norm batch builds it: batch statistics in
+// training mode (updating the running ones), running statistics in eval mode.
+class BatchNorm2d : public Module {
+ public:
+  explicit BatchNorm2d(int64_t channels, double eps = 1e-5, double momentum = 0.1);
+  Tensor forward(const Tensor& x) override;
+  std::string type_name() const override { return "BatchNorm2d"; }
+  Tensor weight, bias;                                    // parameters (C): ones, zeros
+  Tensor running_mean, running_var, num_batches_tracked;  // buffers (C): zeros, ones; () count
+  double eps, momentum;
+};
+
 class ReflectionPad2d : public Module {
  public:
   explicit ReflectionPad2d(int64_t pad) : pad(pad) {}

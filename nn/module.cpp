@@ -14,14 +14,32 @@ Tensor Module::register_parameter(const std::string& name, Tensor t) {
   return t;
 }
 
-void Module::collect(const std::string& prefix, std::vector<std::pair<std::string, Tensor>>& out) const {
-  for (const auto& [name, t] : params_) out.emplace_back(prefix + name, t);
-  for (const auto& [name, child] : children_) child->collect(prefix + name + ".", out);
+Tensor Module::register_buffer(const std::string& name, Tensor t) {
+  buffers_.emplace_back(name, t);
+  return t;
+}
+
+void Module::collect(const std::string& prefix, bool buffers,
+                     std::vector<std::pair<std::string, Tensor>>& out) const {
+  for (const auto& [name, t] : buffers ? buffers_ : params_) out.emplace_back(prefix + name, t);
+  for (const auto& [name, child] : children_) child->collect(prefix + name + ".", buffers, out);
 }
 
 std::vector<std::pair<std::string, Tensor>> Module::named_parameters() const {
   std::vector<std::pair<std::string, Tensor>> out;
-  collect("", out);
+  collect("", false, out);
+  return out;
+}
+
+std::vector<std::pair<std::string, Tensor>> Module::named_buffers() const {
+  std::vector<std::pair<std::string, Tensor>> out;
+  collect("", true, out);
+  return out;
+}
+
+std::vector<std::pair<std::string, Tensor>> Module::named_tensors() const {
+  auto out = named_parameters();
+  for (auto& b : named_buffers()) out.push_back(b);
   return out;
 }
 
@@ -46,12 +64,12 @@ int64_t Module::num_parameters() const {
 
 std::map<std::string, Tensor> Module::state_dict() const {
   std::map<std::string, Tensor> sd;
-  for (auto& [name, t] : named_parameters()) sd.emplace(name, t.detach());
+  for (auto& [name, t] : named_tensors()) sd.emplace(name, t.detach());
   return sd;
 }
 
 void Module::load_state_dict(const std::map<std::string, Tensor>& sd, const std::string& what) {
-  const auto params = named_parameters();
+  const auto params = named_tensors();
   std::vector<std::string> missing, unexpected, misshaped;
   std::map<std::string, const Tensor*> mine;
   for (const auto& [name, t] : params) {
@@ -92,7 +110,7 @@ void Module::train(bool on) {
 }
 
 void Module::to(Device dev) {
-  for (auto& [name, t] : named_parameters()) {
+  for (auto& [name, t] : named_tensors()) {
     if (t.device() == dev) continue;
     TensorImpl* impl = t.impl();
     Tensor moved = t.detach().to(dev);
@@ -103,7 +121,7 @@ void Module::to(Device dev) {
 }
 
 void Module::to(DType dt) {
-  for (auto& [name, t] : named_parameters()) {
+  for (auto& [name, t] : named_tensors()) {
     if (t.dtype() == dt) continue;
     TensorImpl* impl = t.impl();
     Tensor converted = t.detach().to(dt);

@@ -27,6 +27,11 @@ class Module {
   std::vector<std::pair<std::string, Module*>> named_modules();
   int64_t num_parameters() const;
 
+  // Buffers: state that is saved and moved with the parameters but not trained (batch norm's
+  // running statistics), named as PyTorch names them.
+  std::vector<std::pair<std::string, Tensor>> named_buffers() const;
+
+  // Parameters and buffers by name.
   std::map<std::string, Tensor> state_dict() const;
   // Copies values into the existing parameters (on their device). Throws, naming every missing,
   // unexpected and mis-shaped key, before changing anything; `what` names the source in errors.
@@ -35,13 +40,15 @@ class Module {
   void train(bool on = true);
   void eval() { train(false); }
   bool is_training() const { return training_; }
-  void to(Device dev);              // moves every parameter in place
-  void to(DType dt);                // converts every parameter in place (float64: for exact comparisons)
+  void to(Device dev);              // moves every parameter and buffer in place
+  void to(DType dt);                // converts them in place (float64: for exact comparisons)
   void set_requires_grad(bool on);  // freezes or unfreezes every parameter
 
  protected:
   // Registers a parameter (requires_grad on) under `name`; returns the handle the layer keeps.
   Tensor register_parameter(const std::string& name, Tensor t);
+  // Registers a buffer (no gradient); the layer updates it in place (copy_), so handles stay valid.
+  Tensor register_buffer(const std::string& name, Tensor t);
   template <class M>
   std::shared_ptr<M> register_module(const std::string& name, std::shared_ptr<M> m) {
     children_.emplace_back(name, m);
@@ -50,8 +57,10 @@ class Module {
   const std::vector<std::pair<std::string, std::shared_ptr<Module>>>& children() const { return children_; }
 
  private:
-  void collect(const std::string& prefix, std::vector<std::pair<std::string, Tensor>>& out) const;
-  std::vector<std::pair<std::string, Tensor>> params_;
+  void collect(const std::string& prefix, bool buffers,
+               std::vector<std::pair<std::string, Tensor>>& out) const;
+  std::vector<std::pair<std::string, Tensor>> named_tensors() const;  // parameters, then buffers
+  std::vector<std::pair<std::string, Tensor>> params_, buffers_;
   std::vector<std::pair<std::string, std::shared_ptr<Module>>> children_;
   bool training_ = true;
 };

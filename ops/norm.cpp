@@ -2,6 +2,8 @@
 
 #include "autograd/tape.h"
 #include "backend/dispatch.h"
+#include "ops/elementwise.h"
+#include "ops/reduce.h"
 
 namespace cg {
 
@@ -35,6 +37,35 @@ Tensor instance_norm2d(const Tensor& x, double eps) {
 
 Tensor instance_norm_act2d(const Tensor& x, double slope, double eps) {
   return instance_norm_impl("instance_norm_act2d", x, eps, true, slope);
+}
+
+// ---- batch norm: composed of recorded ops (mean, sub, square, sqrt, div, mul, add), so the
+//      backward is theirs; the running statistics are updated outside the tape ----
+Tensor batch_norm2d(const Tensor& x, const Tensor& weight, const Tensor& bias, Tensor& running_mean,
+                    Tensor& running_var, bool training, double momentum, double eps) {
+  if (x.ndim() != 4) throw Error("batch_norm2d: expected a 4-D (N, C, H, W) input, got " + x.describe());
+  const int64_t C = x.size(1), count = x.size(0) * x.size(2) * x.size(3);
+  for (const Tensor* t : std::initializer_list<const Tensor*>{&weight, &bias, &running_mean, &running_var})
+    if (t->shape() != Shape{C})
+      throw Error("batch_norm2d: input " + x.describe() + " needs (" + std::to_string(C) +
+                  ") weight, bias and running statistics, got " + t->describe());
+  Tensor x_hat;  // (N, C, H, W)
+  if (training) {
+    // PyTorch refuses too: the variance of a single value says nothing
+    if (count < 2)
+      throw Error("batch_norm2d: need more than one value per channel when training, got " + x.describe());
+    const Tensor mu = mean(x, {0, 2, 3});            // (C)
+    const Tensor xc = x - mu;                        // (N, C, H, W)
+    const Tensor var = mean(square(xc), {0, 2, 3});  // (C), biased
+    x_hat = xc / sqrt(var + eps);
+    NoGradGuard no_grad;
+    const double unbias = static_cast<double>(count) / static_cast<double>(count - 1);
+    copy_(running_mean, running_mean * (1.0 - momentum) + mu.detach() * momentum);
+    copy_(running_var, running_var * (1.0 - momentum) + var.detach() * (momentum * unbias));
+  } else {
+    x_hat = (x - running_mean) / sqrt(running_var + eps);
+  }
+  return x_hat * weight + bias;
 }
 
 }  // namespace cg

@@ -12,4 +12,12 @@ Tensor instance_norm2d(const Tensor& x, double eps = 1e-5);
 // only the normalised values are kept for backward.
 Tensor instance_norm_act2d(const Tensor& x, double slope, double eps = 1e-5);
 
+// BatchNorm2d (affine) on (N, C, H, W), as PyTorch's: in training, each channel is normalised by
+// the batch's mean and biased variance over (N, H, W), and running_mean/running_var (C) are blended
+// in place with `momentum`, the variance unbiased (n / (n - 1)); in eval, the running statistics
+// normalise. Then y = x_hat * weight + bias, weight and bias (C). Built from the elementwise and
+// reduction ops, so it runs wherever they do and its gradient is theirs.
+Tensor batch_norm2d(const Tensor& x, const Tensor& weight, const Tensor& bias, Tensor& running_mean,
+                    Tensor& running_var, bool training, double momentum = 0.1, double eps = 1e-5);
+
 }  // namespace cg

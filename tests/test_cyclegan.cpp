@@ -67,7 +67,7 @@ TEST_CASE("default networks have the official parameter counts and key names") {
   CHECK(Gd->state_dict().count("model.10.conv_block.6.weight"));  // dropout shifts the second conv
   auto P = define_D(3, 64, "pixel", 3, "instance", "normal", 0.02, g);
   CHECK(P->state_dict().count("net.5.weight"));
-  CHECK_THROWS_WITH_AS(define_G(3, 3, 8, "unet_256", "instance", false, "normal", 0.02, g),
+  CHECK_THROWS_WITH_AS(define_G(3, 3, 8, "unet_64", "instance", false, "normal", 0.02, g),
                        doctest::Contains("not recognized"), Error);
 }
 

@@ -262,8 +262,22 @@ TEST_CASE("bad option values are refused with the flag's name") {
   o.lambda_identity = 0;
   CHECK_NOTHROW(validate_options(o, true));
   o = Options{};
+  o.norm = "group";
+  CHECK_THROWS_WITH_AS(validate_options(o, true), doctest::Contains("--norm must be instance, batch or none"),
+                       Error);
   o.norm = "batch";
-  CHECK_THROWS_WITH_AS(validate_options(o, true), doctest::Contains("--norm"), Error);
+  CHECK_NOTHROW(validate_options(o, true));
+  // the U-Nets halve the size 8 (unet_256) or 7 (unet_128) times
+  o.netG = "unet_256";
+  CHECK_NOTHROW(validate_options(o, true));  // the default crop, 256
+  o.crop_size = 128;
+  CHECK_THROWS_WITH_AS(validate_options(o, true),
+                       doctest::Contains("--crop_size must be a positive multiple of 256"), Error);
+  o.netG = "unet_128";
+  CHECK_NOTHROW(validate_options(o, true));
+  o.crop_size = 192;
+  CHECK_THROWS_WITH_AS(validate_options(o, true),
+                       doctest::Contains("multiple of 128 (--netG unet_128 halves the size 7 times)"), Error);
 }
 
 TEST_CASE("each preprocess mode gives the official output size") {

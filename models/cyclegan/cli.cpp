@@ -81,9 +81,10 @@ const std::vector<Flag>& flag_table() {
       {"ngf", &O::ngf, kBoth, "filters in the generators' first convolution"},
       {"ndf", &O::ndf, kBoth, "filters in the discriminators' first convolution"},
       {"netD", &O::netD, kBoth, "discriminator: basic (70x70 PatchGAN) | n_layers | pixel"},
-      {"netG", &O::netG, kBoth, "generator: resnet_9blocks | resnet_6blocks (or resnet_<N>blocks)"},
+      {"netG", &O::netG, kBoth,
+       "generator: resnet_9blocks | resnet_6blocks (or resnet_<N>blocks) | unet_256 | unet_128"},
       {"n_layers_D", &O::n_layers_D, kBoth, "discriminator depth when --netD n_layers"},
-      {"norm", &O::norm, kBoth, "normalisation layer: instance | none"},
+      {"norm", &O::norm, kBoth, "normalisation layer: instance | batch | none"},
       {"init_type", &O::init_type, kBoth, "weight init: normal | xavier | kaiming | orthogonal"},
       {"init_gain", &O::init_gain, kBoth, "scale of the normal, xavier and orthogonal inits"},
       {"no_dropout", &O::no_dropout, kBoth,
@@ -373,15 +374,18 @@ void validate_options(const Options& o, bool is_train) {
   need(o.num_threads >= 0, "--num_threads must be >= 0");
   need(o.device == "cpu" || o.device == "cuda", "--device must be cpu or cuda, got '" + o.device + "'");
   need(o.max_dataset_size >= 1, "--max_dataset_size must be >= 1");
-  need(o.norm == "instance" || o.norm == "none",
-       "--norm must be instance or none (batch is not supported), got '" + o.norm + "'");
-  // The ResNet generator halves the size twice and doubles it twice: other sizes come back changed
-  // and the cycle loss fails mid-training, so the crop is checked here, before anything is written.
+  need(o.norm == "instance" || o.norm == "batch" || o.norm == "none",
+       "--norm must be instance, batch or none, got '" + o.norm + "'");
+  // The ResNet generator halves the size twice and doubles it twice, the U-Nets 7 or 8 times: other
+  // sizes come back changed (or fail in a skip connection) mid-training, so the crop is checked
+  // here, before anything is written.
   const bool crops =
       o.preprocess == "resize_and_crop" || o.preprocess == "crop" || o.preprocess == "scale_width_and_crop";
-  need(!crops || (o.crop_size >= 4 && o.crop_size % 4 == 0),
-       "--crop_size must be a positive multiple of 4 (the generators halve the size twice), got " +
-           std::to_string(o.crop_size));
+  const int unit = o.netG == "unet_256" ? 256 : o.netG == "unet_128" ? 128 : 4;
+  need(!crops || (o.crop_size >= unit && o.crop_size % unit == 0),
+       "--crop_size must be a positive multiple of " + std::to_string(unit) + " (--netG " + o.netG +
+           " halves the size " + (unit == 4 ? "twice" : std::to_string(unit == 128 ? 7 : 8) + " times") +
+           "), got " + std::to_string(o.crop_size));
   need(o.preprocess != "scale_width" || (o.load_size >= 4 && o.load_size % 4 == 0),
        "--load_size must be a positive multiple of 4 with --preprocess scale_width, got " +
            std::to_string(o.load_size));

@@ -8,8 +8,9 @@
 namespace cg::cyclegan {
 namespace {
 
-// The official norm_layer: InstanceNorm2d(affine=False), or an identity for "none". It decides
-// use_bias too: convolutions before an instance norm keep their bias, and with "none" they have none.
+// The official norm_layer: InstanceNorm2d(affine=False), BatchNorm2d(affine=True, running
+// statistics), or an identity for "none". It decides use_bias too: convolutions before an instance
+// norm keep their bias; with batch norm (which has its own) and with "none" they have none.
 class Identity : public nn::Module {
  public:
   Tensor forward(const Tensor& x) override { return x; }
@@ -18,8 +19,9 @@ class Identity : public nn::Module {
 
 std::shared_ptr<nn::Module> norm_layer(const std::string& norm, int64_t channels) {
   if (norm == "instance") return std::make_shared<nn::InstanceNorm2d>(channels);
+  if (norm == "batch") return std::make_shared<nn::BatchNorm2d>(channels);
   if (norm == "none") return std::make_shared<Identity>();
-  throw Error("norm '" + norm + "' is not supported (expected instance or none)");
+  throw Error("normalization layer [" + norm + "] is not found (expected instance, batch or none)");
 }
 
 bool bias_for(const std::string& norm) {
@@ -113,11 +115,83 @@ PixelDiscriminator::PixelDiscriminator(int input_nc, int ndf, const std::string&
 
 Tensor PixelDiscriminator::forward(const Tensor& x) { return net_->forward(x); }
 
+UnetSkipConnectionBlock::UnetSkipConnectionBlock(int outer_nc, int inner_nc, int input_nc,
+                                                 std::shared_ptr<nn::Module> submodule, Position pos,
+                                                 const std::string& norm, bool use_dropout)
+    : outermost_(pos == Position::Outermost) {
+  const bool use_bias = bias_for(norm);
+  if (input_nc < 0) input_nc = outer_nc;
+  model_ = register_module("model", std::make_shared<nn::Sequential>());
+  auto& m = *model_;
+  auto downconv = std::make_shared<nn::Conv2d>(input_nc, inner_nc, 4, 2, 1, use_bias);
+  if (pos == Position::Outermost) {  // [downconv, submodule, ReLU, upconv (bias), Tanh]
+    m.add(downconv);
+    m.add(std::move(submodule));
+    m.add(std::make_shared<nn::ReLU>());
+    m.add(std::make_shared<nn::ConvTranspose2d>(inner_nc * 2, outer_nc, 4, 2, 1, 0, true));
+    m.add(std::make_shared<nn::Tanh>());
+  } else if (pos == Position::Innermost) {  // [LeakyReLU, downconv, ReLU, upconv, upnorm]
+    m.add(std::make_shared<nn::LeakyReLU>(0.2));
+    m.add(downconv);
+    m.add(std::make_shared<nn::ReLU>());
+    m.add(std::make_shared<nn::ConvTranspose2d>(inner_nc, outer_nc, 4, 2, 1, 0, use_bias));
+    m.add(norm_layer(norm, outer_nc));
+  } else {  // [LeakyReLU, downconv, downnorm, submodule, ReLU, upconv, upnorm, (Dropout 0.5)]
+    m.add(std::make_shared<nn::LeakyReLU>(0.2));
+    m.add(downconv);
+    m.add(norm_layer(norm, inner_nc));
+    m.add(std::move(submodule));
+    m.add(std::make_shared<nn::ReLU>());
+    m.add(std::make_shared<nn::ConvTranspose2d>(inner_nc * 2, outer_nc, 4, 2, 1, 0, use_bias));
+    m.add(norm_layer(norm, outer_nc));
+    if (use_dropout) m.add(std::make_shared<nn::Dropout>(0.5));
+  }
+}
+
+Tensor UnetSkipConnectionBlock::forward(const Tensor& x) {
+  return outermost_ ? model_->forward(x) : cat1({x, model_->forward(x)});
+}
+
+UnetGenerator::UnetGenerator(int input_nc, int output_nc, int num_downs, int ngf, const std::string& norm,
+                             bool use_dropout)
+    : num_downs_(num_downs) {
+  if (num_downs < 5) throw Error("UnetGenerator: num_downs must be >= 5, got " + std::to_string(num_downs));
+  using P = UnetSkipConnectionBlock::Position;
+  // built from the innermost block out, as the official
+  auto block =
+      std::make_shared<UnetSkipConnectionBlock>(ngf * 8, ngf * 8, -1, nullptr, P::Innermost, norm, false);
+  for (int i = 0; i < num_downs - 5; ++i)
+    block =
+        std::make_shared<UnetSkipConnectionBlock>(ngf * 8, ngf * 8, -1, block, P::Middle, norm, use_dropout);
+  block = std::make_shared<UnetSkipConnectionBlock>(ngf * 4, ngf * 8, -1, block, P::Middle, norm, false);
+  block = std::make_shared<UnetSkipConnectionBlock>(ngf * 2, ngf * 4, -1, block, P::Middle, norm, false);
+  block = std::make_shared<UnetSkipConnectionBlock>(ngf, ngf * 2, -1, block, P::Middle, norm, false);
+  model_ = register_module("model", std::make_shared<UnetSkipConnectionBlock>(output_nc, ngf, input_nc, block,
+                                                                              P::Outermost, norm, false));
+}
+
+Tensor UnetGenerator::forward(const Tensor& x) {
+  // Each block halves H and W and its skip joins them back: the sides must divide by 2^num_downs
+  // (the official fails inside torch.cat otherwise; this names the sizes)
+  const int64_t unit = int64_t{1} << num_downs_;
+  if (x.ndim() != 4 || x.size(2) % unit != 0 || x.size(3) % unit != 0)
+    throw Error("a U-Net generator with " + std::to_string(num_downs_) +
+                " downsamplings needs height and width " + "that are multiples of " + std::to_string(unit) +
+                ", got " + x.describe());
+  return model_->forward(x);
+}
+
 std::shared_ptr<nn::Module> define_G(int input_nc, int output_nc, int ngf, const std::string& netG,
                                      const std::string& norm, bool use_dropout, const std::string& init_type,
                                      double init_gain, Generator& gen) {
   // resnet_9blocks and resnet_6blocks are the official names; any resnet_<N>blocks is accepted
   // (small models for tests and quick experiments).
+  if (netG == "unet_128" || netG == "unet_256") {
+    auto net = std::make_shared<UnetGenerator>(input_nc, output_nc, netG == "unet_128" ? 7 : 8, ngf, norm,
+                                               use_dropout);
+    nn::init_weights(*net, init_type, init_gain, gen);
+    return net;
+  }
   int blocks = -1;
   if (netG.rfind("resnet_", 0) == 0 && netG.size() > 13 && netG.compare(netG.size() - 6, 6, "blocks") == 0) {
     const std::string n = netG.substr(7, netG.size() - 13);
@@ -126,7 +200,8 @@ std::shared_ptr<nn::Module> define_G(int input_nc, int output_nc, int ngf, const
   }
   if (blocks < 0)
     throw Error("generator model name '" + netG +
-                "' is not recognized (expected resnet_9blocks, resnet_6blocks or resnet_<N>blocks)");
+                "' is not recognized (expected resnet_9blocks, resnet_6blocks, resnet_<N>blocks, unet_128 or "
+                "unet_256)");
   auto net = std::make_shared<ResnetGenerator>(input_nc, output_nc, ngf, norm, use_dropout, blocks);
   nn::init_weights(*net, init_type, init_gain, gen);
   return net;

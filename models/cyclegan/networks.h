@@ -59,7 +59,40 @@ class PixelDiscriminator : public nn::Module {
   std::shared_ptr<nn::Sequential> net_;
 };
 
-// As the official define_G / define_D: builds the network (netG resnet_9blocks | resnet_6blocks;
+// The official U-Net block: a downsampling, `submodule`, an upsampling, and (except outermost) the
+// block's input joined to its output along the channels. Children: one Sequential named "model",
+// so keys nest as model.model.1.model.3.model.1.weight.
+class UnetSkipConnectionBlock : public nn::Module {
+ public:
+  enum class Position { Outermost, Middle, Innermost };
+  // input_nc < 0: the same as outer_nc.
+  UnetSkipConnectionBlock(int outer_nc, int inner_nc, int input_nc, std::shared_ptr<nn::Module> submodule,
+                          Position pos, const std::string& norm, bool use_dropout);
+  Tensor forward(const Tensor& x) override;
+  std::string type_name() const override { return "UnetSkipConnectionBlock"; }
+
+ private:
+  bool outermost_;
+  std::shared_ptr<nn::Sequential> model_;
+};
+
+// The official UnetGenerator: num_downs blocks (7: unet_128, 8: unet_256) with channels ngf, 2ngf,
+// 4ngf, then 8ngf for the rest; dropout (when on) in the 8ngf blocks between the innermost and the
+// three outer ones. Input sides must be multiples of 2^num_downs.
+class UnetGenerator : public nn::Module {
+ public:
+  UnetGenerator(int input_nc, int output_nc, int num_downs, int ngf, const std::string& norm,
+                bool use_dropout);
+  Tensor forward(const Tensor& x) override;
+  std::string type_name() const override { return "UnetGenerator"; }
+
+ private:
+  int num_downs_;
+  std::shared_ptr<UnetSkipConnectionBlock> model_;
+};
+
+// As the official define_G / define_D: builds the network (netG resnet_9blocks | resnet_6blocks |
+// unet_128 | unet_256;
 // netD basic | n_layers | pixel) and initialises it with init_type / init_gain.
 std::shared_ptr<nn::Module> define_G(int input_nc, int output_nc, int ngf, const std::string& netG,
                                      const std::string& norm, bool use_dropout, const std::string& init_type,

@@ -20,9 +20,9 @@ struct Options {
   int input_nc = 3, output_nc = 3;
   int ngf = 64, ndf = 64;
   std::string netD = "basic";           // basic | n_layers | pixel
-  std::string netG = "resnet_9blocks";  // resnet_9blocks | resnet_6blocks
+  std::string netG = "resnet_9blocks";  // resnet_9blocks | resnet_6blocks | unet_256 | unet_128
   int n_layers_D = 3;
-  std::string norm = "instance";  // instance | none
+  std::string norm = "instance";  // instance | batch | none
   std::string init_type = "normal";
   double init_gain = 0.02;
   bool no_dropout = true;  // the cycle_gan model's default: no dropout in the generators
