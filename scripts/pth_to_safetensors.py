@@ -2,7 +2,8 @@
 """Converts a network checkpoint of the official PyTorch CycleGAN (a .pth state dict, e.g. the
 pretrained generators or latest_net_G_A.pth of an official run) into the safetensors file
 cyclegan_test and cyclegan_train --continue_train load. The keys (model.1.weight, ...) are kept
-as they are; a 'module.' prefix left by DataParallel is removed; tensors are stored as float32.
+as they are; a 'module.' prefix left by DataParallel is removed; tensors are stored as float32
+(batch norms' running statistics too, num_batches_tracked included).
 
 Needs PyTorch (on Debian: apt-get install python3-torch), run with Debian's interpreter:
 
@@ -49,8 +50,13 @@ def main():
         if not torch.is_tensor(v):
             continue
         key = k[len("module."):] if k.startswith("module.") else k
-        if key.endswith("num_batches_tracked") or key.endswith("running_mean") or key.endswith("running_var"):
-            continue  # norm-layer statistics: CycleGAN's instance norms keep none
+        if key.endswith(("num_batches_tracked", "running_mean", "running_var")):
+            # Running statistics belong to batch norms (--norm batch), which have an affine weight
+            # beside them; the instance norms' (affine=False) come from old PyTorch versions that
+            # saved them, and CycleGAN's instance norms use none, so those are dropped.
+            weight = sd.get(k.rsplit(".", 1)[0] + ".weight")
+            if weight is None or weight.dim() != 1:
+                continue
         out[key] = v.detach().to(torch.float32).contiguous()
     os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
     tmp = args.out + ".tmp"
