@@ -7,12 +7,34 @@
 #include <cstdio>
 #include <cstring>
 #include <fstream>
+#include <limits>
 #include <nlohmann/json.hpp>
+#include <type_traits>
 #include <vector>
 
 namespace cg::safetensors {
 
 using json = nlohmann::json;
+
+namespace {
+// A JSON array of whole numbers. nlohmann's get<> would convert a float such as 3e80 with a
+// static_cast, which is undefined behaviour when out of range (the fuzzer found that one), and a
+// negative number to a wrapped unsigned one; here both are errors.
+template <class T>
+std::vector<T> whole_numbers(const json& j, const char* field) {
+  if (!j.is_array()) throw Error(std::string("'") + field + "' is not a list");
+  std::vector<T> out;
+  for (const json& v : j) {
+    const bool fits = v.is_number_unsigned()
+                          ? v.get<uint64_t>() <= static_cast<uint64_t>(std::numeric_limits<T>::max())
+                          : v.is_number_integer() && (std::is_signed_v<T> || v.get<int64_t>() >= 0);
+    if (!fits)
+      throw Error(std::string("'") + field + "' holds " + v.dump() + ", not a whole number in range");
+    out.push_back(v.get<T>());
+  }
+  return out;
+}
+}  // namespace
 
 Contents load(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
@@ -64,8 +86,14 @@ Contents load(std::istream& in, uint64_t file_size, const std::string& name) {
         dtype = DType::F64;
       else
         throw bad("tensor '" + key + "' has dtype " + dt + " (only F32 and F64 are supported)");
-      const Shape shape = entry.at("shape").get<Shape>();
-      const auto offs = entry.at("data_offsets").get<std::vector<uint64_t>>();
+      Shape shape;
+      std::vector<uint64_t> offs;
+      try {
+        shape = whole_numbers<int64_t>(entry.at("shape"), "shape");
+        offs = whole_numbers<uint64_t>(entry.at("data_offsets"), "data_offsets");
+      } catch (const Error& e) {
+        throw bad("tensor '" + key + "': " + e.what());
+      }
       if (offs.size() != 2 || offs[0] > offs[1] || offs[1] > data_len)
         throw bad("tensor '" + key + "' has data offsets outside the file");
       // The byte count the shape needs, computed without wrapping, before any allocation.
