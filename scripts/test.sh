@@ -4,8 +4,19 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 start=$(date +%s)
-bash scripts/deps.sh
+# the ONNX export's build (protobuf classes) and its test (onnx.checker, onnxruntime-node below)
+bash scripts/deps.sh libonnx-dev libprotobuf-dev python3-onnx
 bash scripts/build.sh "$@"
+# onnxruntime's CPU runtime from npm, once per build folder; --onnxruntime-node-install=skip keeps its
+# install script from downloading GPU binaries
+ORT_DIR=build/onnxruntime-node
+if [[ ! -d $ORT_DIR/node_modules/onnxruntime-node ]]; then
+  command -v npm >/dev/null || bash scripts/deps.sh nodejs npm
+  mkdir -p "$ORT_DIR"
+  (cd "$ORT_DIR" && npm install --no-audit --no-fund --loglevel=error onnxruntime-node@1.30.0 \
+    --onnxruntime-node-install=skip)
+fi
+export CG_ONNXRUNTIME_DIR=$PWD/$ORT_DIR CG_REQUIRE_ONNX=1
 cd build
 set +e
 ctest --output-on-failure -j"$(nproc)" | tee ctest.log

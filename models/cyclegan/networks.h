@@ -70,6 +70,7 @@ class UnetSkipConnectionBlock : public nn::Module {
                           Position pos, const std::string& norm, bool use_dropout);
   Tensor forward(const Tensor& x) override;
   std::string type_name() const override { return "UnetSkipConnectionBlock"; }
+  bool outermost() const { return outermost_; }  // the outermost block returns no skip (ONNX export)
 
  private:
   bool outermost_;

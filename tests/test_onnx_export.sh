@@ -1,0 +1,79 @@
+#!/usr/bin/env bash
+# cyclegan_export end to end: a ResNet generator with instance norm and a U-Net with batch norm (eval
+# mode) are exported; onnx.checker accepts the models (Debian's python3-onnx); onnxruntime (the npm
+# package onnxruntime-node) runs each on two input sizes, one not square, and its outputs match our
+# own forward within 1e-4. Then the errors: an unknown generator, a missing checkpoint, a bad opset;
+# nothing is written on failure. scripts/test.sh installs onnxruntime-node into BUILD/onnxruntime-node;
+# where it, node, python3-onnx or cyclegan_export is missing this reports itself skipped (exit 77).
+set -euo pipefail
+SRC=$1 BIN=$2
+ORT=${CG_ONNXRUNTIME_DIR:-$BIN/onnxruntime-node}
+PY=/usr/bin/python3
+if [[ ! -x $BIN/apps/cyclegan_export ]] || ! $PY -c "import onnx" 2>/dev/null || ! command -v node >/dev/null ||
+  [[ ! -d $ORT/node_modules/onnxruntime-node ]]; then
+  echo "SKIPPED: needs cyclegan_export (libonnx-dev), python3-onnx, node and onnxruntime-node in $ORT"
+  # scripts/test.sh installs all of these: there a skip would hide a broken install, so it fails
+  [[ -n ${CG_REQUIRE_ONNX:-} ]] && exit 1
+  exit 77
+fi
+work=$BIN/test_tmp/onnx_export
+rm -rf "$work" && mkdir -p "$work"
+
+# $1 name, $2 netG, $3 norm, $4 ngf, $5... input sizes N,H,W
+check() {
+  local name=$1 netG=$2 norm=$3 ngf=$4
+  shift 4
+  local dir=$work/$name
+  mkdir -p "$dir"
+  mkdir -p "$dir/ckpt/exp"
+  "$BIN/tests/onnx_reference" "$dir" "$netG" "$norm" "$ngf" "$@"
+  "$BIN/apps/cyclegan_export" --checkpoints_dir "$dir/ckpt" --name exp --netG "$netG" --norm "$norm" \
+    --ngf "$ngf" --output "$dir/g.onnx"
+  $PY - "$dir/g.onnx" "$netG" <<'PYEOF'
+import sys, onnx
+m = onnx.load(sys.argv[1])
+onnx.checker.check_model(m, full_check=True)
+names = {i.name for i in m.graph.initializer}
+ops = sorted({n.op_type for n in m.graph.node})
+want = {"model.1.weight", "model.1.bias"} if sys.argv[2].startswith("resnet") else \
+       {"model.model.0.weight", "model.model.1.model.2.running_mean", "model.model.3.bias"}
+missing = want - names
+assert not missing, f"initializers lack the official names {missing}"
+allowed = {"Conv", "ConvTranspose", "Pad", "InstanceNormalization", "BatchNormalization", "Relu", "LeakyRelu",
+           "Tanh", "Add", "Concat"}
+assert set(ops) <= allowed, f"non-standard ops {set(ops) - allowed}"
+dims = [d.dim_param or d.dim_value for d in m.graph.input[0].type.tensor_type.shape.dim]
+assert dims == ["N", 3, "H", "W"], dims
+print(f"{sys.argv[1]}: onnx.checker passed; opset {m.opset_import[0].version}; ops {', '.join(ops)}")
+PYEOF
+  NODE_PATH=$ORT/node_modules node "$SRC/tests/onnx_run.js" "$dir/g.onnx" "$dir" "$#"
+}
+check resnet resnet_2blocks instance 4 1,32,32 2,24,40
+check unet unet_128 batch 2 1,128,128 1,128,256
+
+# errors: a clear message, exit 1, no file
+fails() {  # $1: text the error must contain; the rest: the command
+  local want=$1
+  shift
+  local out rc=0
+  out=$("$@" 2>&1) || rc=$?
+  if [[ $rc -ne 1 || $out != *"$want"* ]]; then
+    echo "FAIL: expected exit 1 and '$want' from: $*"
+    echo "got exit $rc: $out"
+    exit 1
+  fi
+}
+e=$BIN/apps/cyclegan_export
+fails "generator model name 'unet_64' is not recognized" "$e" --checkpoints_dir "$work/unet/ckpt" --name exp \
+  --netG unet_64 --output "$work/bad.onnx"
+fails "latest_net_G_A.safetensors' does not exist" "$e" --checkpoints_dir "$work/unet/ckpt" --name exp \
+  --netG unet_128 --norm batch --ngf 2 --model_suffix _A --output "$work/bad.onnx"
+fails "mis-shaped keys" "$e" --checkpoints_dir "$work/unet/ckpt" --name exp --netG unet_128 --norm batch --ngf 4 \
+  --output "$work/bad.onnx"
+fails "--opset must be in 11..17" "$e" --checkpoints_dir "$work/unet/ckpt" --name exp --netG unet_128 \
+  --norm batch --ngf 2 --opset 9 --output "$work/bad.onnx"
+if ls "$work"/bad.onnx* >/dev/null 2>&1; then
+  echo "FAIL: a failed export left a file behind"
+  exit 1
+fi
+echo "onnx export: all checks passed"
