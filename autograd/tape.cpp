@@ -37,12 +37,20 @@ bool needs_record(const std::vector<Tensor>& inputs) {
   return false;
 }
 
+// The shapes of the Saved tensors made since the last record() on this thread: an op builds its
+// Saved tensors (in its backward closure) just before it calls record(), which takes them.
+static thread_local std::vector<Shape> t_saved_since_record;
+
 void record(const char* op, const std::vector<Tensor>& inputs, Tensor& out, BackwardFn backward) {
+  std::vector<Shape> saved = std::move(t_saved_since_record);
+  t_saved_since_record.clear();
   if (!needs_record(inputs)) return;
   auto node = std::make_shared<Node>();
   node->seq = g_next_seq++;
   node->op = op;
   node->backward = std::move(backward);
+  node->out_shape = out.shape();
+  node->saved_shapes = std::move(saved);
   node->inputs.reserve(inputs.size());
   for (const Tensor& t : inputs) {
     Node::Edge e;
@@ -62,7 +70,9 @@ void record(const char* op, const std::vector<Tensor>& inputs, Tensor& out, Back
 Saved::Saved(const Tensor& t, const char* op)
     : t_(t.defined() ? t.detach() : Tensor()),
       version_(t.defined() ? t.impl()->storage->version : 0),
-      op_(op) {}
+      op_(op) {
+  if (t.defined()) t_saved_since_record.push_back(t.shape());
+}
 
 const Tensor& Saved::get() const {
   if (t_.defined() && t_.impl()->storage->version != version_)
@@ -181,6 +191,37 @@ std::string tape_string(const Tensor& root) {
     }
     os << ")" << (n->consumed ? " [consumed]" : "") << "\n";
   }
+  return os.str();
+}
+
+std::string tape_dot(const Tensor& root) {
+  std::ostringstream os;
+  os << "digraph tape {\n  rankdir=BT;\n  node [shape=box, fontname=\"monospace\", fontsize=10];\n";
+  if (root.defined() && root.impl()->grad_fn) {
+    std::unordered_map<const TensorImpl*, int> leaves;  // each leaf drawn once
+    for (Node* n : reachable_newest_first(root.impl()->grad_fn.get())) {
+      os << "  n" << n->seq << " [label=\"#" << n->seq << " " << n->op << "\\nout "
+         << shape_str(n->out_shape);
+      if (!n->saved_shapes.empty()) {
+        os << "\\nsaved";
+        for (const Shape& s : n->saved_shapes) os << " " << shape_str(s);
+      }
+      os << "\"];\n";
+      for (size_t i = 0; i < n->inputs.size(); ++i) {
+        const Node::Edge& e = n->inputs[i];
+        if (e.fn) {
+          os << "  n" << e.fn->seq << " -> n" << n->seq << ";\n";
+        } else if (e.leaf) {
+          auto [it, fresh] = leaves.emplace(e.leaf.get(), static_cast<int>(leaves.size()));
+          if (fresh)
+            os << "  leaf" << it->second << " [shape=ellipse, label=\"leaf " << shape_str(e.shape)
+               << "\\n(gets .grad)\"];\n";
+          os << "  leaf" << it->second << " -> n" << n->seq << ";\n";
+        }
+      }
+    }
+  }
+  os << "}\n";
   return os.str();
 }
 

@@ -57,7 +57,9 @@ struct Node {
   uint64_t seq = 0;
   const char* op = "";
   std::vector<Edge> inputs;
-  BackwardFn backward;  // empty once consumed
+  Shape out_shape;                  // the shape of the output it records (for pictures of the tape)
+  std::vector<Shape> saved_shapes;  // the shapes of the Saved tensors its backward holds
+  BackwardFn backward;              // empty once consumed
   bool consumed = false;
 };
 
@@ -86,5 +88,10 @@ void backward(const Tensor& root, const Tensor& seed = Tensor(), bool retain_gra
 
 // The records reachable from `root`, newest first, one per line: for learning and debugging.
 std::string tape_string(const Tensor& root);
+
+// The same records as a Graphviz DOT graph: one box per record (op, output shape, saved tensors),
+// one per leaf that receives a gradient, an arrow along each edge the gradient flows back through.
+// Render it with `dot -Tsvg FILE -o FILE.svg` (apps/autograd_demo --dot writes one).
+std::string tape_dot(const Tensor& root);
 
 }  // namespace cg

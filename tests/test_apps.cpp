@@ -428,3 +428,25 @@ TEST_CASE(
   CHECK(rc2 == 1);
   CHECK(out2.find("nowhere/train-images-idx3-ubyte.gz") != std::string::npos);
 }
+
+TEST_CASE(
+    "autograd_demo --dot writes the residual block's graph docs/autograd.md shows - and Graphviz renders "
+    "it") {
+  const std::string dir = scratch_dir("dot");
+  const std::string app = std::string(CG_BINARY_DIR) + "/apps/autograd_demo";
+  const auto r = test::run_command(app + " --dot " + dir + "/g.dot 2>&1");
+  REQUIRE_MESSAGE(r.first == 0, r.second);
+  const std::string dot = test::read_file(dir + "/g.dot");
+  // 11 records, two weight leaves, saved shapes as the rules keep them
+  CHECK(dot.find("#1 conv2d\\nout [1, 2, 6, 6]\\nsaved [1, 2, 8, 8] [2, 2, 3, 3]") != std::string::npos);
+  CHECK(dot.find("#11 mul_scalar") != std::string::npos);
+  CHECK(dot.find("leaf1 [shape=ellipse") != std::string::npos);
+  CHECK(dot.find("n6 -> n7;") != std::string::npos);
+  // the committed picture is this graph (regenerate both with the commands in docs/autograd.md)
+  CHECK(dot == test::read_file(std::string(CG_SOURCE_DIR) + "/docs/residual_block.dot"));
+  // Graphviz (installed by the test command) accepts it
+  const auto svg = test::run_command("dot -Tsvg " + dir + "/g.dot -o " + dir + "/g.svg 2>&1");
+  CHECK_MESSAGE(svg.first == 0, "dot -Tsvg failed (is graphviz installed?): " << svg.second);
+  CHECK(test::read_file(dir + "/g.svg").find("<svg") != std::string::npos);
+  CHECK(test::run_command(app + " --dot " + dir + "/no/such/dir/g.dot 2>&1").first == 1);
+}
