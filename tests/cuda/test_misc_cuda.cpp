@@ -1,5 +1,6 @@
 // The remaining GPU paths against the CPU: the fused instance norm + activation, Adam's fused
-// update, batch slicing and joining, broadcasting copies, dropout's masks and TF32 switching.
+// update, batch slicing and joining, broadcasting copies, dropout's masks and TF32 switching; moving
+// tensors with their gradients, batch norm and the channel join.
 #include "../helpers.h"
 #include "nn/adam.h"
 #include "ops/ops.h"
@@ -58,4 +59,40 @@ TEST_CASE("cuda slicing - joining - broadcasting and dropout behave as on the cp
   Tensor ones = Tensor::ones({1000});
   CHECK_CLOSE(dropout(ones.to(Device::CUDA), 0.5, true, &g1).to(Device::CPU), dropout(ones, 0.5, true, &g2),
               0.0, 0.0);
+}
+
+TEST_CASE("to(device) carries gradients both ways - and batch norm and cat1 match the cpu") {
+  // (float64 cannot live on the GPU, so this is the float32 check: moving is exact, and so must be
+  // the gradient it passes back)
+  Generator g(43);
+  const Tensor x0 = Tensor::randn({2, 3, 4, 5}, DType::F32, Device::CPU, &g);
+  const Tensor w = Tensor::randn({2, 3, 4, 5}, DType::F32, Device::CPU, &g);
+  Tensor x = x0.clone().set_requires_grad();
+  sum(x.to(Device::CUDA) * w.to(Device::CUDA)).backward();  // d/dx = w, computed on the GPU
+  REQUIRE(x.grad().defined());
+  CHECK_FALSE(x.grad().is_cuda());
+  CHECK(x.grad().to_vector<float>() == w.to_vector<float>());
+  Tensor xg = x0.to(Device::CUDA).set_requires_grad();
+  sum(xg.to(Device::CPU) * w).backward();  // and back: the gradient arrives on the GPU
+  REQUIRE(xg.grad().is_cuda());
+  CHECK(xg.grad().to_vector<float>() == w.to_vector<float>());
+
+  // batch norm (composed of ops that have CUDA kernels) in train and eval mode, and cat1
+  const Tensor wt = Tensor::rand({3}, DType::F32, Device::CPU, &g) + 0.5, bs = Tensor::randn({3});
+  Tensor rm_c = Tensor::zeros({3}), rv_c = Tensor::ones({3});
+  Tensor rm_g = rm_c.to(Device::CUDA), rv_g = rv_c.to(Device::CUDA);
+  Tensor xc = x0.clone().set_requires_grad(), xd = x0.to(Device::CUDA).set_requires_grad();
+  Tensor yc = batch_norm2d(xc, wt, bs, rm_c, rv_c, true);
+  Tensor yd = batch_norm2d(xd, wt.to(Device::CUDA), bs.to(Device::CUDA), rm_g, rv_g, true);
+  CHECK_CLOSE(yd.to(Device::CPU), yc, 1e-5, 1e-5);
+  yc.backward(w);
+  yd.backward(w.to(Device::CUDA));
+  CHECK_CLOSE(xd.grad().to(Device::CPU), xc.grad(), 1e-5, 1e-5);
+  CHECK_CLOSE(rm_g.to(Device::CPU), rm_c, 1e-6, 1e-6);
+  CHECK_CLOSE(rv_g.to(Device::CPU), rv_c, 1e-6, 1e-6);
+  CHECK_CLOSE(batch_norm2d(x0.to(Device::CUDA), wt.to(Device::CUDA), bs.to(Device::CUDA), rm_g, rv_g, false)
+                  .to(Device::CPU),
+              batch_norm2d(x0, wt, bs, rm_c, rv_c, false), 1e-5, 1e-5);
+  const Tensor a = Tensor::randn({2, 1, 3, 3}), b = Tensor::randn({2, 4, 3, 3});
+  CHECK(cat1({a.to(Device::CUDA), b.to(Device::CUDA)}).to_vector<float>() == cat1({a, b}).to_vector<float>());
 }
