@@ -44,8 +44,6 @@ enum class Unary : uint8_t {
   Sigmoid,
   AddScalar,
   MulScalar,
-  Sign,
-  Reciprocal,
 };
 
 // Binary maps z = f(a, b; alpha). The *Grad entries are the fused backward rules of the unary maps:

@@ -44,10 +44,6 @@ void unary_t(kern::Unary op, T alpha, const T* x, T* y, int64_t n) {
       return map1(x, y, n, [=](T v) { return v + alpha; });
     case U::MulScalar:
       return map1(x, y, n, [=](T v) { return v * alpha; });
-    case U::Sign:
-      return map1(x, y, n, [](T v) { return T((v > T(0)) - (v < T(0))); });
-    case U::Reciprocal:
-      return map1(x, y, n, [](T v) { return T(1) / v; });
   }
 }
 

@@ -23,8 +23,6 @@ __device__ __forceinline__ float apply1(float v, float alpha) {
   if constexpr (op == Unary::Sigmoid) return 1.f / (1.f + expf(-v));
   if constexpr (op == Unary::AddScalar) return v + alpha;
   if constexpr (op == Unary::MulScalar) return v * alpha;
-  if constexpr (op == Unary::Sign) return float((v > 0.f) - (v < 0.f));
-  if constexpr (op == Unary::Reciprocal) return 1.f / v;
   return v;
 }
 
@@ -137,10 +135,6 @@ void unary(Unary op, double alpha_d, DType dt, const void* x, void* y, int64_t n
       return launch1<Unary::AddScalar>(x, y, n, alpha);
     case Unary::MulScalar:
       return launch1<Unary::MulScalar>(x, y, n, alpha);
-    case Unary::Sign:
-      return launch1<Unary::Sign>(x, y, n, alpha);
-    case Unary::Reciprocal:
-      return launch1<Unary::Reciprocal>(x, y, n, alpha);
   }
 }
 
