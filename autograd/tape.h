@@ -46,6 +46,9 @@ class NoGradGuard {
 // dy: the gradient of the op's output. need[i]: whether input i wants a gradient (skip the work if
 // not). Returns one gradient per input, each of its input's shape, or an undefined Tensor.
 using BackwardFn = std::function<std::vector<Tensor>(const Tensor& dy, const std::vector<bool>& need)>;
+// The names rules are written with: what a rule returns, and which gradients it is asked for.
+using Grads = std::vector<Tensor>;
+using Need = std::vector<bool>;
 
 struct Node {
   struct Edge {

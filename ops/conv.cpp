@@ -11,8 +11,6 @@
 
 namespace cg {
 
-using Grads = std::vector<Tensor>;
-using Need = std::vector<bool>;
 
 static void check_conv_inputs(const char* op, const Tensor& x, const Tensor& w, const Tensor& b,
                               int64_t bias_len) {

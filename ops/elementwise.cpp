@@ -9,8 +9,6 @@ namespace cg {
 
 using kern::Binary;
 using kern::Unary;
-using Grads = std::vector<Tensor>;
-using Need = std::vector<bool>;
 
 namespace detail {
 

@@ -9,8 +9,6 @@
 
 namespace cg {
 
-using Grads = std::vector<Tensor>;
-using Need = std::vector<bool>;
 
 // Normalises dims (negative -> from the end), rejecting out-of-range and repeated ones.
 static std::vector<bool> reduced_mask(const char* op, const Tensor& x, const std::vector<int>& dims) {
