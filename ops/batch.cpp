@@ -5,7 +5,6 @@
 
 namespace cg {
 
-
 static size_t row_bytes(const Tensor& x) {
   return x.size(0) ? x.nbytes() / static_cast<size_t>(x.size(0)) : 0;
 }

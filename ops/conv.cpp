@@ -11,7 +11,6 @@
 
 namespace cg {
 
-
 static void check_conv_inputs(const char* op, const Tensor& x, const Tensor& w, const Tensor& b,
                               int64_t bias_len) {
   if (x.ndim() != 4 || w.ndim() != 4)

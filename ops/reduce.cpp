@@ -9,7 +9,6 @@
 
 namespace cg {
 
-
 // Normalises dims (negative -> from the end), rejecting out-of-range and repeated ones.
 static std::vector<bool> reduced_mask(const char* op, const Tensor& x, const std::vector<int>& dims) {
   std::vector<bool> mask(static_cast<size_t>(x.ndim()), false);
