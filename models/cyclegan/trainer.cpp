@@ -11,6 +11,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <optional>
 
 #include "data/dataset.h"
 #include "models/cyclegan/checkpoint.h"
@@ -179,187 +180,236 @@ static void print_networks(const CycleGANModel& m, bool verbose) {
   std::printf("-----------------------------------------------\n");
 }
 
-int run_training(const Options& opt, const TrainControl& ctl) {
-  // Everything that can fail on the options, the data or the checkpoint fails here, before the
-  // experiment folder or any file in it is written.
-  validate_options(opt, true);
-  const std::string dir = experiment_dir(opt);
-  data::UnalignedDataset::Options dopt;
-  dopt.dataroot = opt.dataroot;
-  dopt.phase = opt.phase;
-  dopt.a_to_b = opt.direction == "AtoB";
-  dopt.serial_batches = opt.serial_batches;
-  dopt.input_nc = opt.input_nc;
-  dopt.output_nc = opt.output_nc;
-  dopt.max_dataset_size = opt.max_dataset_size;
-  dopt.preprocess = {opt.preprocess, opt.load_size, opt.crop_size, !opt.no_flip, 3, opt.max_pixels};
-  const data::UnalignedDataset dataset(dopt);
-  data::Loader loader(dataset, opt.batch_size, !opt.serial_batches, opt.num_threads, opt.seed,
-                      opt.max_dataset_size);
-  const int64_t epoch_len = loader.samples_per_epoch();
+namespace {
 
-  manual_seed(opt.seed);
-  CycleGANModel model(opt, true);
-  TrainPosition pos{opt.epoch_count, 0, 0, false};
-  bool resume_mid_epoch = false;
-  int first_epoch = opt.epoch_count;
-  std::vector<std::string> resume_notes;
-  if (opt.continue_train) {
-    const std::string label = load_label(opt);
-    const auto restored = load_checkpoint(model, label);
-    if (restored) {
-      pos = restored->pos;
-      resume_notes = restored->notes;
-      resume_mid_epoch = !pos.epoch_done;
-      first_epoch = pos.epoch_done ? pos.epoch + 1 : pos.epoch;
-      resume_notes.push_back(
-          fmt("resuming checkpoint '%s': epoch %d, %lld samples into it, %lld in all, lr %.7f", label.c_str(),
-              pos.epoch, static_cast<long long>(pos.epoch_iter), static_cast<long long>(pos.total_iters),
-              model.lr()));
-    } else {
+// One training run, in the steps the official train.py loop is made of: set up (everything that can
+// fail, before any file is written), resume, then per epoch: the schedule step, one iteration per
+// batch, the end of the epoch. Each step returns an exit code when the run must end there.
+class TrainingRun {
+ public:
+  TrainingRun(const Options& opt, const TrainControl& ctl)
+      : opt_(opt),
+        ctl_(ctl),
+        dataset_(dataset_options(opt)),
+        loader_(dataset_, opt.batch_size, !opt.serial_batches, opt.num_threads, opt.seed,
+                opt.max_dataset_size),
+        epoch_len_(loader_.samples_per_epoch()),
+        total_epochs_(opt.n_epochs + opt.n_epochs_decay),
+        model_((manual_seed(opt.seed), opt), true),
+        pos_{opt.epoch_count, 0, 0, false},
+        first_epoch_(opt.epoch_count) {}
+
+  int run() {
+    resume();
+    start_output();
+    SignalScope signals;
+    for (int epoch = first_epoch_; epoch <= total_epochs_; ++epoch)
+      if (const auto rc = one_epoch(epoch)) return *rc;
+    if (const auto rc = final_save()) return *rc;
+    visualizer_->finish(model_);
+    return 0;
+  }
+
+ private:
+  static data::UnalignedDataset::Options dataset_options(const Options& opt) {
+    validate_options(opt, true);  // first of all: a bad option fails before any data is read
+    data::UnalignedDataset::Options d;
+    d.dataroot = opt.dataroot;
+    d.phase = opt.phase;
+    d.a_to_b = opt.direction == "AtoB";
+    d.serial_batches = opt.serial_batches;
+    d.input_nc = opt.input_nc;
+    d.output_nc = opt.output_nc;
+    d.max_dataset_size = opt.max_dataset_size;
+    d.preprocess = {opt.preprocess, opt.load_size, opt.crop_size, !opt.no_flip, 3, opt.max_pixels};
+    return d;
+  }
+
+  // --continue_train: the position, optimizers, schedules, pools and generators of the checkpoint
+  // (or only its weights, with a warning, when it has no training state).
+  void resume() {
+    if (!opt_.continue_train) return;
+    const std::string label = load_label(opt_);
+    const auto restored = load_checkpoint(model_, label);
+    if (!restored) {
       std::fprintf(stderr,
                    "warning: checkpoint '%s' in %s has network weights but no training state: starting new "
                    "optimizers and the learning-rate schedule of --epoch_count %d\n",
-                   label.c_str(), dir.c_str(), opt.epoch_count);
+                   label.c_str(), experiment_dir(opt_).c_str(), opt_.epoch_count);
+      return;
     }
+    pos_ = restored->pos;
+    notes_ = restored->notes;
+    resume_mid_epoch_ = !pos_.epoch_done;
+    first_epoch_ = pos_.epoch_done ? pos_.epoch + 1 : pos_.epoch;
+    notes_.push_back(fmt("resuming checkpoint '%s': epoch %d, %lld samples into it, %lld in all, lr %.7f",
+                         label.c_str(), pos_.epoch, static_cast<long long>(pos_.epoch_iter),
+                         static_cast<long long>(pos_.total_iters), model_.lr()));
   }
 
-  fs::create_directories(dir);
-  write_options_file(opt, true, dir);
-  if (!ctl.quiet) {
-    std::printf("%s\n", options_text(opt, true).c_str());
-    print_networks(model, opt.verbose);
+  // The first writes: the experiment folder, the options file, the logs and the page.
+  void start_output() {
+    fs::create_directories(experiment_dir(opt_));
+    write_options_file(opt_, true, experiment_dir(opt_));
+    if (!ctl_.quiet) {
+      std::printf("%s\n", options_text(opt_, true).c_str());
+      print_networks(model_, opt_.verbose);
+    }
+    report_.emplace(opt_, ctl_.quiet);
+    report_->say(fmt("The number of training images = %lld", static_cast<long long>(epoch_len_)));
+    for (const std::string& note : notes_) report_->say(note);
+    visualizer_.emplace(opt_, ctl_.quiet, epoch_len_);
   }
-  Reporter report(opt, ctl.quiet);
-  report.say(fmt("The number of training images = %lld", static_cast<long long>(epoch_len)));
-  for (const std::string& note : resume_notes) report.say(note);
-  Visualizer visualizer(opt, ctl.quiet, epoch_len);
+
+  std::optional<int> one_epoch(int epoch) {
+    const auto epoch_start = Clock::now();
+    int64_t epoch_iter = 0;
+    if (resume_mid_epoch_ && epoch == first_epoch_) {
+      epoch_iter = pos_.epoch_iter;  // the schedule was already stepped for this epoch
+    } else {
+      const auto [old_lr, new_lr] =
+          model_.update_learning_rate();  // at the start of every epoch, as the official
+      report_->say(fmt("learning rate %.7f -> %.7f", old_lr, new_lr));
+    }
+    loader_.start_epoch(epoch, epoch_iter);
+    iter_data_time_ = Clock::now();
+    data::Loader::Batch batch;
+    while (loader_.next(batch)) {
+      epoch_iter += opt_.batch_size;
+      if (const auto rc = one_iteration(epoch, epoch_iter, batch)) return rc;
+    }
+    return end_of_epoch(epoch, epoch_iter, epoch_start);
+  }
+
+  std::optional<int> one_iteration(int epoch, int64_t epoch_iter, const data::Loader::Batch& batch) {
+    const auto iter_start = Clock::now();
+    if (pos_.total_iters % opt_.print_freq == 0)
+      t_data_ = std::chrono::duration<double>(iter_start - iter_data_time_).count();
+    pos_ = {epoch, epoch_iter, pos_.total_iters + opt_.batch_size, false};
+    model_.set_input(batch.A, batch.B);
+    model_.optimize_parameters();
+    const double t_comp = seconds_since(iter_start) / opt_.batch_size;
+    rate_ = rate_ == 0 ? 1.0 / std::max(t_comp, 1e-9) : 0.9 * rate_ + 0.1 / std::max(t_comp, 1e-9);
+
+    const int sig = g_signal;
+    const int64_t total = pos_.total_iters;
+    const bool stopping = sig || (ctl_.stop_after && ctl_.stop_after(total));
+    const bool displaying = total % opt_.display_freq == 0;
+    const bool printing = total % opt_.print_freq == 0;
+    const bool saving = total % opt_.save_latest_freq == 0;
+    // The losses and their NaN check stay on the device (a copy would stall the GPU's queue every
+    // step); they come to the host only when shown or before anything is saved, so a NaN is caught
+    // within --print_freq iterations and never reaches a checkpoint.
+    std::vector<std::pair<std::string, double>> losses;
+    if (stopping || displaying || printing || saving || report_->progress_due()) {
+      losses = model_.current_losses();
+      if (!model_.losses_finite()) {
+        std::string what =
+            "a loss was NaN or infinite within the last " + std::to_string(opt_.print_freq) + " iterations";
+        for (const auto& [name, v] : losses)
+          if (!std::isfinite(v)) {
+            what = "loss " + name + (std::isnan(v) ? " is NaN" : " is infinite");
+            break;
+          }
+        return stop_non_finite(what);
+      }
+    }
+    if (displaying) {
+      visualizer_->display(model_, epoch, total,
+                           total % opt_.update_html_freq == 0 || kept_row_epoch_ != epoch);
+      kept_row_epoch_ = epoch;
+    }
+    if (printing) report_->losses(epoch, epoch_iter, losses, t_comp, t_data_);
+    if (saving) {
+      report_->say(
+          fmt("saving the latest model (epoch %d, total_iters %lld)", epoch, static_cast<long long>(total)));
+      if (const auto rc =
+              save_or_stop(opt_.save_by_iter ? fmt("iter_%lld", static_cast<long long>(total)) : "latest"))
+        return rc;
+    }
+    const double remaining = static_cast<double>((total_epochs_ - epoch) * epoch_len_ +
+                                                 (epoch_len_ - std::min(epoch_iter, epoch_len_)));
+    if (!losses.empty())
+      report_->progress(epoch, total_epochs_, std::min(epoch_iter, epoch_len_), epoch_len_,
+                        rate_ / opt_.batch_size, remaining / rate_, losses);
+    if (stopping) {
+      if (const auto rc = save_or_stop("latest")) return rc;
+      const std::string msg =
+          fmt("%s: saved 'latest' at epoch %d, iteration %lld (%s); resume with --continue_train",
+              sig ? (sig == SIGINT ? "interrupted (SIGINT)" : "terminated (SIGTERM)") : "stopped", epoch,
+              static_cast<long long>(epoch_iter), experiment_dir(opt_).c_str());
+      report_->say(msg);
+      if (sig) std::fprintf(stderr, "%s\n", msg.c_str());
+      return sig ? 128 + sig : 0;
+    }
+    iter_data_time_ = Clock::now();
+    return std::nullopt;
+  }
+
+  std::optional<int> end_of_epoch(int epoch, int64_t epoch_iter, Clock::time_point epoch_start) {
+    pos_ = {epoch, epoch_iter, pos_.total_iters, true};
+    if (epoch % opt_.save_epoch_freq == 0) {
+      report_->say(fmt("saving the model at the end of epoch %d, iters %lld", epoch,
+                       static_cast<long long>(pos_.total_iters)));
+      if (const auto rc = save_or_stop("latest")) return rc;
+      if (const auto rc = save_or_stop(std::to_string(epoch))) return rc;
+      last_saved_epoch_ = epoch;
+    }
+    report_->say(fmt("End of epoch %d / %d \t Time Taken: %d sec", epoch, total_epochs_,
+                     static_cast<int>(seconds_since(epoch_start))));
+    return std::nullopt;
+  }
+
+  // Beyond the official: the final weights are always kept, even when the last epoch is not a
+  // multiple of --save_epoch_freq.
+  std::optional<int> final_save() {
+    if (last_saved_epoch_ == total_epochs_ || total_epochs_ < first_epoch_) return std::nullopt;
+    report_->say(fmt("saving the final model (epoch %d, iters %lld) as 'latest'", total_epochs_,
+                     static_cast<long long>(pos_.total_iters)));
+    return save_or_stop("latest");
+  }
 
   // Every save goes through here: weights that are no longer finite, or that a step with a NaN or
-  // infinite loss produced, are never written.
-  auto save = [&](const std::string& label, const TrainPosition& at) {
-    if (!model.losses_finite() || !parameters_finite(model)) return false;
-    save_checkpoint(model, label, at);
-    return true;
-  };
-  auto non_finite_stop = [&](const std::string& what, int epoch, int64_t iter) {
+  // infinite loss produced, are never written; the run stops instead.
+  std::optional<int> save_or_stop(const std::string& label) {
+    if (!model_.losses_finite() || !parameters_finite(model_))
+      return stop_non_finite("the weights are no longer finite");
+    save_checkpoint(model_, label, pos_);
+    return std::nullopt;
+  }
+
+  int stop_non_finite(const std::string& what) {
     const std::string msg =
         fmt("error: %s at epoch %d, iteration %lld; stopping. Nothing was saved after the last "
             "checkpoint, which is left as it was.",
-            what.c_str(), epoch, static_cast<long long>(iter));
-    report.say(msg);
+            what.c_str(), pos_.epoch, static_cast<long long>(pos_.epoch_iter));
+    report_->say(msg);
     std::fprintf(stderr, "%s\n", msg.c_str());
     return kExitNonFinite;
-  };
-
-  SignalScope signals;
-  const int total_epochs = opt.n_epochs + opt.n_epochs_decay;
-  double rate = 0;  // samples per second, smoothed
-  int last_saved_epoch = 0;
-  int kept_row_epoch = 0;  // the epoch whose first displayed images the page keeps
-  for (int epoch = first_epoch; epoch <= total_epochs; ++epoch) {
-    const auto epoch_start = Clock::now();
-    int64_t epoch_iter = 0;
-    if (resume_mid_epoch && epoch == first_epoch) {
-      epoch_iter = pos.epoch_iter;  // the schedule was already stepped for this epoch
-    } else {
-      const auto [old_lr, new_lr] =
-          model.update_learning_rate();  // at the start of every epoch, as the official
-      report.say(fmt("learning rate %.7f -> %.7f", old_lr, new_lr));
-    }
-    loader.start_epoch(epoch, epoch_iter);
-    auto iter_data_time = Clock::now();
-    double t_data = 0;
-    data::Loader::Batch batch;
-    while (loader.next(batch)) {
-      const auto iter_start = Clock::now();
-      if (pos.total_iters % opt.print_freq == 0)
-        t_data = std::chrono::duration<double>(iter_start - iter_data_time).count();
-      pos.total_iters += opt.batch_size;
-      epoch_iter += opt.batch_size;
-      pos = {epoch, epoch_iter, pos.total_iters, false};
-      model.set_input(batch.A, batch.B);
-      model.optimize_parameters();
-      const double t_comp = seconds_since(iter_start) / opt.batch_size;
-      rate = rate == 0 ? 1.0 / std::max(t_comp, 1e-9) : 0.9 * rate + 0.1 / std::max(t_comp, 1e-9);
-
-      const int sig = g_signal;
-      const bool stopping = sig || (ctl.stop_after && ctl.stop_after(pos.total_iters));
-      const bool displaying = pos.total_iters % opt.display_freq == 0;
-      const bool printing = pos.total_iters % opt.print_freq == 0;
-      const bool saving = pos.total_iters % opt.save_latest_freq == 0;
-      // The losses and their NaN check stay on the device (a copy would stall the GPU's queue every
-      // step); they come to the host only when shown or before anything is saved, so a NaN is caught
-      // within --print_freq iterations and never reaches a checkpoint.
-      std::vector<std::pair<std::string, double>> losses;
-      if (stopping || displaying || printing || saving || report.progress_due()) {
-        losses = model.current_losses();
-        if (!model.losses_finite()) {
-          std::string what =
-              "a loss was NaN or infinite within the last " + std::to_string(opt.print_freq) + " iterations";
-          for (const auto& [name, v] : losses)
-            if (!std::isfinite(v)) {
-              what = "loss " + name + (std::isnan(v) ? " is NaN" : " is infinite");
-              break;
-            }
-          return non_finite_stop(what, epoch, epoch_iter);
-        }
-      }
-
-      if (displaying) {
-        visualizer.display(model, epoch, pos.total_iters,
-                           pos.total_iters % opt.update_html_freq == 0 || kept_row_epoch != epoch);
-        kept_row_epoch = epoch;
-      }
-      if (printing) report.losses(epoch, epoch_iter, losses, t_comp, t_data);
-      if (saving) {
-        report.say(fmt("saving the latest model (epoch %d, total_iters %lld)", epoch,
-                       static_cast<long long>(pos.total_iters)));
-        if (!save(opt.save_by_iter ? fmt("iter_%lld", static_cast<long long>(pos.total_iters)) : "latest",
-                  pos))
-          return non_finite_stop("the weights are no longer finite", epoch, epoch_iter);
-      }
-      const double remaining = static_cast<double>((total_epochs - epoch) * epoch_len +
-                                                   (epoch_len - std::min(epoch_iter, epoch_len)));
-      if (!losses.empty())
-        report.progress(epoch, total_epochs, std::min(epoch_iter, epoch_len), epoch_len,
-                        rate / opt.batch_size, remaining / rate, losses);
-
-      if (stopping) {
-        if (!save("latest", pos))
-          return non_finite_stop("the weights are no longer finite", epoch, epoch_iter);
-        const std::string msg =
-            fmt("%s: saved 'latest' at epoch %d, iteration %lld (%s); resume with --continue_train",
-                sig ? (sig == SIGINT ? "interrupted (SIGINT)" : "terminated (SIGTERM)") : "stopped", epoch,
-                static_cast<long long>(epoch_iter), dir.c_str());
-        report.say(msg);
-        if (sig) std::fprintf(stderr, "%s\n", msg.c_str());
-        return sig ? 128 + sig : 0;
-      }
-      iter_data_time = Clock::now();
-    }
-    if (epoch % opt.save_epoch_freq == 0) {
-      report.say(fmt("saving the model at the end of epoch %d, iters %lld", epoch,
-                     static_cast<long long>(pos.total_iters)));
-      pos = {epoch, epoch_iter, pos.total_iters, true};
-      if (!save("latest", pos) || !save(std::to_string(epoch), pos))
-        return non_finite_stop("the weights are no longer finite", epoch, epoch_iter);
-      last_saved_epoch = epoch;
-    }
-    pos = {epoch, epoch_iter, pos.total_iters, true};
-    report.say(fmt("End of epoch %d / %d \t Time Taken: %d sec", epoch, total_epochs,
-                   static_cast<int>(seconds_since(epoch_start))));
   }
-  // Beyond the official: the final weights are always kept, even when the last epoch is not a
-  // multiple of --save_epoch_freq.
-  if (last_saved_epoch != total_epochs && total_epochs >= first_epoch) {
-    report.say(fmt("saving the final model (epoch %d, iters %lld) as 'latest'", total_epochs,
-                   static_cast<long long>(pos.total_iters)));
-    if (!save("latest", pos))
-      return non_finite_stop("the weights are no longer finite", pos.epoch, pos.epoch_iter);
-  }
-  visualizer.finish(model);
-  return 0;
-}
+
+  const Options& opt_;
+  const TrainControl& ctl_;
+  const data::UnalignedDataset dataset_;
+  data::Loader loader_;
+  const int64_t epoch_len_;
+  const int total_epochs_;
+  CycleGANModel model_;
+  TrainPosition pos_;  // where the run is: updated by every iteration and at every epoch's end
+  int first_epoch_;
+  bool resume_mid_epoch_ = false;
+  std::vector<std::string> notes_;  // what the resume did, for the log
+  std::optional<Reporter> report_;
+  std::optional<Visualizer> visualizer_;
+  Clock::time_point iter_data_time_{};
+  double t_data_ = 0;  // seconds waiting for data before the last printed iteration
+  double rate_ = 0;    // samples per second, smoothed
+  int last_saved_epoch_ = 0;
+  int kept_row_epoch_ = 0;  // the epoch whose first displayed images the page keeps
+};
+
+}  // namespace
+
+int run_training(const Options& opt, const TrainControl& ctl) { return TrainingRun(opt, ctl).run(); }
 
 }  // namespace cg::cyclegan
