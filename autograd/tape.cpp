@@ -174,6 +174,11 @@ void backward(const Tensor& root, const Tensor& seed, bool retain_graph) {
   }
 }
 
+// The entry users call: loss.backward().
+void Tensor::backward(const Tensor& seed, bool retain_graph) const {
+  cg::backward(*this, seed, retain_graph);
+}
+
 std::string tape_string(const Tensor& root) {
   if (!root.defined() || !root.impl()->grad_fn) return "(no records: a leaf or an untracked result)\n";
   std::ostringstream os;

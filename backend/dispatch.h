@@ -13,6 +13,18 @@ namespace cg::backend {
               "' was asked to run on cuda, but this build has no CUDA backend "
               "(configure with -DCYCLEGAN_CUDA=ON on a machine with the CUDA toolkit and cuDNN)");
 }
+
+// Copies bytes between any two devices (host <-> GPU or within one).
+inline void copy_bytes(void* dst, Device ddev, const void* src, Device sdev, size_t n) {
+  if (ddev == Device::CPU && sdev == Device::CPU) return cpu::copy(dst, src, n);
+  if constexpr (kHaveCuda) {
+    if (ddev == Device::CUDA && sdev == Device::CUDA) return cuda::copy(dst, src, n);
+    if (ddev == Device::CUDA) return cuda::copy_to_device(dst, src, n);
+    return cuda::copy_to_host(dst, src, n);
+  } else {
+    no_cuda("copy");
+  }
+}
 }  // namespace cg::backend
 
 // `if constexpr` keeps a CPU-only build from referencing the cuda:: symbols at all.

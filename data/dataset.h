@@ -15,7 +15,7 @@
 #include <thread>
 #include <vector>
 
-#include "autograd/tensor.h"
+#include "tensor/tensor.h"
 #include "data/image.h"
 
 namespace cg::data {

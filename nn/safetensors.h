@@ -8,7 +8,7 @@
 #include <map>
 #include <string>
 
-#include "autograd/tensor.h"
+#include "tensor/tensor.h"
 
 namespace cg::safetensors {
 

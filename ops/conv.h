@@ -1,7 +1,7 @@
 // Convolutions, PyTorch's semantics and weight layouts. `b` may be an undefined Tensor (no bias).
 #pragma once
 
-#include "autograd/tensor.h"
+#include "tensor/tensor.h"
 
 namespace cg {
 

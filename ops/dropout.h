@@ -1,6 +1,6 @@
 #pragma once
 
-#include "autograd/tensor.h"
+#include "tensor/tensor.h"
 
 namespace cg {
 

@@ -3,7 +3,7 @@
 // when W == C). Derivatives at kinks: relu'(0) = 0 and abs'(0) = 0, as in PyTorch.
 #pragma once
 
-#include "autograd/tensor.h"
+#include "tensor/tensor.h"
 
 namespace cg {
 

@@ -1,7 +1,7 @@
 // Losses, mean-reduced as PyTorch's defaults. Built from other ops: no kernels of their own.
 #pragma once
 
-#include "autograd/tensor.h"
+#include "tensor/tensor.h"
 
 namespace cg {
 

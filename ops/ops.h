@@ -2,7 +2,7 @@
 #pragma once
 
 #include "autograd/tape.h"
-#include "autograd/tensor.h"
+#include "tensor/tensor.h"
 #include "ops/batch.h"
 #include "ops/conv.h"
 #include "ops/dropout.h"

@@ -3,7 +3,7 @@
 
 #include <vector>
 
-#include "autograd/tensor.h"
+#include "tensor/tensor.h"
 
 namespace cg {
 

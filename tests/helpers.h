@@ -17,7 +17,7 @@
 #include <utility>
 #include <vector>
 
-#include "autograd/tensor.h"
+#include "tensor/tensor.h"
 #include "data/image.h"
 #include "nn/safetensors.h"
 

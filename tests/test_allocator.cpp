@@ -7,7 +7,7 @@
 #include <cstdint>
 #include <vector>
 
-#include "autograd/random.h"
+#include "tensor/random.h"
 #include "backend/block_allocator.h"
 
 using namespace cg;

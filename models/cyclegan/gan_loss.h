@@ -4,7 +4,7 @@
 
 #include <string>
 
-#include "autograd/tensor.h"
+#include "tensor/tensor.h"
 
 namespace cg::cyclegan {
 

@@ -7,7 +7,7 @@
 
 #include <vector>
 
-#include "autograd/tensor.h"
+#include "tensor/tensor.h"
 
 namespace cg::cyclegan {
 

@@ -4,7 +4,7 @@
 #include <cstdio>
 
 #include "../run_guard.h"
-#include "autograd/tensor.h"
+#include "tensor/tensor.h"
 #include "cuda/kernels.h"
 
 int main(int argc, char** argv) {

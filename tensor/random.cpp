@@ -1,4 +1,4 @@
-#include "autograd/random.h"
+#include "tensor/random.h"
 
 #include <cmath>
 #include <numbers>

@@ -9,8 +9,8 @@
 #include <string>
 #include <vector>
 
-#include "autograd/random.h"
 #include "backend/types.h"
+#include "tensor/random.h"
 
 namespace cg {
 

@@ -1,11 +1,12 @@
-#include "autograd/tensor.h"
+#include "tensor/tensor.h"
 
 #include <algorithm>
+#include <functional>
 #include <iomanip>
 #include <ostream>
 #include <sstream>
 
-#include "autograd/tape.h"
+#include "autograd/tape.h"  // only for printing: the name of the record that made a tensor
 #include "backend/dispatch.h"
 
 namespace cg {
@@ -50,18 +51,6 @@ Storage::~Storage() {
   }
 }
 
-// Copies bytes between any two devices.
-static void copy_bytes(void* dst, Device ddev, const void* src, Device sdev, size_t n) {
-  if (ddev == Device::CPU && sdev == Device::CPU) return cpu::copy(dst, src, n);
-  if constexpr (kHaveCuda) {
-    if (ddev == Device::CUDA && sdev == Device::CUDA) return cuda::copy(dst, src, n);
-    if (ddev == Device::CUDA) return cuda::copy_to_device(dst, src, n);
-    return cuda::copy_to_host(dst, src, n);
-  } else {
-    backend::no_cuda("copy");
-  }
-}
-
 // ---- factories ----
 
 Tensor Tensor::empty(const Shape& shape, DType dt, Device dev) {
@@ -94,7 +83,7 @@ static Tensor from_host(const std::vector<T>& v, const Shape& shape, DType dt, D
     throw Error("Tensor::from_vector: " + std::to_string(v.size()) + " values do not fill shape " +
                 shape_str(shape));
   Tensor t = Tensor::empty(shape, dt, dev);
-  copy_bytes(t.raw(), dev, v.data(), Device::CPU, t.nbytes());
+  backend::copy_bytes(t.raw(), dev, v.data(), Device::CPU, t.nbytes());
   return t;
 }
 
@@ -196,63 +185,7 @@ double Tensor::item() const {
   return to_vector<double>()[0];
 }
 
-// ---- conversions ----
-
-Tensor Tensor::to(Device dev) const {
-  if (device() == dev) return *this;
-  Tensor out = empty(shape(), dtype(), dev);
-  copy_bytes(out.raw(), dev, raw(), device(), nbytes());
-  const Device from = device();
-  record("to_device", {*this}, out,
-         [from](const Tensor& dy, const std::vector<bool>&) { return std::vector<Tensor>{dy.to(from)}; });
-  return out;
-}
-
-Tensor Tensor::to(DType dt) const {
-  if (dtype() == dt) return *this;
-  Tensor out = empty(shape(), dt, device());
-  CG_KERNEL(device(), cast, dtype(), raw(), dt, out.raw(), numel());
-  const DType from = dtype();
-  record("to_dtype", {*this}, out,
-         [from](const Tensor& dy, const std::vector<bool>&) { return std::vector<Tensor>{dy.to(from)}; });
-  return out;
-}
-
-Tensor Tensor::reshape(const Shape& new_shape) const {
-  Shape s = new_shape;
-  int64_t known = 1;
-  int infer = -1;
-  for (size_t i = 0; i < s.size(); ++i) {
-    if (s[i] == -1) {
-      if (infer >= 0) throw Error("reshape: more than one -1 in " + shape_str(new_shape));
-      infer = static_cast<int>(i);
-    } else {
-      known *= s[i];
-    }
-  }
-  if (infer >= 0 && known > 0) s[static_cast<size_t>(infer)] = numel() / known;
-  if (shape_numel(s) != numel())
-    throw Error("reshape: cannot view " + describe() + " as " + shape_str(new_shape));
-  auto impl = std::make_shared<TensorImpl>();
-  impl->storage = checked().storage;  // contiguous: a reshape is a new shape over the same bytes
-  impl->shape = s;
-  impl->dtype = dtype();
-  impl->device = device();
-  Tensor out(std::move(impl));
-  const Shape from = shape();
-  record("reshape", {*this}, out, [from](const Tensor& dy, const std::vector<bool>&) {
-    return std::vector<Tensor>{dy.reshape(from)};
-  });
-  return out;
-}
-
-Tensor Tensor::clone() const {
-  Tensor out = empty(shape(), dtype(), device());
-  copy_bytes(out.raw(), device(), raw(), device(), nbytes());
-  record("clone", {*this}, out,
-         [](const Tensor& dy, const std::vector<bool>&) { return std::vector<Tensor>{dy}; });
-  return out;
-}
+// ---- conversions: to(), reshape() and clone() record gradients, so they live in ops/convert.cpp ----
 
 Tensor Tensor::detach() const {
   auto impl = std::make_shared<TensorImpl>();
@@ -284,10 +217,6 @@ void Tensor::set_grad(const Tensor& g) {
     throw Error("set_grad: gradient " + g.describe() + " does not match tensor " + describe());
   checked();
   impl_->grad = g.impl_ptr();
-}
-
-void Tensor::backward(const Tensor& seed, bool retain_graph) const {
-  cg::backward(*this, seed, retain_graph);
 }
 
 // ---- printing ----
