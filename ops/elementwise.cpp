@@ -75,12 +75,8 @@ Tensor unary_kernel(Unary op, double alpha, const Tensor& x) {
 using detail::binary_kernel;
 using detail::unary_kernel;
 
-// The gradient of a broadcast input: dy summed back to the input's own shape.
-static Tensor unbroadcast(const Tensor& dy, const Tensor& input, const Tensor& other) {
-  return sum_to(dy, detail::effective_shape(input, other)).reshape(input.shape());
-}
-
-// What add/sub need to route a gradient: the input's shape and the shape it broadcast as.
+// The one unbroadcast helper of the binary ops: an input's own shape and the shape it broadcast
+// as, kept by the backward rule; reduce(dy) sums dy back to the input's shape.
 struct BroadcastShapes {
   Shape effective, own;
   BroadcastShapes(const Tensor& t, const Tensor& other)
@@ -110,26 +106,25 @@ Tensor sub(const Tensor& a, const Tensor& b) {
 // ---- mul: da = dy * b, db = dy * a ----
 Tensor mul(const Tensor& a, const Tensor& b) {
   Tensor z = binary_kernel(Binary::Mul, 0, a, b);
-  record("mul", {a, b}, z, [a = Saved(a, "mul"), b = Saved(b, "mul")](const Tensor& dy, const Need& need) {
-    const Tensor &av = a.get(), &bv = b.get();
-    return Grads{need[0] ? unbroadcast(binary_kernel(Binary::Mul, 0, dy, bv), av, bv) : Tensor(),
-                 need[1] ? unbroadcast(binary_kernel(Binary::Mul, 0, dy, av), bv, av) : Tensor()};
-  });
+  record("mul", {a, b}, z,
+         [sa = BroadcastShapes(a, b), sb = BroadcastShapes(b, a), a = Saved(a, "mul"), b = Saved(b, "mul")](
+             const Tensor& dy, const Need& need) {
+           return Grads{need[0] ? sa.reduce(binary_kernel(Binary::Mul, 0, dy, b.get())) : Tensor(),
+                        need[1] ? sb.reduce(binary_kernel(Binary::Mul, 0, dy, a.get())) : Tensor()};
+         });
   return z;
 }
 
 // ---- div: da = dy / b, db = -dy * a / b^2 = -(dy / b) * z ----
 Tensor div(const Tensor& a, const Tensor& b) {
   Tensor z = binary_kernel(Binary::Div, 0, a, b);
-  record(
-      "div", {a, b}, z,
-      [a = Saved(a, "div"), b = Saved(b, "div"), zs = Saved(z, "div")](const Tensor& dy, const Need& need) {
-        const Tensor &av = a.get(), &bv = b.get();
-        const Tensor dy_b = binary_kernel(Binary::Div, 0, dy, bv);
-        return Grads{
-            need[0] ? unbroadcast(dy_b, av, bv) : Tensor(),
-            need[1] ? unbroadcast(neg(binary_kernel(Binary::Mul, 0, dy_b, zs.get())), bv, av) : Tensor()};
-      });
+  record("div", {a, b}, z,
+         [sa = BroadcastShapes(a, b), sb = BroadcastShapes(b, a), b = Saved(b, "div"), zs = Saved(z, "div")](
+             const Tensor& dy, const Need& need) {
+           const Tensor dy_b = binary_kernel(Binary::Div, 0, dy, b.get());
+           return Grads{need[0] ? sa.reduce(dy_b) : Tensor(),
+                        need[1] ? sb.reduce(neg(binary_kernel(Binary::Mul, 0, dy_b, zs.get()))) : Tensor()};
+         });
   return z;
 }
 
