@@ -1,13 +1,11 @@
 // cyclegan_export: writes a trained generator as an ONNX model, to run outside this program (for
 // example with onnxruntime). The network flags are cyclegan_test's; see README.md ("ONNX export").
 #include <CLI/CLI.hpp>
-#include <cerrno>
 #include <cstdio>
-#include <cstring>
 #include <filesystem>
-#include <fstream>
 
 #include "apps/onnx_export.h"
+#include "data/files.h"
 #include "models/cyclegan/checkpoint.h"
 #include "models/cyclegan/cli.h"
 #include "models/cyclegan/networks.h"
@@ -54,23 +52,7 @@ int main(int argc, char** argv) {
     load_network(*G, file);
     G->eval();  // batch norms use their running statistics; dropout is off
     const std::string bytes = onnx_export::export_generator(*G, o.input_nc, o.output_nc, opset);
-    // written beside the target, then renamed: a failure leaves no partial file under the name
-    const std::string tmp = output + ".tmp";
-    {
-      std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-      out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-      out.close();
-      if (!out) {
-        const std::string why = std::strerror(errno);
-        std::remove(tmp.c_str());
-        throw Error("cannot write '" + tmp + "': " + why);
-      }
-    }
-    if (std::rename(tmp.c_str(), output.c_str()) != 0) {
-      const std::string why = std::strerror(errno);
-      std::remove(tmp.c_str());
-      throw Error("cannot rename '" + tmp + "' to '" + output + "': " + why);
-    }
+    data::write_file_atomically(output, bytes);  // a failure leaves no partial file under the name
     std::printf("wrote %s (%s from %s, opset %d, %zu bytes)\n", output.c_str(), o.netG.c_str(), file.c_str(),
                 opset, bytes.size());
     return 0;

@@ -2,10 +2,10 @@
 
 #include <cstdio>
 #include <filesystem>
-#include <fstream>
 #include <sstream>
 
 #include "data/dataset.h"
+#include "data/files.h"
 #include "models/cyclegan/checkpoint.h"
 #include "models/cyclegan/cli.h"
 #include "models/cyclegan/cycle_gan_model.h"
@@ -52,13 +52,7 @@ class ResultsPage {
       h << "</div>\n";
     }
     h << "</body></html>\n";
-    const std::string path = folder_ + "/index.html", tmp = path + ".tmp";
-    {
-      std::ofstream f(tmp);
-      f << h.str();
-      if (!f) throw Error("cannot write '" + tmp + "'");
-    }
-    fs::rename(tmp, path);
+    data::write_file_atomically(folder_ + "/index.html", h.str());
   }
 
  private:

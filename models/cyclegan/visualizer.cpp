@@ -9,6 +9,7 @@
 #include <regex>
 #include <sstream>
 
+#include "data/files.h"
 #include "data/image.h"
 #include "models/cyclegan/checkpoint.h"
 #include "ops/batch.h"
@@ -40,17 +41,6 @@ std::string html_escape(const std::string& s) {
     }
   }
   return out;
-}
-
-// Writes `text` to `path` atomically, so a browser refreshing the page never sees half of it.
-void write_text_atomically(const std::string& path, const std::string& text) {
-  const std::string tmp = path + ".tmp";
-  {
-    std::ofstream f(tmp);
-    f << text;
-    if (!f) throw Error("cannot write '" + tmp + "'");
-  }
-  fs::rename(tmp, path);
 }
 
 // A "nice" step for about `n` ticks over `range`: 1, 2 or 5 times a power of ten.
@@ -245,7 +235,7 @@ void Visualizer::write_page() const {
     h << "</div>\n";
   }
   h << "</body></html>\n";
-  write_text_atomically(page_, h.str());
+  data::write_file_atomically(page_, h.str());  // a browser refreshing it never sees half a page
 }
 
 }  // namespace cg::cyclegan
