@@ -9,28 +9,23 @@
 #include <fstream>
 #include <limits>
 #include <nlohmann/json.hpp>
-#include <type_traits>
 #include <vector>
+
+#include "nn/json_whole.h"
 
 namespace cg::safetensors {
 
 using json = nlohmann::json;
 
 namespace {
-// A JSON array of whole numbers. nlohmann's get<> would convert a float such as 3e80 with a
-// static_cast, which is undefined behaviour when out of range (the fuzzer found that one), and a
-// negative number to a wrapped unsigned one; here both are errors.
-template <class T>
-std::vector<T> whole_numbers(const json& j, const char* field) {
+// A JSON array of whole numbers, each at least `lo` (nn/json_whole.h says why not get<>).
+std::vector<int64_t> whole_numbers(const json& j, const char* field, int64_t lo) {
   if (!j.is_array()) throw Error(std::string("'") + field + "' is not a list");
-  std::vector<T> out;
+  std::vector<int64_t> out;
   for (const json& v : j) {
-    const bool fits = v.is_number_unsigned()
-                          ? v.get<uint64_t>() <= static_cast<uint64_t>(std::numeric_limits<T>::max())
-                          : v.is_number_integer() && (std::is_signed_v<T> || v.get<int64_t>() >= 0);
-    if (!fits)
+    if (!whole_in_range(v, lo, std::numeric_limits<int64_t>::max()))
       throw Error(std::string("'") + field + "' holds " + v.dump() + ", not a whole number in range");
-    out.push_back(v.get<T>());
+    out.push_back(v.get<int64_t>());
   }
   return out;
 }
@@ -89,8 +84,10 @@ Contents load(std::istream& in, uint64_t file_size, const std::string& name) {
       Shape shape;
       std::vector<uint64_t> offs;
       try {
-        shape = whole_numbers<int64_t>(entry.at("shape"), "shape");
-        offs = whole_numbers<uint64_t>(entry.at("data_offsets"), "data_offsets");
+        // negative dimensions pass here, to be refused below as an impossible shape
+        shape = whole_numbers(entry.at("shape"), "shape", std::numeric_limits<int64_t>::min());
+        for (int64_t o : whole_numbers(entry.at("data_offsets"), "data_offsets", 0))
+          offs.push_back(static_cast<uint64_t>(o));
       } catch (const Error& e) {
         throw bad("tensor '" + key + "': " + e.what());
       }

@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 #include <random>
 
+#include "nn/json_whole.h"
 #include "nn/safetensors.h"
 #include "ops/ops.h"
 
@@ -31,16 +32,12 @@ std::string fmt_double(double v) {
 }
 
 // Numbers from the state file's JSON: a whole number in [lo, hi], or a finite real. Anything else
-// (a fraction, a string, out of range) throws naming the key, rather than being converted: a float
-// too large for an int is undefined behaviour in C++, and a wrapped count misleads every later check.
+// (a fraction, a string, out of range) throws naming the key, rather than being converted
+// (nn/json_whole.h says why).
 int64_t whole(const json& j, const char* key, int64_t lo, int64_t hi) {
   const json& v = j.at(key);
   if (!v.is_number_integer()) throw Error(std::string("'") + key + "' is not a whole number");
-  // JSON's non-negative integers are unsigned here; hi >= 0 in every call
-  const bool in_range = v.is_number_unsigned()
-                            ? v.get<uint64_t>() <= static_cast<uint64_t>(hi) && v.get<int64_t>() >= lo
-                            : v.get<int64_t>() >= lo && v.get<int64_t>() <= hi;
-  if (!in_range)
+  if (!whole_in_range(v, lo, hi))
     throw Error(std::string("'") + key + "' is " + v.dump() + ", outside [" + std::to_string(lo) + ", " +
                 std::to_string(hi) + "]");
   return v.get<int64_t>();
