@@ -8,6 +8,7 @@
 
 #include <cmath>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <functional>
@@ -17,9 +18,10 @@
 #include <utility>
 #include <vector>
 
-#include "tensor/tensor.h"
 #include "data/image.h"
+#include "models/cyclegan/options.h"
 #include "nn/safetensors.h"
+#include "tensor/tensor.h"
 
 namespace cg::test {
 
@@ -188,6 +190,34 @@ inline std::vector<std::string> tiny_train_command(const std::string& data, cons
                                    "1000000"};
   args.insert(args.end(), extra.begin(), extra.end());
   return args;
+}
+
+// The same tiny experiment as Options, for the suites that call run_training (each adds its own
+// schedule, pool, printing and seed).
+inline cyclegan::Options tiny_experiment(const std::string& data, const std::string& ckpt) {
+  cyclegan::Options o;
+  o.dataroot = data;
+  o.checkpoints_dir = ckpt;
+  o.name = "tiny";
+  o.ngf = 4;
+  o.ndf = 4;
+  o.netG = "resnet_1blocks";
+  o.load_size = 36;
+  o.crop_size = 32;
+  return o;
+}
+
+// Compares two safetensors files tensor by tensor, bit for bit: "" when they hold the same keys
+// with the same bytes, else the first key that differs (or is missing from b).
+inline std::string first_difference(const std::string& a, const std::string& b) {
+  const auto x = safetensors::load(a).tensors, y = safetensors::load(b).tensors;
+  for (const auto& [k, t] : x) {
+    const auto it = y.find(k);
+    if (it == y.end() || it->second.shape() != t.shape() || it->second.dtype() != t.dtype() ||
+        std::memcmp(t.raw(), it->second.raw(), t.nbytes()) != 0)
+      return k;
+  }
+  return x.size() == y.size() ? "" : "(" + b + " holds more tensors)";
 }
 
 // A fresh folder under the build tree for one test.

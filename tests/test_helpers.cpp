@@ -40,3 +40,19 @@ TEST_CASE("closeness check: the report names the element furthest over its bound
   CHECK(m.find("2 of 3 elements differ") != std::string::npos);
   CHECK(m.find("element 2 of [3]") != std::string::npos);
 }
+
+TEST_CASE("first_difference: identical files compare equal - one changed bit or a missing tensor does not") {
+  const std::string dir = test::scratch("first_difference");
+  const Tensor a = Tensor::from_vector(std::vector<float>{1, 2, 3}, {3}), b = Tensor::zeros({2, 2});
+  safetensors::save(dir + "/x.safetensors", {{"a", a}, {"b", b}});
+  safetensors::save(dir + "/same.safetensors", {{"a", a.clone()}, {"b", b.clone()}});
+  CHECK(test::first_difference(dir + "/x.safetensors", dir + "/same.safetensors").empty());
+  Tensor changed = a.clone();
+  static_cast<uint32_t*>(changed.raw())[2] ^= 1;  // the lowest bit of 3.0f
+  safetensors::save(dir + "/bit.safetensors", {{"a", changed}, {"b", b}});
+  CHECK(test::first_difference(dir + "/x.safetensors", dir + "/bit.safetensors") == "a");
+  safetensors::save(dir + "/less.safetensors", {{"a", a}});
+  CHECK(test::first_difference(dir + "/x.safetensors", dir + "/less.safetensors") == "b");
+  CHECK(test::first_difference(dir + "/less.safetensors", dir + "/x.safetensors") ==
+        "(" + dir + "/x.safetensors holds more tensors)");
+}

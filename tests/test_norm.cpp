@@ -1,6 +1,5 @@
 // Batch norm and the U-Net: float64 gradchecks, PyTorch fixtures (tests/fixtures/make_norm.py) for
 // the op and for whole generators in train and eval mode, the official keys, and a training run.
-#include <cstring>
 #include <filesystem>
 #include <sstream>
 
@@ -19,14 +18,6 @@ namespace {
 
 Tensor param(const Shape& s, Generator& g, double scale = 1.0) {
   return (test::randn64(s, g) * scale).detach().set_requires_grad();
-}
-
-// The fixture's "<tag>.<prefix>.<key>" tensors as a state dict.
-std::map<std::string, Tensor> sub_dict(const safetensors::Contents& fx, const std::string& prefix) {
-  std::map<std::string, Tensor> sd;
-  for (const auto& [k, t] : fx.tensors)
-    if (k.rfind(prefix, 0) == 0) sd.emplace(k.substr(prefix.size()), t);
-  return sd;
 }
 
 // "key:d0xd1,..." for every state-dict entry, as make_norm.py writes it.
@@ -121,7 +112,8 @@ TEST_CASE("U-Net and ResNet generators with batch norm compute PyTorch's outputs
     CAPTURE(c.tag);
     const std::string tag = c.tag;
     nn::Module& net = *c.net;
-    net.load_state_dict(sub_dict(fx, tag + ".init."), "the fixture");  // every key, buffers included
+    net.load_state_dict(test::with_prefix(fx.tensors, tag + ".init."),
+                        "the fixture");  // every key, buffers included
     net.train();
     Tensor x = fx.tensors.at(tag + ".x").clone().set_requires_grad();
     Tensor y = net(x);
@@ -130,7 +122,7 @@ TEST_CASE("U-Net and ResNet generators with batch norm compute PyTorch's outputs
     CHECK_CLOSE(x.grad(), fx.tensors.at(tag + ".train_dx"), 1e-4, 1e-4);
     int buffers = 0;
     const auto sd = net.state_dict();
-    for (const auto& [k, want] : sub_dict(fx, tag + ".after.")) {
+    for (const auto& [k, want] : test::with_prefix(fx.tensors, tag + ".after.")) {
       CHECK_CLOSE(sd.at(k), want, 1e-5, 1e-5);
       ++buffers;
     }
@@ -203,14 +195,8 @@ TEST_CASE("--netG unet_256 --norm batch trains - saves running statistics - resu
   split.continue_train = true;
   REQUIRE(run_training(split, {nullptr, true}) == 0);
   for (const char* net : {"G_A", "G_B", "D_A", "D_B"}) {
-    CAPTURE(net);
-    const auto a = safetensors::load(net_file(o, "latest", net)).tensors,
-               b = safetensors::load(net_file(split, "latest", net)).tensors;
-    REQUIRE(a.size() == b.size());
-    for (const auto& kv : a) {
-      const std::string& k = kv.first;  // (not a structured binding: clang 14 cannot CAPTURE one)
-      CAPTURE(k);
-      CHECK(std::memcmp(kv.second.raw(), b.at(k).raw(), kv.second.nbytes()) == 0);
-    }
+    const std::string diff =
+        test::first_difference(net_file(o, "latest", net), net_file(split, "latest", net));
+    CHECK_MESSAGE(diff.empty(), net << ": " << diff);
   }
 }

@@ -6,7 +6,6 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <functional>
@@ -30,15 +29,7 @@ namespace fs = std::filesystem;
 namespace {
 
 Options small_options(const std::string& root, const std::string& ckpt) {
-  Options o;
-  o.dataroot = root;
-  o.checkpoints_dir = ckpt;
-  o.name = "tiny";
-  o.ngf = 4;
-  o.ndf = 4;
-  o.netG = "resnet_1blocks";
-  o.load_size = 36;
-  o.crop_size = 32;
+  Options o = test::tiny_experiment(root, ckpt);
   o.pool_size = 3;
   o.print_freq = 2;
   o.display_freq = 1000;
@@ -65,13 +56,8 @@ std::string state_json(const Options& o, const std::string& label) {
 
 // Every tensor of the four networks, bit for bit.
 bool same_networks(const Options& a, const Options& b, const std::string& label) {
-  for (const char* net : {"G_A", "G_B", "D_A", "D_B"}) {
-    const auto x = safetensors::load(net_file(a, label, net)).tensors,
-               y = safetensors::load(net_file(b, label, net)).tensors;
-    if (x.size() != y.size()) return false;
-    for (const auto& [k, t] : x)
-      if (!y.count(k) || std::memcmp(t.raw(), y.at(k).raw(), t.nbytes()) != 0) return false;
-  }
+  for (const char* net : {"G_A", "G_B", "D_A", "D_B"})
+    if (!test::first_difference(net_file(a, label, net), net_file(b, label, net)).empty()) return false;
   return true;
 }
 

@@ -6,7 +6,6 @@
 
 #include <csignal>
 #include <cstdio>
-#include <cstring>
 #include <filesystem>
 #include <fstream>
 
@@ -26,15 +25,7 @@ namespace fs = std::filesystem;
 namespace {
 
 Options tiny_options(const std::string& root, const std::string& ckpt) {
-  Options o;
-  o.dataroot = root;
-  o.checkpoints_dir = ckpt;
-  o.name = "tiny";
-  o.ngf = 4;
-  o.ndf = 4;
-  o.netG = "resnet_1blocks";
-  o.load_size = 36;
-  o.crop_size = 32;
+  Options o = test::tiny_experiment(root, ckpt);
   o.pool_size = 3;  // small, so it fills and its random replacement runs within the test
   o.n_epochs = 1;
   o.n_epochs_decay = 1;
@@ -49,27 +40,11 @@ Options tiny_options(const std::string& root, const std::string& ckpt) {
 // Every tensor a checkpoint holds, networks and training state, bit for bit.
 void expect_identical_checkpoints(const Options& a, const Options& b, const std::string& label) {
   for (const char* net : {"G_A", "G_B", "D_A", "D_B"}) {
-    CAPTURE(net);
-    const auto x = safetensors::load(net_file(a, label, net)).tensors,
-               y = safetensors::load(net_file(b, label, net)).tensors;
-    REQUIRE(x.size() == y.size());
-    for (const auto& kv : x) {  // (no structured binding: clang 14 cannot CAPTURE one)
-      const std::string& k = kv.first;
-      const Tensor& t = kv.second;
-      CAPTURE(k);
-      REQUIRE(y.count(k));
-      CHECK(std::memcmp(t.raw(), y.at(k).raw(), t.nbytes()) == 0);
-    }
+    const std::string diff = test::first_difference(net_file(a, label, net), net_file(b, label, net));
+    CHECK_MESSAGE(diff.empty(), net << ": " << diff);
   }
-  const auto sx = safetensors::load(state_file(a, label)), sy = safetensors::load(state_file(b, label));
-  CHECK(sx.tensors.size() == sy.tensors.size());
-  for (const auto& kv : sx.tensors) {
-    const std::string& k = kv.first;
-    const Tensor& t = kv.second;
-    CAPTURE(k);
-    REQUIRE(sy.tensors.count(k));
-    CHECK(std::memcmp(t.raw(), sy.tensors.at(k).raw(), t.nbytes()) == 0);
-  }
+  const std::string diff = test::first_difference(state_file(a, label), state_file(b, label));
+  CHECK_MESSAGE(diff.empty(), "training state: " << diff);
 }
 
 Parsed parse(std::vector<std::string> args, bool train = true) {
