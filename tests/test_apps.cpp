@@ -58,6 +58,25 @@ void save_generator(const Options& o, const std::string& net, int in_nc, int out
   safetensors::save(net_file(o, o.epoch, net), G->state_dict());
 }
 
+// An experiment for cyclegan_test --model test over DIR/images, with a saved G_A of test_options'
+// network; the caller writes the images.
+Options model_test_options(const std::string& dir) {
+  Options o = test_options(dir);
+  o.model_suffix = "_A";
+  o.preprocess = "none";
+  o.dataroot = dir + "/images";
+  fs::create_directories(o.dataroot);
+  save_generator(o, "G_A", 3, 3);
+  return o;
+}
+
+// The same run as a command line of the program, results under DIR/r.
+std::string model_test_command(const Options& o, const std::string& dir) {
+  return std::string(CG_BINARY_DIR) + "/apps/cyclegan_test --dataroot " + o.dataroot + " --checkpoints_dir " +
+         o.checkpoints_dir + " --results_dir " + dir + "/r --name exp --ngf 4 --netG resnet_1blocks" +
+         " --model_suffix _A --preprocess none";
+}
+
 // Every src='...' of a page names a file that exists; returns how many there are.
 int check_page_references(const std::string& page_path) {
   const std::string page = read_file(page_path), base = fs::path(page_path).parent_path().string();
@@ -75,16 +94,11 @@ TEST_CASE(
     "--model test keeps an odd-sized input's size rounded to a multiple of 4 and names files as the "
     "official") {
   const std::string dir = scratch_dir("model_test");
-  Options o = test_options(dir);
+  Options o = model_test_options(dir);
   o.model = "test";
-  o.model_suffix = "_A";
-  o.preprocess = "none";
-  o.dataroot = dir + "/images";
-  fs::create_directories(o.dataroot);
   data::write_png(o.dataroot + "/odd.png",
                   solid(37, 30, 3, 90));  // 37/4 = 9.25 -> 36; 30/4 = 7.5 -> 8 (ties to even) -> 32
   data::write_png(o.dataroot + "/square.png", solid(40, 24, 3, 200));
-  save_generator(o, "G_A", 3, 3);
   const std::string folder = run_test(o, true);
   CHECK(folder == dir + "/results/exp/test_latest");
   const data::Image fake = data::read_image(folder + "/images/odd_fake.png", 3);
@@ -106,15 +120,10 @@ TEST_CASE(
 
 TEST_CASE("cyclegan_test: a too-small image is skipped by name - the rest translated - exit 1") {
   const std::string dir = scratch_dir("small_image");
-  Options o = test_options(dir);
-  o.model_suffix = "_A";
-  o.preprocess = "none";
-  o.dataroot = dir + "/images";
-  fs::create_directories(o.dataroot);
+  Options o = model_test_options(dir);
   data::write_png(o.dataroot + "/a_big.png", solid(32, 32, 3, 90));
   data::write_png(o.dataroot + "/b_tiny.png", solid(4, 4, 3, 90));
   data::write_png(o.dataroot + "/c_big.png", solid(24, 28, 3, 10));
-  save_generator(o, "G_A", 3, 3);
   std::vector<std::string> failed;
   const std::string folder = run_test(o, true, &failed);
   REQUIRE(failed.size() == 1);
@@ -122,10 +131,7 @@ TEST_CASE("cyclegan_test: a too-small image is skipped by name - the rest transl
   CHECK(fs::exists(folder + "/images/a_big_fake.png"));
   CHECK(fs::exists(folder + "/images/c_big_fake.png"));
   CHECK_FALSE(fs::exists(folder + "/images/b_tiny_fake.png"));
-  const std::string app = std::string(CG_BINARY_DIR) + "/apps/cyclegan_test";
-  const auto [rc, out] = test::run_command(
-      app + " --dataroot " + o.dataroot + " --checkpoints_dir " + o.checkpoints_dir + " --results_dir " +
-      dir + "/r --name exp --ngf 4" + " --netG resnet_1blocks --model_suffix _A --preprocess none 2>&1");
+  const auto [rc, out] = test::run_command(model_test_command(o, dir) + " 2>&1");
   CHECK(rc == 1);
   CHECK(out.find("cannot translate '" + o.dataroot + "/b_tiny.png'") != std::string::npos);
   CHECK(fs::exists(dir + "/r/exp/test_latest/images/c_big_fake.png"));
@@ -133,25 +139,17 @@ TEST_CASE("cyclegan_test: a too-small image is skipped by name - the rest transl
 
 TEST_CASE("cyclegan_test --max_pixels: a larger image is skipped by name unread - 'none' lifts the limit") {
   const std::string dir = scratch_dir("max_pixels");
-  Options o = test_options(dir);
-  o.model_suffix = "_A";
-  o.preprocess = "none";
-  o.dataroot = dir + "/images";
-  fs::create_directories(o.dataroot);
+  Options o = model_test_options(dir);
   data::write_png(o.dataroot + "/a_fits.png", solid(16, 16, 3, 90));  // 256 pixels
   data::write_png(o.dataroot + "/b_over.png", solid(20, 16, 3, 90));  // 320 pixels
-  save_generator(o, "G_A", 3, 3);
-  const std::string app = std::string(CG_BINARY_DIR) + "/apps/cyclegan_test";
-  const std::string cmd =
-      app + " --dataroot " + o.dataroot + " --checkpoints_dir " + o.checkpoints_dir + " --results_dir " +
-      dir + "/r --name exp --ngf 4 --netG resnet_1blocks --model_suffix _A" + " --preprocess none";
+  const std::string cmd = model_test_command(o, dir);
   // (pairs, not structured bindings: clang 14 cannot capture those in *_MESSAGE)
-  const auto [rc, out] = test::run_command(cmd + " --max_pixels 256 2>&1");
-  const std::string& said = out;
-  CHECK(rc == 1);
-  CHECK_MESSAGE(out.find("b_over.png': its header claims 20x16 = 320 pixels, more than the limit of 256") !=
-                    std::string::npos,
-                said);
+  const auto over = test::run_command(cmd + " --max_pixels 256 2>&1");
+  CHECK(over.first == 1);
+  CHECK_MESSAGE(
+      over.second.find("b_over.png': its header claims 20x16 = 320 pixels, more than the limit of 256") !=
+          std::string::npos,
+      over.second);
   CHECK(fs::exists(dir + "/r/exp/test_latest/images/a_fits_fake.png"));
   CHECK_FALSE(fs::exists(dir + "/r/exp/test_latest/images/b_over_fake.png"));
   const auto none = test::run_command(cmd + " --max_pixels none 2>&1");
@@ -189,14 +187,9 @@ TEST_CASE("cyclegan_test: clear refusals - a missing --model_suffix - NaN weight
 
 TEST_CASE("--aspect_ratio stretches saved images as the official - --eval switches dropout off") {
   const std::string dir = scratch_dir("aspect");
-  Options o = test_options(dir);
-  o.model_suffix = "_A";
-  o.preprocess = "none";
-  o.dataroot = dir + "/images";
-  fs::create_directories(o.dataroot);
+  Options o = model_test_options(dir);
   data::write_png(o.dataroot + "/x.png", solid(40, 24, 3, 90));  // w 40, h 24
-  save_generator(o, "G_A", 3, 3);
-  o.aspect_ratio = 2.0;  // PIL size (h, w * 2) = width 24, height 80
+  o.aspect_ratio = 2.0;                                          // PIL size (h, w * 2) = width 24, height 80
   data::Image im = data::read_image(run_test(o, true) + "/images/x_fake.png", 3);
   CHECK((im.width == 24 && im.height == 80));
   o.aspect_ratio = 0.5;  // (h / 0.5, w) = width 48, height 40
