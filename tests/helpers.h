@@ -21,6 +21,7 @@
 #include "data/image.h"
 #include "models/cyclegan/options.h"
 #include "nn/safetensors.h"
+#include "ops/elementwise.h"
 #include "tensor/tensor.h"
 
 namespace cg::test {
@@ -103,6 +104,11 @@ inline Tensor positive(const Shape& shape, Generator& g) {
 
 inline Tensor randn64(const Shape& shape, Generator& g) {
   return Tensor::randn(shape, DType::F64, Device::CPU, &g);
+}
+
+// A float64 leaf for gradchecks: normal values times `scale`, requiring grad.
+inline Tensor param(const Shape& shape, Generator& g, double scale = 1.0) {
+  return (randn64(shape, g) * scale).detach().set_requires_grad();
 }
 
 // The entries of `all` whose key starts with `prefix`, with the prefix removed.

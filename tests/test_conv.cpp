@@ -9,6 +9,7 @@
 
 using namespace cg;
 using Fn = cg::test::OpFn;
+using cg::test::param;
 
 namespace {
 Tensor resblock(const std::vector<Tensor>& v) {
@@ -33,10 +34,6 @@ const std::map<std::string, Fn>& fixture_ops() {
       {"instance_norm_lrelu", [](auto& v) { return instance_norm_act2d(v[0], 0.2); }},
   };
   return m;
-}
-
-Tensor param(const Shape& s, Generator& g, double scale = 1.0) {
-  return (test::randn64(s, g) * scale).detach().set_requires_grad();
 }
 
 void expect_gradcheck(const Fn& f, const std::vector<Tensor>& inputs) {

@@ -12,13 +12,10 @@
 
 using namespace cg;
 using namespace cg::cyclegan;
+using cg::test::param;
 namespace fs = std::filesystem;
 
 namespace {
-
-Tensor param(const Shape& s, Generator& g, double scale = 1.0) {
-  return (test::randn64(s, g) * scale).detach().set_requires_grad();
-}
 
 // "key:d0xd1,..." for every state-dict entry, as make_norm.py writes it.
 std::string key_list(const nn::Module& net) {
