@@ -196,6 +196,15 @@ TEST_CASE("an interrupted save leaves a whole checkpoint: the old set before the
     }
     CHECK_FALSE(fs::exists(exp + "/latest_net_D_B.safetensors.new.tmp"));
   }
+  SUBCASE("killed while writing the journal: the old set loads and the half journal goes") {
+    stage(5);
+    std::ofstream(exp + "/latest_checkpoint.commit.tmp") << "latest_net_G_A.safetensors\n";
+    CycleGANModel m(o, true);
+    REQUIRE(load_checkpoint(m, "latest").has_value());
+    CHECK(safetensors::load(net_file(o, "latest", "G_A")).metadata.at("checkpoint") == old_id);
+    for (const auto& f : files) CHECK_FALSE(fs::exists(exp + "/" + f + ".new"));
+    CHECK_FALSE(fs::exists(exp + "/latest_checkpoint.commit.tmp"));
+  }
   SUBCASE(
       "killed after the commit, two files already renamed: readers see the new set, resume completes it") {
     stage(files.size());

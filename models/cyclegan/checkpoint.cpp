@@ -143,11 +143,14 @@ void fsync_dir(const std::string& dir) {
   }
 }
 
-// Whether a file in the experiment folder belongs to checkpoint `label` ("": to any checkpoint).
+// Whether a file in the experiment folder belongs to checkpoint `label` ("": to any checkpoint):
+// its networks, its training state, or its journal.
 bool of_label(const std::string& file, const std::string& label) {
   if (label.empty())
-    return file.find("_net_") != std::string::npos || file.find("_train_state.") != std::string::npos;
-  return file.rfind(label + "_net_", 0) == 0 || file.rfind(label + "_train_state.", 0) == 0;
+    return file.find("_net_") != std::string::npos || file.find("_train_state.") != std::string::npos ||
+           file.find("_checkpoint.commit") != std::string::npos;
+  return file.rfind(label + "_net_", 0) == 0 || file.rfind(label + "_train_state.", 0) == 0 ||
+         file.rfind(label + "_checkpoint.commit", 0) == 0;
 }
 
 }  // namespace
@@ -176,9 +179,8 @@ void recover_checkpoint(const std::string& dir, const std::string& label) {
   for (const auto& e : fs::directory_iterator(dir)) {
     const std::string f = e.path().filename().string();
     const bool partial = f.size() > 4 && (f.ends_with(".new") || f.ends_with(".tmp"));
-    if (partial && of_label(f, label)) fs::remove(e.path());
+    if (partial && of_label(f, label)) fs::remove(e.path());  // a journal.tmp too: never committed
   }
-  if (fs::exists(journal + ".tmp")) fs::remove(journal + ".tmp");
 }
 
 std::string committed_file(const std::string& dir, const std::string& label, const std::string& path) {
