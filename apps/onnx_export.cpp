@@ -64,12 +64,13 @@ class Builder {
       const std::string pads = int64s(path + ".pads", {0, 0, p, p, 0, 0, p, p});
       return node("Pad", path, {x, pads}, [](onnx::NodeProto& n) { attr_string(n, "mode", "reflect"); });
     }
-    if (auto* in = dynamic_cast<nn::InstanceNorm2d*>(&m)) {
-      // affine=False: ONNX's scale and bias inputs are ones and zeros
-      const Tensor one = Tensor::ones({in->channels}), zero = Tensor::zeros({in->channels});
-      return node("InstanceNormalization", path,
-                  {x, weight(path + ".onnx_scale", one), weight(path + ".onnx_bias", zero)},
-                  [&](onnx::NodeProto& n) { attr_float(n, "epsilon", in->eps); });
+    if (auto* in = dynamic_cast<nn::InstanceNorm2d*>(&m))
+      return instance_norm(path, x, in->channels, in->eps);
+    if (auto* in = dynamic_cast<nn::InstanceNormAct*>(&m)) {  // the two layers it fuses, as ONNX has them
+      const std::string y = instance_norm(path, x, in->channels, in->eps);
+      if (in->slope == 0) return node("Relu", path + ".act", {y});
+      return node("LeakyRelu", path + ".act", {y},
+                  [&](onnx::NodeProto& n) { attr_float(n, "alpha", in->slope); });
     }
     if (auto* bn = dynamic_cast<nn::BatchNorm2d*>(&m)) {
       return node("BatchNormalization", path,
@@ -85,6 +86,14 @@ class Builder {
   }
 
  private:
+  std::string instance_norm(const std::string& path, const std::string& x, int64_t channels, double eps) {
+    // affine=False: ONNX's scale and bias inputs are ones and zeros
+    const Tensor one = Tensor::ones({channels}), zero = Tensor::zeros({channels});
+    return node("InstanceNormalization", path,
+                {x, weight(path + ".onnx_scale", one), weight(path + ".onnx_bias", zero)},
+                [&](onnx::NodeProto& n) { attr_float(n, "epsilon", eps); });
+  }
+
   static std::string join(const std::string& a, const std::string& b) { return a.empty() ? b : a + "." + b; }
 
   // The direct children of m, in order, from its module listing.

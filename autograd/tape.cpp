@@ -13,18 +13,6 @@ namespace cg {
 namespace {
 thread_local bool t_grad_enabled = true;
 std::atomic<uint64_t> g_next_seq{1};
-
-// z = a + b for two tensors of one shape, without recording (backward runs with grad off anyway,
-// and autograd/ must not depend on ops/).
-Tensor add_same_shape(const Tensor& a, const Tensor& b) {
-  Tensor z = Tensor::empty(a.shape(), a.dtype(), a.device());
-  kern::Indexer ix;
-  ix.nd = 1;
-  ix.shape[0] = a.numel();
-  ix.stride_a[0] = ix.stride_b[0] = 1;
-  CG_KERNEL(a.device(), binary, kern::Binary::Add, 0.0, a.dtype(), a.raw(), b.raw(), z.raw(), ix);
-  return z;
-}
 }  // namespace
 
 bool grad_enabled() { return t_grad_enabled; }
@@ -99,18 +87,29 @@ static std::vector<Node*> reachable_newest_first(Node* root) {
   return order;
 }
 
-static void accumulate_leaf(TensorImpl& leaf, const Tensor& g) {
-  if (!leaf.grad) {
-    // .grad is later updated in place, so it must not share memory with anything else: `g` may
-    // be shared with another input's gradient (add's backward hands the same dy to both sides).
-    // When nothing else holds g's memory, it is adopted as it is; otherwise copied.
-    const bool sole_owner = g.impl_ptr().use_count() == 1 && g.impl()->storage.use_count() == 1;
-    leaf.grad = sole_owner ? g.impl_ptr() : g.detach().clone().impl_ptr();
-  } else {
-    Tensor acc(leaf.grad);
-    CG_KERNEL(acc.device(), axpy, acc.dtype(), 1.0, g.raw(), acc.raw(), acc.numel());
-    acc.bump_version();
+// True when nothing but `t` holds its memory: no other handle, no view of the same storage.
+static bool sole_owner(const Tensor& t) {
+  return t.impl_ptr().use_count() == 1 && t.impl()->storage.use_count() == 1;
+}
+
+// The one way gradients are summed, into a record's pending output gradient and into a leaf's
+// .grad alike. The first contribution is adopted as it is when nothing else holds its memory, and
+// copied when something does (add's backward hands one dy to both of its inputs); every later one
+// is added to the sum in place. So a sum never shares memory with another tensor when it is
+// written, and a leaf's .grad is its own (optimizers and users may update it in place).
+static void accumulate(Tensor& sum, Tensor g) {
+  if (!sum.defined()) {
+    sum = sole_owner(g) ? std::move(g) : g.detach().clone();
+    return;
   }
+  CG_KERNEL(sum.device(), axpy, sum.dtype(), 1.0, g.raw(), sum.raw(), sum.numel());
+  sum.bump_version();
+}
+
+static void accumulate_leaf(TensorImpl& leaf, Tensor g) {
+  Tensor grad(std::move(leaf.grad));  // taken out of the leaf, so sole_owner() counts only others
+  accumulate(grad, std::move(g));
+  leaf.grad = grad.impl_ptr();
 }
 
 void backward(const Tensor& root, const Tensor& seed, bool retain_graph) {
@@ -140,7 +139,7 @@ void backward(const Tensor& root, const Tensor& seed, bool retain_graph) {
   for (Node* node : order) {
     auto it = pending.find(node);
     if (it == pending.end()) continue;  // no gradient reached it (every path returned nothing)
-    const Tensor dy = it->second;
+    Tensor dy = std::move(it->second);
     pending.erase(it);
     if (node->consumed)
       throw Error(std::string("backward through '") + node->op +
@@ -148,24 +147,23 @@ void backward(const Tensor& root, const Tensor& seed, bool retain_graph) {
                   "retain_graph=true to the first call if you need two");
     std::vector<bool> need(node->inputs.size());
     for (size_t i = 0; i < need.size(); ++i) need[i] = node->inputs[i].wants_grad();
-    const std::vector<Tensor> grads = node->backward(dy, need);
+    std::vector<Tensor> grads = node->backward(dy, need);
+    dy = Tensor();  // a gradient that is dy itself (or a view of it) is now held by `grads` alone
     if (grads.size() != node->inputs.size())
       throw Error(std::string("backward of '") + node->op + "' returned " + std::to_string(grads.size()) +
                   " gradients for " + std::to_string(node->inputs.size()) + " inputs");
     for (size_t i = 0; i < grads.size(); ++i) {
       const Node::Edge& e = node->inputs[i];
-      const Tensor& g = grads[i];
+      Tensor g = std::move(grads[i]);
       if (!e.wants_grad() || !g.defined()) continue;
       if (g.shape() != e.shape)
         throw Error(std::string("backward of '") + node->op + "' returned a gradient of shape " +
                     shape_str(g.shape()) + " for input " + std::to_string(i) + " of shape " +
                     shape_str(e.shape));
-      if (e.fn) {
-        auto [slot, fresh] = pending.try_emplace(e.fn.get(), g);
-        if (!fresh) slot->second = add_same_shape(slot->second, g);
-      } else {
-        accumulate_leaf(*e.leaf, g);
-      }
+      if (e.fn)
+        accumulate(pending[e.fn.get()], std::move(g));
+      else
+        accumulate_leaf(*e.leaf, std::move(g));
     }
     if (!retain_graph) {
       node->backward = nullptr;  // frees what the op saved

@@ -6,6 +6,8 @@
 #include <stdexcept>
 #include <string>
 
+#include "backend/elementwise_table.h"  // kern::Unary, kern::Binary
+
 namespace cg {
 
 enum class DType : uint8_t { F32, F64 };
@@ -28,38 +30,6 @@ struct Error : std::runtime_error {
 };
 
 namespace kern {
-
-// Elementwise maps y = f(x; alpha). alpha is the slope for LeakyRelu and the scalar for the
-// scalar ops; other ops ignore it.
-enum class Unary : uint8_t {
-  Neg,
-  Abs,
-  Square,
-  Sqrt,
-  Exp,
-  Log,
-  Relu,
-  LeakyRelu,
-  Tanh,
-  Sigmoid,
-  AddScalar,
-  MulScalar,
-};
-
-// Binary maps z = f(a, b; alpha). The *Grad entries are the fused backward rules of the unary maps:
-// a is the incoming gradient, b is what the forward saved (x for Relu/Abs/LeakyRelu, y for
-// Tanh/Sigmoid), so one pass replaces three.
-enum class Binary : uint8_t {
-  Add,
-  Sub,
-  Mul,
-  Div,
-  ReluGrad,
-  LeakyReluGrad,
-  AbsGrad,
-  TanhGrad,
-  SigmoidGrad,
-};
 
 // Walks an output of up to kMaxDims dims while reading two inputs with their own strides, a stride
 // of 0 meaning "broadcast along this dim". Built by ops/, consumed by both backends.

@@ -1,7 +1,5 @@
-// Elementwise maps. The op switch sits outside the loops so each loop body is one expression the
-// compiler can vectorise.
-#include <cmath>
-
+// Elementwise maps: the rows of backend/elementwise_table.h. The row is chosen outside the loops
+// (kern::visit_*), so each loop body is one expression the compiler can vectorise.
 #include "cpu/kernels.h"
 #include "cpu/loops.h"
 
@@ -16,35 +14,12 @@ void map1(const T* x, T* y, int64_t n, F f) {
   });
 }
 
-template <class T>
-void unary_t(kern::Unary op, T alpha, const T* x, T* y, int64_t n) {
-  using U = kern::Unary;
-  switch (op) {
-    case U::Neg:
-      return map1(x, y, n, [](T v) { return -v; });
-    case U::Abs:
-      return map1(x, y, n, [](T v) { return std::abs(v); });
-    case U::Square:
-      return map1(x, y, n, [](T v) { return v * v; });
-    case U::Sqrt:
-      return map1(x, y, n, [](T v) { return std::sqrt(v); });
-    case U::Exp:
-      return map1(x, y, n, [](T v) { return std::exp(v); });
-    case U::Log:
-      return map1(x, y, n, [](T v) { return std::log(v); });
-    case U::Relu:
-      return map1(x, y, n, [](T v) { return v > T(0) ? v : T(0); });
-    case U::LeakyRelu:
-      return map1(x, y, n, [=](T v) { return v > T(0) ? v : alpha * v; });
-    case U::Tanh:
-      return map1(x, y, n, [](T v) { return std::tanh(v); });
-    case U::Sigmoid:
-      return map1(x, y, n, [](T v) { return T(1) / (T(1) + std::exp(-v)); });
-    case U::AddScalar:
-      return map1(x, y, n, [=](T v) { return v + alpha; });
-    case U::MulScalar:
-      return map1(x, y, n, [=](T v) { return v * alpha; });
-  }
+template <class T, class F>
+void map1_with(const T* g, const T* k, T* dx, int64_t n, F f) {
+  parallel_chunks(n, [&](int64_t b, int64_t e) {
+#pragma omp simd
+    for (int64_t i = b; i < e; ++i) dx[i] = f(g[i], k[i]);
+  });
 }
 
 // One binary map applied over a run: z[o+k] = f(a[oa+k*sa], b[ob+k*sb]).
@@ -77,47 +52,40 @@ void map2(const T* a, const T* b, T* z, const kern::Indexer& ix, F f) {
   });
 }
 
-template <class T>
-void binary_t(kern::Binary op, T alpha, const T* a, const T* b, T* z, const kern::Indexer& ix) {
-  using B = kern::Binary;
-  switch (op) {
-    case B::Add:
-      return map2(a, b, z, ix, [](T u, T v) { return u + v; });
-    case B::Sub:
-      return map2(a, b, z, ix, [](T u, T v) { return u - v; });
-    case B::Mul:
-      return map2(a, b, z, ix, [](T u, T v) { return u * v; });
-    case B::Div:
-      return map2(a, b, z, ix, [](T u, T v) { return u / v; });
-    // Kinks: the derivative at exactly 0 is taken as 0 for relu and abs, as PyTorch does.
-    case B::ReluGrad:
-      return map2(a, b, z, ix, [](T g, T x) { return x > T(0) ? g : T(0); });
-    case B::LeakyReluGrad:
-      return map2(a, b, z, ix, [=](T g, T x) { return x > T(0) ? g : alpha * g; });
-    case B::AbsGrad:
-      return map2(a, b, z, ix, [](T g, T x) { return x > T(0) ? g : (x < T(0) ? -g : T(0)); });
-    case B::TanhGrad:
-      return map2(a, b, z, ix, [](T g, T y) { return g * (T(1) - y * y); });
-    case B::SigmoidGrad:
-      return map2(a, b, z, ix, [](T g, T y) { return g * y * (T(1) - y); });
-  }
-}
-
 }  // namespace
 
 void unary(kern::Unary op, double alpha, DType dt, const void* x, void* y, int64_t n) {
   with_dtype(dt, [&](auto t) {
     using T = decltype(t);
-    unary_t<T>(op, static_cast<T>(alpha), static_cast<const T*>(x), static_cast<T*>(y), n);
+    const T a = static_cast<T>(alpha);
+    kern::visit_unary(op, [&](auto row) {
+      using Op = decltype(row);
+      map1(static_cast<const T*>(x), static_cast<T*>(y), n, [=](T v) { return Op::f(v, a); });
+    });
   });
 }
 
-void binary(kern::Binary op, double alpha, DType dt, const void* a, const void* b, void* z,
-            const kern::Indexer& ix) {
+void unary_backward(kern::Unary op, double alpha, DType dt, const void* dy, const void* kept, void* dx,
+                    int64_t n) {
   with_dtype(dt, [&](auto t) {
     using T = decltype(t);
-    binary_t<T>(op, static_cast<T>(alpha), static_cast<const T*>(a), static_cast<const T*>(b),
-                static_cast<T*>(z), ix);
+    const T a = static_cast<T>(alpha);
+    kern::visit_unary(op, [&](auto row) {
+      using Op = decltype(row);
+      map1_with(static_cast<const T*>(dy), static_cast<const T*>(kept), static_cast<T*>(dx), n,
+                [=](T g, T k) { return Op::df(g, k, a); });
+    });
+  });
+}
+
+void binary(kern::Binary op, DType dt, const void* a, const void* b, void* z, const kern::Indexer& ix) {
+  with_dtype(dt, [&](auto t) {
+    using T = decltype(t);
+    kern::visit_binary(op, [&](auto row) {
+      using Op = decltype(row);
+      map2(static_cast<const T*>(a), static_cast<const T*>(b), static_cast<T*>(z), ix,
+           [](T u, T v) { return Op::f(u, v); });
+    });
   });
 }
 

@@ -32,7 +32,7 @@ void in_forward(const T* x, T* y, T* rstd, int64_t NC, int64_t HW, double eps, b
       for (int64_t i = 0; i < HW; ++i) {
         const T v = (xp[i] - m) * rt;
         yp[i] = v;
-        op[i] = v > T(0) ? v : slope * v;
+        op[i] = kern::op::LeakyRelu::f(v, slope);  // relu for slope 0
       }
     } else {
 #pragma omp simd
@@ -55,7 +55,7 @@ void in_backward(const T* dy, const T* y, const T* rstd, T* dx, int64_t NC, int6
     if (act) {
 #pragma omp simd reduction(+ : sg, sgy)
       for (int64_t i = 0; i < HW; ++i) {
-        const T gi = yp[i] > T(0) ? g[i] : slope * g[i];
+        const T gi = kern::op::LeakyRelu::df(g[i], yp[i], slope);
         sg += gi;
         sgy += static_cast<double>(gi) * yp[i];
       }
@@ -71,7 +71,8 @@ void in_backward(const T* dy, const T* y, const T* rstd, T* dx, int64_t NC, int6
     const T r = rstd[p];
     if (act) {
 #pragma omp simd
-      for (int64_t i = 0; i < HW; ++i) d[i] = r * ((yp[i] > T(0) ? g[i] : slope * g[i]) - mg - yp[i] * mgy);
+      for (int64_t i = 0; i < HW; ++i)
+        d[i] = r * (kern::op::LeakyRelu::df(g[i], yp[i], slope) - mg - yp[i] * mgy);
     } else {
 #pragma omp simd
       for (int64_t i = 0; i < HW; ++i) d[i] = r * (g[i] - mg - yp[i] * mgy);

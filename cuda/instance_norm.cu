@@ -44,7 +44,7 @@ __device__ void normalise(const float* xp, float* yp, float* op, int64_t n, floa
   for (int64_t i = threadIdx.x; i < n; i += blockDim.x) {
     const float v = (xp[i] - m) * rf;
     yp[i] = v;
-    if (act) op[i] = v > 0.f ? v : slope * v;
+    if (act) op[i] = kern::op::LeakyRelu::f(v, slope);  // relu for slope 0
   }
 }
 
@@ -92,7 +92,7 @@ __global__ void in_fwd_apply(const float* x, float* y, float* rstd, const double
 
 // The gradient at y: dy, or dy through the fused activation.
 __device__ __forceinline__ float grad_at(const float* g, const float* y, int64_t i, bool act, float slope) {
-  return act && !(y[i] > 0.f) ? slope * g[i] : g[i];
+  return act ? kern::op::LeakyRelu::df(g[i], y[i], slope) : g[i];
 }
 
 __device__ void grad_sums(const float* g, const float* y, int64_t n, bool act, float slope, double* buf,

@@ -57,7 +57,7 @@ Tensor InstanceNorm2d::forward(const Tensor& x) {
   return instance_norm2d(x, eps);
 }
 
-Tensor InstanceNorm2d::forward_fused(const Tensor& x, double slope) {
+Tensor InstanceNormAct::forward(const Tensor& x) {
   check_channels(x, channels);
   return instance_norm_act2d(x, slope, eps);
 }

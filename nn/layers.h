@@ -29,11 +29,25 @@ class InstanceNorm2d : public Module {
  public:
   explicit InstanceNorm2d(int64_t channels, double eps = 1e-5) : channels(channels), eps(eps) {}
   Tensor forward(const Tensor& x) override;
-  // This norm followed by LeakyReLU(slope) (ReLU for 0), as one op; Sequential uses it.
-  Tensor forward_fused(const Tensor& x, double slope);
   std::string type_name() const override { return "InstanceNorm2d"; }
   int64_t channels;
   double eps;
+};
+
+// InstanceNorm2d followed by LeakyReLU(slope), ReLU for slope 0, as one fused op (ops/norm.h):
+// the same numbers with one pass fewer each way. The networks build it where PyTorch has the two
+// layers; it takes both their places in a Sequential, so the indices after it stay PyTorch's.
+class InstanceNormAct : public Module {
+ public:
+  InstanceNormAct(int64_t channels, double slope, double eps = 1e-5)
+      : channels(channels), slope(slope), eps(eps) {}
+  Tensor forward(const Tensor& x) override;
+  std::string type_name() const override {
+    return slope == 0 ? "InstanceNorm2d+ReLU" : "InstanceNorm2d+LeakyReLU";
+  }
+  int sequential_places() const override { return 2; }
+  int64_t channels;
+  double slope, eps;
 };
 
 // affine=True, track_running_stats=True, as the official --norm batch builds it: batch statistics in

@@ -3,7 +3,6 @@
 #include <sstream>
 
 #include "autograd/tape.h"
-#include "nn/layers.h"
 #include "ops/elementwise.h"
 
 namespace cg::nn {
@@ -136,30 +135,15 @@ void Module::set_requires_grad(bool on) {
 }
 
 Sequential& Sequential::add(std::shared_ptr<Module> m) {
-  register_module(std::to_string(size()), std::move(m));
+  const int places = m->sequential_places();
+  register_module(std::to_string(next_index_), std::move(m));
+  next_index_ += places;
   return *this;
 }
 
 Tensor Sequential::forward(const Tensor& x) {
   Tensor h = x;
-  const auto& ch = children();
-  for (size_t i = 0; i < ch.size(); ++i) {
-    // An instance norm followed by a (leaky) ReLU runs as one fused op: the same numbers, one
-    // pass fewer each way (ops/norm.h). Module names and state dicts are unchanged.
-    if (i + 1 < ch.size()) {
-      if (auto* in = dynamic_cast<InstanceNorm2d*>(ch[i].second.get())) {
-        const Module* next = ch[i + 1].second.get();
-        const auto* relu = dynamic_cast<const ReLU*>(next);
-        const auto* leaky = dynamic_cast<const LeakyReLU*>(next);
-        if (relu || leaky) {
-          h = in->forward_fused(h, relu ? 0.0 : leaky->slope);
-          ++i;
-          continue;
-        }
-      }
-    }
-    h = ch[i].second->forward(h);
-  }
+  for (const auto& [name, child] : children()) h = child->forward(h);
   return h;
 }
 

@@ -19,6 +19,9 @@ class Module {
   Tensor operator()(const Tensor& x) { return forward(x); }
   // The class name PyTorch would print ("Conv2d", "ResnetBlock"...): init and printing use it.
   virtual std::string type_name() const = 0;
+  // How many of PyTorch's layers this one is, i.e. how many indices it takes in a Sequential
+  // (2 for a fused pair such as InstanceNormAct).
+  virtual int sequential_places() const { return 1; }
 
   // Every parameter with its full dotted name, depth first in registration order (PyTorch's order).
   std::vector<std::pair<std::string, Tensor>> named_parameters() const;
@@ -65,15 +68,17 @@ class Module {
   bool training_ = true;
 };
 
-// Children named "0", "1", ... applied in order; index names include parameter-free layers, so
-// the keys line up with nn.Sequential's.
+// Children named by their index in PyTorch's nn.Sequential ("0", "1", ...), applied in order. Index
+// names count parameter-free layers, and a fused layer counts as the layers it replaces, so the
+// state-dict keys line up with PyTorch's.
 class Sequential : public Module {
  public:
   Sequential& add(std::shared_ptr<Module> m);
   Tensor forward(const Tensor& x) override;
   std::string type_name() const override { return "Sequential"; }
-  size_t size() const { return children().size(); }
-  Module& at(size_t i) const { return *children()[i].second; }
+
+ private:
+  int next_index_ = 0;
 };
 
 // A short PyTorch-style listing of the module tree, with parameter counts.

@@ -41,7 +41,7 @@ static void add_channel_bias(Tensor& y, const Tensor& b) {
   ix.stride_b[0] = 0;
   ix.stride_b[1] = 1;
   ix.stride_b[2] = 0;
-  CG_KERNEL(y.device(), binary, kern::Binary::Add, 0.0, y.dtype(), y.raw(), b.raw(), y.raw(), ix);
+  CG_KERNEL(y.device(), binary, kern::Binary::Add, y.dtype(), y.raw(), b.raw(), y.raw(), ix);
 }
 
 // ---- conv2d ----

@@ -49,7 +49,7 @@ static void broadcast_strides(const Shape& in, const Shape& out, int64_t* stride
   }
 }
 
-Tensor binary_kernel(Binary op, double alpha, const Tensor& a, const Tensor& b) {
+Tensor binary_kernel(Binary op, const Tensor& a, const Tensor& b) {
   check_same_device("binary op", {&a, &b});
   check_same_dtype("binary op", {&a, &b});
   const Shape ea = effective_shape(a, b), eb = effective_shape(b, a);
@@ -60,20 +60,32 @@ Tensor binary_kernel(Binary op, double alpha, const Tensor& a, const Tensor& b) 
   for (int d = 0; d < ix.nd; ++d) ix.shape[d] = out_shape[static_cast<size_t>(d)];
   broadcast_strides(ea, out_shape, ix.stride_a);
   broadcast_strides(eb, out_shape, ix.stride_b);
-  CG_KERNEL(a.device(), binary, op, alpha, a.dtype(), a.raw(), b.raw(), z.raw(), ix);
+  CG_KERNEL(a.device(), binary, op, a.dtype(), a.raw(), b.raw(), z.raw(), ix);
   return z;
 }
 
-Tensor unary_kernel(Unary op, double alpha, const Tensor& x) {
+// Every unary op: the forward of its row, and a record whose backward is the row's df, reading
+// the tensor the row keeps.
+Tensor unary(Unary op, const Tensor& x, double alpha) {
   Tensor y = Tensor::empty(x.shape(), x.dtype(), x.device());
   CG_KERNEL(x.device(), unary, op, alpha, x.dtype(), x.raw(), y.raw(), x.numel());
+  if (!needs_record({x})) return y;
+  const char* name = kern::unary_name(op);
+  const kern::Keeps keeps = kern::unary_keeps(op);
+  Saved kept(keeps == kern::Keeps::Input ? x : keeps == kern::Keeps::Output ? y : Tensor(), name);
+  record(name, {x}, y, [op, alpha, kept = std::move(kept)](const Tensor& dy, const Need&) {
+    const Tensor& k = kept.get();
+    Tensor dx = Tensor::empty(dy.shape(), dy.dtype(), dy.device());
+    CG_KERNEL(dy.device(), unary_backward, op, alpha, dy.dtype(), dy.raw(), (k.defined() ? k : dy).raw(),
+              dx.raw(), dy.numel());
+    return Grads{dx};
+  });
   return y;
 }
 
 }  // namespace detail
 
 using detail::binary_kernel;
-using detail::unary_kernel;
 
 // The one unbroadcast helper of the binary ops: an input's own shape and the shape it broadcast
 // as, kept by the backward rule; reduce(dy) sums dy back to the input's shape.
@@ -86,7 +98,7 @@ struct BroadcastShapes {
 
 // ---- add, sub: d(a±b) = dy, ±dy (summed back over broadcast dims) ----
 Tensor add(const Tensor& a, const Tensor& b) {
-  Tensor z = binary_kernel(Binary::Add, 0, a, b);
+  Tensor z = binary_kernel(Binary::Add, a, b);
   record("add", {a, b}, z,
          [sa = BroadcastShapes(a, b), sb = BroadcastShapes(b, a)](const Tensor& dy, const Need& need) {
            return Grads{need[0] ? sa.reduce(dy) : Tensor(), need[1] ? sb.reduce(dy) : Tensor()};
@@ -95,7 +107,7 @@ Tensor add(const Tensor& a, const Tensor& b) {
 }
 
 Tensor sub(const Tensor& a, const Tensor& b) {
-  Tensor z = binary_kernel(Binary::Sub, 0, a, b);
+  Tensor z = binary_kernel(Binary::Sub, a, b);
   record("sub", {a, b}, z,
          [sa = BroadcastShapes(a, b), sb = BroadcastShapes(b, a)](const Tensor& dy, const Need& need) {
            return Grads{need[0] ? sa.reduce(dy) : Tensor(), need[1] ? sb.reduce(neg(dy)) : Tensor()};
@@ -105,129 +117,27 @@ Tensor sub(const Tensor& a, const Tensor& b) {
 
 // ---- mul: da = dy * b, db = dy * a ----
 Tensor mul(const Tensor& a, const Tensor& b) {
-  Tensor z = binary_kernel(Binary::Mul, 0, a, b);
+  Tensor z = binary_kernel(Binary::Mul, a, b);
   record("mul", {a, b}, z,
          [sa = BroadcastShapes(a, b), sb = BroadcastShapes(b, a), a = Saved(a, "mul"), b = Saved(b, "mul")](
              const Tensor& dy, const Need& need) {
-           return Grads{need[0] ? sa.reduce(binary_kernel(Binary::Mul, 0, dy, b.get())) : Tensor(),
-                        need[1] ? sb.reduce(binary_kernel(Binary::Mul, 0, dy, a.get())) : Tensor()};
+           return Grads{need[0] ? sa.reduce(dy * b.get()) : Tensor(),
+                        need[1] ? sb.reduce(dy * a.get()) : Tensor()};
          });
   return z;
 }
 
 // ---- div: da = dy / b, db = -dy * a / b^2 = -(dy / b) * z ----
 Tensor div(const Tensor& a, const Tensor& b) {
-  Tensor z = binary_kernel(Binary::Div, 0, a, b);
+  Tensor z = binary_kernel(Binary::Div, a, b);
   record("div", {a, b}, z,
          [sa = BroadcastShapes(a, b), sb = BroadcastShapes(b, a), b = Saved(b, "div"), zs = Saved(z, "div")](
              const Tensor& dy, const Need& need) {
-           const Tensor dy_b = binary_kernel(Binary::Div, 0, dy, b.get());
+           const Tensor dy_b = dy / b.get();
            return Grads{need[0] ? sa.reduce(dy_b) : Tensor(),
-                        need[1] ? sb.reduce(neg(binary_kernel(Binary::Mul, 0, dy_b, zs.get()))) : Tensor()};
+                        need[1] ? sb.reduce(-(dy_b * zs.get())) : Tensor()};
          });
   return z;
-}
-
-// ---- neg: dx = -dy ----
-Tensor neg(const Tensor& x) {
-  Tensor y = unary_kernel(Unary::Neg, 0, x);
-  record("neg", {x}, y, [](const Tensor& dy, const Need&) { return Grads{neg(dy)}; });
-  return y;
-}
-
-// ---- x + s: dx = dy ----
-Tensor add_scalar(const Tensor& x, double s) {
-  Tensor y = unary_kernel(Unary::AddScalar, s, x);
-  record("add_scalar", {x}, y, [](const Tensor& dy, const Need&) { return Grads{dy}; });
-  return y;
-}
-
-// ---- x * s: dx = s * dy ----
-Tensor mul_scalar(const Tensor& x, double s) {
-  Tensor y = unary_kernel(Unary::MulScalar, s, x);
-  record("mul_scalar", {x}, y, [s](const Tensor& dy, const Need&) { return Grads{mul_scalar(dy, s)}; });
-  return y;
-}
-
-// ---- |x|: dx = sign(x) * dy (0 at x = 0) ----
-Tensor abs(const Tensor& x) {
-  Tensor y = unary_kernel(Unary::Abs, 0, x);
-  record("abs", {x}, y, [xs = Saved(x, "abs")](const Tensor& dy, const Need&) {
-    return Grads{binary_kernel(Binary::AbsGrad, 0, dy, xs.get())};
-  });
-  return y;
-}
-
-// ---- x^2: dx = 2 x dy ----
-Tensor square(const Tensor& x) {
-  Tensor y = unary_kernel(Unary::Square, 0, x);
-  record("square", {x}, y, [xs = Saved(x, "square")](const Tensor& dy, const Need&) {
-    return Grads{binary_kernel(Binary::Mul, 0, dy, mul_scalar(xs.get(), 2.0))};
-  });
-  return y;
-}
-
-// ---- sqrt(x): dx = dy / (2 y) ----
-Tensor sqrt(const Tensor& x) {
-  Tensor y = unary_kernel(Unary::Sqrt, 0, x);
-  record("sqrt", {x}, y, [ys = Saved(y, "sqrt")](const Tensor& dy, const Need&) {
-    return Grads{binary_kernel(Binary::Div, 0, mul_scalar(dy, 0.5), ys.get())};
-  });
-  return y;
-}
-
-// ---- exp(x): dx = y dy ----
-Tensor exp(const Tensor& x) {
-  Tensor y = unary_kernel(Unary::Exp, 0, x);
-  record("exp", {x}, y, [ys = Saved(y, "exp")](const Tensor& dy, const Need&) {
-    return Grads{binary_kernel(Binary::Mul, 0, dy, ys.get())};
-  });
-  return y;
-}
-
-// ---- log(x): dx = dy / x ----
-Tensor log(const Tensor& x) {
-  Tensor y = unary_kernel(Unary::Log, 0, x);
-  record("log", {x}, y, [xs = Saved(x, "log")](const Tensor& dy, const Need&) {
-    return Grads{binary_kernel(Binary::Div, 0, dy, xs.get())};
-  });
-  return y;
-}
-
-// ---- relu: dx = dy where y > 0 (y > 0 exactly where x > 0, so the output is what we keep) ----
-Tensor relu(const Tensor& x) {
-  Tensor y = unary_kernel(Unary::Relu, 0, x);
-  record("relu", {x}, y, [ys = Saved(y, "relu")](const Tensor& dy, const Need&) {
-    return Grads{binary_kernel(Binary::ReluGrad, 0, dy, ys.get())};
-  });
-  return y;
-}
-
-// ---- leaky_relu: dx = dy where x > 0, slope * dy elsewhere ----
-Tensor leaky_relu(const Tensor& x, double slope) {
-  Tensor y = unary_kernel(Unary::LeakyRelu, slope, x);
-  record("leaky_relu", {x}, y, [xs = Saved(x, "leaky_relu"), slope](const Tensor& dy, const Need&) {
-    return Grads{binary_kernel(Binary::LeakyReluGrad, slope, dy, xs.get())};
-  });
-  return y;
-}
-
-// ---- tanh: dx = (1 - y^2) dy ----
-Tensor tanh(const Tensor& x) {
-  Tensor y = unary_kernel(Unary::Tanh, 0, x);
-  record("tanh", {x}, y, [ys = Saved(y, "tanh")](const Tensor& dy, const Need&) {
-    return Grads{binary_kernel(Binary::TanhGrad, 0, dy, ys.get())};
-  });
-  return y;
-}
-
-// ---- sigmoid: dx = y (1 - y) dy ----
-Tensor sigmoid(const Tensor& x) {
-  Tensor y = unary_kernel(Unary::Sigmoid, 0, x);
-  record("sigmoid", {x}, y, [ys = Saved(y, "sigmoid")](const Tensor& dy, const Need&) {
-    return Grads{binary_kernel(Binary::SigmoidGrad, 0, dy, ys.get())};
-  });
-  return y;
 }
 
 // ---- expand: a broadcasting copy; dx = dy summed back to x's shape ----

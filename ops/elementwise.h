@@ -7,22 +7,33 @@
 
 namespace cg {
 
+namespace detail {
+// The broadcast shape of a and b under the rules above; throws naming both shapes.
+Shape broadcast_shape(const char* op, const Tensor& a, const Tensor& b);
+// The unary op of a row of backend/elementwise_table.h, recorded with the row's backward.
+Tensor unary(kern::Unary op, const Tensor& x, double alpha = 0);
+}  // namespace detail
+
 Tensor add(const Tensor& a, const Tensor& b);
 Tensor sub(const Tensor& a, const Tensor& b);
 Tensor mul(const Tensor& a, const Tensor& b);
 Tensor div(const Tensor& a, const Tensor& b);
-Tensor neg(const Tensor& x);
-Tensor add_scalar(const Tensor& x, double s);
-Tensor mul_scalar(const Tensor& x, double s);
-Tensor abs(const Tensor& x);
-Tensor square(const Tensor& x);
-Tensor sqrt(const Tensor& x);
-Tensor exp(const Tensor& x);
-Tensor log(const Tensor& x);
-Tensor relu(const Tensor& x);
-Tensor leaky_relu(const Tensor& x, double slope);
-Tensor tanh(const Tensor& x);
-Tensor sigmoid(const Tensor& x);
+
+// The unary ops: each is a row of backend/elementwise_table.h (its math and its backward rule).
+inline Tensor neg(const Tensor& x) { return detail::unary(kern::Unary::Neg, x); }
+inline Tensor add_scalar(const Tensor& x, double s) { return detail::unary(kern::Unary::AddScalar, x, s); }
+inline Tensor mul_scalar(const Tensor& x, double s) { return detail::unary(kern::Unary::MulScalar, x, s); }
+inline Tensor abs(const Tensor& x) { return detail::unary(kern::Unary::Abs, x); }
+inline Tensor square(const Tensor& x) { return detail::unary(kern::Unary::Square, x); }
+inline Tensor sqrt(const Tensor& x) { return detail::unary(kern::Unary::Sqrt, x); }
+inline Tensor exp(const Tensor& x) { return detail::unary(kern::Unary::Exp, x); }
+inline Tensor log(const Tensor& x) { return detail::unary(kern::Unary::Log, x); }
+inline Tensor relu(const Tensor& x) { return detail::unary(kern::Unary::Relu, x); }
+inline Tensor leaky_relu(const Tensor& x, double slope) {
+  return detail::unary(kern::Unary::LeakyRelu, x, slope);
+}
+inline Tensor tanh(const Tensor& x) { return detail::unary(kern::Unary::Tanh, x); }
+inline Tensor sigmoid(const Tensor& x) { return detail::unary(kern::Unary::Sigmoid, x); }
 
 // Broadcasting copy to `shape` (its backward sums back).
 Tensor expand(const Tensor& x, const Shape& shape);
@@ -46,13 +57,5 @@ void axpy_(Tensor& y, double alpha, const Tensor& x);
 void fill_(Tensor& x, double value);
 // In place: dst = src (same shape; any devices and dtypes). Bumps dst's version.
 void copy_(Tensor& dst, const Tensor& src);
-
-namespace detail {
-// The broadcast shape of a and b under the rules above; throws naming both shapes.
-Shape broadcast_shape(const char* op, const Tensor& a, const Tensor& b);
-// The kernel call of a binary op with broadcasting, without recording: backward rules use it.
-Tensor binary_kernel(kern::Binary op, double alpha, const Tensor& a, const Tensor& b);
-Tensor unary_kernel(kern::Unary op, double alpha, const Tensor& x);
-}  // namespace detail
 
 }  // namespace cg

@@ -2,7 +2,6 @@
 #pragma once
 
 #include "autograd/tape.h"
-#include "tensor/tensor.h"
 #include "ops/batch.h"
 #include "ops/conv.h"
 #include "ops/dropout.h"
@@ -11,3 +10,4 @@
 #include "ops/norm.h"
 #include "ops/pad.h"
 #include "ops/reduce.h"
+#include "tensor/tensor.h"

@@ -13,6 +13,23 @@ TEST_CASE("a tensor used twice receives the sum of both gradients") {
   CHECK(x.grad().to_vector<double>() == std::vector<double>{6.0, -1.0, 9.0});
 }
 
+TEST_CASE("a gradient handed to two inputs is never summed into in place - both get their own") {
+  // add's backward hands one dy to p and to q. m, recorded between q and t, adds into p's gradient
+  // after t's backward and before q's: written into memory q still reads, q would get 1 + 5.
+  Tensor u = Tensor::from_vector(std::vector<double>{1.0}, {1}).set_requires_grad();
+  Tensor p = u * 2.0, q = u * 3.0, m = p * 5.0, t = p + q;
+  (sum(t) + sum(m)).backward();
+  CHECK(u.grad().item() == 2.0 + 3.0 + 10.0);
+  // two leaves given the same dy: each .grad is its own memory, so one can be updated in place
+  Tensor a = Tensor::ones({2}, DType::F64).set_requires_grad(),
+         b = Tensor::ones({2}, DType::F64).set_requires_grad();
+  sum(a + b).backward();
+  Tensor ga = a.grad();
+  axpy_(ga, 1.0, Tensor::ones({2}, DType::F64));
+  CHECK(a.grad().to_vector<double>() == std::vector<double>{2.0, 2.0});
+  CHECK(b.grad().to_vector<double>() == std::vector<double>{1.0, 1.0});
+}
+
 TEST_CASE("gradients accumulate across backward calls until zero_grad") {
   Tensor w = Tensor::from_vector(std::vector<double>{2.0}, {1}).set_requires_grad();
   sum(w * 5.0).backward();

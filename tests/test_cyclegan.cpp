@@ -71,6 +71,35 @@ TEST_CASE("default networks have the official parameter counts and key names") {
                        doctest::Contains("not recognized"), Error);
 }
 
+TEST_CASE("an instance norm and the activation after it are built as one fused layer in both places") {
+  Generator g(0);
+  auto types = [](nn::Module& net) {
+    std::map<std::string, std::string> t;
+    for (auto& [path, m] : net.named_modules()) t[path] = m->type_name();
+    return t;
+  };
+  auto G = define_G(3, 3, 8, "resnet_1blocks", "instance", false, "normal", 0.02, g);
+  auto tg = types(*G);
+  CHECK(tg.at("model.2") == "InstanceNorm2d+ReLU");  // PyTorch's model.2 and model.3
+  CHECK_FALSE(tg.count("model.3"));
+  CHECK(tg.at("model.4") == "Conv2d");
+  CHECK(tg.at("model.10.conv_block.2") == "InstanceNorm2d+ReLU");
+  CHECK(tg.at("model.10.conv_block.6") == "InstanceNorm2d");  // no activation after it
+  auto D = define_D(3, 8, "basic", 3, "instance", "normal", 0.02, g);
+  CHECK(types(*D).at("model.3") == "InstanceNorm2d+LeakyReLU");
+  CHECK(types(*D).at("model.5") == "Conv2d");
+  // other norms keep the two layers
+  auto Gb = define_G(3, 3, 8, "resnet_1blocks", "batch", false, "normal", 0.02, g);
+  CHECK(types(*Gb).at("model.2") == "BatchNorm2d");
+  CHECK(types(*Gb).at("model.3") == "ReLU");
+  // the fused layer computes what the two layers would
+  Generator gx(1);
+  const Tensor x = test::randn64({2, 4, 5, 6}, gx);
+  nn::InstanceNormAct fused(4, 0.2);
+  CHECK_CLOSE(fused(x), leaky_relu(nn::InstanceNorm2d(4)(x), 0.2), 1e-12, 1e-12);
+  CHECK_THROWS_WITH_AS(fused(test::randn64({2, 3, 5, 6}, gx)), doctest::Contains("channels"), Error);
+}
+
 TEST_CASE("init types: normal has std gain - biases zero - orthogonal rows are orthonormal") {
   Generator g(3);
   auto net = define_D(3, 64, "basic", 3, "instance", "normal", 0.02, g);
