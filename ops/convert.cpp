@@ -12,8 +12,7 @@ Tensor Tensor::to(Device dev) const {
   Tensor out = empty(shape(), dtype(), dev);
   backend::copy_bytes(out.raw(), dev, raw(), device(), nbytes());
   const Device from = device();
-  record("to_device", {*this}, out,
-         [from](const Tensor& dy, const std::vector<bool>&) { return std::vector<Tensor>{dy.to(from)}; });
+  record("to_device", {*this}, out, [from](const Tensor& dy, const Need&) { return Grads{dy.to(from)}; });
   return out;
 }
 
@@ -22,8 +21,7 @@ Tensor Tensor::to(DType dt) const {
   Tensor out = empty(shape(), dt, device());
   CG_KERNEL(device(), cast, dtype(), raw(), dt, out.raw(), numel());
   const DType from = dtype();
-  record("to_dtype", {*this}, out,
-         [from](const Tensor& dy, const std::vector<bool>&) { return std::vector<Tensor>{dy.to(from)}; });
+  record("to_dtype", {*this}, out, [from](const Tensor& dy, const Need&) { return Grads{dy.to(from)}; });
   return out;
 }
 
@@ -49,17 +47,14 @@ Tensor Tensor::reshape(const Shape& new_shape) const {
   impl->device = device();
   Tensor out(std::move(impl));
   const Shape from = shape();
-  record("reshape", {*this}, out, [from](const Tensor& dy, const std::vector<bool>&) {
-    return std::vector<Tensor>{dy.reshape(from)};
-  });
+  record("reshape", {*this}, out, [from](const Tensor& dy, const Need&) { return Grads{dy.reshape(from)}; });
   return out;
 }
 
 Tensor Tensor::clone() const {
   Tensor out = empty(shape(), dtype(), device());
   backend::copy_bytes(out.raw(), device(), raw(), device(), nbytes());
-  record("clone", {*this}, out,
-         [](const Tensor& dy, const std::vector<bool>&) { return std::vector<Tensor>{dy}; });
+  record("clone", {*this}, out, [](const Tensor& dy, const Need&) { return Grads{dy}; });
   return out;
 }
 

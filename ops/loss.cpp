@@ -31,14 +31,14 @@ Tensor bce_with_logits(const Tensor& x, const Tensor& target) {
     loss = mean(relu(x) - x * target + log(exp(-abs(x)) + 1.0));
   }
   const double n = static_cast<double>(x.numel());
-  record("bce_with_logits", {x, target}, loss,
-         [xs = Saved(x, "bce_with_logits"), ts = Saved(target, "bce_with_logits"), n](
-             const Tensor& dy, const std::vector<bool>& need) {
-           const Tensor& xv = xs.get();
-           const Tensor scale = dy * (1.0 / n);  // dy is a scalar: broadcast it
-           return std::vector<Tensor>{need[0] ? (sigmoid(xv) - ts.get()) * scale : Tensor(),
-                                      need[1] ? -xv * scale : Tensor()};
-         });
+  record(
+      "bce_with_logits", {x, target}, loss,
+      [xs = Saved(x, "bce_with_logits"), ts = Saved(target, "bce_with_logits"), n](const Tensor& dy,
+                                                                                   const Need& need) {
+        const Tensor& xv = xs.get();
+        const Tensor scale = dy * (1.0 / n);  // dy is a scalar: broadcast it
+        return Grads{need[0] ? (sigmoid(xv) - ts.get()) * scale : Tensor(), need[1] ? -xv * scale : Tensor()};
+      });
   return loss;
 }
 

@@ -20,14 +20,13 @@ static Tensor instance_norm_impl(const char* op, const Tensor& x, double eps, bo
   Tensor rstd = Tensor::empty({NC}, x.dtype(), x.device());                // (N*C)
   CG_KERNEL(x.device(), instance_norm_forward, x.dtype(), x.raw(), y.raw(), rstd.raw(), NC, HW, eps, act,
             slope, act ? out.raw() : nullptr);
-  record(op, {x}, out,
-         [ys = Saved(y, op), rstd, NC, HW, act, slope](const Tensor& dy, const std::vector<bool>&) {
-           const Tensor& yv = ys.get();
-           Tensor dx = Tensor::empty(yv.shape(), yv.dtype(), yv.device());
-           CG_KERNEL(dy.device(), instance_norm_backward, dy.dtype(), dy.raw(), yv.raw(), rstd.raw(),
-                     dx.raw(), NC, HW, act, slope);
-           return std::vector<Tensor>{dx};
-         });
+  record(op, {x}, out, [ys = Saved(y, op), rstd, NC, HW, act, slope](const Tensor& dy, const Need&) {
+    const Tensor& yv = ys.get();
+    Tensor dx = Tensor::empty(yv.shape(), yv.dtype(), yv.device());
+    CG_KERNEL(dy.device(), instance_norm_backward, dy.dtype(), dy.raw(), yv.raw(), rstd.raw(), dx.raw(), NC,
+              HW, act, slope);
+    return Grads{dx};
+  });
   return out;
 }
 

@@ -17,11 +17,11 @@ Tensor reflection_pad2d(const Tensor& x, int64_t left, int64_t right, int64_t to
   CG_KERNEL(x.device(), reflection_pad2d_forward, x.dtype(), x.raw(), y.raw(), NC, H, W, top, bottom, left,
             right);
   const Shape xs = x.shape();
-  record("reflection_pad2d", {x}, y, [=](const Tensor& dy, const std::vector<bool>&) {
+  record("reflection_pad2d", {x}, y, [=](const Tensor& dy, const Need&) {
     Tensor dx = Tensor::empty(xs, dy.dtype(), dy.device());
     CG_KERNEL(dy.device(), reflection_pad2d_backward, dy.dtype(), dy.raw(), dx.raw(), NC, H, W, top, bottom,
               left, right);
-    return std::vector<Tensor>{dx};
+    return Grads{dx};
   });
   return y;
 }

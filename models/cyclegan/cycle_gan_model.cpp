@@ -5,30 +5,27 @@
 #include <cstdlib>
 
 #include "cuda/kernels.h"
+#include "models/cyclegan/cli.h"
 #include "models/cyclegan/networks.h"
 #include "ops/ops.h"
 
 namespace cg::cyclegan {
 
-static Device parse_device(const std::string& d) {
-  if (d == "cpu") return Device::CPU;
-  if (d == "cuda") {
-    if (!kHaveCuda)
-      throw Error(
-          "--device cuda: this build has no CUDA backend (rebuild with -DCYCLEGAN_CUDA=ON on a machine with "
-          "the CUDA toolkit and cuDNN)");
-    if (!cuda_available()) throw Error("--device cuda: no CUDA device is available on this machine");
-    return Device::CUDA;
-  }
-  throw Error("--device must be cpu or cuda, got '" + d + "'");
+// Options are checked in one place, validate_options (cli.cpp): here too, for programs that build
+// the model from an Options of their own rather than from the command line.
+static Device checked_device(const Options& o, bool train) {
+  validate_options(o, train);
+  if (o.device == "cpu") return Device::CPU;
+  if (!kHaveCuda)
+    throw Error(
+        "--device cuda: this build has no CUDA backend (rebuild with -DCYCLEGAN_CUDA=ON on a machine with "
+        "the CUDA toolkit and cuDNN)");
+  if (!cuda_available()) throw Error("--device cuda: no CUDA device is available on this machine");
+  return Device::CUDA;
 }
 
 CycleGANModel::CycleGANModel(const Options& o, bool train)
-    : opt(o), is_train(train), device(parse_device(o.device)) {
-  if (is_train && opt.lambda_identity > 0.0 && opt.input_nc != opt.output_nc)
-    throw Error("the identity loss (--lambda_identity " + std::to_string(opt.lambda_identity) +
-                ") needs input_nc == output_nc (got " + std::to_string(opt.input_nc) + " and " +
-                std::to_string(opt.output_nc) + "); set --lambda_identity 0");
+    : opt(o), is_train(train), device(checked_device(o, train)) {
   Generator init_gen(opt.seed);
   const bool use_dropout = !opt.no_dropout;
   netG_A = define_G(opt.input_nc, opt.output_nc, opt.ngf, opt.netG, opt.norm, use_dropout, opt.init_type,
@@ -70,9 +67,7 @@ CycleGANModel::CycleGANModel(const Options& o, bool train)
 }
 
 void CycleGANModel::set_input(const Tensor& A, const Tensor& B) {
-  const bool a_to_b = opt.direction == "AtoB";
-  if (!a_to_b && opt.direction != "BtoA")
-    throw Error("--direction must be AtoB or BtoA, got '" + opt.direction + "'");
+  const bool a_to_b = opt.direction == "AtoB";  // or BtoA (validate_options)
   real_A = (a_to_b ? A : B).detach().to(device);
   real_B = (a_to_b ? B : A).detach().to(device);
 }
