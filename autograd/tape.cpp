@@ -29,29 +29,29 @@ bool needs_record(const std::vector<Tensor>& inputs) {
 // Saved tensors (in its backward closure) just before it calls record(), which takes them.
 static thread_local std::vector<Shape> t_saved_since_record;
 
-void record(const char* op, const std::vector<Tensor>& inputs, Tensor& out, BackwardFn backward) {
+void record(const char* op, const std::vector<Tensor>& inputs, Tensor& out, Rule rule) {
   std::vector<Shape> saved = std::move(t_saved_since_record);
   t_saved_since_record.clear();
   if (!needs_record(inputs)) return;
-  auto node = std::make_shared<Node>();
-  node->seq = g_next_seq++;
-  node->op = op;
-  node->backward = std::move(backward);
-  node->out_shape = out.shape();
-  node->saved_shapes = std::move(saved);
-  node->inputs.reserve(inputs.size());
+  auto rec = std::make_shared<Record>();
+  rec->seq = g_next_seq++;
+  rec->op = op;
+  rec->rule = std::move(rule);
+  rec->out_shape = out.shape();
+  rec->saved_shapes = std::move(saved);
+  rec->inputs.reserve(inputs.size());
   for (const Tensor& t : inputs) {
-    Node::Edge e;
+    Record::Edge e;
     if (t.defined()) {
       e.shape = t.shape();
-      if (t.impl()->grad_fn)
-        e.fn = t.impl()->grad_fn;
+      if (t.impl()->record)
+        e.record = t.impl()->record;
       else if (t.requires_grad())
         e.leaf = t.impl_ptr();
     }
-    node->inputs.push_back(std::move(e));
+    rec->inputs.push_back(std::move(e));
   }
-  out.impl()->grad_fn = std::move(node);
+  out.impl()->record = std::move(rec);
   out.impl()->requires_grad = true;
 }
 
@@ -71,19 +71,19 @@ const Tensor& Saved::get() const {
 }
 
 // Every record reachable from `root`, newest (largest seq) first.
-static std::vector<Node*> reachable_newest_first(Node* root) {
-  std::vector<Node*> order, stack{root};
-  std::unordered_set<Node*> seen{root};
+static std::vector<Record*> reachable_newest_first(Record* root) {
+  std::vector<Record*> order, stack{root};
+  std::unordered_set<Record*> seen{root};
   while (!stack.empty()) {
-    Node* n = stack.back();
+    Record* n = stack.back();
     stack.pop_back();
     order.push_back(n);
-    for (const Node::Edge& e : n->inputs)
-      if (e.fn && seen.insert(e.fn.get()).second) stack.push_back(e.fn.get());
+    for (const Record::Edge& e : n->inputs)
+      if (e.record && seen.insert(e.record.get()).second) stack.push_back(e.record.get());
   }
   // An input is always recorded before the op that reads it, so by decreasing seq every record
   // runs after all the records that consume its output: its gradient is complete when it runs.
-  std::sort(order.begin(), order.end(), [](Node* a, Node* b) { return a->seq > b->seq; });
+  std::sort(order.begin(), order.end(), [](Record* a, Record* b) { return a->seq > b->seq; });
   return order;
 }
 
@@ -131,43 +131,43 @@ void backward(const Tensor& root, const Tensor& seed, bool retain_graph) {
     accumulate_leaf(*root.impl(), droot);
     return;
   }
-  Node* top = root.impl()->grad_fn.get();
-  const std::vector<Node*> order = reachable_newest_first(top);
-  std::unordered_map<Node*, Tensor> pending;  // gradient of each record's output, summed so far
+  Record* top = root.impl()->record.get();
+  const std::vector<Record*> order = reachable_newest_first(top);
+  std::unordered_map<Record*, Tensor> pending;  // gradient of each record's output, summed so far
   pending[top] = droot;
 
-  for (Node* node : order) {
-    auto it = pending.find(node);
+  for (Record* rec : order) {
+    auto it = pending.find(rec);
     if (it == pending.end()) continue;  // no gradient reached it (every path returned nothing)
     Tensor dy = std::move(it->second);
     pending.erase(it);
-    if (node->consumed)
-      throw Error(std::string("backward through '") + node->op +
+    if (rec->consumed)
+      throw Error(std::string("backward through '") + rec->op +
                   "' a second time: its saved tensors were freed by the first backward(); pass "
                   "retain_graph=true to the first call if you need two");
-    std::vector<bool> need(node->inputs.size());
-    for (size_t i = 0; i < need.size(); ++i) need[i] = node->inputs[i].wants_grad();
-    std::vector<Tensor> grads = node->backward(dy, need);
+    std::vector<bool> need(rec->inputs.size());
+    for (size_t i = 0; i < need.size(); ++i) need[i] = rec->inputs[i].wants_grad();
+    std::vector<Tensor> grads = rec->rule(dy, need);
     dy = Tensor();  // a gradient that is dy itself (or a view of it) is now held by `grads` alone
-    if (grads.size() != node->inputs.size())
-      throw Error(std::string("backward of '") + node->op + "' returned " + std::to_string(grads.size()) +
-                  " gradients for " + std::to_string(node->inputs.size()) + " inputs");
+    if (grads.size() != rec->inputs.size())
+      throw Error(std::string("backward of '") + rec->op + "' returned " + std::to_string(grads.size()) +
+                  " gradients for " + std::to_string(rec->inputs.size()) + " inputs");
     for (size_t i = 0; i < grads.size(); ++i) {
-      const Node::Edge& e = node->inputs[i];
+      const Record::Edge& e = rec->inputs[i];
       Tensor g = std::move(grads[i]);
       if (!e.wants_grad() || !g.defined()) continue;
       if (g.shape() != e.shape)
-        throw Error(std::string("backward of '") + node->op + "' returned a gradient of shape " +
+        throw Error(std::string("backward of '") + rec->op + "' returned a gradient of shape " +
                     shape_str(g.shape()) + " for input " + std::to_string(i) + " of shape " +
                     shape_str(e.shape));
-      if (e.fn)
-        accumulate(pending[e.fn.get()], std::move(g));
+      if (e.record)
+        accumulate(pending[e.record.get()], std::move(g));
       else
         accumulate_leaf(*e.leaf, std::move(g));
     }
     if (!retain_graph) {
-      node->backward = nullptr;  // frees what the op saved
-      node->consumed = true;
+      rec->rule = nullptr;  // frees what the op saved
+      rec->consumed = true;
     }
   }
 }
@@ -178,15 +178,15 @@ void Tensor::backward(const Tensor& seed, bool retain_graph) const {
 }
 
 std::string tape_string(const Tensor& root) {
-  if (!root.defined() || !root.impl()->grad_fn) return "(no records: a leaf or an untracked result)\n";
+  if (!root.defined() || !root.impl()->record) return "(no records: a leaf or an untracked result)\n";
   std::ostringstream os;
-  for (Node* n : reachable_newest_first(root.impl()->grad_fn.get())) {
+  for (Record* n : reachable_newest_first(root.impl()->record.get())) {
     os << "#" << n->seq << " " << n->op << "(";
     for (size_t i = 0; i < n->inputs.size(); ++i) {
-      const Node::Edge& e = n->inputs[i];
+      const Record::Edge& e = n->inputs[i];
       os << (i ? ", " : "") << shape_str(e.shape);
-      if (e.fn)
-        os << " from #" << e.fn->seq;
+      if (e.record)
+        os << " from #" << e.record->seq;
       else if (e.leaf)
         os << " leaf";
       else
@@ -200,9 +200,9 @@ std::string tape_string(const Tensor& root) {
 std::string tape_dot(const Tensor& root) {
   std::ostringstream os;
   os << "digraph tape {\n  rankdir=BT;\n  node [shape=box, fontname=\"monospace\", fontsize=10];\n";
-  if (root.defined() && root.impl()->grad_fn) {
+  if (root.defined() && root.impl()->record) {
     std::unordered_map<const TensorImpl*, int> leaves;  // each leaf drawn once
-    for (Node* n : reachable_newest_first(root.impl()->grad_fn.get())) {
+    for (Record* n : reachable_newest_first(root.impl()->record.get())) {
       os << "  n" << n->seq << " [label=\"#" << n->seq << " " << n->op << "\\nout "
          << shape_str(n->out_shape);
       if (!n->saved_shapes.empty()) {
@@ -211,9 +211,9 @@ std::string tape_dot(const Tensor& root) {
       }
       os << "\"];\n";
       for (size_t i = 0; i < n->inputs.size(); ++i) {
-        const Node::Edge& e = n->inputs[i];
-        if (e.fn) {
-          os << "  n" << e.fn->seq << " -> n" << n->seq << ";\n";
+        const Record::Edge& e = n->inputs[i];
+        if (e.record) {
+          os << "  n" << e.record->seq << " -> n" << n->seq << ";\n";
         } else if (e.leaf) {
           auto [it, fresh] = leaves.emplace(e.leaf.get(), static_cast<int>(leaves.size()));
           if (fresh)

@@ -1,21 +1,22 @@
 // The tape: how reverse-mode automatic differentiation works here, in one page.
 //
 // Every differentiable op computes its output, then calls record(): if gradients are wanted (grad
-// mode on and some input requires_grad) a Node is made holding
+// mode on and some input requires_grad) a Record is made holding
 //   - the op's name and a sequence number (its position on the tape: later ops get larger numbers),
-//   - one Edge per input: where that input's gradient must go (the Node that produced it, or the
+//   - one Edge per input: where that input's gradient must go (the record that produced it, or the
 //     leaf tensor whose .grad it accumulates into, or nowhere),
-//   - the op's backward function, a closure that owns exactly what the op saved for backward.
-// The output tensor points to its Node (grad_fn). The tape is therefore not one global list but
+//   - the op's backward rule, a closure that owns exactly what the op saved for it.
+// The output tensor points to its record (TensorImpl::record; PyTorch calls it grad_fn). The tape
+// is therefore not one global list but
 // the records reachable from a result; walking them by decreasing sequence number is walking the
 // tape in reverse. Records nobody can reach any more (a result that was dropped) free themselves.
 //
 // backward(loss) seeds d(loss) = 1, visits the reachable records from the newest to the oldest,
-// calls each one's backward with the gradient of its output, and *adds* what comes back into the
+// calls each one's rule with the gradient of its output, and *adds* what comes back into the
 // gradient of each input (so a tensor used twice receives the sum). Then it frees the records it
 // consumed (their saved tensors go), unless asked to keep them with retain_graph.
 //
-// Backward functions run with grad mode off: they use ordinary ops, and nothing they do is
+// Rules run with grad mode off: they use ordinary ops, and nothing they do is
 // recorded (no second derivatives; CycleGAN needs none).
 #pragma once
 
@@ -45,24 +46,25 @@ class NoGradGuard {
 
 // dy: the gradient of the op's output. need[i]: whether input i wants a gradient (skip the work if
 // not). Returns one gradient per input, each of its input's shape, or an undefined Tensor.
-using BackwardFn = std::function<std::vector<Tensor>(const Tensor& dy, const std::vector<bool>& need)>;
+using Rule = std::function<std::vector<Tensor>(const Tensor& dy, const std::vector<bool>& need)>;
 // The names rules are written with: what a rule returns, and which gradients it is asked for.
 using Grads = std::vector<Tensor>;
 using Need = std::vector<bool>;
 
-struct Node {
+// One entry of the tape: an op that ran, and how to send its output's gradient to its inputs.
+struct Record {
   struct Edge {
-    std::shared_ptr<Node> fn;          // the input was produced by this record...
+    std::shared_ptr<Record> record;    // the input was produced by this record...
     std::shared_ptr<TensorImpl> leaf;  // ...or is a leaf that wants .grad...
     Shape shape;                       // (...or neither: no gradient flows back)
-    bool wants_grad() const { return fn || leaf; }
+    bool wants_grad() const { return record || leaf; }
   };
   uint64_t seq = 0;
   const char* op = "";
   std::vector<Edge> inputs;
   Shape out_shape;                  // the shape of the output it records (for pictures of the tape)
-  std::vector<Shape> saved_shapes;  // the shapes of the Saved tensors its backward holds
-  BackwardFn backward;              // empty once consumed
+  std::vector<Shape> saved_shapes;  // the shapes of the Saved tensors its rule holds
+  Rule rule;                        // empty once consumed
   bool consumed = false;
 };
 
@@ -70,7 +72,7 @@ struct Node {
 bool needs_record(const std::vector<Tensor>& inputs);
 
 // Records `op` as the producer of `out` if needs_record(inputs). Call it after computing `out`.
-void record(const char* op, const std::vector<Tensor>& inputs, Tensor& out, BackwardFn backward);
+void record(const char* op, const std::vector<Tensor>& inputs, Tensor& out, Rule rule);
 
 // A tensor an op keeps for its backward. It remembers the storage version at save time, and get()
 // throws if anything wrote to the tensor in place since: a silent wrong gradient becomes an error.

@@ -208,7 +208,7 @@ Tensor& Tensor::set_requires_grad(bool on) {
   return *this;
 }
 
-bool Tensor::is_leaf() const { return checked().grad_fn == nullptr; }
+bool Tensor::is_leaf() const { return checked().record == nullptr; }
 
 Tensor Tensor::grad() const { return Tensor(checked().grad); }
 
@@ -250,7 +250,7 @@ std::ostream& operator<<(std::ostream& os, const Tensor& t) {
   rec(0, 0);
   os << ", " << t.describe();
   if (t.requires_grad())
-    os << (t.is_leaf() ? ", requires_grad" : std::string(", grad_fn=") + t.impl()->grad_fn->op);
+    os << (t.is_leaf() ? ", requires_grad" : std::string(", record=") + t.impl()->record->op);
   return os << ")";
 }
 

@@ -31,7 +31,7 @@ struct Storage {
   uint64_t version = 0;
 };
 
-struct Node;  // a tape record, autograd/tape.h
+struct Record;  // a tape record, autograd/tape.h
 
 struct TensorImpl {
   std::shared_ptr<Storage> storage;
@@ -41,7 +41,7 @@ struct TensorImpl {
   // The autograd slot.
   bool requires_grad = false;
   std::shared_ptr<TensorImpl> grad;  // accumulated gradient (leaves only)
-  std::shared_ptr<Node> grad_fn;     // the record that produced this tensor; null for leaves
+  std::shared_ptr<Record> record;    // the record that produced this tensor; null for leaves
 };
 
 class Tensor {

@@ -74,7 +74,7 @@ TEST_CASE("operator<< prints values - shape - dtype and autograd state") {
   std::ostringstream os2;
   Tensor x = Tensor::ones({10}).set_requires_grad();
   os2 << x * 3.0;
-  CHECK(os2.str() == "Tensor([3, 3, 3, ..., 3, 3, 3], float32[10] on cpu, grad_fn=mul_scalar)");
+  CHECK(os2.str() == "Tensor([3, 3, 3, ..., 3, 3, 3], float32[10] on cpu, record=mul_scalar)");
   std::ostringstream os3;
   os3 << Tensor();
   CHECK(os3.str() == "Tensor(undefined)");
