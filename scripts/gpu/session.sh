@@ -20,7 +20,7 @@ for step in ${STEPS:-tests bench app}; do
     tests)
       CG_CONV_LOG=1 timeout 400 "$B/tests/cg_cuda_tests" > "$OUT/cuda_tests.log" 2>&1
       echo "cuda tests: rc=$? ($(( $(date +%s) - t )) s)"
-      grep -E "^\[doctest\] (test cases|assertions)|ERROR|FATAL|TEST CASE" "$OUT/cuda_tests.log" | head -40 ;;
+      grep -E "^\[doctest\] (test cases|assertions)|ERROR|FATAL|TEST CASE|MESSAGE" "$OUT/cuda_tests.log" | head -40 ;;
     sanitizer)
       CG_CONV_LOG=1 timeout 500 compute-sanitizer --tool memcheck --leak-check no --error-exitcode 9 \
         "$B/tests/cg_cuda_tests" > "$OUT/sanitizer.log" 2>&1
