@@ -31,8 +31,9 @@ TEST_CASE("a CycleGAN step on cuda with TF32 matches the cpu step's losses") {
   for (size_t k = 0; k < lg.size(); ++k) {
     CAPTURE(lg[k].first);
     // TF32 rounds convolution operands to 10 mantissa bits (2^-11 relative); through ~30 layers
-    // the losses move by well under 1%.
-    CHECK(lg[k].second == doctest::Approx(lc[k].second).epsilon(1e-2));
+    // the losses move by well under 1%. scale(0): a relative bound (doctest's default scale of 1
+    // would add 1e-2 absolute, 2-5% of these losses).
+    CHECK(lg[k].second == doctest::Approx(lc[k].second).epsilon(1e-2).scale(0));
     const double rel = std::abs(lg[k].second - lc[k].second) / std::max(std::abs(lc[k].second), 1e-30);
     if (rel > worst) {
       worst = rel;
