@@ -9,6 +9,7 @@
 
 #include <math.h>  // the C names (expf, tanh, ...): declared for host and device code alike
 #include <stdint.h>
+#include <string.h>  // memcpy: the bit copy that works in host and device code
 
 #if defined(__CUDACC__)
 #define CG_HD __host__ __device__ __forceinline__
@@ -30,6 +31,18 @@ CG_HD float log(float v) { return logf(v); }
 CG_HD double log(double v) { return ::log(v); }
 CG_HD float tanh(float v) { return tanhf(v); }
 CG_HD double tanh(double v) { return ::tanh(v); }
+// v rounded to the nearest bfloat16 (8 significant bits), ties to even, as PyTorch's .bfloat16():
+// the float's upper 16 bits after adding half of the dropped part. NaN stays NaN; values past the
+// largest bfloat16 become infinite. A double goes through float first.
+CG_HD float bf16(float v) {
+  uint32_t u;
+  memcpy(&u, &v, sizeof u);
+  if ((u & 0x7fffffffu) > 0x7f800000u) return v;  // NaN: rounding could turn it into infinity
+  u = (u + 0x7fffu + ((u >> 16) & 1u)) & 0xffff0000u;
+  memcpy(&v, &u, sizeof v);
+  return v;
+}
+CG_HD double bf16(double v) { return static_cast<double>(bf16(static_cast<float>(v))); }
 }  // namespace m
 
 // What a unary op's backward reads besides dy: nothing, its input x, or its output y. Keeping the
@@ -39,7 +52,8 @@ enum class Keeps : uint8_t { Nothing, Input, Output };
 // The unary ops. Columns: the enum name, the name on the tape, what the backward keeps (k), the
 // forward y = f(x, a), and the backward dx = df(g, k, a) with g = dy. `a` is the op's scalar
 // (the slope of leaky_relu, the s of x + s and x * s); T is float or double.
-// Kinks: the derivative at exactly 0 is 0 for relu and abs, as in PyTorch.
+// Kinks: the derivative at exactly 0 is 0 for relu and abs, as in PyTorch. round_bf16 is a cast:
+// its gradient is the incoming one, itself rounded (it arrives at a bfloat16 tensor).
 // clang-format off
 #define CG_UNARY_OPS(X)                                                                              \
   X(Neg,       "neg",        Nothing, -x,                        -g)                                 \
@@ -53,7 +67,8 @@ enum class Keeps : uint8_t { Nothing, Input, Output };
   X(Tanh,      "tanh",       Output,  m::tanh(x),                g * (T(1) - k * k))                 \
   X(Sigmoid,   "sigmoid",    Output,  T(1) / (T(1) + m::exp(-x)), g * k * (T(1) - k))              \
   X(AddScalar, "add_scalar", Nothing, x + a,                     g)                                  \
-  X(MulScalar, "mul_scalar", Nothing, x * a,                     g * a)
+  X(MulScalar, "mul_scalar", Nothing, x * a,                     g * a)                              \
+  X(RoundBf16, "round_bf16", Nothing, m::bf16(x),                m::bf16(g))
 // clang-format on
 
 // The binary ops z = f(x, y): their backward rules need broadcasting's sums, so they are written

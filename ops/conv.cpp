@@ -7,6 +7,7 @@
 
 #include "autograd/tape.h"
 #include "backend/dispatch.h"
+#include "ops/elementwise.h"
 #include "ops/reduce.h"
 
 namespace cg {
@@ -44,8 +45,32 @@ static void add_channel_bias(Tensor& y, const Tensor& b) {
   CG_KERNEL(y.device(), binary, kern::Binary::Add, y.dtype(), y.raw(), b.raw(), y.raw(), ix);
 }
 
+// ---- bfloat16 autocast (--amp) ----
+static thread_local bool t_bf16_autocast = false;
+bool bf16_autocast() { return t_bf16_autocast; }
+Bf16Autocast::Bf16Autocast(bool on) : prev_(t_bf16_autocast) { t_bf16_autocast = on; }
+Bf16Autocast::~Bf16Autocast() { t_bf16_autocast = prev_; }
+
+// Runs conv(x, w, b) on bfloat16-rounded operands when autocast applies to them; each rounding is
+// a recorded op, so the backward pass rounds the gradients where the forward rounded the values.
+template <class Conv>
+static Tensor autocast(const Tensor& x, const Tensor& w, const Tensor& b, Conv conv) {
+  if (!t_bf16_autocast || x.dtype() != DType::F32) return conv(x, w, b);
+  return round_bf16(conv(round_bf16(x), round_bf16(w), b.defined() ? round_bf16(b) : b));
+}
+
 // ---- conv2d ----
+static Tensor conv2d_exact(const Tensor& x, const Tensor& w, const Tensor& b, int64_t stride,
+                           int64_t padding);
+
 Tensor conv2d(const Tensor& x, const Tensor& w, const Tensor& b, int64_t stride, int64_t padding) {
+  return autocast(x, w, b, [&](const Tensor& xa, const Tensor& wa, const Tensor& ba) {
+    return conv2d_exact(xa, wa, ba, stride, padding);
+  });
+}
+
+static Tensor conv2d_exact(const Tensor& x, const Tensor& w, const Tensor& b, int64_t stride,
+                           int64_t padding) {
   check_conv_inputs("conv2d", x, w, b, w.ndim() == 4 ? w.size(0) : 0);
   kern::ConvGeom g{x.size(0), x.size(1), x.size(2), x.size(3), w.size(0),
                    w.size(2), w.size(3), stride,    padding};
@@ -84,8 +109,18 @@ Tensor conv2d(const Tensor& x, const Tensor& w, const Tensor& b, int64_t stride,
 }
 
 // ---- conv_transpose2d ----
+static Tensor conv_transpose2d_exact(const Tensor& x, const Tensor& w, const Tensor& b, int64_t stride,
+                                     int64_t padding, int64_t output_padding);
+
 Tensor conv_transpose2d(const Tensor& x, const Tensor& w, const Tensor& b, int64_t stride, int64_t padding,
                         int64_t output_padding) {
+  return autocast(x, w, b, [&](const Tensor& xa, const Tensor& wa, const Tensor& ba) {
+    return conv_transpose2d_exact(xa, wa, ba, stride, padding, output_padding);
+  });
+}
+
+static Tensor conv_transpose2d_exact(const Tensor& x, const Tensor& w, const Tensor& b, int64_t stride,
+                                     int64_t padding, int64_t output_padding) {
   check_conv_inputs("conv_transpose2d", x, w, b, w.ndim() == 4 ? w.size(1) : 0);
   if (w.size(0) != x.size(1))
     throw Error("conv_transpose2d: input " + x.describe() + " has " + std::to_string(x.size(1)) +

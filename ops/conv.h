@@ -14,4 +14,22 @@ Tensor conv2d(const Tensor& x, const Tensor& w, const Tensor& b, int64_t stride 
 Tensor conv_transpose2d(const Tensor& x, const Tensor& w, const Tensor& b, int64_t stride = 1,
                         int64_t padding = 0, int64_t output_padding = 0);
 
+// --amp: while a Bf16Autocast is alive on this thread, both convolutions compute with bfloat16
+// operands and fp32 accumulation: x, w and b are rounded to bfloat16 first and the output after,
+// and in the backward pass the incoming gradient and the gradients the convolution returns are
+// rounded the same way (round_bf16's rule). Everything else (norms, losses, Adam and its master
+// weights) stays fp32. This is PyTorch's autocast policy for the convolutions, computed exactly
+// in fp32 arithmetic on rounded values; float64 tensors are left alone.
+bool bf16_autocast();
+class Bf16Autocast {
+ public:
+  explicit Bf16Autocast(bool on = true);
+  ~Bf16Autocast();
+  Bf16Autocast(const Bf16Autocast&) = delete;
+  Bf16Autocast& operator=(const Bf16Autocast&) = delete;
+
+ private:
+  bool prev_;
+};
+
 }  // namespace cg

@@ -34,6 +34,8 @@ inline Tensor leaky_relu(const Tensor& x, double slope) {
 }
 inline Tensor tanh(const Tensor& x) { return detail::unary(kern::Unary::Tanh, x); }
 inline Tensor sigmoid(const Tensor& x) { return detail::unary(kern::Unary::Sigmoid, x); }
+// x rounded to bfloat16 precision, kept in x's dtype (--amp's operands; see ops/conv.h).
+inline Tensor round_bf16(const Tensor& x) { return detail::unary(kern::Unary::RoundBf16, x); }
 
 // Broadcasting copy to `shape` (its backward sums back).
 Tensor expand(const Tensor& x, const Shape& shape);

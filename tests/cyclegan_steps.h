@@ -26,10 +26,11 @@ inline cyclegan::Options small_options() {
 // its inputs.
 inline std::unique_ptr<cyclegan::CycleGANModel> small_model_from_fixture(
     const safetensors::Contents& fx, DType dt, const std::string& gan_mode = "lsgan",
-    const std::string& device = "cpu") {
+    const std::string& device = "cpu", bool amp = false) {
   cyclegan::Options o = small_options();
   o.gan_mode = gan_mode;
   o.device = device;
+  o.amp = amp;
   auto model = std::make_unique<cyclegan::CycleGANModel>(o, true);
   for (auto& [name, net] : model->networks()) {
     net->to(dt);

@@ -192,3 +192,94 @@ TEST_CASE("float32 convolution paths (GEMM - narrow direct kernels - col2im) agr
     }
   }
 }
+
+TEST_CASE("round_bf16 rounds to the nearest bfloat16 - ties to even - as PyTorch's .bfloat16()") {
+  // expected values printed by torch.tensor(v).bfloat16().float()
+  const std::vector<float> in = {0.1f,  1.00390625f, 1.01171875f, 1.0039072036743164f, 3.4028234663852886e38f,
+                                 -2.5f, 1e-40f,      65504.0f};
+  const std::vector<float> want = {0.10009765625f,         1.0f,    1.015625f, 1.0078125f, INFINITY, -2.5f,
+                                   9.183549615799121e-41f, 65536.0f};
+  const auto got = round_bf16(Tensor::from_vector(in, {8})).to_vector<float>();
+  for (size_t i = 0; i < in.size(); ++i) {
+    CAPTURE(in[i]);
+    CHECK(got[i] == want[i]);
+  }
+  CHECK(std::isnan(round_bf16(Tensor::full({1}, NAN)).item()));
+  // a cast: the gradient passes through, itself rounded
+  Tensor x = Tensor::from_vector(std::vector<float>{1.0f, 2.0f}, {2}).set_requires_grad();
+  round_bf16(x).backward(Tensor::from_vector(std::vector<float>{0.1f, 1.00390625f}, {2}));
+  CHECK(x.grad().to_vector<float>() == std::vector<float>{0.10009765625f, 1.0f});
+}
+
+namespace {
+// Bit-for-bit equality of two float32 tensors.
+bool same(const Tensor& a, const Tensor& b) {
+  if (a.shape() != b.shape()) return false;
+  const auto u = a.to_vector<float>(), v = b.to_vector<float>();
+  return std::memcmp(u.data(), v.data(), u.size() * sizeof(float)) == 0;
+}
+
+// Whether every value is a bfloat16 (its low 16 bits zero).
+bool all_bf16(const Tensor& t) {
+  for (float v : t.to_vector<float>()) {
+    uint32_t u;
+    std::memcpy(&u, &v, sizeof u);
+    if (u & 0xffffu) return false;
+  }
+  return true;
+}
+}  // namespace
+
+TEST_CASE("Bf16Autocast: both convolutions compute on bfloat16 operands - forward and backward") {
+  Generator g(21);
+  const Tensor x0 = Tensor::randn({2, 3, 9, 9}, DType::F32, Device::CPU, &g),
+               w0 = Tensor::randn({4, 3, 3, 3}, DType::F32, Device::CPU, &g),
+               wt0 = Tensor::randn({3, 4, 3, 3}, DType::F32, Device::CPU, &g),
+               b0 = Tensor::randn({4}, DType::F32, Device::CPU, &g),
+               dy = Tensor::randn({2, 4, 9, 9}, DType::F32, Device::CPU, &g);
+  using Conv = std::function<Tensor(const Tensor&, const Tensor&, const Tensor&)>;
+  const std::vector<std::pair<const char*, Conv>> convs = {
+      {"conv2d", [](const Tensor& x, const Tensor& w, const Tensor& b) { return conv2d(x, w, b, 1, 1); }},
+      {"conv_transpose2d",
+       [](const Tensor& x, const Tensor& w, const Tensor& b) { return conv_transpose2d(x, w, b, 1, 1); }}};
+  for (const auto& entry : convs) {  // (no structured binding: clang 14 cannot capture one)
+    const char* name = entry.first;
+    const Conv& conv = entry.second;
+    CAPTURE(name);
+    const bool t = std::string(name) == "conv_transpose2d";
+    const Tensor& wsrc = t ? wt0 : w0;
+    // under autocast
+    Tensor x = x0.clone().set_requires_grad(), w = wsrc.clone().set_requires_grad(),
+           b = b0.clone().set_requires_grad();
+    Tensor y;
+    {
+      const Bf16Autocast amp;
+      y = conv(x, w, b);
+    }
+    y.backward(dy);
+    // the same written out: rounded operands, rounded output, exact fp32 convolution in between
+    Tensor xe = x0.clone().set_requires_grad(), we = wsrc.clone().set_requires_grad(),
+           be = b0.clone().set_requires_grad();
+    const Tensor ye = round_bf16(conv(round_bf16(xe), round_bf16(we), round_bf16(be)));
+    ye.backward(dy);
+    CHECK(same(y, ye));
+    CHECK(same(x.grad(), xe.grad()));
+    CHECK(same(w.grad(), we.grad()));
+    CHECK(same(b.grad(), be.grad()));
+    CHECK(all_bf16(y));
+    CHECK(all_bf16(w.grad()));
+    CHECK(all_bf16(x.grad()));
+    // and it is not the fp32 convolution
+    CHECK_FALSE(same(y, conv(x0, wsrc, b0)));
+  }
+  // float64 and code outside the guard are left alone
+  const Bf16Autocast amp;
+  const Tensor x64 = x0.to(DType::F64), w64 = w0.to(DType::F64);
+  const Tensor y64 = conv2d(x64, w64, Tensor(), 1, 1);
+  Tensor y64_exact;
+  {
+    const Bf16Autocast off(false);
+    y64_exact = conv2d(x64, w64, Tensor(), 1, 1);
+  }
+  CHECK(y64.to_vector<double>() == y64_exact.to_vector<double>());
+}

@@ -76,6 +76,9 @@ TEST_CASE("train flags have the official names and defaults") {
   CHECK((o.lambda_A == 10.0 && o.lambda_B == 10.0 && o.lambda_identity == 0.5));
   CHECK((o.save_epoch_freq == 5 && o.save_latest_freq == 5000 && !o.save_by_iter));
   CHECK((o.print_freq == 100 && o.display_freq == 400 && o.device == "cpu"));
+  CHECK_FALSE(o.amp);  // ours: off by default
+  CHECK(parse({"--amp"}).opt.amp);
+  CHECK(parse({"--amp"}, false).opt.amp);
 
   const Parsed q = parse({"--dataroot", "d", "--lr", "0.001", "--no_flip", "--max_dataset_size", "12",
                           "--netG=resnet_6blocks", "--continue_train", "--epoch", "7", "--device", "cuda"});

@@ -105,6 +105,9 @@ const std::vector<Flag>& flag_table() {
        "resize_and_crop | crop | scale_width | scale_width_and_crop | none (keep the size, rounded to a "
        "multiple of 4)"},
       {"no_flip", &O::no_flip, kBoth, "no random horizontal flips"},
+      {"amp", &O::amp, kBoth,
+       "bfloat16 convolutions with fp32 accumulation; norms, losses and Adam stay fp32 (PyTorch autocast's "
+       "policy for them). Numerics only so far: it is not faster yet"},
       {"max_pixels", Count{&O::max_pixels, "none"}, kBoth,
        "refuse images whose header claims more pixels than this, before decoding ('none': no limit; the "
        "default is PIL's)"},

@@ -74,6 +74,7 @@ void CycleGANModel::set_input(const Tensor& A, const Tensor& B) {
 
 void CycleGANModel::forward() {
   if (!real_A.defined() || !real_B.defined()) throw Error("CycleGANModel::forward before set_input");
+  const Bf16Autocast amp(opt.amp);
   fake_B = (*netG_A)(real_A);
   rec_A = (*netG_B)(fake_B);
   fake_A = (*netG_B)(real_B);
@@ -335,6 +336,7 @@ void CycleGANModel::replay_step() {
 
 void CycleGANModel::optimize_parameters() {
   if (!is_train) throw Error("optimize_parameters on a model built for testing");
+  const Bf16Autocast amp(opt.amp);
   const bool graphs = kHaveCuda && device == Device::CUDA && cuda_graphs && !graphs_failed_ && opt.no_dropout;
   if (!graphs) return eager_step();
   if (captured_ && captured_->fingerprint != fingerprint()) captured_.reset();  // weights or moments moved

@@ -38,6 +38,7 @@ struct Options {
   std::string epoch = "latest";
   std::string device = "cpu";              // cpu | cuda (ours; --gpu_ids sets it the official way)
   uint64_t seed = 0;                       // ours: the official is not seeded
+  bool amp = false;                        // ours: bfloat16 convolutions (ops/conv.h, Bf16Autocast)
   std::string gpu_ids = "-1";              // "-1": the CPU, "0": the first GPU; kept in step with `device`
   std::string dataset_mode = "unaligned";  // unaligned (train, test with cycle_gan) | single (model test)
   int display_winsize = 256;               // width of the images on the web pages, in pixels

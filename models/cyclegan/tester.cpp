@@ -140,6 +140,7 @@ std::string run_test(const Options& opt, bool quiet, std::vector<std::string>* f
       try {
         Tensor real = data::transform(data::read_image(path, opt.input_nc, opt.max_pixels), pre, gen, path);
         real = real.reshape({1, real.size(0), real.size(1), real.size(2)}).to(dev);
+        const Bf16Autocast amp(opt.amp);
         const Tensor fake = (*G)(real);
         progress(i, path);
         save_images(page, image_dir, path, {{"real", real}, {"fake", fake}}, opt.aspect_ratio);
