@@ -4,7 +4,8 @@
 // (BM_train_step_cuda, with the peak GPU memory in use) at 256, 512 and 1024 with batch 1 and 256
 // with batch 4, the sizes of bench/compare_cuda.sh. On the GPU the timed steps are replays of the
 // captured CUDA graphs (the first step is eager, the second captures).
-// Run: ./build/bench/bench_step   (threads: OMP_NUM_THREADS; --benchmark_filter=size:256 for one size)
+// Run: ./build/bench/bench_step   (threads: OMP_NUM_THREADS; --benchmark_filter=size:256 for one size;
+// CG_AMP=1 for the step with --amp)
 #include <cstdio>
 #include <cstdlib>
 #include <tuple>
@@ -24,6 +25,8 @@ static void train_step(benchmark::State& st, const std::string& device) {
   cyclegan::Options o;
   o.seed = 1;
   o.device = device;
+  const char* amp = std::getenv("CG_AMP");
+  o.amp = amp && std::string(amp) == "1";
   cyclegan::CycleGANModel model(o, true);
   Generator g(2);
   model.set_input(Tensor::rand({batch, 3, size, size}, DType::F32, Device::CPU, &g) * 2.0 - 1.0,
@@ -51,6 +54,7 @@ static void train_step(benchmark::State& st, const std::string& device) {
   // On the GPU the peak covers the warm-up steps: the blocks a captured graph uses are counted when
   // it is captured, not when it is replayed.
   bench::run(st, flops, step);
+  st.counters["amp"] = o.amp;
   if (!gpu) {
     st.counters["new_large_allocs"] = static_cast<double>(cpu::large_system_allocs() - allocs);
     st.counters["conv_TFLOP"] = flops * 1e-12;

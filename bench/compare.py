@@ -16,6 +16,7 @@ GPU_CONFIGS = ["256x1", "512x1", "1024x1", "256x4"]
 
 
 def run_ours(build, size, batch, device, env):
+    """env CG_AMP=1: the step with --amp."""
     name = "BM_train_step_cuda" if device == "cuda" else "BM_train_step"
     out = subprocess.run([os.path.join(build, "bench", "bench_step"),
                           f"--benchmark_filter={name}/size:{size}/batch:{batch}/", "--benchmark_format=json"],
@@ -38,7 +39,8 @@ def run_ours(build, size, batch, device, env):
 def run_peer(args, configs, mode):
     # line by line, so that a run cut short still shows what it measured
     proc = subprocess.Popen([args.python, os.path.join(HERE, "peer_step.py"), "--configs", *configs, "--iters",
-                             str(args.iters), "--threads", str(args.threads), "--device", args.device, "--mode", mode],
+                             str(args.iters), "--threads", str(args.threads), "--device", args.device, "--mode", mode]
+                            + (["--amp"] if args.amp else []),
                             stdout=subprocess.PIPE, text=True)
     res = {}
     for line in proc.stdout:
@@ -64,8 +66,10 @@ def main():
     ap.add_argument("--configs", nargs="+", help="SIZExBATCH list (default: the GPU table, or 128x1 256x1)")
     ap.add_argument("--no-compile", action="store_true", help="GPU: skip the torch.compile rows")
     ap.add_argument("--python", default=sys.executable, help="the interpreter with PyTorch for the peer")
+    ap.add_argument("--amp", action="store_true",
+                    help="time ours with --amp against PyTorch under torch.autocast(bfloat16)")
     args = ap.parse_args()
-    env = dict(os.environ, OMP_NUM_THREADS=str(args.threads))
+    env = dict(os.environ, OMP_NUM_THREADS=str(args.threads), CG_AMP="1" if args.amp else "0")
     gpu = args.device == "cuda"
     configs = args.configs or (GPU_CONFIGS if gpu else ["128x1", "256x1"])
     if gpu:
@@ -87,7 +91,8 @@ def main():
     torch_version = versions[-1] if versions else "?"
     if gpu:
         print(f"CycleGAN training iteration on the GPU, ms per iteration (PyTorch {torch_version}: eager with "
-              f"cudnn.benchmark and TF32 convolutions, and torch.compile of every network)")
+              f"cudnn.benchmark and TF32 convolutions, and torch.compile of every network)"
+              + ("; ours with --amp, PyTorch under torch.autocast(bfloat16)" if args.amp else ""))
         print("| size | batch | ours | PyTorch eager | torch.compile | vs eager | vs compile | ours peak GPU memory "
               "| eager peak GPU memory | compile peak GPU memory |")
         print("|---|---|---|---|---|---|---|---|---|---|")
@@ -100,7 +105,8 @@ def main():
             print(f"| {s}x{s} | {b} | {ms(o)} | {ms(e)} | {ms(k)} | {ratio(o, e)} | {ratio(o, k)} | {mem(o)} | "
                   f"{mem(e)} | {mem(k)} |")
     else:
-        print(f"CycleGAN training iteration on the CPU, {args.threads} threads (PyTorch {torch_version})")
+        print(f"CycleGAN training iteration on the CPU, {args.threads} threads (PyTorch {torch_version})"
+              + ("; ours with --amp, PyTorch under torch.autocast(bfloat16)" if args.amp else ""))
         print("| size | ours s/iter | PyTorch s/iter | speed-up | ours peak RSS | PyTorch peak RSS |")
         print("|---|---|---|---|---|---|")
         for c in configs:

@@ -22,7 +22,7 @@ import time
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "scripts"))
 
 
-def one(size, batch, iters, threads, device, mode):
+def one(size, batch, iters, threads, device, mode, amp=False):
     import torch
     from cyclegan_reference import CycleGAN
 
@@ -45,6 +45,16 @@ def one(size, batch, iters, threads, device, mode):
     real_A = (torch.rand(batch, 3, size, size) * 2 - 1).to(device)
     real_B = (torch.rand(batch, 3, size, size) * 2 - 1).to(device)
     sync = torch.cuda.synchronize if device == "cuda" else (lambda: None)
+    plain_step = model.step
+
+    def step(a, b):
+        # --amp: the whole step under bfloat16 autocast (convolutions in bf16; losses and norms as
+        # autocast decides; Adam on the fp32 parameters)
+        if not amp:
+            return plain_step(a, b)
+        with torch.autocast(device_type=device, dtype=torch.bfloat16):
+            return plain_step(a, b)
+    model.step = step
     for _ in range(3 if mode == "compile" else 1):  # warm-up (compilation, cuDNN's search)
         model.step(real_A, real_B)
     sync()
@@ -57,7 +67,7 @@ def one(size, batch, iters, threads, device, mode):
         sync()
         times.append(time.perf_counter() - t0)
     times.sort()
-    out = {"size": size, "batch": batch, "mode": mode, "seconds_per_iter": times[len(times) // 2],
+    out = {"size": size, "batch": batch, "mode": mode + ("+amp" if amp else ""), "seconds_per_iter": times[len(times) // 2],
            "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0,
            "torch": torch.__version__, "threads": torch.get_num_threads()}
     if device == "cuda":
@@ -73,25 +83,28 @@ def main():
     ap.add_argument("--threads", type=int, default=os.cpu_count())
     ap.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
     ap.add_argument("--mode", default="eager", choices=["eager", "compile"])
+    ap.add_argument("--amp", action="store_true", help="the step under torch.autocast(bfloat16)")
     ap.add_argument("--one", help=argparse.SUPPRESS)  # internal: measure one SIZExBATCH in this process
     args = ap.parse_args()
     if args.one:
         s, b = map(int, args.one.split("x"))
-        print(json.dumps(one(s, b, args.iters, args.threads, args.device, args.mode)))
+        print(json.dumps(one(s, b, args.iters, args.threads, args.device, args.mode, args.amp)))
         return
     configs = args.configs or [f"{s}x1" for s in args.sizes]
+    mode = args.mode + ("+amp" if args.amp else "")
     for c in configs:
         s, b = c.split("x")
         res = subprocess.run([sys.executable, __file__, "--one", c, "--iters", str(args.iters), "--threads",
-                              str(args.threads), "--device", args.device, "--mode", args.mode],
+                              str(args.threads), "--device", args.device, "--mode", args.mode]
+                             + (["--amp"] if args.amp else []),
                              capture_output=True, text=True)
         if res.returncode != 0:
             why = (res.stderr.strip().splitlines() or ["exit %d" % res.returncode])[-1].replace(" ", "_")[:120]
-            print(f"peer size={s} batch={b} mode={args.mode} failed={why}", flush=True)
+            print(f"peer size={s} batch={b} mode={mode} failed={why}", flush=True)
             continue
         r = json.loads(res.stdout.strip().splitlines()[-1])
         extra = f" peak_gpu_mib={r['peak_gpu_mib']:.0f}" if "peak_gpu_mib" in r else ""
-        print(f"peer size={s} batch={b} mode={args.mode} seconds_per_iter={r['seconds_per_iter']:.4f} "
+        print(f"peer size={s} batch={b} mode={mode} seconds_per_iter={r['seconds_per_iter']:.4f} "
               f"peak_rss_mib={r['peak_rss_mib']:.0f}{extra} torch={r['torch']} threads={r['threads']}", flush=True)
 
 
