@@ -46,6 +46,9 @@ PY
     compare)
       timeout 560 bash bench/compare_cuda.sh "$B" > "$OUT/compare.txt" 2>&1
       echo "compare: rc=$? ($(( $(date +%s) - t )) s)"; tail -8 "$OUT/compare.txt" ;;
+    amp)  # --amp against PyTorch under torch.autocast(bfloat16)
+      timeout 560 bash bench/compare_cuda.sh "$B" --amp --no-compile > "$OUT/compare_amp.txt" 2>&1
+      echo "compare --amp: rc=$? ($(( $(date +%s) - t )) s)"; tail -8 "$OUT/compare_amp.txt" ;;
     profile)  # GPU time by kernel over one replayed step at 256x256 batch 1
       CG_PROFILE_STEP=1 timeout 300 ncu --profile-from-start off --metrics gpu__time_duration.sum --csv \
         --page raw "$B/bench/bench_step" --benchmark_filter='cuda/size:256/batch:1' > "$OUT/ncu.csv" 2>&1
