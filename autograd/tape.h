@@ -7,9 +7,9 @@
 //     leaf tensor whose .grad it accumulates into, or nowhere),
 //   - the op's backward rule, a closure that owns exactly what the op saved for it.
 // The output tensor points to its record (TensorImpl::record; PyTorch calls it grad_fn). The tape
-// is therefore not one global list but
-// the records reachable from a result; walking them by decreasing sequence number is walking the
-// tape in reverse. Records nobody can reach any more (a result that was dropped) free themselves.
+// is therefore not one global list but the records reachable from a result; walking them by
+// decreasing sequence number is walking the tape in reverse. Records nobody can reach any more (a
+// result that was dropped) free themselves.
 //
 // backward(loss) seeds d(loss) = 1, visits the reachable records from the newest to the oldest,
 // calls each one's rule with the gradient of its output, and *adds* what comes back into the

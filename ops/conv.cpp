@@ -47,7 +47,6 @@ static void add_channel_bias(Tensor& y, const Tensor& b) {
 
 // ---- bfloat16 autocast (--amp) ----
 static thread_local bool t_bf16_autocast = false;
-bool bf16_autocast() { return t_bf16_autocast; }
 Bf16Autocast::Bf16Autocast(bool on) : prev_(t_bf16_autocast) { t_bf16_autocast = on; }
 Bf16Autocast::~Bf16Autocast() { t_bf16_autocast = prev_; }
 

@@ -20,7 +20,6 @@ Tensor conv_transpose2d(const Tensor& x, const Tensor& w, const Tensor& b, int64
 // rounded the same way (round_bf16's rule). Everything else (norms, losses, Adam and its master
 // weights) stays fp32. This is PyTorch's autocast policy for the convolutions, computed exactly
 // in fp32 arithmetic on rounded values; float64 tensors are left alone.
-bool bf16_autocast();
 class Bf16Autocast {
  public:
   explicit Bf16Autocast(bool on = true);

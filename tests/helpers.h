@@ -213,15 +213,31 @@ inline cyclegan::Options tiny_experiment(const std::string& data, const std::str
   return o;
 }
 
+// Bit for bit: the same shape, dtype and bytes (so -0 differs from 0, and NaN equals itself).
+inline bool identical(const Tensor& a, const Tensor& b) {
+  if (a.shape() != b.shape() || a.dtype() != b.dtype()) return false;
+  const Tensor x = a.to(Device::CPU), y = b.to(Device::CPU);
+  return std::memcmp(x.raw(), y.raw(), x.nbytes()) == 0;
+}
+
+// How many values of a float32 tensor are not bfloat16 values (their low 16 bits are not all zero).
+inline int64_t off_bf16_grid(const Tensor& t) {
+  int64_t n = 0;
+  for (float v : t.to_vector<float>()) {
+    uint32_t u;
+    std::memcpy(&u, &v, sizeof u);
+    n += (u & 0xffffu) != 0;
+  }
+  return n;
+}
+
 // Compares two safetensors files tensor by tensor, bit for bit: "" when they hold the same keys
 // with the same bytes, else the first key that differs (or is missing from b).
 inline std::string first_difference(const std::string& a, const std::string& b) {
   const auto x = safetensors::load(a).tensors, y = safetensors::load(b).tensors;
   for (const auto& [k, t] : x) {
     const auto it = y.find(k);
-    if (it == y.end() || it->second.shape() != t.shape() || it->second.dtype() != t.dtype() ||
-        std::memcmp(t.raw(), it->second.raw(), t.nbytes()) != 0)
-      return k;
+    if (it == y.end() || !identical(t, it->second)) return k;
   }
   return x.size() == y.size() ? "" : "(" + b + " holds more tensors)";
 }

@@ -211,25 +211,6 @@ TEST_CASE("round_bf16 rounds to the nearest bfloat16 - ties to even - as PyTorch
   CHECK(x.grad().to_vector<float>() == std::vector<float>{0.10009765625f, 1.0f});
 }
 
-namespace {
-// Bit-for-bit equality of two float32 tensors.
-bool same(const Tensor& a, const Tensor& b) {
-  if (a.shape() != b.shape()) return false;
-  const auto u = a.to_vector<float>(), v = b.to_vector<float>();
-  return std::memcmp(u.data(), v.data(), u.size() * sizeof(float)) == 0;
-}
-
-// Whether every value is a bfloat16 (its low 16 bits zero).
-bool all_bf16(const Tensor& t) {
-  for (float v : t.to_vector<float>()) {
-    uint32_t u;
-    std::memcpy(&u, &v, sizeof u);
-    if (u & 0xffffu) return false;
-  }
-  return true;
-}
-}  // namespace
-
 TEST_CASE("Bf16Autocast: both convolutions compute on bfloat16 operands - forward and backward") {
   Generator g(21);
   const Tensor x0 = Tensor::randn({2, 3, 9, 9}, DType::F32, Device::CPU, &g),
@@ -262,15 +243,15 @@ TEST_CASE("Bf16Autocast: both convolutions compute on bfloat16 operands - forwar
            be = b0.clone().set_requires_grad();
     const Tensor ye = round_bf16(conv(round_bf16(xe), round_bf16(we), round_bf16(be)));
     ye.backward(dy);
-    CHECK(same(y, ye));
-    CHECK(same(x.grad(), xe.grad()));
-    CHECK(same(w.grad(), we.grad()));
-    CHECK(same(b.grad(), be.grad()));
-    CHECK(all_bf16(y));
-    CHECK(all_bf16(w.grad()));
-    CHECK(all_bf16(x.grad()));
+    CHECK(test::identical(y, ye));
+    CHECK(test::identical(x.grad(), xe.grad()));
+    CHECK(test::identical(w.grad(), we.grad()));
+    CHECK(test::identical(b.grad(), be.grad()));
+    CHECK(test::off_bf16_grid(y) == 0);
+    CHECK(test::off_bf16_grid(w.grad()) == 0);
+    CHECK(test::off_bf16_grid(x.grad()) == 0);
     // and it is not the fp32 convolution
-    CHECK_FALSE(same(y, conv(x0, wsrc, b0)));
+    CHECK_FALSE(test::identical(y, conv(x0, wsrc, b0)));
   }
   // float64 and code outside the guard are left alone
   const Bf16Autocast amp;

@@ -132,27 +132,25 @@ TEST_CASE("each preprocess mode resizes with PIL's bicubic to the official size 
   Image img{37, 29, 3, {}};
   for (int i = 0; i < 37 * 29 * 3; ++i) img.pixels.push_back(static_cast<uint8_t>(noise.below(256)));
   Generator g(1);
-  auto same = [](const Tensor& a, const Tensor& b) {
-    return a.shape() == b.shape() && a.to_vector<float>() == b.to_vector<float>();
-  };
   // resize_and_crop: load_size x load_size (here the crop takes it whole)
-  CHECK(same(transform(img, {"resize_and_crop", 32, 32, false, 3}, g, "i"),
-             to_tensor(resize_bicubic(img, 32, 32))));
+  CHECK(test::identical(transform(img, {"resize_and_crop", 32, 32, false, 3}, g, "i"),
+                        to_tensor(resize_bicubic(img, 32, 32))));
   // scale_width: 24 wide, int(max(24 * 29 / 37, crop)) = int(18.8) = 18 high (truncated, not rounded)
-  CHECK(same(transform(img, {"scale_width", 24, 16, false, 3}, g, "i"),
-             to_tensor(resize_bicubic(img, 24, 18))));
+  CHECK(test::identical(transform(img, {"scale_width", 24, 16, false, 3}, g, "i"),
+                        to_tensor(resize_bicubic(img, 24, 18))));
   // ... and no smaller than crop_size: int(max(18.8, 20)) = 20
-  CHECK(same(transform(img, {"scale_width", 24, 20, false, 3}, g, "i"),
-             to_tensor(resize_bicubic(img, 24, 20))));
+  CHECK(test::identical(transform(img, {"scale_width", 24, 20, false, 3}, g, "i"),
+                        to_tensor(resize_bicubic(img, 24, 20))));
   // ... and untouched when already load_size wide and at least crop_size high
   const Image w24 = resize_bicubic(img, 24, 30);
-  CHECK(same(transform(w24, {"scale_width", 24, 16, false, 3}, g, "i"), to_tensor(w24)));
+  CHECK(test::identical(transform(w24, {"scale_width", 24, 16, false, 3}, g, "i"), to_tensor(w24)));
   // none: each side to the nearest multiple of 4 (37 -> 36, 29 -> 28)
-  CHECK(same(transform(img, {"none", 286, 256, false, 3}, g, "i"), to_tensor(resize_bicubic(img, 36, 28))));
+  CHECK(test::identical(transform(img, {"none", 286, 256, false, 3}, g, "i"),
+                        to_tensor(resize_bicubic(img, 36, 28))));
   // crop alone never resizes: an exact fit comes back as it was
   const Image sq = resize_bicubic(img, 20, 20);
-  CHECK(same(transform(sq, {"crop", 286, 20, false, 3}, g, "i"), to_tensor(sq)));
+  CHECK(test::identical(transform(sq, {"crop", 286, 20, false, 3}, g, "i"), to_tensor(sq)));
   // 1 channel: converted to L first, then resized (the official converts on loading)
-  CHECK(same(transform(img, {"resize_and_crop", 32, 32, false, 1}, g, "i"),
-             to_tensor(resize_bicubic(to_gray(img), 32, 32))));
+  CHECK(test::identical(transform(img, {"resize_and_crop", 32, 32, false, 1}, g, "i"),
+                        to_tensor(resize_bicubic(to_gray(img), 32, 32))));
 }

@@ -11,10 +11,7 @@
 
 namespace cg::cyclegan {
 
-// Options are checked in one place, validate_options (cli.cpp): here too, for programs that build
-// the model from an Options of their own rather than from the command line.
-static Device checked_device(const Options& o, bool train) {
-  validate_options(o, train);
+Device options_device(const Options& o) {
   if (o.device == "cpu") return Device::CPU;
   if (!kHaveCuda)
     throw Error(
@@ -22,6 +19,13 @@ static Device checked_device(const Options& o, bool train) {
         "the CUDA toolkit and cuDNN)");
   if (!cuda_available()) throw Error("--device cuda: no CUDA device is available on this machine");
   return Device::CUDA;
+}
+
+// Options are checked in one place, validate_options (cli.cpp): here too, for programs that build
+// the model from an Options of their own rather than from the command line.
+static Device checked_device(const Options& o, bool train) {
+  validate_options(o, train);
+  return options_device(o);
 }
 
 CycleGANModel::CycleGANModel(const Options& o, bool train)

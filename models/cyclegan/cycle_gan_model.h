@@ -16,6 +16,10 @@
 
 namespace cg::cyclegan {
 
+// The device --device names (checked by validate_options), after checking that this build and this
+// machine can run it: an error that says which is missing otherwise.
+Device options_device(const Options& opt);
+
 class CycleGANModel {
  public:
   // Builds and initialises the networks (from a generator seeded with opt.seed) on opt.device; in

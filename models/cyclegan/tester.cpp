@@ -129,9 +129,9 @@ std::string run_test(const Options& opt, bool quiet, std::vector<std::string>* f
     }
     load_network(*G, file);
     G->train(!opt.eval);  // as the official test.py: train mode unless --eval
-    const Device dev = opt.device == "cuda" ? Device::CUDA : Device::CPU;
-    if (dev == Device::CUDA && !cuda_available()) throw Error("--device cuda: no CUDA device is available");
+    const Device dev = options_device(opt);
     G->to(dev);
+    const Bf16Autocast amp(opt.amp);
     const auto paths = data::find_images(opt.dataroot, opt.max_dataset_size);
     fs::create_directories(image_dir);
     Generator gen(opt.seed);
@@ -140,7 +140,6 @@ std::string run_test(const Options& opt, bool quiet, std::vector<std::string>* f
       try {
         Tensor real = data::transform(data::read_image(path, opt.input_nc, opt.max_pixels), pre, gen, path);
         real = real.reshape({1, real.size(0), real.size(1), real.size(2)}).to(dev);
-        const Bf16Autocast amp(opt.amp);
         const Tensor fake = (*G)(real);
         progress(i, path);
         save_images(page, image_dir, path, {{"real", real}, {"fake", fake}}, opt.aspect_ratio);
