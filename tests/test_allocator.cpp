@@ -7,8 +7,8 @@
 #include <cstdint>
 #include <vector>
 
-#include "tensor/random.h"
 #include "backend/block_allocator.h"
+#include "tensor/random.h"
 
 using namespace cg;
 using namespace cg::alloc;
@@ -96,6 +96,23 @@ TEST_CASE("allocator: freed neighbours merge back into one block") {
   CHECK(a.release_cached() == kSmallSegment + kMediumSegment);
   CHECK(dev.frees == 2);
   CHECK(a.stats().reserved == 0);
+}
+
+TEST_CASE("allocator: releasing the cache frees only wholly free segments - a live block keeps its own") {
+  FakeDevice dev;
+  BlockAllocator a(dev);
+  void* head = a.allocate(4096);
+  void* live = a.allocate(4096);  // behind a free head block: its segment must stay
+  void* other = a.allocate(3 * MiB);
+  a.deallocate(head);
+  a.deallocate(other);  // its 20 MiB segment is wholly free now
+  CHECK(a.release_cached() == kMediumSegment);
+  CHECK(dev.frees == 1);
+  CHECK(a.stats().reserved == kSmallSegment);
+  CHECK(a.placement(live).offset == 4096);
+  a.deallocate(live);
+  CHECK(a.release_cached() == kSmallSegment);
+  CHECK(dev.frees == 2);
 }
 
 TEST_CASE("allocator: best fit takes the smallest free block that is large enough") {

@@ -443,3 +443,32 @@ TEST_CASE(
   CHECK(test::read_file(dir + "/g.svg").find("<svg") != std::string::npos);
   CHECK(test::run_command(app + " --dot " + dir + "/no/such/dir/g.dot 2>&1").first == 1);
 }
+
+TEST_CASE(
+    "cyclegan_train and cyclegan_test: a bad flag exits non-zero below 128 naming it - nothing written") {
+  const std::string dir = scratch_dir("bad_flags");
+  const std::string bin = std::string(CG_BINARY_DIR) + "/apps/";
+  for (const std::string app : {"cyclegan_train", "cyclegan_test"}) {
+    CAPTURE(app);
+    // (--results_dir is a test option only, as in the official)
+    const std::string base = bin + app + " --dataroot " + dir + " --checkpoints_dir " + dir + "/ckpt" +
+                             (app == "cyclegan_test" ? " --results_dir " + dir + "/results" : "");
+    const auto [rc_value, out_value] = test::run_command(base + " --load_size abc 2>&1");
+    CHECK(rc_value > 0);
+    CHECK(rc_value < 128);
+    CHECK(out_value.find("--load_size") != std::string::npos);
+    const auto [rc_unknown, out_unknown] = test::run_command(base + " --no_such_flag 2>&1");
+    CHECK(rc_unknown > 0);
+    CHECK(rc_unknown < 128);
+    CHECK(out_unknown.find("--no_such_flag") != std::string::npos);
+    const auto [rc_range, out_range] = test::run_command(base + " --crop_size 0 2>&1");
+    CHECK(rc_range > 0);
+    CHECK(rc_range < 128);
+    CHECK(out_range.find("crop_size") != std::string::npos);
+    CHECK_FALSE(fs::exists(dir + "/ckpt"));
+    CHECK_FALSE(fs::exists(dir + "/results"));
+    const auto [rc_help, out_help] = test::run_command(bin + app + " --help 2>&1");
+    CHECK(rc_help == 0);
+    CHECK(out_help.find("--dataroot") != std::string::npos);
+  }
+}

@@ -3,6 +3,7 @@
 // applies. Every statistical bound is 4 standard deviations of the count, with fixed seeds, so a
 // wrong rate or range fails while the right one passes on every run.
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <map>
 #include <set>
@@ -147,10 +148,41 @@ TEST_CASE("each preprocess mode resizes with PIL's bicubic to the official size 
   // none: each side to the nearest multiple of 4 (37 -> 36, 29 -> 28)
   CHECK(test::identical(transform(img, {"none", 286, 256, false, 3}, g, "i"),
                         to_tensor(resize_bicubic(img, 36, 28))));
+  // ... rounded as Python's round(): 39 / 4 = 9.75 -> 40 (not down to 36), and a tie to the even
+  // multiple, 34 / 4 = 8.5 -> 32 (not up to 36)
+  Image wide{39, 34, 3, {}};
+  for (int i = 0; i < 39 * 34 * 3; ++i) wide.pixels.push_back(static_cast<uint8_t>(noise.below(256)));
+  CHECK(test::identical(transform(wide, {"none", 286, 256, false, 3}, g, "i"),
+                        to_tensor(resize_bicubic(wide, 40, 32))));
   // crop alone never resizes: an exact fit comes back as it was
   const Image sq = resize_bicubic(img, 20, 20);
   CHECK(test::identical(transform(sq, {"crop", 286, 20, false, 3}, g, "i"), to_tensor(sq)));
   // 1 channel: converted to L first, then resized (the official converts on loading)
   CHECK(test::identical(transform(img, {"resize_and_crop", 32, 32, false, 1}, g, "i"),
                         to_tensor(resize_bicubic(to_gray(img), 32, 32))));
+}
+
+TEST_CASE(
+    "--max_dataset_size ends an epoch as the official loop - at the first batch i with i * batch_size >= "
+    "max") {
+  const std::string root = make_dataset(scratch("max_dataset_size"), 12, 3, 8, 8, 6);
+  UnalignedDataset::Options o;
+  o.dataroot = root;
+  o.preprocess = {"none", 286, 256, false, 3};
+  const UnalignedDataset ds(o);
+  REQUIRE(ds.size() == 12);
+  // {batch_size, max_dataset_size, samples in an epoch}: partial batches are kept whole, and the
+  // dataset's own size caps the last one
+  for (const auto& c : std::vector<std::array<int64_t, 3>>{
+           {5, 7, 10}, {5, 10, 10}, {5, 11, 12}, {5, 1, 5}, {1, 3, 3}, {2, 100, 12}, {4, 8, 8}}) {
+    CAPTURE(c[0]);
+    CAPTURE(c[1]);
+    Loader loader(ds, static_cast<int>(c[0]), false, 1, 3, c[1]);
+    CHECK(loader.samples_per_epoch() == c[2]);
+    loader.start_epoch(1, 0);
+    Loader::Batch b;
+    int64_t delivered = 0;
+    while (loader.next(b)) delivered += static_cast<int64_t>(b.A_paths.size());
+    CHECK(delivered == c[2]);
+  }
 }

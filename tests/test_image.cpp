@@ -3,6 +3,7 @@
 #include <cstdio>
 #include <fstream>
 
+#include "data/files.h"
 #include "data/image.h"
 #include "helpers.h"
 
@@ -101,6 +102,15 @@ TEST_CASE("PNG round trip and atomic write") {
   CHECK(differences(read_image(path, 1), g) == 0);
   std::ifstream tmp(path + ".tmp");
   CHECK_FALSE(tmp.good());  // no temporary left behind
+  std::remove(path.c_str());
+}
+
+TEST_CASE("an atomic write starts afresh over a stale temporary file left by a crash") {
+  const std::string path = temp_path("stale.html");
+  std::ofstream(path + ".tmp", std::ios::binary) << std::string(5000, 'x');  // a crash's half file
+  data::write_file_atomically(path, "<p>new</p>");
+  CHECK(test::read_file(path) == "<p>new</p>");
+  CHECK_FALSE(std::ifstream(path + ".tmp").good());
   std::remove(path.c_str());
 }
 

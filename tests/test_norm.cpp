@@ -197,3 +197,22 @@ TEST_CASE("--netG unet_256 --norm batch trains - saves running statistics - resu
     CHECK_MESSAGE(diff.empty(), net << ": " << diff);
   }
 }
+
+TEST_CASE(
+    "a new BatchNorm2d starts as PyTorch's - running mean 0 and var 1 - and one batch moves them by 0.1") {
+  nn::BatchNorm2d bn(2);
+  CHECK(bn.weight.to_vector<float>() == std::vector<float>{1, 1});
+  CHECK(bn.bias.to_vector<float>() == std::vector<float>{0, 0});
+  CHECK(bn.running_mean.to_vector<float>() == std::vector<float>{0, 0});
+  CHECK(bn.running_var.to_vector<float>() == std::vector<float>{1, 1});
+  CHECK(bn.num_batches_tracked.item() == 0);
+  // channel 0 holds 1, 2, 3, 6 (mean 3, unbiased variance 14/3), channel 1 holds 4 x -2 (variance 0)
+  const Tensor x = Tensor::from_vector(std::vector<float>{1, 2, -2, -2, 3, 6, -2, -2}, {2, 2, 2, 1});
+  bn.forward(x);
+  const auto m = bn.running_mean.to_vector<float>(), v = bn.running_var.to_vector<float>();
+  CHECK(m[0] == doctest::Approx(0.3).epsilon(1e-6).scale(0));
+  CHECK(m[1] == doctest::Approx(-0.2).epsilon(1e-6).scale(0));
+  CHECK(v[0] == doctest::Approx(0.9 + 0.1 * 14.0 / 3.0).epsilon(1e-6).scale(0));
+  CHECK(v[1] == doctest::Approx(0.9).epsilon(1e-6).scale(0));
+  CHECK(bn.num_batches_tracked.item() == 1);
+}

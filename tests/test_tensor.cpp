@@ -167,7 +167,8 @@ TEST_CASE("forged safetensors headers are refused before any allocation - naming
                 "data offsets outside the file"},
            Case{R"({"w":{"dtype":"F16","shape":[4],"data_offsets":[0,8]}})", 8, "dtype F16"},
            Case{R"({"__metadata__":{"a":{"b":1}}})", 0, "__metadata__ entry 'a' is not a string"},
-           Case{R"({"w":{"dtype":"F32","shape":"abc","data_offsets":[0,0]}})", 0, "tensor 'w': 'shape' is not a list"},
+           Case{R"({"w":{"dtype":"F32","shape":"abc","data_offsets":[0,0]}})", 0,
+                "tensor 'w': 'shape' is not a list"},
            Case{R"([1,2])", 0, "not a JSON object"},
            // floats where whole numbers belong (3e80 to an integer is undefined behaviour in C++;
            // found by fuzz_train_state), negative offsets
