@@ -116,6 +116,13 @@ TEST_CASE(
   CHECK_FALSE(fs::exists(dir + "/results1/exp/test_latest/images/square_fake.png"));
   o.model_suffix = "_B";
   CHECK_THROWS_WITH_AS(run_test(o, true), doctest::Contains("latest_net_G_B.safetensors"), Error);
+  // --load_iter N: the weights of iter_N, the results in <phase>_<epoch>_iterN (the official web_dir)
+  o.model_suffix = "_A";
+  o.load_iter = 3;
+  CHECK_THROWS_WITH_AS(run_test(o, true), doctest::Contains("iter_3_net_G_A.safetensors"), Error);
+  fs::copy_file(net_file(o, "latest", "G_A"), net_file(o, "iter_3", "G_A"));
+  CHECK(run_test(o, true) == dir + "/results1/exp/test_latest_iter3");
+  CHECK(fs::exists(dir + "/results1/exp/test_latest_iter3/images/odd_fake.png"));
 }
 
 TEST_CASE("cyclegan_test: a too-small image is skipped by name - the rest translated - exit 1") {
@@ -234,16 +241,23 @@ TEST_CASE("--model cycle_gan writes the six official visuals per test image") {
   for (const char* d : {"testA", "testB"}) fs::create_directories(o.dataroot + "/" + d);
   for (int i = 0; i < 3; ++i)
     data::write_png(o.dataroot + "/testA/" + std::to_string(i) + "_A.png", solid(40, 36, 3, 50));
-  for (int i = 0; i < 2; ++i)
-    data::write_png(o.dataroot + "/testB/" + std::to_string(i) + "_B.png", solid(32, 32, 3, 150));
+  for (int i = 0; i < 2; ++i)  // B images of 100 and 150
+    data::write_png(o.dataroot + "/testB/" + std::to_string(i) + "_B.png",
+                    solid(32, 32, 3, static_cast<uint8_t>(100 + 50 * i)));
   save_generator(o, "G_A", 3, 3);
   save_generator(o, "G_B", 3, 3);
   const std::string folder = run_test(o, true);
-  for (int i = 0; i < 3; ++i)
+  for (int i = 0; i < 3; ++i) {
     for (const char* label : {"real_A", "fake_B", "rec_A", "real_B", "fake_A", "rec_B"}) {
       const std::string f = folder + "/images/" + std::to_string(i) + "_A_" + label + ".png";
       CHECK_MESSAGE(fs::exists(f), f);
     }
+    // B in order, as the official test's serial_batches: sample i pairs with B i mod 2 (the saved
+    // value may be one less: the tensor -> png conversion truncates)
+    const int b = data::read_image(folder + "/images/" + std::to_string(i) + "_A_real_B.png", 3).pixels[0];
+    CAPTURE(i);
+    CHECK(std::abs(b - (100 + 50 * (i % 2))) <= 1);
+  }
   CHECK(data::read_image(folder + "/images/0_A_fake_B.png", 3).width == 32);
   CHECK(check_page_references(folder + "/index.html") == 18);
 }

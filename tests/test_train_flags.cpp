@@ -340,3 +340,15 @@ TEST_CASE("training flips and shuffles by default - --no_flip and --serial_batch
     }
   }
 }
+
+TEST_CASE("with --batch_size 2 total_iters and epoch_iter count samples - as the official - not batches") {
+  const std::string dir = scratch("batch2");
+  Options o = flag_options(make_dataset(dir + "/data", 4, 3, 36, 36, 12), dir + "/ckpt");
+  o.batch_size = 2;
+  o.save_latest_freq = 4;  // in samples: after the 2nd batch of each epoch
+  REQUIRE(run_training(o, {[](int64_t n) { return n == 6; }, true}) == 0);  // 3 batches of 2
+  const auto state = saved_state(o, "latest");
+  CHECK(state.at("total_iters") == 6);
+  CHECK(state.at("epoch_iter") == 2);
+  CHECK(state.at("epoch") == 2);
+}
