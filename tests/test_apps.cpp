@@ -396,8 +396,11 @@ TEST_CASE(
   for (int i = 0; i < 6; ++i)
     for (int k = 0; k < 6; ++k) pixels.push_back(static_cast<uint8_t>(10 * i + k));
   const std::vector<uint8_t> labels = {7, 9, 7, 1, 9, 7};
+  std::vector<uint8_t> test_pixels = pixels;  // the t10k split: the same values + 100
+  for (uint8_t& v : test_pixels) v = static_cast<uint8_t>(v + 100);
   for (const char* split : {"train", "t10k"}) {
-    write_idx(src + "/" + split + "-images-idx3-ubyte.gz", {6, 2, 3}, pixels);
+    write_idx(src + "/" + split + "-images-idx3-ubyte.gz", {6, 2, 3},
+              split[0] == 't' && split[1] == '1' ? test_pixels : pixels);
     write_idx(src + "/" + split + "-labels-idx1-ubyte.gz", {6}, labels);
   }
   const std::string app = std::string(CG_BINARY_DIR) + "/apps/fashion_mnist_domains --source " + src;
@@ -415,6 +418,9 @@ TEST_CASE(
   CHECK(img.width == 3);
   CHECK(img.height == 2);
   CHECK(img.pixels == std::vector<uint8_t>(pixels.begin() + 24, pixels.begin() + 30));
+  // testA comes from t10k: its first sneaker is t10k's image 0
+  CHECK(data::read_image(dir + "/ds/testA/00000.png", 1).pixels ==
+        std::vector<uint8_t>(test_pixels.begin(), test_pixels.begin() + 6));
 
   // Errors name the file and exit 1, before any allocation a forged header asks for.
   write_idx(src + "/train-labels-idx1-ubyte.gz", {5}, {7, 9, 7, 1, 9});

@@ -184,6 +184,15 @@ TEST_CASE("slice0 and cat0 pass float64 gradchecks - each input gets its own row
   for (size_t i = 8; i < 16; ++i) CHECK(dc[i] == 0.0);
   for (size_t i = 0; i < 8; ++i) CHECK(da[i] == 3.0);
   for (size_t i = 8; i < 24; ++i) CHECK(da[i] == 1.0);
+  // an input that needs no gradient still holds its rows: c's gradient starts after b's row
+  Tensor a2 = test::randn64({3, 2, 4}, g).set_requires_grad(),
+         c2 = test::randn64({2, 2, 4}, g).set_requires_grad();
+  const Tensor w = Tensor::from_vector(std::vector<double>{1, 2, 3, 4, 5, 6}, {6, 1, 1});
+  sum(cat0({a2, b.detach(), c2}) * w).backward();
+  const auto dc2 = c2.grad().to_vector<double>();
+  CHECK(dc2[0] == 5.0);
+  CHECK(dc2[8] == 6.0);
+  CHECK(a2.grad().to_vector<double>()[16] == 3.0);
 }
 
 // Backward rules that break the tape's contract, to check that backward() refuses them.

@@ -5,6 +5,7 @@
 #include <cstring>
 #include <map>
 #include <numbers>
+#include <set>
 
 #include "cyclegan_steps.h"
 #include "helpers.h"
@@ -107,7 +108,7 @@ TEST_CASE(
 
 TEST_CASE(
     "init types: normal has std gain - biases zero - orthogonal rows are "
-    "orthonormal") {
+    "orthogonal with norm gain") {
   Generator g(3);
   auto net = define_D(3, 64, "basic", 3, "instance", "normal", 0.02, g);
   const auto sd = net->state_dict();
@@ -117,7 +118,7 @@ TEST_CASE(
   CHECK(std::sqrt(s2 / static_cast<double>(w.size())) ==
         doctest::Approx(0.02).epsilon(0.01).scale(0));  // 1% relative (no absolute slack)
   for (double v : sd.at("model.8.bias").to_vector<double>()) CHECK(v == 0.0);
-  auto ortho = define_D(3, 4, "basic", 3, "instance", "orthogonal", 1.0, g);
+  auto ortho = define_D(3, 4, "basic", 3, "instance", "orthogonal", 0.5, g);   // rows of norm 0.5
   const Tensor q = ortho->state_dict().at("model.0.weight").reshape({4, 48});  // 4 rows of 48
   const auto qv = q.to_vector<double>();
   for (int i = 0; i < 4; ++i)
@@ -125,7 +126,7 @@ TEST_CASE(
       double d = 0;
       for (int k = 0; k < 48; ++k)
         d += qv[static_cast<size_t>(i * 48 + k)] * qv[static_cast<size_t>(j * 48 + k)];
-      CHECK(d == doctest::Approx(i == j ? 1.0 : 0.0).epsilon(1e-5));
+      CHECK(d == doctest::Approx(i == j ? 0.25 : 0.0).epsilon(1e-5));
     }
   auto kai = define_D(3, 64, "basic", 3, "instance", "kaiming", 0.02, g);
   const auto kw = kai->state_dict().at("model.8.weight").to_vector<double>();  // fan_in 256*16
@@ -329,6 +330,23 @@ TEST_CASE("image pool follows the official rule") {
     stored += got != v;
   }
   CHECK(std::abs(stored / 2000.0 - 0.5) < 0.05);
+  // Every slot can be drawn: each of 4 first images comes back once its slot is first picked
+  ImagePool four(4);
+  for (int i = 1; i <= 4; ++i) four.query(img(static_cast<float>(i)), g);
+  std::set<float> first_back;
+  for (int i = 0; i < 400; ++i) {
+    const float got = four.query(img(1000.0f + static_cast<float>(i)), g).to_vector<float>()[0];
+    if (got <= 4) first_back.insert(got);
+  }
+  CHECK(first_back == std::set<float>{1, 2, 3, 4});
+  ImagePool one(1);  // --pool_size 1: its only slot is swapped half the time
+  one.query(img(1), g);
+  int swapped = 0;
+  for (int i = 0; i < 400; ++i)
+    swapped += one.query(img(2000.0f + static_cast<float>(i)), g).to_vector<float>()[0] <
+               1999.5f + static_cast<float>(i);
+  CHECK(swapped > 150);
+  CHECK(swapped < 250);
   ImagePool none(0);
   Tensor x = img(5);
   CHECK(none.query(x, g).raw() == x.raw());

@@ -109,6 +109,29 @@ TEST_CASE("the official resume recipe (--epoch 2 --epoch_count 3) continues the 
   CHECK(r->notes[0].find("--epoch_count 3 is not used") != std::string::npos);
 }
 
+TEST_CASE("a plateau schedule resumed with a new --lr keeps its reductions - scaled to the new base rate") {
+  const std::string dir = scratch("resume_plateau_lr");
+  Options o = small_options(make_dataset(dir + "/data", 2, 2, 36, 36, 23), dir + "/ckpt");
+  o.lr_policy = "plateau";
+  o.n_epochs = 4;
+  o.n_epochs_decay = 4;  // 8 epochs: the constant metric has cut the rate once, to 0.2 x 2e-4
+  REQUIRE(run_training(o, {nullptr, true}) == 0);
+  {
+    CycleGANModel same(o, true);
+    REQUIRE(load_checkpoint(same, "latest").has_value());
+    CHECK(same.lr() == doctest::Approx(0.2 * 2e-4).epsilon(1e-12).scale(0));
+  }
+  Options faster = o;
+  faster.lr = 4e-4;  // twice the base rate: the reduced rate doubles too (not 4e-4, not 4e-5)
+  CycleGANModel m(faster, true);
+  const auto r = load_checkpoint(m, "latest");
+  REQUIRE(r.has_value());
+  REQUIRE(r->notes.size() == 1);
+  CHECK(r->notes[0].find("--lr 0.0002 -> 0.0004") != std::string::npos);
+  CHECK(m.lr() == doctest::Approx(0.2 * 4e-4).epsilon(1e-12).scale(0));
+  CHECK(m.scheduler_D->lr() == m.lr());
+}
+
 TEST_CASE("changed schedule flags on an exact resume: the new schedule takes over and a note says so") {
   const std::string dir = scratch("resume_changed");
   Options o = small_options(make_dataset(dir + "/data", 2, 2, 36, 36, 22), dir + "/ckpt");

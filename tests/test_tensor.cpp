@@ -27,6 +27,7 @@ TEST_CASE("factories fill the requested values - shapes and dtypes") {
   CHECK_THROWS_AS(fv.size(2), Error);
   CHECK_THROWS_WITH_AS(Tensor::from_vector(std::vector<float>{1, 2}, {3}),
                        doctest::Contains("do not fill shape [3]"), Error);
+  CHECK_THROWS_AS(Tensor::from_vector(std::vector<float>{1, 2, 3, 4}, {3}), Error);  // nor overfill it
   CHECK_THROWS_AS(Tensor::empty({2, -1}), Error);
 }
 
@@ -43,6 +44,8 @@ TEST_CASE("reshape shares storage and infers -1 - bad reshapes name the shapes")
   CHECK_THROWS_WITH_AS(a.reshape({4, 2}), doctest::Contains("cannot view float32[2, 3] on cpu as [4, 2]"),
                        Error);
   CHECK_THROWS_AS(a.reshape({-1, -1}), Error);
+  CHECK_THROWS_AS(a.reshape({-1, 4}), Error);  // 6 is no multiple of 4: -1 cannot be inferred
+  CHECK_THROWS_AS(a.reshape({5, -1}), Error);
 }
 
 TEST_CASE("dtype conversion round-trips and item() needs one element") {

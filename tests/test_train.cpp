@@ -363,11 +363,28 @@ TEST_CASE("--update_html_freq keeps every such update - --no_html writes no page
   Options o = tiny_options(make_dataset(dir + "/data", 6, 5, 36, 36, 2), dir + "/ckpt");
   o.update_html_freq = 4;
   o.display_winsize = 100;
+  // stopped after the first kept row and resumed: the page's first row is rebuilt from its files
+  REQUIRE(run_training(o, {[](int64_t n) { return n == 4; }, true}) == 0);
+  o.continue_train = true;
   REQUIRE(run_training(o, {nullptr, true}) == 0);
+  o.continue_train = false;
   const std::string exp = experiment_dir(o);
   for (const char* f : {"epoch001_iter0000004_fake_B.png", "epoch002_iter0000008_fake_B.png",
                         "epoch002_iter0000012_fake_B.png"})
     CHECK_MESSAGE(fs::exists(exp + "/web/images/" + f), f);
+  // ... in the official order of the visuals, as the live rows
+  const std::string page = read_file(exp + "/web/index.html");
+  for (const std::string row : {"epoch001_iter0000004_", "epoch002_iter0000012_"}) {
+    CAPTURE(row);
+    std::vector<std::string> labels;
+    for (size_t at = page.find("src='images/" + row); at != std::string::npos;
+         at = page.find("src='images/" + row, at + 1)) {
+      const size_t from = at + 12 + row.size();
+      labels.push_back(page.substr(from, page.find(".png'", from) - from));
+    }
+    CHECK(labels == std::vector<std::string>{"real_A", "fake_B", "rec_A", "idt_B", "real_B", "fake_A",
+                                             "rec_B", "idt_A"});
+  }
   CHECK_FALSE(fs::exists(exp + "/web/images/current_fake_B.png"));
   CHECK(read_file(exp + "/web/index.html").find("img{width:100px") != std::string::npos);
   o.no_html = true;

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <filesystem>
 #include <nlohmann/json.hpp>
+#include <sstream>
 
 #include "helpers.h"
 #include "models/cyclegan/checkpoint.h"
@@ -346,9 +347,18 @@ TEST_CASE("with --batch_size 2 total_iters and epoch_iter count samples - as the
   Options o = flag_options(make_dataset(dir + "/data", 4, 3, 36, 36, 12), dir + "/ckpt");
   o.batch_size = 2;
   o.save_latest_freq = 4;  // in samples: after the 2nd batch of each epoch
+  o.print_freq = 2;        // a loss row every batch
   REQUIRE(run_training(o, {[](int64_t n) { return n == 6; }, true}) == 0);  // 3 batches of 2
   const auto state = saved_state(o, "latest");
   CHECK(state.at("total_iters") == 6);
   CHECK(state.at("epoch_iter") == 2);
   CHECK(state.at("epoch") == 2);
+  // resumed to the end: loss_log.csv keeps the first run's rows under its one header
+  o.continue_train = true;
+  REQUIRE(run_training(o, {nullptr, true}) == 0);
+  std::istringstream csv(test::read_file(experiment_dir(o) + "/loss_log.csv"));
+  std::vector<std::string> starts;  // each row's "epoch,iters"
+  for (std::string line; std::getline(csv, line);)
+    starts.push_back(line.substr(0, line.find(',', line.find(',') + 1)));
+  CHECK(starts == std::vector<std::string>{"epoch,iters", "1,2", "1,4", "2,2", "2,4"});
 }
