@@ -67,7 +67,8 @@ def main() -> int:
     restore_leftover(state)
     if a.fresh and results.exists():
         results.unlink()
-    done = {json.loads(l)["id"]: json.loads(l) for l in results.read_text().splitlines()} if results.exists() else {}
+    earlier = [json.loads(l) for l in results.read_text().splitlines()] if results.exists() else []
+    done = {r["id"]: r for r in earlier}
     only = {i for i in a.only.split(",") if i}
     mutants = [json.loads(l) for f in a.lists for l in open(f) if l.strip()]
     for m in mutants:

@@ -398,10 +398,9 @@ TEST_CASE(
   const std::vector<uint8_t> labels = {7, 9, 7, 1, 9, 7};
   std::vector<uint8_t> test_pixels = pixels;  // the t10k split: the same values + 100
   for (uint8_t& v : test_pixels) v = static_cast<uint8_t>(v + 100);
-  for (const char* split : {"train", "t10k"}) {
-    write_idx(src + "/" + split + "-images-idx3-ubyte.gz", {6, 2, 3},
-              split[0] == 't' && split[1] == '1' ? test_pixels : pixels);
-    write_idx(src + "/" + split + "-labels-idx1-ubyte.gz", {6}, labels);
+  for (const auto& split : {std::pair{"train", &pixels}, std::pair{"t10k", &test_pixels}}) {
+    write_idx(src + "/" + split.first + "-images-idx3-ubyte.gz", {6, 2, 3}, *split.second);
+    write_idx(src + "/" + split.first + "-labels-idx1-ubyte.gz", {6}, labels);
   }
   const std::string app = std::string(CG_BINARY_DIR) + "/apps/fashion_mnist_domains --source " + src;
   const auto written = test::run_command(app + " --out " + dir + "/ds --train 2 --test 5 2>&1");
@@ -473,18 +472,17 @@ TEST_CASE(
     // (--results_dir is a test option only, as in the official)
     const std::string base = bin + app + " --dataroot " + dir + " --checkpoints_dir " + dir + "/ckpt" +
                              (app == "cyclegan_test" ? " --results_dir " + dir + "/results" : "");
-    const auto [rc_value, out_value] = test::run_command(base + " --load_size abc 2>&1");
-    CHECK(rc_value > 0);
-    CHECK(rc_value < 128);
-    CHECK(out_value.find("--load_size") != std::string::npos);
-    const auto [rc_unknown, out_unknown] = test::run_command(base + " --no_such_flag 2>&1");
-    CHECK(rc_unknown > 0);
-    CHECK(rc_unknown < 128);
-    CHECK(out_unknown.find("--no_such_flag") != std::string::npos);
-    const auto [rc_range, out_range] = test::run_command(base + " --crop_size 0 2>&1");
-    CHECK(rc_range > 0);
-    CHECK(rc_range < 128);
-    CHECK(out_range.find("crop_size") != std::string::npos);
+    // {arguments, what the error must name}: a value that does not parse, an unknown flag, a bad value
+    for (const auto& bad :
+         std::vector<std::pair<std::string, std::string>>{{"--load_size abc", "--load_size"},
+                                                          {"--no_such_flag", "--no_such_flag"},
+                                                          {"--crop_size 0", "crop_size"}}) {
+      CAPTURE(bad.first);
+      const auto run = test::run_command(base + " " + bad.first + " 2>&1");
+      CHECK(run.first > 0);
+      CHECK(run.first < 128);
+      CHECK(run.second.find(bad.second) != std::string::npos);
+    }
     CHECK_FALSE(fs::exists(dir + "/ckpt"));
     CHECK_FALSE(fs::exists(dir + "/results"));
     const auto [rc_help, out_help] = test::run_command(bin + app + " --help 2>&1");

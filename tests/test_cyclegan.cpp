@@ -1,6 +1,5 @@
-// The CycleGAN model against PyTorch: architecture (names, shapes, counts, one
-// forward of the default generator) and three full training steps (every loss,
-// every parameter).
+// The CycleGAN model against PyTorch: architecture (names, shapes, counts, one forward of the
+// default generator) and three full training steps (every loss, every parameter).
 #include <cmath>
 #include <cstring>
 #include <map>
@@ -21,8 +20,7 @@ using cg::test::is_bias_before_norm;
 using cg::test::small_model_from_fixture;
 
 namespace {
-// Largest |a - e| / max(|e|, floor) over a tensor: the relative difference the
-// closing note reports.
+// Largest |a - e| / max(|e|, floor) over a tensor: the relative difference the closing note reports.
 double max_rel(const Tensor& a, const Tensor& e, double floor) {
   const auto av = a.to_vector<double>(), ev = e.to_vector<double>();
   double m = 0;
@@ -75,9 +73,7 @@ TEST_CASE("default networks have the official parameter counts and key names") {
                        doctest::Contains("not recognized"), Error);
 }
 
-TEST_CASE(
-    "an instance norm and the activation after it are built as one fused "
-    "layer in both places") {
+TEST_CASE("an instance norm and the activation after it are built as one fused layer in both places") {
   Generator g(0);
   auto types = [](nn::Module& net) {
     std::map<std::string, std::string> t;
@@ -106,9 +102,7 @@ TEST_CASE(
   CHECK_THROWS_WITH_AS(fused(test::randn64({2, 3, 5, 6}, gx)), doctest::Contains("channels"), Error);
 }
 
-TEST_CASE(
-    "init types: normal has std gain - biases zero - orthogonal rows are "
-    "orthogonal with norm gain") {
+TEST_CASE("init types: normal has std gain - biases zero - orthogonal rows are orthogonal with norm gain") {
   Generator g(3);
   auto net = define_D(3, 64, "basic", 3, "instance", "normal", 0.02, g);
   const auto sd = net->state_dict();
@@ -138,9 +132,7 @@ TEST_CASE(
                        doctest::Contains("init_type"), Error);
 }
 
-TEST_CASE(
-    "the default generator (ngf 64 - 9 blocks) computes PyTorch's output "
-    "on the same weights") {
+TEST_CASE("the default generator (ngf 64 - 9 blocks) computes PyTorch's output on the same weights") {
   const auto fx = test::fixture("cyclegan_default_G.safetensors");
   Generator g(0);
   auto G = define_G(3, 3, 64, "resnet_9blocks", "instance", false, "normal", 0.02, g);
@@ -153,19 +145,15 @@ TEST_CASE(
   G->eval();
   NoGradGuard no_grad;
   const Tensor y = (*G)(fx.tensors.at("input"));
-  // 28 layers of float32 convolutions and instance norms; outputs are
-  // tanh-bounded. The norms renormalise each layer, so rounding differences
-  // stay at the 1e-5 level rather than growing.
+  // 28 layers of float32 convolutions and instance norms; outputs are tanh-bounded. The norms
+  // renormalise each layer, so rounding differences stay at the 1e-5 level rather than growing.
   CHECK_CLOSE(y, fx.tensors.at("output"), 5e-5, 1e-4);
   MESSAGE("default generator: max |ours - PyTorch| relative " << max_rel(y, fx.tensors.at("output"), 1e-3));
 }
 
-TEST_CASE(
-    "three CycleGAN training steps in float64 equal PyTorch's: every "
-    "loss and every parameter") {
-  // In float64 both frameworks compute the same real-number algorithm with
-  // rounding errors near 1e-16, so every loss of every step and every parameter
-  // after 3 steps must agree closely.
+TEST_CASE("three CycleGAN training steps in float64 equal PyTorch's: every loss and every parameter") {
+  // In float64 both frameworks compute the same real-number algorithm with rounding errors near
+  // 1e-16, so every loss of every step and every parameter after 3 steps must agree closely.
   const auto fx = test::fixture("cyclegan_steps.safetensors");
   auto model = small_model_from_fixture(fx, DType::F64);
   const auto expected = fx.tensors.at("f64.losses").to_vector<double>();  // (3, 8)
@@ -186,11 +174,10 @@ TEST_CASE(
       const std::string where = name + "." + key;  // (CAPTURE cannot take structured bindings in clang 14)
       CAPTURE(where);
       const Tensor& e = fx.tensors.at("f64.step3." + name + "." + key);
-      // A bias right before an instance norm has an analytic gradient of
-      // exactly 0 (the norm subtracts the mean); both sides see only rounding
-      // noise there (|g| ~ 1e-14, sums of a few hundred float64 terms), which
-      // Adam turns into steps of about lr * g / 1e-8 ~ 2e-10 (eps dominates the
-      // denominator). Such biases never affect any output.
+      // A bias right before an instance norm has an analytic gradient of exactly 0 (the norm
+      // subtracts the mean); both sides see only rounding noise there (|g| ~ 1e-14, sums of a few
+      // hundred float64 terms), which Adam turns into steps of about lr * g / 1e-8 ~ 2e-10 (eps
+      // dominates the denominator). Such biases never affect any output.
       CHECK_CLOSE(p, e, is_bias_before_norm(name, key) ? 2e-9 : 1e-12, 1e-9);
       if (!is_bias_before_norm(name, key)) worst_param = std::max(worst_param, max_rel(p, e, 1e-2));
     }
@@ -198,17 +185,13 @@ TEST_CASE(
           << worst_loss << ", largest parameter difference " << worst_param);
 }
 
-TEST_CASE(
-    "three CycleGAN training steps in float32 agree with PyTorch's "
-    "within float32 chaos") {
+TEST_CASE("three CycleGAN training steps in float32 agree with PyTorch's within float32 chaos") {
   const auto fx = test::fixture("cyclegan_steps.safetensors");
   auto model = small_model_from_fixture(fx, DType::F32);
   test::check_three_float32_steps(*model, fx);  // tolerances and why: tests/cyclegan_steps.h
 }
 
-TEST_CASE(
-    "--amp: three steps stay within bfloat16's reach of fp32 - with fp32 "
-    "master weights") {
+TEST_CASE("--amp: three steps stay within bfloat16's reach of fp32 - with fp32 master weights") {
   const auto fx = test::fixture("cyclegan_steps.safetensors");
   auto f32 = test::small_model_from_fixture(fx, DType::F32);
   auto amp = test::small_model_from_fixture(fx, DType::F32, "lsgan", "cpu", true);
@@ -224,15 +207,13 @@ TEST_CASE(
     }
   }
   MESSAGE("--amp vs fp32 losses over 3 steps: relative differences from " << least << " to " << worst);
-  // Measured (CPU): 1.2e-5 to 1.8e-2. bfloat16 keeps 8 significant bits (2^-9
-  // relative), and the rounding errors of ~20 layers reach the losses at about
-  // 1e-2. A bound of 5% catches a policy that rounds too much (activations in
-  // the norms, the weights Adam keeps); the lower one an
+  // Measured (CPU): 1.2e-5 to 1.8e-2. bfloat16 keeps 8 significant bits (2^-9 relative), and the
+  // rounding errors of ~20 layers reach the losses at about 1e-2. A bound of 5% catches a policy
+  // that rounds too much (activations in the norms, the weights Adam keeps); the lower one an
   // --amp that does nothing.
   CHECK(worst < 0.05);
   CHECK(worst > 1e-3);
-  // Adam updates fp32 master weights: after three steps they are no longer
-  // bfloat16 values
+  // Adam updates fp32 master weights: after three steps they are no longer bfloat16 values
   int64_t off_grid = 0;
   for (const Tensor& p : amp->netG_A->parameters()) off_grid += test::off_bf16_grid(p);
   CHECK(off_grid > 0);
@@ -255,11 +236,8 @@ TEST_CASE("two CycleGAN steps with the vanilla GAN loss equal PyTorch's losses")
   }
 }
 
-TEST_CASE(
-    "each cycle and identity loss takes its own lambda - as the official "
-    "- when lambda_A != lambda_B") {
-  // The fixtures use lambda_A = lambda_B; a lambda taken from the wrong domain
-  // shows only here.
+TEST_CASE("each cycle and identity loss takes its own lambda - as the official - when lambda_A != lambda_B") {
+  // The fixtures use lambda_A = lambda_B; a lambda taken from the wrong domain shows only here.
   const auto fx = test::fixture("cyclegan_steps.safetensors");
   Options o = test::small_options();
   o.lambda_A = 10;
@@ -267,8 +245,7 @@ TEST_CASE(
   o.lambda_identity = 0.5;
   CycleGANModel m(o, true);
   m.set_input(fx.tensors.at("real_A").to(DType::F32), fx.tensors.at("real_B").to(DType::F32));
-  m.optimize_parameters();  // the losses and visuals of this step's forward
-                            // (before the update)
+  m.optimize_parameters();  // the losses and visuals of this step's forward (before the update)
   std::map<std::string, double> loss;
   for (const auto& [name, v] : m.current_losses()) loss[name] = v;
   std::map<std::string, Tensor> vis;
@@ -297,8 +274,7 @@ TEST_CASE("loading a state dict names missing - unexpected and mis-shaped keys")
     CHECK(m.find("model.0.bias (expected [8], found [7])") != std::string::npos);
     CHECK(m.find("test weights") != std::string::npos);
   }
-  // each kind alone is refused too: an extra key is not ignored (PyTorch's
-  // strict=True)
+  // each kind alone is refused too: an extra key is not ignored (PyTorch's strict=True)
   auto extra = D->state_dict();
   extra["model.99.weight"] = Tensor::zeros({1});
   CHECK_THROWS_WITH_AS(D->load_state_dict(extra, "extra"),
@@ -321,8 +297,7 @@ TEST_CASE("image pool follows the official rule") {
   CHECK(pool.query(img(1), g).to_vector<float>()[0] == 1.0f);
   CHECK(pool.query(img(2), g).to_vector<float>()[0] == 2.0f);
   CHECK(pool.images().size() == 2);
-  // Full: about half the queries return a stored image (which the new one
-  // replaces).
+  // Full: about half the queries return a stored image (which the new one replaces).
   int stored = 0;
   for (int i = 0; i < 2000; ++i) {
     const float v = 100.0f + static_cast<float>(i);
@@ -339,12 +314,14 @@ TEST_CASE("image pool follows the official rule") {
     if (got <= 4) first_back.insert(got);
   }
   CHECK(first_back == std::set<float>{1, 2, 3, 4});
-  ImagePool one(1);  // --pool_size 1: its only slot is swapped half the time
+  // --pool_size 1: its only slot is swapped half the time (a stored image is older, so smaller)
+  ImagePool one(1);
   one.query(img(1), g);
   int swapped = 0;
-  for (int i = 0; i < 400; ++i)
-    swapped += one.query(img(2000.0f + static_cast<float>(i)), g).to_vector<float>()[0] <
-               1999.5f + static_cast<float>(i);
+  for (int i = 0; i < 400; ++i) {
+    const float v = 2000.0f + static_cast<float>(i);
+    swapped += one.query(img(v), g).to_vector<float>()[0] < v;
+  }
   CHECK(swapped > 150);
   CHECK(swapped < 250);
   ImagePool none(0);
@@ -356,8 +333,8 @@ TEST_CASE("image pool follows the official rule") {
 }
 
 TEST_CASE("LR schedules follow the official formulas") {
-  // Relative comparisons to 1e-12 (scale 0): the steps checked are as small as
-  // 2e-6, far below doctest's default Approx slack of about 1.2e-5 absolute.
+  // Relative comparisons to 1e-12 (scale 0): the steps checked are as small as 2e-6, far below
+  // doctest's default Approx slack of about 1.2e-5 absolute.
   auto same = [](double v) { return doctest::Approx(v).epsilon(1e-12).scale(0); };
   nn::LRSchedule lin({"linear", 2e-4, 100, 100, 1, 50});
   CHECK(lin.lr() == 2e-4);
@@ -371,8 +348,7 @@ TEST_CASE("LR schedules follow the official formulas") {
   CHECK(lin.lr() == same(2e-4 * 1.0 / 101.0));
   lin.step();  // 200: the last epoch runs at 0
   CHECK(lin.lr() == 0.0);
-  // --epoch_count shifts the schedule: starting at epoch 51 of 100 + 100, 50
-  // steps reach the decay
+  // --epoch_count shifts the schedule: starting at epoch 51 of 100 + 100, 50 steps reach the decay
   nn::LRSchedule shifted({"linear", 2e-4, 100, 100, 51, 50});
   for (int e = 1; e <= 49; ++e) shifted.step();
   CHECK(shifted.lr() == 2e-4);
@@ -399,8 +375,8 @@ TEST_CASE("LR schedules follow the official formulas") {
 }
 
 TEST_CASE("Adam matches the closed form of its first steps") {
-  // After step 1 with gradient g: m = (1-b1) g, v = (1-b2) g^2, update = lr * g
-  // / (|g| + eps*sqrt(1-b2)) i.e. -lr*sign(g) up to eps.
+  // After step 1 with gradient g: m = (1-b1) g, v = (1-b2) g^2, update = lr * g / (|g| + eps*sqrt(1-b2))
+  // i.e. -lr*sign(g) up to eps.
   Tensor p = Tensor::from_vector(std::vector<float>{1.0f, -2.0f, 0.5f}, {3}).set_requires_grad();
   nn::Adam opt({p}, {0.1, 0.5, 0.999, 1e-8});
   sum(p * Tensor::from_vector(std::vector<float>{3.0f, -1.0f, 0.0f}, {3})).backward();
@@ -416,9 +392,7 @@ TEST_CASE("Adam matches the closed form of its first steps") {
   CHECK(opt.state()[0].step == 1);
 }
 
-TEST_CASE(
-    "losses_finite holds while every loss is finite and turns false for "
-    "good after a NaN") {
+TEST_CASE("losses_finite holds while every loss is finite and turns false for good after a NaN") {
   const auto fx = test::fixture("cyclegan_steps.safetensors");
   auto model = small_model_from_fixture(fx, DType::F32);
   model->optimize_parameters();
@@ -440,12 +414,9 @@ TEST_CASE(
   CHECK_FALSE(model->losses_finite());  // the health check remembers
 }
 
-TEST_CASE(
-    "Adam's moments follow a parameter moved by Module::to - the step "
-    "stays exact") {
-  // Two identical nets; one is converted to float64 after Adam has state, the
-  // other was float64 from the start with the same float32 history replayed:
-  // the moments must be carried over.
+TEST_CASE("Adam's moments follow a parameter moved by Module::to - the step stays exact") {
+  // Two identical nets; one is converted to float64 after Adam has state, the other was float64
+  // from the start with the same float32 history replayed: the moments must be carried over.
   Generator g(40);
   nn::Conv2d a(2, 3, 3), b(2, 3, 3);
   for (nn::Conv2d* c : {&a, &b}) {
@@ -462,8 +433,7 @@ TEST_CASE(
   CHECK_NOTHROW(oa.step());
   CHECK(oa.state()[0].exp_avg.dtype() == DType::F64);
   CHECK(oa.state()[0].step == 2);
-  // the second step used the first step's moments: compare with the same two
-  // steps in float32
+  // the second step used the first step's moments: compare with the same two steps in float32
   nn::Adam ob(b.parameters(), {1e-2, 0.5, 0.999, 1e-8});
   sum(b(x)).backward();
   ob.step();

@@ -1,5 +1,4 @@
-// Tensor basics: factories, shapes, conversions, printing, random numbers,
-// safetensors IO.
+// Tensor basics: factories, shapes, conversions, printing, random numbers, safetensors IO.
 #include <cstdio>
 #include <fstream>
 #include <sstream>
@@ -98,8 +97,7 @@ TEST_CASE("seeded generators repeat - their state round-trips through a string")
   h.set_state(st);
   CHECK(h.normal() == next);
   CHECK_THROWS_AS(h.set_state("not a state"), Error);
-  // Rough moments: 100k normals have mean ~0 and variance ~1; uniforms lie in
-  // [0, 1).
+  // Rough moments: 100k normals have mean ~0 and variance ~1; uniforms lie in [0, 1).
   Generator m(1);
   double s = 0, s2 = 0;
   for (int i = 0; i < 100000; ++i) {
@@ -143,8 +141,7 @@ TEST_CASE("safetensors round-trip - and clear errors for bad files") {
 }
 
 namespace {
-// A safetensors file with this JSON header and `data_bytes` zero bytes after
-// it.
+// A safetensors file with this JSON header and `data_bytes` zero bytes after it.
 void write_raw_safetensors(const std::string& path, const std::string& header, size_t data_bytes) {
   std::ofstream out(path, std::ios::binary | std::ios::trunc);
   const uint64_t n = header.size();
@@ -153,9 +150,7 @@ void write_raw_safetensors(const std::string& path, const std::string& header, s
 }
 }  // namespace
 
-TEST_CASE(
-    "forged safetensors headers are refused before any allocation - "
-    "naming the file and tensor") {
+TEST_CASE("forged safetensors headers are refused before any allocation - naming the file and tensor") {
   const std::string path = std::string(CG_BINARY_DIR) + "/forged.safetensors";
   struct Case {
     const char* header;
@@ -163,19 +158,14 @@ TEST_CASE(
     const char* error;
   };
   for (const Case& c : {
-           // 2^96 elements: the product wraps to 0 in int64 and would pass a
-           // byte-count check of 0
+           // 2^96 elements: the product wraps to 0 in int64 and would pass a byte-count check of 0
            Case{R"({"w":{"dtype":"F32","shape":[4294967296,4294967296,4294967296,1],"data_offsets":[0,0]}})",
-                0,
-                "tensor 'w' has an impossible shape [4294967296, 4294967296, "
-                "4294967296, 1]"},
+                0, "tensor 'w' has an impossible shape [4294967296, 4294967296, 4294967296, 1]"},
            Case{R"({"w":{"dtype":"F32","shape":[-1,4],"data_offsets":[0,16]}})", 16,
                 "tensor 'w' has an impossible shape [-1, 4]"},
-           // 4 TB claimed by a 16-byte tensor: refused by the count, not by a
-           // failed allocation
+           // 4 TB claimed by a 16-byte tensor: refused by the count, not by a failed allocation
            Case{R"({"w":{"dtype":"F32","shape":[1000000,1000000],"data_offsets":[0,16]}})", 16,
-                "tensor 'w' of shape [1000000, 1000000] needs 4000000000000 "
-                "bytes but has 16"},
+                "tensor 'w' of shape [1000000, 1000000] needs 4000000000000 bytes but has 16"},
            // more bytes than the shape needs is as malformed as fewer
            Case{R"({"w":{"dtype":"F32","shape":[2],"data_offsets":[0,16]}})", 16,
                 "tensor 'w' of shape [2] needs 8 bytes but has 16"},
@@ -186,12 +176,10 @@ TEST_CASE(
            Case{R"({"w":{"dtype":"F32","shape":"abc","data_offsets":[0,0]}})", 0,
                 "tensor 'w': 'shape' is not a list"},
            Case{R"([1,2])", 0, "not a JSON object"},
-           // floats where whole numbers belong (3e80 to an integer is undefined
-           // behaviour in C++;
+           // floats where whole numbers belong (3e80 to an integer is undefined behaviour in C++;
            // found by fuzz_train_state), negative offsets
            Case{R"({"w":{"dtype":"F32","shape":[4],"data_offsets":[3e80,0]}})", 0,
-                "tensor 'w': 'data_offsets' holds 3e+80, not a whole number in "
-                "range"},
+                "tensor 'w': 'data_offsets' holds 3e+80, not a whole number in range"},
            Case{R"({"w":{"dtype":"F32","shape":[1e30],"data_offsets":[0,0]}})", 0, "'shape' holds 1e+30"},
            Case{R"({"w":{"dtype":"F32","shape":[1],"data_offsets":[-4,0]}})", 0, "'data_offsets' holds -4"},
        }) {
@@ -215,9 +203,7 @@ TEST_CASE(
   std::remove(path.c_str());
 }
 
-TEST_CASE(
-    "shapes whose element count is negative or overflows are errors - "
-    "not wrapped sizes") {
+TEST_CASE("shapes whose element count is negative or overflows are errors - not wrapped sizes") {
   CHECK(shape_numel({}) == 1);
   CHECK(shape_numel({3, 0, 5}) == 0);
   CHECK(shape_numel({int64_t{1} << 31, int64_t{1} << 31}) == int64_t{1} << 62);
@@ -228,11 +214,8 @@ TEST_CASE(
                        Error);
 }
 
-TEST_CASE(
-    "cuda tensors: a clear error where there is no GPU or CUDA build - "
-    "float64 refused everywhere") {
-  // float64 never lives on the GPU: refused before any device is touched, on
-  // every machine
+TEST_CASE("cuda tensors: a clear error where there is no GPU or CUDA build - float64 refused everywhere") {
+  // float64 never lives on the GPU: refused before any device is touched, on every machine
   CHECK_THROWS_WITH_AS(Tensor::zeros({2}, DType::F64, Device::CUDA), doctest::Contains("float64"), Error);
   if (cuda_available()) {
     const Tensor t = Tensor::ones({2}, DType::F32, Device::CUDA);

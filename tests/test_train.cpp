@@ -376,10 +376,10 @@ TEST_CASE("--update_html_freq keeps every such update - --no_html writes no page
   const std::string page = read_file(exp + "/web/index.html");
   for (const std::string row : {"epoch001_iter0000004_", "epoch002_iter0000012_"}) {
     CAPTURE(row);
+    const std::string src = "src='images/" + row;
     std::vector<std::string> labels;
-    for (size_t at = page.find("src='images/" + row); at != std::string::npos;
-         at = page.find("src='images/" + row, at + 1)) {
-      const size_t from = at + 12 + row.size();
+    for (size_t at = page.find(src); at != std::string::npos; at = page.find(src, at + 1)) {
+      const size_t from = at + src.size();
       labels.push_back(page.substr(from, page.find(".png'", from) - from));
     }
     CHECK(labels == std::vector<std::string>{"real_A", "fake_B", "rec_A", "idt_B", "real_B", "fake_A",

@@ -247,21 +247,17 @@ namespace {
 // Which training image (and whether mirrored) a saved visual shows: every pixel within 1 of the
 // source, since the tensor -> png conversion truncates. -1 when it matches none.
 std::pair<int, bool> which_image(const data::Image& shown, const std::vector<data::Image>& sources) {
-  const auto within = [&](const data::Image& src, bool mirror) {
-    if (src.width != shown.width || src.height != shown.height) return false;
-    for (int y = 0; y < src.height; ++y)
-      for (int x = 0; x < src.width; ++x)
-        for (int c = 0; c < 3; ++c) {
-          const int sx = mirror ? src.width - 1 - x : x;
-          const int a = src.pixels[(static_cast<size_t>(y) * src.width + sx) * 3 + c];
-          const int b = shown.pixels[(static_cast<size_t>(y) * src.width + x) * 3 + c];
-          if (std::abs(a - b) > 1) return false;
-        }
+  const auto within = [&](const data::Image& src) {
+    if (src.width != shown.width || src.height != shown.height || src.channels != shown.channels)
+      return false;
+    for (size_t k = 0; k < src.pixels.size(); ++k)
+      if (std::abs(src.pixels[k] - shown.pixels[k]) > 1) return false;
     return true;
   };
-  for (size_t i = 0; i < sources.size(); ++i)
-    for (bool mirror : {false, true})
-      if (within(sources[i], mirror)) return {static_cast<int>(i), mirror};
+  for (size_t i = 0; i < sources.size(); ++i) {
+    if (within(sources[i])) return {static_cast<int>(i), false};
+    if (within(data::flip_horizontal(sources[i]))) return {static_cast<int>(i), true};
+  }
   return {-1, false};
 }
 
