@@ -2,9 +2,10 @@
 # cyclegan_export end to end: a ResNet generator with instance norm and a U-Net with batch norm (eval
 # mode) are exported; onnx.checker accepts the models (Debian's python3-onnx); onnxruntime (the npm
 # package onnxruntime-node) runs each on two input sizes, one not square, and its outputs match our
-# own forward within 1e-4. Then the errors: an unknown generator, a missing checkpoint, a bad opset;
-# nothing is written on failure. scripts/test.sh installs onnxruntime-node into BUILD/onnxruntime-node;
-# where it, node, python3-onnx or cyclegan_export is missing this reports itself skipped (exit 77).
+# own forward within 1e-4. A save interrupted after its commit is read from its .new files. Then the
+# errors: an unknown generator, a missing checkpoint, a bad opset; nothing is written on failure.
+# scripts/test.sh installs onnxruntime-node into BUILD/onnxruntime-node; where it, node, python3-onnx
+# or cyclegan_export is missing this reports itself skipped (exit 77).
 set -euo pipefail
 SRC=$1 BIN=$2
 ORT=${CG_ONNXRUNTIME_DIR:-$BIN/onnxruntime-node}
@@ -72,6 +73,20 @@ fails "mis-shaped keys" "$e" --checkpoints_dir "$work/unet/ckpt" --name exp --ne
   --output "$work/bad.onnx"
 fails "--opset must be in 11..17" "$e" --checkpoints_dir "$work/unet/ckpt" --name exp --netG unet_128 \
   --norm batch --ngf 2 --opset 9 --output "$work/bad.onnx"
+# a save killed after its commit and before its renames: the journal lists the generator, whose new
+# weights are still in .new while the old name holds a stale file (here unreadable). The export reads
+# the committed weights, byte for byte the same model as before, and leaves the checkpoint as it was.
+c=$work/resnet/ckpt/exp
+mv "$c/latest_net_G.safetensors" "$c/latest_net_G.safetensors.new"
+printf 'stale' >"$c/latest_net_G.safetensors"
+echo latest_net_G.safetensors >"$c/latest_checkpoint.commit"
+"$e" --checkpoints_dir "$work/resnet/ckpt" --name exp --netG resnet_2blocks --norm instance --ngf 4 \
+  --output "$work/committed.onnx"
+if ! cmp -s "$work/resnet/g.onnx" "$work/committed.onnx" || [[ ! -f $c/latest_net_G.safetensors.new ]] ||
+  [[ ! -f $c/latest_checkpoint.commit ]]; then
+  echo "FAIL: export of a committed but unrenamed save did not read the .new weights or changed the folder"
+  exit 1
+fi
 if ls "$work"/bad.onnx* >/dev/null 2>&1; then
   echo "FAIL: a failed export left a file behind"
   exit 1
