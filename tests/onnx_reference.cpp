@@ -2,7 +2,7 @@
 // statistics included), saves it as CHECKPOINTS/exp/latest_net_G.safetensors, and writes our own
 // eval-mode forward on random inputs of the given sizes: case<i>.in and case<i>.out (raw float32)
 // and case<i>.shape ("N C H W" of the input, then of the output).
-//   onnx_reference OUT_DIR NETG NORM NGF N,H,W [N,H,W ...]
+//   onnx_reference OUT_DIR NETG NORM NGF IN_NC OUT_NC N,H,W [N,H,W ...]
 #include <chrono>
 #include <cstdio>
 #include <fstream>
@@ -15,16 +15,17 @@
 using namespace cg;
 
 int main(int argc, char** argv) {
-  if (argc < 6) {
-    std::fprintf(stderr, "usage: onnx_reference OUT_DIR NETG NORM NGF N,H,W [N,H,W ...]\n");
+  if (argc < 8) {
+    std::fprintf(stderr, "usage: onnx_reference OUT_DIR NETG NORM NGF IN_NC OUT_NC N,H,W [N,H,W ...]\n");
     return 2;
   }
   try {
     const std::string dir = argv[1];
     Generator gen(5);
-    auto G = cyclegan::define_G(3, 3, std::stoi(argv[4]), argv[2], argv[3], false, "normal", 0.02, gen);
+    const int in_nc = std::stoi(argv[5]), out_nc = std::stoi(argv[6]);
+    auto G = cyclegan::define_G(in_nc, out_nc, std::stoi(argv[4]), argv[2], argv[3], false, "normal", 0.02, gen);
     int n0 = 0, h0 = 0, w0 = 0;
-    if (std::sscanf(argv[5], "%d,%d,%d", &n0, &h0, &w0) != 3) throw Error(std::string("bad size ") + argv[5]);
+    if (std::sscanf(argv[7], "%d,%d,%d", &n0, &h0, &w0) != 3) throw Error(std::string("bad size ") + argv[7]);
     {
       NoGradGuard no_grad;
       for (auto& [key, t] : G->state_dict()) {  // biases away from 0, so that each one matters
@@ -38,26 +39,26 @@ int main(int argc, char** argv) {
       // momentum 0.1 in train mode), so that eval mode keeps activations at a realistic scale
       G->train();
       for (int i = 0; i < 30; ++i)
-        G->forward(Tensor::rand({n0, 3, h0, w0}, DType::F32, Device::CPU, &gen) * 2.0 - 1.0);
+        G->forward(Tensor::rand({n0, in_nc, h0, w0}, DType::F32, Device::CPU, &gen) * 2.0 - 1.0);
     }
     safetensors::save(dir + "/ckpt/exp/latest_net_G.safetensors", G->state_dict());
     G->eval();
-    for (int i = 5; i < argc; ++i) {
+    for (int i = 7; i < argc; ++i) {
       int n = 0, h = 0, w = 0;
       if (std::sscanf(argv[i], "%d,%d,%d", &n, &h, &w) != 3) throw Error(std::string("bad size ") + argv[i]);
-      const Tensor x = Tensor::rand({n, 3, h, w}, DType::F32, Device::CPU, &gen) * 2.0 - 1.0;
+      const Tensor x = Tensor::rand({n, in_nc, h, w}, DType::F32, Device::CPU, &gen) * 2.0 - 1.0;
       const auto t0 = std::chrono::steady_clock::now();
       const Tensor y = G->forward(x);
-      std::printf("case %d: our forward %.1f ms\n", i - 5,
+      std::printf("case %d: our forward %.1f ms\n", i - 7,
                   std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
-      const std::string base = dir + "/case" + std::to_string(i - 5);
+      const std::string base = dir + "/case" + std::to_string(i - 7);
       for (const auto& [suffix, t] : {std::pair{".in", x}, std::pair{".out", y}}) {
         const auto v = t.to_vector<float>();
         std::ofstream(base + suffix, std::ios::binary)
             .write(reinterpret_cast<const char*>(v.data()),
                    static_cast<std::streamsize>(v.size() * sizeof(float)));
       }
-      std::ofstream(base + ".shape") << n << " 3 " << h << " " << w << " " << y.size(0) << " " << y.size(1)
+      std::ofstream(base + ".shape") << n << " " << in_nc << " " << h << " " << w << " " << y.size(0) << " " << y.size(1)
                                      << " " << y.size(2) << " " << y.size(3) << "\n";
     }
     return 0;

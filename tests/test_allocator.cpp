@@ -73,6 +73,12 @@ TEST_CASE(
   for (void* p : {p1, p2, p3, p4, p5, p6}) a.deallocate(p);
   CHECK(a.stats().in_use == 0);
   CHECK(a.stats().peak_in_use == 512 + 1024 + MiB + (MiB + 512) + 5 * MiB + 16 * MiB);
+
+  // the boundary itself: exactly 1 MiB is still a small request, served from a 2 MiB segment
+  BlockAllocator b(dev);
+  void* q = b.allocate(MiB);
+  CHECK(b.stats().reserved == 2 * MiB);
+  b.deallocate(q);
 }
 
 TEST_CASE("allocator: freed neighbours merge back into one block") {

@@ -262,6 +262,58 @@ TEST_CASE("--model cycle_gan writes the six official visuals per test image") {
   CHECK(check_page_references(folder + "/index.html") == 18);
 }
 
+TEST_CASE(
+    "--model cycle_gan --direction BtoA names results after the B images - --eval holds for both generators") {
+  const std::string dir = scratch_dir("cycle_test_btoa");
+  Options o = test_options(dir);
+  o.model = "cycle_gan";
+  o.dataset_mode = "unaligned";
+  o.dataroot = dir + "/data";
+  o.load_size = o.crop_size = 32;
+  o.direction = "BtoA";
+  o.no_dropout = false;
+  // one textured image (a flat one is flattened to zeros by the first instance norm) in all four files
+  data::Image noise = solid(32, 32, 3, 0);
+  for (size_t i = 0; i < noise.pixels.size(); ++i) noise.pixels[i] = static_cast<uint8_t>(i * 7919 % 251);
+  for (const char* d : {"testA", "testB"}) fs::create_directories(o.dataroot + "/" + d);
+  for (int i = 0; i < 2; ++i) {
+    data::write_png(o.dataroot + "/testA/" + std::to_string(i) + "_A.png", noise);
+    data::write_png(o.dataroot + "/testB/" + std::to_string(i) + "_B.png", noise);
+  }
+  {
+    Generator g(1);
+    fs::create_directories(experiment_dir(o));
+    for (const char* net : {"G_A", "G_B"}) {  // with dropout, and weights large enough that it shows
+      auto G = define_G(3, 3, o.ngf, o.netG, o.norm, true, "normal", 0.3, g);
+      safetensors::save(net_file(o, o.epoch, net), G->state_dict());
+    }
+  }
+  auto run = [&](bool eval, const std::string& r) {
+    o.eval = eval;
+    o.results_dir = dir + "/" + r;
+    return run_test(o, true) + "/images/";
+  };
+  auto pixels = [](const std::string& f) { return data::read_image(f, 3).pixels; };
+  const std::string ev = run(true, "eval");
+  for (int i = 0; i < 2; ++i)
+    for (const char* label : {"real_A", "fake_B", "rec_A", "real_B", "fake_A", "rec_B"}) {
+      const std::string n = std::to_string(i);
+      CHECK_MESSAGE(fs::exists(ev + n + "_B_" + label + ".png"), n << "_B_" << label);
+      CHECK_MESSAGE(!fs::exists(ev + n + "_A_" + label + ".png"), n << "_A_" << label);
+    }
+  // --eval puts both generators in eval mode: the same input twice gives the same outputs
+  for (const char* label : {"fake_B", "rec_A", "fake_A", "rec_B"}) {
+    CAPTURE(label);
+    CHECK(pixels(ev + "0_B_" + label + ".png") == pixels(ev + "1_B_" + label + ".png"));
+  }
+  // without it (the official default) dropout is on in both, and the two differ
+  const std::string tr = run(false, "train");
+  for (const char* label : {"fake_B", "fake_A"}) {
+    CAPTURE(label);
+    CHECK(pixels(tr + "0_B_" + label + ".png") != pixels(tr + "1_B_" + label + ".png"));
+  }
+}
+
 TEST_CASE("scoring two known folders gives the known RMSE and accuracy") {
   const std::string dir = score_dirs("score");
   // pair 1: 2x1 RGB, differences (3, 0, 0) and (0, 6, 0): squares 9 and 36 over 6 values,
@@ -292,6 +344,10 @@ TEST_CASE("scoring two known folders gives the known RMSE and accuracy") {
   data::write_png(dir + "/gt/3_B.png", data::Image{2, 2, 3, std::vector<uint8_t>(12, 0)});
   CHECK_THROWS_WITH_AS(data::score_folders(dir + "/res", dir + "/gt", "fake_B"),
                        doctest::Contains("is 1x1 but"), Error);
+  // the same width is not enough: the heights must agree too
+  data::write_png(dir + "/gt/3_B.png", data::Image{1, 2, 3, std::vector<uint8_t>(6, 0)});
+  CHECK_THROWS_WITH_AS(data::score_folders(dir + "/res", dir + "/gt", "fake_B"),
+                       doctest::Contains(("is 1x1 but '" + dir + "/gt/3_B.png' is 1x2").c_str()), Error);
 }
 
 TEST_CASE("scoring: a difference equal to the threshold counts as right - one more does not") {

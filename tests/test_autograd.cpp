@@ -98,6 +98,10 @@ TEST_CASE("non-scalar backward needs a seed of the result's shape") {
   Tensor x = Tensor::ones({2, 2}, DType::F64).set_requires_grad();
   Tensor y = x * 3.0;
   CHECK_THROWS_WITH_AS(y.backward(), doctest::Contains("one-element"), Error);
+  // as many elements but another shape is no seed for this result either
+  CHECK_THROWS_WITH_AS(y.backward(Tensor::full({4}, 2.0, DType::F64)), doctest::Contains("does not match"), Error);
+  CHECK_THROWS_WITH_AS(y.backward(Tensor::full({1, 4}, 2.0, DType::F64)), doctest::Contains("does not match"),
+                       Error);
   y.backward(Tensor::full({2, 2}, 2.0, DType::F64));
   for (double g : x.grad().to_vector<double>()) CHECK(g == 6.0);
 }
@@ -120,6 +124,11 @@ TEST_CASE("reshape - clone - dtype conversion and expand carry gradients") {
       },
       {x}, {.eps = 1e-3, .atol = 1e-4, .rtol = 1e-4});  // float32 round trip: coarse eps
   CHECK_MESSAGE(r.ok, r.report);
+  // a float64 leaf used in float32 gets its gradient back in float64
+  Tensor d = Tensor::from_vector(std::vector<double>{1.5, -2.0}, {2}).set_requires_grad();
+  sum(square(d.to(DType::F32))).backward();
+  CHECK(d.grad().dtype() == DType::F64);
+  CHECK(d.grad().to_vector<double>() == std::vector<double>{3.0, -4.0});
 }
 
 // A deliberately wrong backward rule: gradcheck must catch it, or it proves nothing.

@@ -42,7 +42,9 @@ void expect_gradcheck(const Fn& f, const std::vector<Tensor>& inputs) {
 }
 }  // namespace
 
-TEST_CASE("conv2d passes gradcheck at odd sizes - stride 1 and 2 - batch 2 - with and without bias") {
+TEST_CASE(
+    "conv2d passes gradcheck at odd sizes - stride 1 to 3 - non-square kernels - batch 2 - with and without "
+    "bias") {
   Generator g(21);
   // (N, C, H, W), (K, R, S), stride, padding
   struct C {
@@ -52,9 +54,10 @@ TEST_CASE("conv2d passes gradcheck at odd sizes - stride 1 and 2 - batch 2 - wit
   for (const C& c :
        {C{{2, 3, 7, 6}, 4, 3, 3, 1, 1}, C{{1, 2, 9, 8}, 3, 3, 3, 2, 1}, C{{2, 2, 8, 9}, 2, 4, 4, 2, 1},
         C{{1, 3, 6, 7}, 2, 4, 4, 1, 1}, C{{1, 2, 9, 9}, 2, 7, 7, 1, 0}, C{{1, 2, 5, 5}, 3, 1, 1, 1, 0},
-        C{{2, 1, 7, 5}, 2, 3, 2, 3, 2}}) {
+        C{{2, 1, 7, 5}, 2, 3, 2, 3, 2}, C{{1, 2, 6, 7}, 3, 3, 1, 1, 1}, C{{1, 2, 7, 6}, 2, 2, 3, 1, 0}}) {
     CAPTURE(shape_str(c.x));
     CAPTURE(c.R);
+    CAPTURE(c.S);
     CAPTURE(c.stride);
     Tensor x = param(c.x, g), w = param({c.K, c.x[1], c.R, c.S}, g, 0.3), b = param({c.K}, g);
     const int64_t s = c.stride, p = c.pad;

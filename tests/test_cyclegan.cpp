@@ -67,6 +67,11 @@ TEST_CASE("default networks have the official parameter counts and key names") {
   CHECK(G6->state_dict().count("model.23.weight"));
   auto Gd = define_G(3, 3, 8, "resnet_1blocks", "instance", true, "normal", 0.02, g);
   CHECK(Gd->state_dict().count("model.10.conv_block.6.weight"));  // dropout shifts the second conv
+  // --n_layers_D 4: the widths double up to ndf * 8 and stay there (nf_mult = min(2^n, 8))
+  const auto d4 = define_D(3, 2, "n_layers", 4, "instance", "normal", 0.02, g)->state_dict();
+  CHECK(d4.at("model.8.weight").shape() == Shape{16, 8, 4, 4});
+  CHECK(d4.at("model.11.weight").shape() == Shape{16, 16, 4, 4});
+  CHECK(d4.at("model.14.weight").shape() == Shape{1, 16, 4, 4});
   auto P = define_D(3, 64, "pixel", 3, "instance", "normal", 0.02, g);
   CHECK(P->state_dict().count("net.5.weight"));
   CHECK_THROWS_WITH_AS(define_G(3, 3, 8, "unet_64", "instance", false, "normal", 0.02, g),
@@ -257,6 +262,38 @@ TEST_CASE("each cycle and identity loss takes its own lambda - as the official -
   CHECK(loss.at("idt_B") == doctest::Approx(l1("idt_B", "real_A") * 10 * 0.5).epsilon(1e-5).scale(0));
 }
 
+TEST_CASE("with --norm batch each discriminator judges real and fake in separate passes - as the official") {
+  // One joint pass would take batch statistics over real and fake together: another loss.
+  Options o = test::small_options();
+  o.norm = "batch";
+  o.pool_size = 0;  // each discriminator judges this step's fake itself
+  CycleGANModel m(o, true);
+  Generator g(8);
+  auto copy_of = [&](const nn::Module& net) {  // the discriminator as it was before the step
+    auto d = define_D(3, o.ndf, o.netD, o.n_layers_D, o.norm, o.init_type, o.init_gain, g);
+    d->load_state_dict(net.state_dict());
+    return d;
+  };
+  auto DA = copy_of(*m.netD_A), DB = copy_of(*m.netD_B);
+  m.set_input(tanh(test::randn64({1, 3, 32, 32}, g)).to(DType::F32),
+              tanh(test::randn64({1, 3, 32, 32}, g)).to(DType::F32));
+  m.optimize_parameters();
+  NoGradGuard no_grad;
+  const GANLoss gan("lsgan");
+  const double d_a = ((gan((*DA)(m.real_B), true) + gan((*DA)(m.fake_B), false)) * 0.5).item();
+  const double d_b = ((gan((*DB)(m.real_A), true) + gan((*DB)(m.fake_A), false)) * 0.5).item();
+  CHECK(m.loss_D_A.item() == doctest::Approx(d_a).epsilon(1e-5).scale(0));
+  CHECK(m.loss_D_B.item() == doctest::Approx(d_b).epsilon(1e-5).scale(0));
+}
+
+TEST_CASE("an unknown --gan_mode is refused by name - as the official's NotImplementedError") {
+  CHECK_THROWS_WITH_AS(GANLoss("lsgann"), doctest::Contains("gan mode 'lsgann' not implemented"), Error);
+  CHECK_THROWS_WITH_AS(GANLoss(""), doctest::Contains("gan mode '' not implemented"), Error);
+  Options o = test::small_options();
+  o.gan_mode = "LSGAN";
+  CHECK_THROWS_WITH_AS(CycleGANModel(o, true), doctest::Contains("gan mode 'LSGAN' not implemented"), Error);
+}
+
 TEST_CASE("loading a state dict names missing - unexpected and mis-shaped keys") {
   Generator g(0);
   auto D = define_D(3, 8, "basic", 3, "instance", "normal", 0.02, g);
@@ -354,6 +391,11 @@ TEST_CASE("LR schedules follow the official formulas") {
   CHECK(shifted.lr() == 2e-4);
   shifted.step();
   CHECK(shifted.lr() == same(2e-4 * 100.0 / 101.0));
+  // started inside the decay (epoch 151 of 100 + 100): the first epoch already runs at lambda(0)
+  nn::LRSchedule late({"linear", 2e-4, 100, 100, 151, 50});
+  CHECK(late.lr() == same(2e-4 * 50.0 / 101.0));
+  late.step();
+  CHECK(late.lr() == same(2e-4 * 49.0 / 101.0));
   nn::LRSchedule st({"step", 1.0, 100, 100, 1, 3});
   for (int i = 0; i < 2; ++i) st.step();
   CHECK(st.lr() == 1.0);

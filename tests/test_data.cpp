@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <array>
 #include <cmath>
+#include <fstream>
 #include <map>
 #include <set>
 
@@ -185,4 +186,23 @@ TEST_CASE(
     while (loader.next(b)) delivered += static_cast<int64_t>(b.A_paths.size());
     CHECK(delivered == c[2]);
   }
+}
+
+TEST_CASE("image files are found by the official extensions - both cases - sorted - others skipped") {
+  // The official IMG_EXTENSIONS: jpg jpeg png ppm bmp tif tiff, each lower and upper case.
+  for (const char* e : {".jpg", ".JPG", ".jpeg", ".JPEG", ".png", ".PNG", ".ppm", ".PPM", ".bmp", ".BMP", ".tif",
+                        ".TIF", ".tiff", ".TIFF"})
+    CHECK_MESSAGE(data::has_image_extension(std::string("x") + e), e);
+  for (const char* e : {".gif", ".webp", ".Jpg", ".txt", "jpg", ".png.bak"})
+    CHECK_MESSAGE(!data::has_image_extension(std::string("x") + e), e);
+  // every decodable one is listed (the content is read later), in sorted order; other files are not
+  const std::string dir = scratch("extensions");
+  std::vector<std::string> want;
+  for (const char* name : {"a.jpg", "b.JPG", "c.jpeg", "d.JPEG", "e.png", "f.PNG"}) {
+    std::ofstream(dir + "/" + name) << "x";
+    want.push_back(dir + "/" + name);
+  }
+  std::ofstream(dir + "/notes.txt") << "x";
+  std::ofstream(dir + "/g.gif") << "x";
+  CHECK(data::find_images(dir, 100) == want);
 }

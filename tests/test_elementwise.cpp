@@ -1,4 +1,6 @@
 // Elementwise ops, reductions and losses: float64 gradchecks, PyTorch fixtures, kink conventions.
+#include <omp.h>
+
 #include <functional>
 #include <map>
 
@@ -129,4 +131,36 @@ TEST_CASE("large reductions are parallel yet exact to float32 rounding") {
   const auto s = sum(y, {1, 2}).to_vector<float>();
   for (float v : s) CHECK(v == 262144.0f);
   CHECK(mean(y, {0}).to_vector<float>()[12345] == 1.0f);
+  // Several outputs, each summing more than one chunk of 2^14 elements: row r holds r + 1, so every
+  // output must add its own chunks (2 * 20000 * (r + 1), exact in float).
+  std::vector<float> rows(3 * 2 * 20000);
+  for (size_t i = 0; i < rows.size(); ++i) rows[i] = static_cast<float>(i / 40000 + 1);
+  const auto r = sum(Tensor::from_vector(rows, {3, 2, 20000}), {1, 2}).to_vector<float>();
+  CHECK(r == std::vector<float>{40000.0f, 80000.0f, 120000.0f});
+}
+
+TEST_CASE("broadcasting the first operand along the last dim: (2 1) - (2 3) and (2 1) / (2 3)") {
+  Tensor a = Tensor::from_vector(std::vector<double>{10, 20}, {2, 1});
+  Tensor b = Tensor::from_vector(std::vector<double>{1, 2, 4, 5, 8, 10}, {2, 3});
+  CHECK((a - b).to_vector<double>() == std::vector<double>{9, 8, 6, 15, 12, 10});
+  CHECK((a / b).to_vector<double>() == std::vector<double>{10, 5, 2.5, 4, 2.5, 2});
+  CHECK((b - a).to_vector<double>() == std::vector<double>{-9, -8, -6, -15, -12, -10});
+}
+
+TEST_CASE("parallel elementwise work covers every element when the size does not divide by the threads") {
+  // 3 threads over 100003 elements (above the parallel grain): the last chunk is shorter than the others
+  const int before = omp_get_max_threads();
+  omp_set_num_threads(3);
+  const int64_t n = 100003;
+  std::vector<double> xs(static_cast<size_t>(n));
+  for (int64_t i = 0; i < n; ++i) xs[static_cast<size_t>(i)] = static_cast<double>(i);
+  const Tensor x = Tensor::from_vector(xs, {n});
+  const auto y = (x * 2.0 + 1.0).to_vector<double>();
+  const auto z = (x + x).to_vector<double>();
+  omp_set_num_threads(before);
+  int64_t wrong = 0;
+  for (int64_t i = 0; i < n; ++i)
+    wrong += y[static_cast<size_t>(i)] != 2.0 * static_cast<double>(i) + 1.0 ||
+             z[static_cast<size_t>(i)] != 2.0 * static_cast<double>(i);
+  CHECK(wrong == 0);
 }

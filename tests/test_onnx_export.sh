@@ -2,8 +2,9 @@
 # cyclegan_export end to end: a ResNet generator with instance norm and a U-Net with batch norm (eval
 # mode) are exported; onnx.checker accepts the models (Debian's python3-onnx); onnxruntime (the npm
 # package onnxruntime-node) runs each on two input sizes, one not square, and its outputs match our
-# own forward within 1e-4. A save interrupted after its commit is read from its .new files. Then the
-# errors: an unknown generator, a missing checkpoint, a bad opset; nothing is written on failure.
+# own forward within 1e-4; a gray-to-colour generator declares 1 channel in and 3 out. A save
+# interrupted after its commit is read from its .new files. Then the errors: an unknown generator, a
+# missing checkpoint, an opset outside 11..17; nothing is written on failure.
 # scripts/test.sh installs onnxruntime-node into BUILD/onnxruntime-node; where it, node, python3-onnx
 # or cyclegan_export is missing this reports itself skipped (exit 77).
 set -euo pipefail
@@ -20,17 +21,17 @@ fi
 work=$BIN/test_tmp/onnx_export
 rm -rf "$work" && mkdir -p "$work"
 
-# $1 name, $2 netG, $3 norm, $4 ngf, $5... input sizes N,H,W
+# $1 name, $2 netG, $3 norm, $4 ngf, $5 input_nc, $6 output_nc, $7... input sizes N,H,W
 check() {
-  local name=$1 netG=$2 norm=$3 ngf=$4
-  shift 4
+  local name=$1 netG=$2 norm=$3 ngf=$4 in_nc=$5 out_nc=$6
+  shift 6
   local dir=$work/$name
   mkdir -p "$dir"
   mkdir -p "$dir/ckpt/exp"
-  "$BIN/tests/onnx_reference" "$dir" "$netG" "$norm" "$ngf" "$@"
+  "$BIN/tests/onnx_reference" "$dir" "$netG" "$norm" "$ngf" "$in_nc" "$out_nc" "$@"
   "$BIN/apps/cyclegan_export" --checkpoints_dir "$dir/ckpt" --name exp --netG "$netG" --norm "$norm" \
-    --ngf "$ngf" --output "$dir/g.onnx"
-  $PY - "$dir/g.onnx" "$netG" <<'PYEOF'
+    --ngf "$ngf" --input_nc "$in_nc" --output_nc "$out_nc" --output "$dir/g.onnx"
+  $PY - "$dir/g.onnx" "$netG" "$in_nc" "$out_nc" <<'PYEOF'
 import sys, onnx
 m = onnx.load(sys.argv[1])
 onnx.checker.check_model(m, full_check=True)
@@ -43,14 +44,17 @@ assert not missing, f"initializers lack the official names {missing}"
 allowed = {"Conv", "ConvTranspose", "Pad", "InstanceNormalization", "BatchNormalization", "Relu", "LeakyRelu",
            "Tanh", "Add", "Concat"}
 assert set(ops) <= allowed, f"non-standard ops {set(ops) - allowed}"
-dims = [d.dim_param or d.dim_value for d in m.graph.input[0].type.tensor_type.shape.dim]
-assert dims == ["N", 3, "H", "W"], dims
+def dims(v):
+    return [d.dim_param or d.dim_value for d in v.type.tensor_type.shape.dim]
+assert dims(m.graph.input[0]) == ["N", int(sys.argv[3]), "H", "W"], dims(m.graph.input[0])
+assert dims(m.graph.output[0]) == ["N", int(sys.argv[4]), "H", "W"], dims(m.graph.output[0])
 print(f"{sys.argv[1]}: onnx.checker passed; opset {m.opset_import[0].version}; ops {', '.join(ops)}")
 PYEOF
   NODE_PATH=$ORT/node_modules node "$SRC/tests/onnx_run.js" "$dir/g.onnx" "$dir" "$#"
 }
-check resnet resnet_2blocks instance 4 1,32,32 2,24,40
-check unet unet_128 batch 2 1,128,128 1,128,256
+check resnet resnet_2blocks instance 4 3 3 1,32,32 2,24,40
+check unet unet_128 batch 2 3 3 1,128,128 1,128,256
+check gray_to_rgb resnet_1blocks instance 4 1 3 1,16,20
 
 # errors: a clear message, exit 1, no file
 fails() {  # $1: text the error must contain; the rest: the command
@@ -71,8 +75,10 @@ fails "latest_net_G_A.safetensors' does not exist" "$e" --checkpoints_dir "$work
   --netG unet_128 --norm batch --ngf 2 --model_suffix _A --output "$work/bad.onnx"
 fails "mis-shaped keys" "$e" --checkpoints_dir "$work/unet/ckpt" --name exp --netG unet_128 --norm batch --ngf 4 \
   --output "$work/bad.onnx"
-fails "--opset must be in 11..17" "$e" --checkpoints_dir "$work/unet/ckpt" --name exp --netG unet_128 \
-  --norm batch --ngf 2 --opset 9 --output "$work/bad.onnx"
+for opset in 10 18; do
+  fails "--opset must be in 11..17" "$e" --checkpoints_dir "$work/unet/ckpt" --name exp --netG unet_128 \
+    --norm batch --ngf 2 --opset $opset --output "$work/bad.onnx"
+done
 # a save killed after its commit and before its renames: the journal lists the generator, whose new
 # weights are still in .new while the old name holds a stale file (here unreadable). The export reads
 # the committed weights, byte for byte the same model as before, and leaves the checkpoint as it was.

@@ -376,6 +376,13 @@ TEST_CASE("a corrupt or foreign training state is refused naming the file and th
       {"state for a parameter the network lacks",
        [](auto&, auto& t) { t["optimizer_G.999.step"] = Tensor::full({}, 1.0, DType::F64); },
        "'optimizer_G.999.step' does not belong to any of the"},
+      {"state for the parameter after the network's last",
+       [](auto&, auto& t) {
+         int n = 0;  // the generators' parameter count: every one has a step after training
+         while (t.count("optimizer_G." + std::to_string(n) + ".step")) ++n;
+         t["optimizer_G." + std::to_string(n) + ".step"] = Tensor::full({}, 1.0, DType::F64);
+       },
+       "does not belong to any of the"},
       {"a missing step", [](auto&, auto& t) { t.erase("optimizer_D.1.step"); },
        "'optimizer_D.1.step' is missing"},
       {"a malformed generator", [](auto& j, auto&) { j["generators"]["cpu"] = "12 x"; },
@@ -402,6 +409,20 @@ TEST_CASE("a corrupt or foreign training state is refused naming the file and th
       CHECK_MESSAGE(msg.find(c.error) != std::string::npos, msg);
     }
   }
+  {  // a version-1 state has no "schedule": the run's first epoch follows from its position and steps
+    nlohmann::json v1 = st;
+    REQUIRE(v1.contains("schedule"));
+    v1.erase("schedule");
+    v1["version"] = 1;
+    CycleGANModel now(o, true), old(o, true);
+    restore_train_state(now, good, "'x'", id);
+    const Restored r = restore_train_state(old, {good.tensors, {{"train_state", v1.dump()}}}, "'x'", id);
+    CHECK(r.notes.empty());
+    CHECK(old.scheduler_G->options().epoch_count == 1);
+    CHECK(old.scheduler_D->options().epoch_count == 1);
+    CHECK(old.scheduler_G->last_epoch() == now.scheduler_G->last_epoch());
+    CHECK(old.lr() == now.lr());
+  }
   CycleGANModel m(o, true);
   CHECK_THROWS_WITH_AS(restore_train_state(m, {good.tensors, {}}, "'f'", id),
                        doctest::Contains("no 'train_state' metadata"), Error);
@@ -424,4 +445,24 @@ TEST_CASE("a corrupt or foreign training state is refused naming the file and th
   for (const auto& e : fs::directory_iterator(experiment_dir(o)))
     if (e.is_regular_file()) after[e.path().string()] = read_file(e.path().string());
   CHECK(before == after);
+}
+
+TEST_CASE("a gray-to-colour run (--input_nc 1 --output_nc 3) saves and resumes both pools with their channels") {
+  const std::string dir = scratch("gray_to_rgb");
+  Options o = small_options(make_dataset(dir + "/data", 2, 2, 36, 36, 31), dir + "/ckpt");
+  o.input_nc = 1;  // fake_A (from G_B) has 1 channel, fake_B (from G_A) 3
+  o.lambda_identity = 0;
+  o.n_epochs = 1;
+  o.n_epochs_decay = 0;
+  REQUIRE(run_training(o, {nullptr, true}) == 0);
+  const safetensors::Contents c = safetensors::load(state_file(o, "latest"));
+  REQUIRE(c.tensors.count("fake_A_pool.0"));
+  REQUIRE(c.tensors.count("fake_B_pool.0"));
+  CHECK(c.tensors.at("fake_A_pool.0").shape()[1] == 1);
+  CHECK(c.tensors.at("fake_B_pool.0").shape()[1] == 3);
+  CycleGANModel m(o, true);
+  REQUIRE(load_checkpoint(m, "latest").has_value());
+  CHECK(m.fake_A_pool.images().size() == 2);
+  CHECK(m.fake_B_pool.images().size() == 2);
+  CHECK(m.fake_B_pool.images()[0].shape() == c.tensors.at("fake_B_pool.0").shape());
 }
