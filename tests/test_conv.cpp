@@ -121,6 +121,12 @@ TEST_CASE("the convolution stack matches PyTorch (float32 fixtures)") {
   CHECK(cases == 13);
 }
 
+TEST_CASE("instance norm refuses a single value per channel - as PyTorch - and accepts two") {
+  CHECK_THROWS_WITH_AS(instance_norm2d(Tensor::ones({2, 3, 1, 1})),
+                       doctest::Contains("need more than one value per channel, got"), Error);
+  CHECK_NOTHROW(instance_norm2d(Tensor::ones({2, 3, 1, 2})));
+}
+
 TEST_CASE("conv shape errors name the shapes") {
   Tensor x = Tensor::zeros({1, 3, 8, 8});
   CHECK_THROWS_WITH_AS(conv2d(x, Tensor::zeros({4, 2, 3, 3}), Tensor()),

@@ -324,6 +324,16 @@ TEST_CASE("loading a state dict names missing - unexpected and mis-shaped keys")
   misshaped["model.0.bias"] = Tensor::zeros({7});
   CHECK_THROWS_WITH_AS(D->load_state_dict(misshaped, "misshaped"),
                        doctest::Contains("model.0.bias (expected [8]"), Error);
+  // as many values in another shape (a transposed weight) is mis-shaped too, refused before any copy
+  auto transposed = D->state_dict();
+  const Tensor before = transposed.at("model.0.bias").clone();
+  transposed["model.0.bias"] = Tensor::full({8}, 5.0);  // would be copied first if loading began
+  transposed["model.2.weight"] = Tensor::zeros({8, 16, 4, 4});  // the layer's own is (16, 8, 4, 4)
+  CHECK_THROWS_WITH_AS(D->load_state_dict(transposed, "transposed"),
+                       doctest::Contains("mis-shaped keys (1): model.2.weight (expected [16, 8, 4, 4], found [8, 16, "
+                                         "4, 4])"),
+                       Error);
+  CHECK(test::identical(D->state_dict().at("model.0.bias"), before));
 }
 
 TEST_CASE("image pool follows the official rule") {
@@ -432,6 +442,17 @@ TEST_CASE("Adam matches the closed form of its first steps") {
   CHECK_FALSE(p.grad().defined());
   opt.step();  // no gradients: nothing moves, no step counted
   CHECK(opt.state()[0].step == 1);
+  // beta1 0.9 (at CycleGAN's 0.5, beta1 and 1 - beta1 are the same number): a constant gradient
+  // still moves lr * sign(g) per step once bias-corrected
+  Tensor q = Tensor::from_vector(std::vector<float>{1.0f, -2.0f}, {2}).set_requires_grad();
+  nn::Adam opt9({q}, {0.1, 0.9, 0.999, 1e-8});
+  for (int i = 0; i < 2; ++i) {
+    opt9.zero_grad();
+    sum(q * Tensor::from_vector(std::vector<float>{3.0f, -1.0f}, {2})).backward();
+    opt9.step();
+  }
+  CHECK(q.to_vector<float>()[0] == doctest::Approx(0.8f).epsilon(1e-5));
+  CHECK(q.to_vector<float>()[1] == doctest::Approx(-1.8f).epsilon(1e-5));
 }
 
 TEST_CASE("losses_finite holds while every loss is finite and turns false for good after a NaN") {

@@ -114,6 +114,18 @@ TEST_CASE("an atomic write starts afresh over a stale temporary file left by a c
   std::remove(path.c_str());
 }
 
+TEST_CASE("an atomic write whose rename fails names both paths - leaves no temporary - keeps what was there") {
+  // the name is taken by a folder that is not empty: the temporary is written, the rename refused
+  const std::string path = temp_path("taken_by_a_folder");
+  std::filesystem::remove_all(path);
+  std::filesystem::create_directories(path + "/inside");
+  CHECK_THROWS_WITH_AS(data::write_file_atomically(path, "bytes"),
+                       doctest::Contains(("cannot rename '" + path + ".tmp' to '" + path + "'").c_str()), Error);
+  CHECK_FALSE(std::filesystem::exists(path + ".tmp"));
+  CHECK(std::filesystem::is_directory(path + "/inside"));
+  std::filesystem::remove_all(path);
+}
+
 TEST_CASE("corrupt - truncated - empty and non-image files fail with the file's name") {
   // (the JPEG is cut inside its entropy-coded scan, after the start-of-scan marker FF DA)
   const std::string jpg = read_bytes(fixture_path("img_rgb.jpg")),

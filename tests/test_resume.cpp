@@ -145,6 +145,19 @@ TEST_CASE("changed schedule flags on an exact resume: the new schedule takes ove
     CHECK(r->notes.empty());
     CHECK(same.lr() == 0.0);
   }
+  {  // --lr_decay_iters alone, under the step policy: the new step length takes over
+    Options step = o;
+    step.checkpoints_dir = dir + "/step";
+    step.lr_policy = "step";  // 2 steps of 50: still the base rate
+    REQUIRE(run_training(step, {nullptr, true}) == 0);
+    step.lr_decay_iters = 1;  // the rate after 2 steps of 1: 2e-4 * 0.1^2
+    CycleGANModel s(step, true);
+    const auto r = load_checkpoint(s, "latest");
+    REQUIRE(r.has_value());
+    REQUIRE(r->notes.size() == 1);
+    CHECK(r->notes[0].find("--lr_decay_iters 50 -> 1") != std::string::npos);
+    CHECK(s.lr() == doctest::Approx(2e-4 * 0.01).epsilon(1e-12).scale(0));
+  }
   Options longer = o;
   longer.n_epochs_decay = 3;  // extended: at step 2 the new schedule gives 2e-4 * (1 - 2/4)
   longer.lr = 4e-4;           // and a new base rate: 4e-4 * 0.5
@@ -354,6 +367,11 @@ TEST_CASE("a corrupt or foreign training state is refused naming the file and th
          t["fake_A_pool.0"] = Tensor::full({1, 3, 32, 32}, 2.0);
        },
        "entry 'fake_A_pool.0' holds 2.0"},
+      {"a pool image holding NaN",
+       [](auto&, auto& t) {
+         t["fake_B_pool.1"] = Tensor::full({1, 3, 32, 32}, NAN);
+       },
+       "entry 'fake_B_pool.1' holds nan"},
       {"a NaN step count", [&](auto&, auto& t) { t["optimizer_G.0.step"] = nan; },
        "optimizer entry 'optimizer_G.0.step' is nan"},
       {"a fractional step count",

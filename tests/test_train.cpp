@@ -459,6 +459,12 @@ TEST_CASE("--update_html_freq keeps every such update - --no_html writes no page
     CHECK(labels == std::vector<std::string>{"real_A", "fake_B", "rec_A", "idt_B", "real_B", "fake_A",
                                              "rec_B", "idt_A"});
   }
+  // rows newest first, the one rebuilt after the resume under its own epoch and iteration
+  const size_t r12 = page.find("epoch 2, iteration 12<"), r8 = page.find("epoch 2, iteration 8<"),
+               r4 = page.find("epoch 1, iteration 4<");
+  REQUIRE(r4 != std::string::npos);
+  CHECK(r12 < r8);
+  CHECK(r8 < r4);
   CHECK_FALSE(fs::exists(exp + "/web/images/current_fake_B.png"));
   CHECK(read_file(exp + "/web/index.html").find("img{width:100px") != std::string::npos);
   o.no_html = true;

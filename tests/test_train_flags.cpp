@@ -357,4 +357,13 @@ TEST_CASE("with --batch_size 2 total_iters and epoch_iter count samples - as the
   for (std::string line; std::getline(csv, line);)
     starts.push_back(line.substr(0, line.find(',', line.find(',') + 1)));
   CHECK(starts == std::vector<std::string>{"epoch,iters", "1,2", "1,4", "2,2", "2,4"});
+  // ... and loss_log.txt both runs' lines, each run under its own banner (appended, as the official)
+  const std::string txt = test::read_file(experiment_dir(o) + "/loss_log.txt");
+  size_t banners = 0, lines = 0;
+  for (size_t at = txt.find("Training Loss"); at != std::string::npos; at = txt.find("Training Loss", at + 1))
+    ++banners;
+  for (size_t at = txt.find("(epoch: "); at != std::string::npos; at = txt.find("(epoch: ", at + 1)) ++lines;
+  CHECK(banners == 2);
+  CHECK(lines == 4);
+  CHECK(txt.find("(epoch: 1, iters: 2,") < txt.find("(epoch: 2, iters: 4,"));
 }
