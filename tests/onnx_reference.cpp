@@ -23,7 +23,8 @@ int main(int argc, char** argv) {
     const std::string dir = argv[1];
     Generator gen(5);
     const int in_nc = std::stoi(argv[5]), out_nc = std::stoi(argv[6]);
-    auto G = cyclegan::define_G(in_nc, out_nc, std::stoi(argv[4]), argv[2], argv[3], false, "normal", 0.02, gen);
+    auto G =
+        cyclegan::define_G(in_nc, out_nc, std::stoi(argv[4]), argv[2], argv[3], false, "normal", 0.02, gen);
     int n0 = 0, h0 = 0, w0 = 0;
     if (std::sscanf(argv[7], "%d,%d,%d", &n0, &h0, &w0) != 3) throw Error(std::string("bad size ") + argv[7]);
     {
@@ -58,8 +59,8 @@ int main(int argc, char** argv) {
             .write(reinterpret_cast<const char*>(v.data()),
                    static_cast<std::streamsize>(v.size() * sizeof(float)));
       }
-      std::ofstream(base + ".shape") << n << " " << in_nc << " " << h << " " << w << " " << y.size(0) << " " << y.size(1)
-                                     << " " << y.size(2) << " " << y.size(3) << "\n";
+      std::ofstream(base + ".shape") << n << " " << in_nc << " " << h << " " << w << " " << y.size(0) << " "
+                                     << y.size(1) << " " << y.size(2) << " " << y.size(3) << "\n";
     }
     return 0;
   } catch (const std::exception& e) {

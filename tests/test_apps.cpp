@@ -41,7 +41,7 @@ data::Image solid(int w, int h, int ch, uint8_t v) {
   return data::Image{w, h, ch, std::vector<uint8_t>(static_cast<size_t>(w) * h * ch, v)};
 }
 
-// A small generator's weights saved as CHECKPOINTS/NAME/<epoch>_net_<net>.safetensors.
+// cyclegan_test's options for an experiment of small generators under DIR.
 Options test_options(const std::string& dir) {
   Options o = test_defaults();
   o.checkpoints_dir = dir + "/ckpt";
@@ -51,11 +51,21 @@ Options test_options(const std::string& dir) {
   o.netG = "resnet_1blocks";
   return o;
 }
-void save_generator(const Options& o, const std::string& net, int in_nc, int out_nc) {
+
+// A small generator's weights saved as CHECKPOINTS/NAME/<epoch>_net_<net>.safetensors. With dropout
+// built in, the weights are drawn large enough that what dropout drops shows in 8-bit output.
+void save_generator(const Options& o, const std::string& net, int in_nc, int out_nc, bool dropout = false) {
   Generator g(1);
-  auto G = define_G(in_nc, out_nc, o.ngf, o.netG, o.norm, false, "normal", 0.02, g);
+  auto G = define_G(in_nc, out_nc, o.ngf, o.netG, o.norm, dropout, "normal", dropout ? 0.3 : 0.02, g);
   fs::create_directories(experiment_dir(o));
   safetensors::save(net_file(o, o.epoch, net), G->state_dict());
+}
+
+// An image with texture: a flat one is flattened to zeros by the generator's first instance norm.
+data::Image textured(int w, int h) {
+  data::Image im = solid(w, h, 3, 0);
+  for (size_t i = 0; i < im.pixels.size(); ++i) im.pixels[i] = static_cast<uint8_t>(i * 7919 % 251);
+  return im;
 }
 
 // An experiment for cyclegan_test --model test over DIR/images, with a saved G_A of test_options'
@@ -207,15 +217,8 @@ TEST_CASE("--aspect_ratio stretches saved images as the official - --eval switch
   // of the same image; --eval gives the same output twice
   o.aspect_ratio = 1.0;
   o.no_dropout = false;
-  {
-    Generator g(1);
-    // weights large enough that what dropout drops shows in 8-bit output
-    auto G = define_G(3, 3, o.ngf, o.netG, o.norm, true, "normal", 0.3, g);
-    safetensors::save(net_file(o, o.epoch, "G_A"), G->state_dict());
-  }
-  // the same textured image twice (a flat one is flattened to zeros by the first instance norm)
-  data::Image noise = solid(40, 24, 3, 0);
-  for (size_t i = 0; i < noise.pixels.size(); ++i) noise.pixels[i] = static_cast<uint8_t>(i * 7919 % 251);
+  save_generator(o, "G_A", 3, 3, true);
+  const data::Image noise = textured(40, 24);  // the same image twice
   data::write_png(o.dataroot + "/x.png", noise);
   data::write_png(o.dataroot + "/y.png", noise);
   auto run = [&](bool eval, const std::string& r) {
@@ -263,7 +266,8 @@ TEST_CASE("--model cycle_gan writes the six official visuals per test image") {
 }
 
 TEST_CASE(
-    "--model cycle_gan --direction BtoA names results after the B images - --eval holds for both generators") {
+    "--model cycle_gan --direction BtoA names results after the B images - --eval holds for both "
+    "generators") {
   const std::string dir = scratch_dir("cycle_test_btoa");
   Options o = test_options(dir);
   o.model = "cycle_gan";
@@ -272,22 +276,14 @@ TEST_CASE(
   o.load_size = o.crop_size = 32;
   o.direction = "BtoA";
   o.no_dropout = false;
-  // one textured image (a flat one is flattened to zeros by the first instance norm) in all four files
-  data::Image noise = solid(32, 32, 3, 0);
-  for (size_t i = 0; i < noise.pixels.size(); ++i) noise.pixels[i] = static_cast<uint8_t>(i * 7919 % 251);
+  const data::Image noise = textured(32, 32);  // in all four files
   for (const char* d : {"testA", "testB"}) fs::create_directories(o.dataroot + "/" + d);
   for (int i = 0; i < 2; ++i) {
     data::write_png(o.dataroot + "/testA/" + std::to_string(i) + "_A.png", noise);
     data::write_png(o.dataroot + "/testB/" + std::to_string(i) + "_B.png", noise);
   }
-  {
-    Generator g(1);
-    fs::create_directories(experiment_dir(o));
-    for (const char* net : {"G_A", "G_B"}) {  // with dropout, and weights large enough that it shows
-      auto G = define_G(3, 3, o.ngf, o.netG, o.norm, true, "normal", 0.3, g);
-      safetensors::save(net_file(o, o.epoch, net), G->state_dict());
-    }
-  }
+  save_generator(o, "G_A", 3, 3, true);
+  save_generator(o, "G_B", 3, 3, true);
   auto run = [&](bool eval, const std::string& r) {
     o.eval = eval;
     o.results_dir = dir + "/" + r;

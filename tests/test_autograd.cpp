@@ -99,7 +99,8 @@ TEST_CASE("non-scalar backward needs a seed of the result's shape") {
   Tensor y = x * 3.0;
   CHECK_THROWS_WITH_AS(y.backward(), doctest::Contains("one-element"), Error);
   // as many elements but another shape is no seed for this result either
-  CHECK_THROWS_WITH_AS(y.backward(Tensor::full({4}, 2.0, DType::F64)), doctest::Contains("does not match"), Error);
+  CHECK_THROWS_WITH_AS(y.backward(Tensor::full({4}, 2.0, DType::F64)), doctest::Contains("does not match"),
+                       Error);
   CHECK_THROWS_WITH_AS(y.backward(Tensor::full({1, 4}, 2.0, DType::F64)), doctest::Contains("does not match"),
                        Error);
   y.backward(Tensor::full({2, 2}, 2.0, DType::F64));

@@ -327,12 +327,12 @@ TEST_CASE("loading a state dict names missing - unexpected and mis-shaped keys")
   // as many values in another shape (a transposed weight) is mis-shaped too, refused before any copy
   auto transposed = D->state_dict();
   const Tensor before = transposed.at("model.0.bias").clone();
-  transposed["model.0.bias"] = Tensor::full({8}, 5.0);  // would be copied first if loading began
+  transposed["model.0.bias"] = Tensor::full({8}, 5.0);          // would be copied first if loading began
   transposed["model.2.weight"] = Tensor::zeros({8, 16, 4, 4});  // the layer's own is (16, 8, 4, 4)
-  CHECK_THROWS_WITH_AS(D->load_state_dict(transposed, "transposed"),
-                       doctest::Contains("mis-shaped keys (1): model.2.weight (expected [16, 8, 4, 4], found [8, 16, "
-                                         "4, 4])"),
-                       Error);
+  CHECK_THROWS_WITH_AS(
+      D->load_state_dict(transposed, "transposed"),
+      doctest::Contains("mis-shaped keys (1): model.2.weight (expected [16, 8, 4, 4], found [8, 16, 4, 4])"),
+      Error);
   CHECK(test::identical(D->state_dict().at("model.0.bias"), before));
 }
 

@@ -190,8 +190,8 @@ TEST_CASE(
 
 TEST_CASE("image files are found by the official extensions - both cases - sorted - others skipped") {
   // The official IMG_EXTENSIONS: jpg jpeg png ppm bmp tif tiff, each lower and upper case.
-  for (const char* e : {".jpg", ".JPG", ".jpeg", ".JPEG", ".png", ".PNG", ".ppm", ".PPM", ".bmp", ".BMP", ".tif",
-                        ".TIF", ".tiff", ".TIFF"})
+  for (const char* e : {".jpg", ".JPG", ".jpeg", ".JPEG", ".png", ".PNG", ".ppm", ".PPM", ".bmp", ".BMP",
+                        ".tif", ".TIF", ".tiff", ".TIFF"})
     CHECK_MESSAGE(data::has_image_extension(std::string("x") + e), e);
   for (const char* e : {".gif", ".webp", ".Jpg", ".txt", "jpg", ".png.bak"})
     CHECK_MESSAGE(!data::has_image_extension(std::string("x") + e), e);

@@ -114,13 +114,15 @@ TEST_CASE("an atomic write starts afresh over a stale temporary file left by a c
   std::remove(path.c_str());
 }
 
-TEST_CASE("an atomic write whose rename fails names both paths - leaves no temporary - keeps what was there") {
+TEST_CASE(
+    "an atomic write whose rename fails names both paths - leaves no temporary - keeps what was there") {
   // the name is taken by a folder that is not empty: the temporary is written, the rename refused
   const std::string path = temp_path("taken_by_a_folder");
   std::filesystem::remove_all(path);
   std::filesystem::create_directories(path + "/inside");
   CHECK_THROWS_WITH_AS(data::write_file_atomically(path, "bytes"),
-                       doctest::Contains(("cannot rename '" + path + ".tmp' to '" + path + "'").c_str()), Error);
+                       doctest::Contains(("cannot rename '" + path + ".tmp' to '" + path + "'").c_str()),
+                       Error);
   CHECK_FALSE(std::filesystem::exists(path + ".tmp"));
   CHECK(std::filesystem::is_directory(path + "/inside"));
   std::filesystem::remove_all(path);

@@ -465,7 +465,8 @@ TEST_CASE("a corrupt or foreign training state is refused naming the file and th
   CHECK(before == after);
 }
 
-TEST_CASE("a gray-to-colour run (--input_nc 1 --output_nc 3) saves and resumes both pools with their channels") {
+TEST_CASE(
+    "a gray-to-colour run (--input_nc 1 --output_nc 3) saves and resumes both pools with their channels") {
   const std::string dir = scratch("gray_to_rgb");
   Options o = small_options(make_dataset(dir + "/data", 2, 2, 36, 36, 31), dir + "/ckpt");
   o.input_nc = 1;  // fake_A (from G_B) has 1 channel, fake_B (from G_A) 3

@@ -269,8 +269,8 @@ TEST_CASE("every range check on a flag refuses the first bad value and accepts i
     bool train;
   };
   const std::vector<Case> cases = {
-      {"beta1 1", [](Options& o) { o.beta1 = 1; }, [](Options& o) { o.beta1 = 0.999; }, "--beta1 must be in [0, 1)",
-       true},
+      {"beta1 1", [](Options& o) { o.beta1 = 1; }, [](Options& o) { o.beta1 = 0.999; },
+       "--beta1 must be in [0, 1)", true},
       {"beta1 < 0", [](Options& o) { o.beta1 = -0.01; }, [](Options& o) { o.beta1 = 0; },
        "--beta1 must be in [0, 1)", true},
       {"lr 0", [](Options& o) { o.lr = 0; }, [](Options& o) { o.lr = 1e-12; }, "--lr must be positive", true},
@@ -278,10 +278,10 @@ TEST_CASE("every range check on a flag refuses the first bad value and accepts i
        "--pool_size must be >= 0", true},
       {"epoch_count 0", [](Options& o) { o.epoch_count = 0; }, [](Options& o) { o.epoch_count = 1; },
        "--epoch_count must be >= 1", true},
-      {"n_epochs_decay -1", [](Options& o) { o.n_epochs_decay = -1; }, [](Options& o) { o.n_epochs_decay = 0; },
-       "--n_epochs and --n_epochs_decay must be >= 0", true},
-      {"save_epoch_freq 0", [](Options& o) { o.save_epoch_freq = 0; }, [](Options& o) { o.save_epoch_freq = 1; },
-       "--save_epoch_freq must be >= 1", true},
+      {"n_epochs_decay -1", [](Options& o) { o.n_epochs_decay = -1; },
+       [](Options& o) { o.n_epochs_decay = 0; }, "--n_epochs and --n_epochs_decay must be >= 0", true},
+      {"save_epoch_freq 0", [](Options& o) { o.save_epoch_freq = 0; },
+       [](Options& o) { o.save_epoch_freq = 1; }, "--save_epoch_freq must be >= 1", true},
       {"update_html_freq 0", [](Options& o) { o.update_html_freq = 0; },
        [](Options& o) { o.update_html_freq = 1; }, "--update_html_freq must be >= 1", true},
       {"batch_size 0", [](Options& o) { o.batch_size = 0; }, [](Options& o) { o.batch_size = 1; },
@@ -292,16 +292,17 @@ TEST_CASE("every range check on a flag refuses the first bad value and accepts i
        [](Options& o) { o.max_dataset_size = 1; }, "--max_dataset_size must be >= 1", true},
       {"load_iter -1", [](Options& o) { o.load_iter = -1; }, [](Options& o) { o.load_iter = 0; },
        "--load_iter must be >= 0", false},
-      {"display_winsize 0", [](Options& o) { o.display_winsize = 0; }, [](Options& o) { o.display_winsize = 1; },
-       "--display_winsize must be >= 1", false},
+      {"display_winsize 0", [](Options& o) { o.display_winsize = 0; },
+       [](Options& o) { o.display_winsize = 1; }, "--display_winsize must be >= 1", false},
       {"input_nc 2", [](Options& o) { o.input_nc = 2; }, [](Options& o) { o.input_nc = 1; },
        "--input_nc must be 1 or 3", false},
       {"output_nc 4", [](Options& o) { o.output_nc = 4; }, [](Options& o) { o.output_nc = 1; },
        "--output_nc must be 1 or 3", false},
-      {"ndf 0", [](Options& o) { o.ndf = 0; }, [](Options& o) { o.ndf = 1; }, "--ngf and --ndf must be positive",
-       true},
+      {"ndf 0", [](Options& o) { o.ndf = 0; }, [](Options& o) { o.ndf = 1; },
+       "--ngf and --ndf must be positive", true},
       {"train dataset_mode aligned", [](Options& o) { o.dataset_mode = "aligned"; },
-       [](Options& o) { o.dataset_mode = "unaligned"; }, "--dataset_mode: cyclegan_train reads two unpaired", true},
+       [](Options& o) { o.dataset_mode = "unaligned"; }, "--dataset_mode: cyclegan_train reads two unpaired",
+       true},
       {"test model pix2pix", [](Options& o) { o.model = "pix2pix"; }, [](Options& o) { o.model = "test"; },
        "--model must be cycle_gan or test, got 'pix2pix'", false},
       {"aspect_ratio 0", [](Options& o) { o.aspect_ratio = 0; }, [](Options& o) { o.aspect_ratio = 1e-3; },
@@ -395,10 +396,9 @@ TEST_CASE("a short training run writes the checkpoints - logs - options and web 
   CHECK(std::count(csv.begin(), csv.end(), '\n') == 1 + 6);  // 6 samples x 2 epochs / print_freq 2
   CHECK(read_file(exp + "/loss_log.txt").find("(epoch: 2, iters: 6, time: ") != std::string::npos);
   {  // every loss line in the official print_current_losses format: three decimals throughout
-    const std::regex line(
-        R"(\(epoch: \d+, iters: \d+, time: \d+\.\d{3}, data: \d+\.\d{3}\) )"
-        R"(D_A: -?\d+\.\d{3} G_A: -?\d+\.\d{3} cycle_A: \d+\.\d{3} idt_A: \d+\.\d{3} )"
-        R"(D_B: -?\d+\.\d{3} G_B: -?\d+\.\d{3} cycle_B: \d+\.\d{3} idt_B: \d+\.\d{3} )");
+    const std::regex line(R"(\(epoch: \d+, iters: \d+, time: \d+\.\d{3}, data: \d+\.\d{3}\) )"
+                          R"(D_A: -?\d+\.\d{3} G_A: -?\d+\.\d{3} cycle_A: \d+\.\d{3} idt_A: \d+\.\d{3} )"
+                          R"(D_B: -?\d+\.\d{3} G_B: -?\d+\.\d{3} cycle_B: \d+\.\d{3} idt_B: \d+\.\d{3} )");
     std::istringstream log(read_file(exp + "/loss_log.txt"));
     int lines = 0;
     for (std::string l; std::getline(log, l);)
