@@ -61,6 +61,20 @@ TEST_CASE("random crops take every valid offset - uniformly - and none outside t
   CHECK(tops.begin()->first == 0);
   CHECK(tops.rbegin()->first == 4);
   for (const auto& kv : tops) CHECK_MESSAGE(plausible(kv.second, n, 1.0 / 5), kv.first << ": " << kv.second);
+  // one side exactly the crop's size: the other side still draws over its whole range (as when
+  // scale_width_and_crop has load_size == crop_size)
+  for (const auto& wh : {std::pair<int, int>{32, 36}, std::pair<int, int>{40, 32}}) {
+    CAPTURE(wh.first);
+    std::set<int> ls, ts;
+    for (int i = 0; i < 400; ++i) {
+      const std::vector<float> t =
+          transform(coordinates(wh.first, wh.second), p, g, "side.png").to_vector<float>();
+      ls.insert(byte_of(t[0]));
+      ts.insert(byte_of(t[32 * 32]));
+    }
+    CHECK(ls.size() == static_cast<size_t>(wh.first - 32 + 1));
+    CHECK(ts.size() == static_cast<size_t>(wh.second - 32 + 1));
+  }
   // an image exactly the crop's size is taken whole, with no draw
   Generator a(5), b(5);
   CHECK(transform(coordinates(32, 32), p, a, "fit.png").to_vector<float>()[0] == -1.0f);

@@ -3,6 +3,7 @@
 // --norm none, --netD n_layers and pixel, --gan_mode wgangp and --init_type xavier.
 #include <cmath>
 #include <filesystem>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <sstream>
 
@@ -213,6 +214,37 @@ TEST_CASE("--netD n_layers and pixel have the official layers - and train") {
     o.n_layers_D = 2;
     REQUIRE(run_training(o, {nullptr, true}) == 0);
     CHECK(safetensors::load(net_file(o, "latest", "D_A")).tensors.size() == (o.netD == "pixel" ? 6u : 8u));
+  }
+}
+
+TEST_CASE("--netD pixel puts LeakyReLU(0.2) after its norm - on hand-set 1x1 weights") {
+  // 1 channel in, ndf 1: conv 1->1 (weight 1), LeakyReLU, conv 1->2 (weights 1 and -1), norm,
+  // LeakyReLU, conv 2->1 (weights 1 and 0). The output is the normalised input [1 2 3 4] with its
+  // negative half scaled by 0.2; a ReLU there would give 0. Both the fused instance norm and the
+  // separate batch norm + activation.
+  const std::map<std::string, std::vector<float>> weights = {
+      {"net.0.weight", {1}}, {"net.2.weight", {1, -1}}, {"net.5.weight", {1, 0}}, {"net.3.weight", {1, 1}}};
+  const double sd = std::sqrt(1.25 + 1e-5);  // population variance of 1..4, plus the norm's eps
+  for (const char* norm : {"instance", "batch"}) {
+    CAPTURE(norm);
+    Generator g(6);
+    auto px = define_D(1, 1, "pixel", 3, norm, "normal", 0.02, g);
+    std::map<std::string, Tensor> state;
+    for (const auto& kv : px->state_dict()) {
+      // biases, the batch norm's shift and running mean 0; its scale and running variance 1
+      std::vector<float> v(static_cast<size_t>(kv.second.numel()),
+                           kv.first == "net.3.running_var" ? 1.0f : 0.0f);
+      if (weights.count(kv.first)) v = weights.at(kv.first);
+      state[kv.first] = Tensor::from_vector(v, kv.second.shape());
+    }
+    px->load_state_dict(state);
+    const std::vector<float> y =
+        px->forward(Tensor::from_vector(std::vector<float>{1, 2, 3, 4}, {1, 1, 1, 4})).to_vector<float>();
+    REQUIRE(y.size() == 4);
+    for (int i = 0; i < 4; ++i) {
+      const double n = (i + 1 - 2.5) / sd;
+      CHECK(y[static_cast<size_t>(i)] == doctest::Approx(n > 0 ? n : 0.2 * n).epsilon(1e-5));
+    }
   }
 }
 
