@@ -2,9 +2,10 @@
 # cyclegan_export end to end: a ResNet generator with instance norm and a U-Net with batch norm (eval
 # mode) are exported; onnx.checker accepts the models (Debian's python3-onnx); onnxruntime (the npm
 # package onnxruntime-node) runs each on two input sizes, one not square, and its outputs match our
-# own forward within 1e-4; a gray-to-colour generator declares 1 channel in and 3 out. A save
-# interrupted after its commit is read from its .new files. Then the errors: an unknown generator, a
-# missing checkpoint, an opset outside 11..17; nothing is written on failure.
+# own forward within 1e-4; a gray-to-colour generator declares 1 channel in and 3 out. The opset is 17
+# unless --opset says otherwise (11 checked). A save interrupted after its commit is read from its .new
+# files. Then the errors: an unknown generator, a missing checkpoint, an opset outside 11..17; nothing
+# is written on failure.
 # scripts/test.sh installs onnxruntime-node into BUILD/onnxruntime-node; where it, node, python3-onnx
 # or cyclegan_export is missing this reports itself skipped (exit 77).
 set -euo pipefail
@@ -48,6 +49,7 @@ def dims(v):
     return [d.dim_param or d.dim_value for d in v.type.tensor_type.shape.dim]
 assert dims(m.graph.input[0]) == ["N", int(sys.argv[3]), "H", "W"], dims(m.graph.input[0])
 assert dims(m.graph.output[0]) == ["N", int(sys.argv[4]), "H", "W"], dims(m.graph.output[0])
+assert m.opset_import[0].version == 17, f"default opset {m.opset_import[0].version}, not 17"
 print(f"{sys.argv[1]}: onnx.checker passed; opset {m.opset_import[0].version}; ops {', '.join(ops)}")
 PYEOF
   NODE_PATH=$ORT/node_modules node "$SRC/tests/onnx_run.js" "$dir/g.onnx" "$dir" "$#"
@@ -55,6 +57,11 @@ PYEOF
 check resnet resnet_2blocks instance 4 3 3 1,32,32 2,24,40
 check unet unet_128 batch 2 3 3 1,128,128 1,128,256
 check gray_to_rgb resnet_1blocks instance 4 1 3 1,16,20
+# --opset 11, the lowest accepted, is what the file declares and still passes the checker
+"$BIN/apps/cyclegan_export" --checkpoints_dir "$work/resnet/ckpt" --name exp --netG resnet_2blocks --ngf 4 \
+  --opset 11 --output "$work/opset11.onnx"
+$PY -c "import sys, onnx; m = onnx.load(sys.argv[1]); onnx.checker.check_model(m, full_check=True)
+assert m.opset_import[0].version == 11, m.opset_import[0].version" "$work/opset11.onnx"
 
 # errors: a clear message, exit 1, no file
 fails() {  # $1: text the error must contain; the rest: the command

@@ -474,6 +474,22 @@ TEST_CASE("--update_html_freq keeps every such update - --no_html writes no page
   CHECK_FALSE(fs::exists(experiment_dir(o) + "/web"));
 }
 
+TEST_CASE("a kept row replaces the page's latest update") {
+  // 3 epochs of 6 samples, an update every 4 iterations: 4 (epoch 1's first, kept), 8 (epoch 2's
+  // first, kept), 12 (the latest update), 16 (epoch 3's first, kept). The last update is a kept row,
+  // so the page shows no separate latest update.
+  const std::string dir = scratch("html_latest");
+  Options o = tiny_options(make_dataset(dir + "/data", 6, 5, 36, 36, 4), dir + "/ckpt");
+  o.n_epochs = 2;
+  REQUIRE(run_training(o, {nullptr, true}) == 0);
+  const std::string page = read_file(experiment_dir(o) + "/web/index.html");
+  CHECK(fs::exists(experiment_dir(o) + "/web/images/epoch003_iter0000016_fake_B.png"));
+  CHECK(page.find("epoch 3, iteration 16<") != std::string::npos);
+  CHECK(page.find("iteration 12") == std::string::npos);
+  CHECK(page.find("latest update") == std::string::npos);
+  CHECK(page.find("src='images/current_") == std::string::npos);
+}
+
 TEST_CASE("a run stopped after epoch 1 and resumed ends bit for bit where an uninterrupted run ends") {
   const std::string dir = scratch("resume_epoch");
   const std::string data = make_dataset(dir + "/data", 6, 5, 36, 36, 3);
