@@ -92,6 +92,18 @@ TEST_CASE("an in-place write to a tensor saved for backward is an error - not a 
   Tensor y = sum(w * x);  // mul saves x to compute dw
   fill_(x, 5.0);          // ...then x changes
   CHECK_THROWS_WITH_AS(y.backward(), doctest::Contains("modified in place"), Error);
+  // every in-place writer counts: copy_ and axpy_ as fill_
+  for (int writer = 0; writer < 2; ++writer) {
+    CAPTURE(writer);
+    Tensor v = Tensor::full({3}, 1.0, DType::F64);
+    Tensor z = sum(w * v);
+    const Tensor other = Tensor::full({3}, 4.0, DType::F64);
+    if (writer == 0)
+      copy_(v, other);
+    else
+      axpy_(v, 1.0, other);
+    CHECK_THROWS_WITH_AS(z.backward(), doctest::Contains("modified in place"), Error);
+  }
 }
 
 TEST_CASE("non-scalar backward needs a seed of the result's shape") {

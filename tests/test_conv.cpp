@@ -141,6 +141,17 @@ TEST_CASE("conv shape errors name the shapes") {
                        doctest::Contains("output_padding < stride"), Error);
   CHECK_THROWS_WITH_AS(reflection_pad2d(Tensor::zeros({1, 1, 3, 3}), 3), doctest::Contains("smaller than"),
                        Error);
+  // each side on its own, as PyTorch: a pad equal to its dimension (3 wide, 4 high) is refused, one less is
+  // not
+  for (int side = 0; side < 4; ++side) {
+    CAPTURE(side);
+    int64_t p[4] = {0, 0, 0, 0};
+    p[side] = side < 2 ? 3 : 4;
+    CHECK_THROWS_WITH_AS(reflection_pad2d(Tensor::zeros({1, 1, 4, 3}), p[0], p[1], p[2], p[3]),
+                         doctest::Contains("smaller than"), Error);
+    p[side] -= 1;
+    CHECK_NOTHROW(reflection_pad2d(Tensor::zeros({1, 1, 4, 3}), p[0], p[1], p[2], p[3]));
+  }
   CHECK_THROWS_WITH_AS(instance_norm2d(Tensor::zeros({1, 3, 8})), doctest::Contains("4-D"), Error);
 }
 
@@ -163,6 +174,13 @@ TEST_CASE("dropout keeps about 1-p of the values scaled by 1/(1-p) and is the id
     kept += e != 0.0f;
   }
   CHECK(std::abs(static_cast<double>(kept) / 1e5 - 0.5) < 0.01);
+  // p = 0.2: 80% kept, each scaled by 1.25 (at p = 0.5 a rule that swaps kept and dropped looks the same)
+  int64_t kept2 = 0;
+  for (float e : dropout(x, 0.2, true, &g).to_vector<float>()) {
+    CHECK((e == 0.0f || e == 1.25f));
+    kept2 += e != 0.0f;
+  }
+  CHECK(std::abs(static_cast<double>(kept2) / 1e5 - 0.8) < 0.01);  // 4 standard deviations is 0.005
   Tensor same = dropout(x, 0.5, false);
   CHECK(same.raw() == x.raw());
   Generator g1(8), g2(8);

@@ -352,6 +352,8 @@ TEST_CASE("image pool follows the official rule") {
     stored += got != v;
   }
   CHECK(std::abs(stored / 2000.0 - 0.5) < 0.05);
+  // ... and the new image takes the returned one's place: after 2000 queries neither first image is left
+  for (const Tensor& t : pool.images()) CHECK(t.to_vector<float>()[0] >= 100.0f);
   // Every slot can be drawn: each of 4 first images comes back once its slot is first picked
   ImagePool four(4);
   for (int i = 1; i <= 4; ++i) four.query(img(static_cast<float>(i)), g);
@@ -371,6 +373,7 @@ TEST_CASE("image pool follows the official rule") {
   }
   CHECK(swapped > 150);
   CHECK(swapped < 250);
+  CHECK(one.images().at(0).to_vector<float>()[0] >= 2000.0f);  // the first image was swapped out
   ImagePool none(0);
   Tensor x = img(5);
   CHECK(none.query(x, g).raw() == x.raw());

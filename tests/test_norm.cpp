@@ -69,6 +69,11 @@ TEST_CASE("batch_norm2d passes float64 gradchecks in training and eval mode - ca
   CHECK(cat1({a, b}).shape() == Shape{2, 3, 2, 1});
   CHECK_THROWS_WITH_AS(cat1({a, Tensor::zeros({1, 2, 2, 1}, DType::F64)}),
                        doctest::Contains("except in dim 1"), Error);
+  for (const Shape& s : {Shape{2, 2, 1, 1}, Shape{2, 2, 2, 2}}) {  // another height, another width
+    CAPTURE(s[2]);
+    CHECK_THROWS_WITH_AS(cat1({a, Tensor::zeros(s, DType::F64)}), doctest::Contains("except in dim 1"),
+                         Error);
+  }
 }
 
 TEST_CASE("batch_norm2d equals PyTorch's BatchNorm2d: output - gradients - running statistics - eval") {
@@ -94,6 +99,19 @@ TEST_CASE("batch_norm2d equals PyTorch's BatchNorm2d: output - gradients - runni
   CHECK_THROWS_WITH_AS(batch_norm2d(Tensor::zeros({1, 3, 1, 1}), w, b, rm, rv, true),
                        doctest::Contains("more than one value per channel"), Error);
   CHECK_NOTHROW(batch_norm2d(Tensor::zeros({1, 3, 1, 1}), w, b, rm, rv, false));
+  {  // eval by hand: (x - mean) / sqrt(var + eps) * weight + bias, eps 1e-5 inside the root
+    Tensor m = Tensor::from_vector(std::vector<double>{1, -2, 0}, {3}),
+           v = Tensor::from_vector(std::vector<double>{0, 4, 0.25}, {3});
+    const Tensor scale = Tensor::from_vector(std::vector<double>{1, 2, -1}, {3}),
+                 shift = Tensor::from_vector(std::vector<double>{0, 1, 0.5}, {3});
+    const std::vector<double> y =
+        batch_norm2d(Tensor::from_vector(std::vector<double>{3, 0, 1}, {1, 3, 1, 1}), scale, shift, m, v,
+                     false)
+            .to_vector<double>();
+    CHECK(y[0] == doctest::Approx(2.0 / std::sqrt(1e-5)).epsilon(1e-12));
+    CHECK(y[1] == doctest::Approx(2.0 * 2.0 / std::sqrt(4 + 1e-5) + 1.0).epsilon(1e-12));
+    CHECK(y[2] == doctest::Approx(-1.0 / std::sqrt(0.25 + 1e-5) + 0.5).epsilon(1e-12));
+  }
   CHECK_THROWS_WITH_AS(batch_norm2d(Tensor::zeros({1, 4, 2, 2}), w, b, rm, rv, true),
                        doctest::Contains("(4)"), Error);
 }

@@ -45,6 +45,8 @@ TEST_CASE("reshape shares storage and infers -1 - bad reshapes name the shapes")
   CHECK_THROWS_AS(a.reshape({-1, -1}), Error);
   CHECK_THROWS_AS(a.reshape({-1, 4}), Error);  // 6 is no multiple of 4: -1 cannot be inferred
   CHECK_THROWS_AS(a.reshape({5, -1}), Error);
+  CHECK_THROWS_AS(a.reshape({3, -2}), Error);  // only -1 is inferred; other negative sizes are errors
+  CHECK_THROWS_AS(a.reshape({-3, 2}), Error);
 }
 
 TEST_CASE("dtype conversion round-trips and item() needs one element") {
