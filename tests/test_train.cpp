@@ -482,8 +482,9 @@ TEST_CASE("a kept row replaces the page's latest update") {
   Options o = tiny_options(make_dataset(dir + "/data", 6, 5, 36, 36, 4), dir + "/ckpt");
   o.n_epochs = 2;
   REQUIRE(run_training(o, {nullptr, true}) == 0);
-  const std::string page = read_file(experiment_dir(o) + "/web/index.html");
-  CHECK(fs::exists(experiment_dir(o) + "/web/images/epoch003_iter0000016_fake_B.png"));
+  const std::string web = experiment_dir(o) + "/web";
+  const std::string page = read_file(web + "/index.html");
+  CHECK(fs::exists(web + "/images/epoch003_iter0000016_fake_B.png"));
   CHECK(page.find("epoch 3, iteration 16<") != std::string::npos);
   CHECK(page.find("iteration 12") == std::string::npos);
   CHECK(page.find("latest update") == std::string::npos);
