@@ -6,16 +6,18 @@
 
 #include "apps/onnx_export.h"
 #include "data/files.h"
-#include "models/cyclegan/checkpoint.h"
-#include "models/cyclegan/cli.h"
-#include "models/cyclegan/networks.h"
+#include "models/common/checkpoint.h"
+#include "models/common/cli.h"
+#include "models/common/model.h"
+#include "models/networks/networks.h"
 
 namespace fs = std::filesystem;
 using namespace cg;
-using namespace cg::cyclegan;
+using namespace cg::models;
 
 int main(int argc, char** argv) {
-  Options o = test_defaults();
+  Options o = default_options("test", false);
+  o.no_dropout = true;  // dropout is off in eval mode; its layer would only move ResNet keys
   std::string output;
   int opset = 17;
   CLI::App app(
@@ -30,7 +32,8 @@ int main(int argc, char** argv) {
   app.add_option("--load_iter", o.load_iter, "when > 0, load checkpoint iter_<load_iter> instead of --epoch")
       ->capture_default_str();
   app.add_option("--model_suffix", o.model_suffix,
-                 "loads <epoch>_net_G<model_suffix>: '_A' for G_A, '_B' for G_B of a cycle_gan experiment")
+                 "loads <epoch>_net_G<model_suffix>: '_A' for G_A, '_B' for G_B of a cycle_gan experiment; '' "
+                 "for a pix2pix experiment's G")
       ->capture_default_str();
   app.add_option("--netG", o.netG, "resnet_9blocks | resnet_6blocks | resnet_<N>blocks | unet_256 | unet_128")
       ->capture_default_str();

@@ -5,7 +5,7 @@
 #include <functional>
 #include <vector>
 
-#include "models/cyclegan/networks.h"
+#include "models/networks/networks.h"
 #include "nn/layers.h"
 
 namespace cg::onnx_export {
@@ -29,7 +29,7 @@ class Builder {
     if (type == "ResnetBlock") return node("Add", path + ".add", {x, only_child(m, path, x)});
     if (type == "UnetSkipConnectionBlock") {
       const std::string y = only_child(m, path, x);
-      if (static_cast<cyclegan::UnetSkipConnectionBlock&>(m).outermost()) return y;
+      if (static_cast<models::UnetSkipConnectionBlock&>(m).outermost()) return y;
       return node("Concat", path + ".cat", {x, y}, [](onnx::NodeProto& n) { attr_int(n, "axis", 1); });
     }
     if (type == "Dropout" || type == "Identity") return x;  // eval mode; --norm none

@@ -22,7 +22,7 @@ using namespace cg;
 // The step on `device`; on cuda every timed step ends with a stream synchronisation.
 static void train_step(benchmark::State& st, const std::string& device) {
   const int64_t size = st.range(0), batch = st.range(1);
-  cyclegan::Options o;
+  models::Options o;
   o.seed = 1;
   o.device = device;
   const char* amp = std::getenv("CG_AMP");

@@ -104,7 +104,41 @@ void validate(const Preprocess& p) {
     throw Error("images have 1 or 3 channels, not " + std::to_string(p.channels));
 }
 
+namespace {
+
+// The size an image of width x height has when the crop comes: after the resize or scale_width.
+std::pair<int, int> size_before_crop(int width, int height, const Preprocess& p) {
+  if (p.mode.find("resize") != std::string::npos) return {p.load_size, p.load_size};
+  if (p.mode.find("scale_width") != std::string::npos && !(width == p.load_size && height >= p.crop_size))
+    return {p.load_size, static_cast<int>(std::max(static_cast<double>(p.load_size) * height / width,
+                                                   static_cast<double>(p.crop_size)))};
+  return {width, height};
+}
+
+}  // namespace
+
+TransformParams draw_params(int width, int height, const Preprocess& p, Generator& gen) {
+  TransformParams t;
+  if (p.mode.find("crop") != std::string::npos) {
+    const auto [w, h] = size_before_crop(width, height, p);
+    const int th = p.crop_size, tw = p.crop_size;
+    // as torchvision's RandomCrop: no draws when it fits exactly (and none for an image too
+    // small, which transform refuses)
+    if (w >= tw && h >= th && (w != tw || h != th)) {
+      t.top = static_cast<int>(gen.below(static_cast<uint64_t>(h - th + 1)));
+      t.left = static_cast<int>(gen.below(static_cast<uint64_t>(w - tw + 1)));
+    }
+  }
+  t.flip = p.flip && gen.uniform() < 0.5;
+  return t;
+}
+
 Tensor transform(const Image& input, const Preprocess& p, Generator& gen, const std::string& path) {
+  return transform(input, p, draw_params(input.width, input.height, p, gen), path);
+}
+
+Tensor transform(const Image& input, const Preprocess& p, const TransformParams& params,
+                 const std::string& path) {
   Image img = p.channels == 1 ? to_gray(input) : input;
   const bool resize = p.mode.find("resize") != std::string::npos;
   if (resize)
@@ -117,12 +151,11 @@ Tensor transform(const Image& input, const Preprocess& p, Generator& gen, const 
       throw Error("image '" + path + "' is " + std::to_string(img.width) + "x" + std::to_string(img.height) +
                   " after --preprocess " + p.mode + ", smaller than --crop_size " +
                   std::to_string(p.crop_size));
-    int top = 0, left = 0;
-    if (img.width != tw || img.height != th) {  // as torchvision's RandomCrop: no draws when it fits exactly
-      top = static_cast<int>(gen.below(static_cast<uint64_t>(img.height - th + 1)));
-      left = static_cast<int>(gen.below(static_cast<uint64_t>(img.width - tw + 1)));
-    }
-    img = crop(img, left, top, tw, th);
+    if (params.left < 0 || params.top < 0 || params.left + tw > img.width || params.top + th > img.height)
+      throw Error("image '" + path + "': a crop at (" + std::to_string(params.left) + ", " +
+                  std::to_string(params.top) + ") does not fit its " + std::to_string(img.width) + "x" +
+                  std::to_string(img.height));
+    img = crop(img, params.left, params.top, tw, th);
   }
   if (p.mode == "none") {
     // (not a structured binding: clang before 16 cannot capture one in the lambda below)
@@ -143,31 +176,23 @@ Tensor transform(const Image& input, const Preprocess& p, Generator& gen, const 
       img = resize_bicubic(img, w, h);
     }
   }
-  if (p.flip && gen.uniform() < 0.5) img = flip_horizontal(img);
+  if (params.flip) img = flip_horizontal(img);
   return to_tensor(img);
 }
 
 std::pair<int, int> transformed_size(int width, int height, const Preprocess& p) {
-  int w = width, h = height;
-  if (p.mode.find("resize") != std::string::npos) {
-    w = h = p.load_size;
-  } else if (p.mode.find("scale_width") != std::string::npos && !(w == p.load_size && h >= p.crop_size)) {
-    h = static_cast<int>(
-        std::max(static_cast<double>(p.load_size) * h / w, static_cast<double>(p.crop_size)));
-    w = p.load_size;
-  }
+  auto [w, h] = size_before_crop(width, height, p);
   if (p.mode.find("crop") != std::string::npos) w = h = p.crop_size;
   if (p.mode == "none") std::tie(w, h) = power2_size(w, h);
   return {w, h};
 }
 
-// ---- the dataset ----
+// ---- the datasets ----
 
 UnalignedDataset::UnalignedDataset(Options opt) : opt_(std::move(opt)) {
-  // As the official: with BtoA the A folder holds the model's output domain.
   pre_A_ = pre_B_ = opt_.preprocess;
-  pre_A_.channels = opt_.a_to_b ? opt_.input_nc : opt_.output_nc;
-  pre_B_.channels = opt_.a_to_b ? opt_.output_nc : opt_.input_nc;
+  pre_A_.channels = a_channels(opt_.a_to_b, opt_.input_nc, opt_.output_nc);
+  pre_B_.channels = b_channels(opt_.a_to_b, opt_.input_nc, opt_.output_nc);
   validate(pre_A_);
   validate(pre_B_);
   const std::string root = opt_.dataroot.empty() ? "." : opt_.dataroot;
@@ -175,7 +200,7 @@ UnalignedDataset::UnalignedDataset(Options opt) : opt_(std::move(opt)) {
   b_paths_ = find_images((fs::path(root) / (opt_.phase + "B")).string(), opt_.max_dataset_size);
 }
 
-UnalignedDataset::Sample UnalignedDataset::get(int64_t index, Generator& gen) const {
+Sample UnalignedDataset::get(int64_t index, Generator& gen) const {
   Sample s;
   s.A_path = a_paths_[static_cast<size_t>(index % size_A())];
   const int64_t b_index = opt_.serial_batches
@@ -187,9 +212,62 @@ UnalignedDataset::Sample UnalignedDataset::get(int64_t index, Generator& gen) co
   return s;
 }
 
+AlignedDataset::AlignedDataset(Options opt) : opt_(std::move(opt)) {
+  pre_A_ = pre_B_ = opt_.preprocess;
+  pre_A_.channels = a_channels(opt_.a_to_b, opt_.input_nc, opt_.output_nc);
+  pre_B_.channels = b_channels(opt_.a_to_b, opt_.input_nc, opt_.output_nc);
+  validate(pre_A_);
+  validate(pre_B_);
+  const std::string root = opt_.dataroot.empty() ? "." : opt_.dataroot;
+  paths_ = find_images((fs::path(root) / opt_.phase).string(), opt_.max_dataset_size);
+}
+
+Sample AlignedDataset::get(int64_t index, Generator& gen) const {
+  Sample s;
+  s.A_path = s.B_path = paths_[static_cast<size_t>(index)];
+  const std::string& path = s.A_path;
+  // Read as RGB, as the official's convert('RGB'); a gray side is converted by its transform.
+  const Image ab = read_image(path, 3, pre_A_.max_pixels);
+  const std::string size = std::to_string(ab.width) + "x" + std::to_string(ab.height);
+  if (ab.width % 2 != 0 || ab.width < 2)
+    throw Error("AB image '" + path + "' is " + size +
+                ": an aligned dataset's images are two halves side by side (A left, B right), so the "
+                "width must be even");
+  const int w2 = ab.width / 2;
+  const std::string half = std::to_string(w2) + "x" + std::to_string(ab.height);
+  if (pre_A_.mode.find("crop") != std::string::npos) {
+    const auto [w, h] = size_before_crop(w2, ab.height, pre_A_);
+    if (w < pre_A_.crop_size || h < pre_A_.crop_size)
+      throw Error("AB image '" + path + "' (" + size + ") has halves of " + half +
+                  (w != w2 || h != ab.height
+                       ? " (" + std::to_string(w) + "x" + std::to_string(h) + " after --preprocess " +
+                             pre_A_.mode + ")"
+                       : std::string()) +
+                  ", smaller than --crop_size " + std::to_string(pre_A_.crop_size));
+  }
+  const TransformParams params = draw_params(w2, ab.height, pre_A_, gen);
+  s.A = transform(crop(ab, 0, 0, w2, ab.height), pre_A_, params, path);
+  s.B = transform(crop(ab, w2, 0, w2, ab.height), pre_B_, params, path);
+  return s;
+}
+
+SingleDataset::SingleDataset(Options opt) : opt_(std::move(opt)) {
+  pre_ = opt_.preprocess;
+  pre_.channels = a_channels(opt_.a_to_b, opt_.input_nc, opt_.output_nc);
+  validate(pre_);
+  paths_ = find_images(opt_.dataroot.empty() ? "." : opt_.dataroot, opt_.max_dataset_size);
+}
+
+Sample SingleDataset::get(int64_t index, Generator& gen) const {
+  Sample s;
+  s.A_path = paths_[static_cast<size_t>(index)];
+  s.A = transform(read_image(s.A_path, pre_.channels, pre_.max_pixels), pre_, gen, s.A_path);
+  return s;
+}
+
 // ---- the loader ----
 
-Loader::Loader(const UnalignedDataset& ds, int batch_size, bool shuffle, int threads, uint64_t seed,
+Loader::Loader(const Dataset& ds, int batch_size, bool shuffle, int threads, uint64_t seed,
                int64_t max_dataset_size)
     : ds_(ds), batch_size_(batch_size), shuffle_(shuffle), threads_(std::max(1, threads)), seed_(seed) {
   if (batch_size < 1) throw Error("--batch_size must be >= 1");
@@ -251,6 +329,7 @@ void Loader::worker() {
       filled.sample = ds_.get(index, g);
     } catch (...) {
       filled.error = std::current_exception();
+      filled.file = ds_.file(index);
     }
     filled.ready = true;
     lock.lock();
@@ -265,36 +344,46 @@ bool Loader::next(Batch& out) {
   std::unique_lock<std::mutex> lock(mu_);
   if (next_to_deliver_ >= epoch_len_) return false;
   const int64_t n = std::min<int64_t>(batch_size_, epoch_len_ - next_to_deliver_);
-  std::vector<UnalignedDataset::Sample> samples;
+  std::vector<Sample> samples;
+  std::exception_ptr error;
+  std::string error_file;
   for (int64_t p = next_to_deliver_; p < next_to_deliver_ + n; ++p) {
     Slot& slot = ring_[static_cast<size_t>(p) % ring_.size()];
     cv_.wait(lock, [&] { return slot.ready; });
-    if (slot.error) {
-      std::exception_ptr e = slot.error;
-      slot = Slot{};
-      std::rethrow_exception(e);
+    if (slot.error && !error) {
+      error = slot.error;
+      error_file = slot.file;
     }
     samples.push_back(std::move(slot.sample));
     slot = Slot{};
   }
-  next_to_deliver_ += n;
+  next_to_deliver_ += n;  // a failed batch is dropped whole: the next call goes on after it
   lock.unlock();
   cv_.notify_all();
+  if (error) {
+    try {
+      std::rethrow_exception(error);
+    } catch (const std::exception& e) {
+      throw LoadError(e.what(), error_file);
+    }
+  }
 
   std::vector<Tensor> as, bs;
   out = Batch{};
+  const bool has_B = samples[0].B.defined();
   for (auto& s : samples) {
-    if (s.A.shape() != samples[0].A.shape() || s.B.shape() != samples[0].B.shape())
+    if (s.A.shape() != samples[0].A.shape() || (has_B && s.B.shape() != samples[0].B.shape()))
       throw Error("images of one batch differ in size: '" + s.A_path + "' " + shape_str(s.A.shape()) +
-                  " / '" + s.B_path + "' " + shape_str(s.B.shape()) + " vs '" + samples[0].A_path + "' " +
-                  shape_str(samples[0].A.shape()) + "; use --batch_size 1 or a cropping --preprocess");
+                  (has_B ? " / '" + s.B_path + "' " + shape_str(s.B.shape()) : std::string()) + " vs '" +
+                  samples[0].A_path + "' " + shape_str(samples[0].A.shape()) +
+                  "; use --batch_size 1 or a cropping --preprocess");
     as.push_back(s.A.reshape({1, s.A.size(0), s.A.size(1), s.A.size(2)}));
-    bs.push_back(s.B.reshape({1, s.B.size(0), s.B.size(1), s.B.size(2)}));
+    if (has_B) bs.push_back(s.B.reshape({1, s.B.size(0), s.B.size(1), s.B.size(2)}));
     out.A_paths.push_back(s.A_path);
     out.B_paths.push_back(s.B_path);
   }
   out.A = as.size() == 1 ? as[0] : cat0(as);
-  out.B = bs.size() == 1 ? bs[0] : cat0(bs);
+  if (has_B) out.B = bs.size() == 1 ? bs[0] : cat0(bs);
   return true;
 }
 

@@ -6,9 +6,11 @@
 #include <sstream>
 #include <string>
 
-#include "models/cyclegan/checkpoint.h"
+#include "models/common/checkpoint.h"
+#include "models/cyclegan/cycle_gan_model.h"
 
-using namespace cg::cyclegan;
+using namespace cg::models;
+using cg::cyclegan::CycleGANModel;
 
 // The model the seeds were saved from (the flags in fuzz/make_seeds.sh).
 Options fuzz_options() {

@@ -53,12 +53,17 @@ void init_weight(Tensor& w, const std::string& type, double gain, Generator& gen
     v = orthogonal(w.size(0), w.numel() / w.size(0), gen);
     for (double& x : v) x *= gain;
   } else {
-    throw Error("unknown init_type '" + type + "' (expected normal, xavier, kaiming or orthogonal)");
+    throw Error("--init_type '" + type + "': unknown init_type '" + type +
+                "' (expected normal, xavier, kaiming or orthogonal)");
   }
   copy_(w, Tensor::from_vector(v, w.shape()));
 }
 
 }  // namespace
+
+bool known_init_type(const std::string& type) {
+  return type == "normal" || type == "xavier" || type == "kaiming" || type == "orthogonal";
+}
 
 void init_weights(Module& net, const std::string& type, double gain, Generator& gen) {
   NoGradGuard no_grad;

@@ -12,5 +12,7 @@ namespace cg::nn {
 // fan_in) or "orthogonal" (gain). Fans follow PyTorch: fan_in = size(1) * kh * kw, also for the
 // transposed convolution's (in, out, kh, kw) weight.
 void init_weights(Module& net, const std::string& type, double gain, Generator& gen);
+// Whether init_weights knows `type` (normal, xavier, kaiming, orthogonal).
+bool known_init_type(const std::string& type);
 
 }  // namespace cg::nn

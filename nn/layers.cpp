@@ -37,9 +37,9 @@ BatchNorm2d::BatchNorm2d(int64_t channels, double eps, double momentum) : eps(ep
   bias = register_parameter("bias", Tensor::zeros({channels}));
   running_mean = register_buffer("running_mean", Tensor::zeros({channels}));
   running_var = register_buffer("running_var", Tensor::ones({channels}));
-  // PyTorch keeps an int64; a float counts exactly to 2^24 batches here, and with a fixed momentum
-  // the count is only bookkeeping
-  num_batches_tracked = register_buffer("num_batches_tracked", Tensor::zeros({}));
+  // PyTorch keeps an int64 (and files store it so); a float counts exactly to 2^24 batches here,
+  // and with a fixed momentum the count is only bookkeeping
+  num_batches_tracked = register_buffer("num_batches_tracked", Tensor::zeros({}), /*integer=*/true);
 }
 
 Tensor BatchNorm2d::forward(const Tensor& x) {

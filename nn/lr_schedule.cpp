@@ -11,9 +11,10 @@ namespace cg::nn {
 
 LRSchedule::LRSchedule(Options opt) : opt_(std::move(opt)), best_(std::numeric_limits<double>::infinity()) {
   if (opt_.policy != "linear" && opt_.policy != "step" && opt_.policy != "cosine" && opt_.policy != "plateau")
-    throw Error("unknown lr_policy '" + opt_.policy + "' (expected linear, step, cosine or plateau)");
+    throw Error("--lr_policy '" + opt_.policy + "': unknown lr_policy '" + opt_.policy +
+                "' (expected linear, step, cosine or plateau)");
   if (opt_.policy == "step" && opt_.lr_decay_iters <= 0)
-    throw Error("lr_policy step needs lr_decay_iters > 0, got " + std::to_string(opt_.lr_decay_iters));
+    throw Error("--lr_policy step needs --lr_decay_iters > 0, got " + std::to_string(opt_.lr_decay_iters));
   lr_ = opt_.policy == "plateau" ? opt_.base_lr : closed_form(0);
 }
 

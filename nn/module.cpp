@@ -13,9 +13,17 @@ Tensor Module::register_parameter(const std::string& name, Tensor t) {
   return t;
 }
 
-Tensor Module::register_buffer(const std::string& name, Tensor t) {
+Tensor Module::register_buffer(const std::string& name, Tensor t, bool integer) {
   buffers_.emplace_back(name, t);
+  if (integer) integer_buffers_.insert(name);
   return t;
+}
+
+std::set<std::string> Module::integer_buffers() const {
+  std::set<std::string> out(integer_buffers_.begin(), integer_buffers_.end());
+  for (const auto& [name, child] : children_)
+    for (const std::string& k : child->integer_buffers()) out.insert(name + "." + k);
+  return out;
 }
 
 void Module::collect(const std::string& prefix, bool buffers,

@@ -4,6 +4,7 @@
 
 #include <map>
 #include <memory>
+#include <set>
 #include <string>
 #include <utility>
 #include <vector>
@@ -36,6 +37,9 @@ class Module {
 
   // Parameters and buffers by name.
   std::map<std::string, Tensor> state_dict() const;
+  // The buffers PyTorch keeps as integers (batch norm's num_batches_tracked, an int64), by their
+  // state-dict names: files write them as I64, as PyTorch does (nn/safetensors.h).
+  std::set<std::string> integer_buffers() const;
   // Copies values into the existing parameters (on their device). Throws, naming every missing,
   // unexpected and mis-shaped key, before changing anything; `what` names the source in errors.
   void load_state_dict(const std::map<std::string, Tensor>& sd, const std::string& what = "state dict");
@@ -51,7 +55,9 @@ class Module {
   // Registers a parameter (requires_grad on) under `name`; returns the handle the layer keeps.
   Tensor register_parameter(const std::string& name, Tensor t);
   // Registers a buffer (no gradient); the layer updates it in place (copy_), so handles stay valid.
-  Tensor register_buffer(const std::string& name, Tensor t);
+  // `integer`: PyTorch keeps it as an int64 (held here as a float, whose whole numbers are exact
+  // to 2^24 in float32).
+  Tensor register_buffer(const std::string& name, Tensor t, bool integer = false);
   template <class M>
   std::shared_ptr<M> register_module(const std::string& name, std::shared_ptr<M> m) {
     children_.emplace_back(name, m);
@@ -64,6 +70,7 @@ class Module {
                std::vector<std::pair<std::string, Tensor>>& out) const;
   std::vector<std::pair<std::string, Tensor>> named_tensors() const;  // parameters, then buffers
   std::vector<std::pair<std::string, Tensor>> params_, buffers_;
+  std::set<std::string> integer_buffers_;  // names (in buffers_) of the integer ones
   std::vector<std::pair<std::string, std::shared_ptr<Module>>> children_;
   bool training_ = true;
 };

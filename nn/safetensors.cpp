@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cmath>
 #include <cstdio>
 #include <cstring>
 #include <fstream>
@@ -29,6 +30,76 @@ std::vector<int64_t> whole_numbers(const json& j, const char* field, int64_t lo)
   }
   return out;
 }
+// The dtypes we read: bytes per element, and the tensor dtype they are widened to.
+struct FileDType {
+  size_t bytes;
+  DType to;
+};
+const std::map<std::string, FileDType>& file_dtypes() {
+  static const std::map<std::string, FileDType> m = {{"F32", {4, DType::F32}},  {"F64", {8, DType::F64}},
+                                                     {"F16", {2, DType::F32}},  {"BF16", {2, DType::F32}},
+                                                     {"I64", {8, DType::F64}},  {"I32", {4, DType::F64}}};
+  return m;
+}
+
+// IEEE half precision to single, exactly (subnormals, infinities and NaN included).
+float half_to_float(uint16_t h) {
+  const uint32_t sign = static_cast<uint32_t>(h & 0x8000u) << 16;
+  const uint32_t exp = (h >> 10) & 0x1Fu, man = h & 0x3FFu;
+  uint32_t bits;
+  if (exp == 0x1F) {
+    bits = sign | 0x7F800000u | (man << 13);  // infinity or NaN (payload kept)
+  } else if (exp != 0) {
+    bits = sign | ((exp + 112) << 23) | (man << 13);  // normal: rebias 15 -> 127
+  } else if (man == 0) {
+    bits = sign;  // +-0
+  } else {  // subnormal: man * 2^-24, normalised for float32
+    int e = -1;
+    uint32_t m = man;
+    do {
+      ++e;
+      m <<= 1;
+    } while ((m & 0x400u) == 0);
+    bits = sign | (static_cast<uint32_t>(112 - e) << 23) | ((m & 0x3FFu) << 13);
+  }
+  float f;
+  std::memcpy(&f, &bits, 4);
+  return f;
+}
+
+// Widens `n` elements of file dtype `dt` at `src` into `dst` (float for F16/BF16, double for the
+// integers); `what` names the tensor in errors.
+void widen(const std::string& dt, const unsigned char* src, size_t n, void* dst, const std::string& what) {
+  if (dt == "F16" || dt == "BF16") {
+    float* out = static_cast<float*>(dst);
+    for (size_t i = 0; i < n; ++i) {
+      const uint16_t v = static_cast<uint16_t>(src[2 * i] | src[2 * i + 1] << 8);
+      if (dt == "F16") {
+        out[i] = half_to_float(v);
+      } else {
+        const uint32_t bits = static_cast<uint32_t>(v) << 16;  // bfloat16 is float32's top half
+        std::memcpy(&out[i], &bits, 4);
+      }
+    }
+    return;
+  }
+  double* out = static_cast<double*>(dst);
+  constexpr int64_t kExact = int64_t{1} << 53;  // every integer up to here is a float64
+  for (size_t i = 0; i < n; ++i) {
+    int64_t v;
+    if (dt == "I32") {
+      int32_t w;
+      std::memcpy(&w, src + 4 * i, 4);
+      v = w;
+    } else {
+      std::memcpy(&v, src + 8 * i, 8);
+      if (v > kExact || v < -kExact)
+        throw Error(what + " holds " + std::to_string(v) + ", beyond 2^53, which a float64 cannot hold exactly");
+    }
+    out[i] = static_cast<double>(v);
+  }
+}
+
 }  // namespace
 
 Contents load(const std::string& path) {
@@ -74,13 +145,10 @@ Contents load(std::istream& in, uint64_t file_size, const std::string& name) {
     }
     try {
       const std::string dt = entry.at("dtype").get<std::string>();
-      DType dtype;
-      if (dt == "F32")
-        dtype = DType::F32;
-      else if (dt == "F64")
-        dtype = DType::F64;
-      else
-        throw bad("tensor '" + key + "' has dtype " + dt + " (only F32 and F64 are supported)");
+      const auto known = file_dtypes().find(dt);
+      if (known == file_dtypes().end())
+        throw bad("tensor '" + key + "' has dtype " + dt + " (supported: F32, F64, F16, BF16, I64, I32)");
+      const DType dtype = known->second.to;
       Shape shape;
       std::vector<uint64_t> offs;
       try {
@@ -94,7 +162,7 @@ Contents load(std::istream& in, uint64_t file_size, const std::string& name) {
       if (offs.size() != 2 || offs[0] > offs[1] || offs[1] > data_len)
         throw bad("tensor '" + key + "' has data offsets outside the file");
       // The byte count the shape needs, computed without wrapping, before any allocation.
-      uint64_t need = dtype_size(dtype);
+      uint64_t need = known->second.bytes;
       for (int64_t d : shape)
         if (d < 0 || __builtin_mul_overflow(need, static_cast<uint64_t>(d), &need))
           throw bad("tensor '" + key + "' has an impossible shape " + shape_str(shape));
@@ -103,9 +171,21 @@ Contents load(std::istream& in, uint64_t file_size, const std::string& name) {
                   " bytes but has " + std::to_string(offs[1] - offs[0]));
       Tensor t = Tensor::empty(shape, dtype);
       in.seekg(static_cast<std::streamoff>(data_start + offs[0]));
-      in.read(static_cast<char*>(t.raw()), static_cast<std::streamsize>(t.nbytes()));
-      if (!in) throw bad("tensor '" + key + "' could not be read (truncated file?)");
+      if (dt == "F32" || dt == "F64") {  // stored as held: read in place
+        in.read(static_cast<char*>(t.raw()), static_cast<std::streamsize>(need));
+        if (!in) throw bad("tensor '" + key + "' could not be read (truncated file?)");
+      } else {
+        std::vector<unsigned char> raw(static_cast<size_t>(need));
+        in.read(reinterpret_cast<char*>(raw.data()), static_cast<std::streamsize>(need));
+        if (!in) throw bad("tensor '" + key + "' could not be read (truncated file?)");
+        try {
+          widen(dt, raw.data(), static_cast<size_t>(t.numel()), t.raw(), "tensor '" + key + "'");
+        } catch (const Error& e) {
+          throw bad(e.what());
+        }
+      }
       out.tensors.emplace(key, t);
+      out.dtypes.emplace(key, dt);
     } catch (const json::exception& e) {
       throw bad("entry '" + key + "' is malformed (" + e.what() + ")");
     }
@@ -114,18 +194,33 @@ Contents load(std::istream& in, uint64_t file_size, const std::string& name) {
 }
 
 void save(const std::string& path, const std::map<std::string, Tensor>& tensors,
-          const std::map<std::string, std::string>& metadata) {
+          const std::map<std::string, std::string>& metadata, const std::set<std::string>& int64_keys) {
   json h = json::object();
   if (!metadata.empty()) h["__metadata__"] = metadata;
   uint64_t offset = 0;
-  std::vector<Tensor> host;  // in key order, as laid out
+  std::vector<std::string> host;  // each tensor's bytes, in key order, as laid out
+  for (const std::string& k : int64_keys)
+    if (!tensors.count(k)) throw Error("cannot write '" + path + "': no tensor '" + k + "' to store as I64");
   for (const auto& [key, t] : tensors) {
-    Tensor c = t.detach().to(Device::CPU);
-    h[key] = {{"dtype", c.dtype() == DType::F32 ? "F32" : "F64"},
-              {"shape", c.shape()},
-              {"data_offsets", {offset, offset + c.nbytes()}}};
-    offset += c.nbytes();
-    host.push_back(c);
+    const Tensor c = t.detach().to(Device::CPU);
+    std::string bytes;
+    const char* dt = c.dtype() == DType::F32 ? "F32" : "F64";
+    if (int64_keys.count(key)) {
+      dt = "I64";
+      for (double v : c.to_vector<double>()) {
+        // whole numbers in int64's range (2^63 itself is a double but not an int64)
+        if (!(v == std::floor(v) && v >= -0x1p63 && v < 0x1p63))
+          throw Error("cannot write '" + path + "': '" + key + "' holds " + std::to_string(v) +
+                      ", not a whole number, so it cannot be stored as I64");
+        const int64_t i = static_cast<int64_t>(v);
+        bytes.append(reinterpret_cast<const char*>(&i), 8);
+      }
+    } else {
+      bytes.assign(static_cast<const char*>(c.raw()), c.nbytes());
+    }
+    h[key] = {{"dtype", dt}, {"shape", c.shape()}, {"data_offsets", {offset, offset + bytes.size()}}};
+    offset += bytes.size();
+    host.push_back(std::move(bytes));
   }
   std::string header = h.dump();
   header.append((8 - header.size() % 8) % 8, ' ');  // keeps the data 8-byte aligned
@@ -138,7 +233,7 @@ void save(const std::string& path, const std::map<std::string, Tensor>& tensors,
     for (int i = 0; i < 8; ++i) len_bytes[i] = static_cast<unsigned char>(n >> (8 * i));
     bool ok = std::fwrite(len_bytes, 1, 8, f) == 8 &&
               std::fwrite(header.data(), 1, header.size(), f) == header.size();
-    for (const Tensor& c : host) ok = ok && std::fwrite(c.raw(), 1, c.nbytes(), f) == c.nbytes();
+    for (const std::string& b : host) ok = ok && std::fwrite(b.data(), 1, b.size(), f) == b.size();
     ok = ok && std::fflush(f) == 0 && ::fsync(::fileno(f)) == 0;
     ok = (std::fclose(f) == 0) && ok;
     if (!ok) {

@@ -19,7 +19,7 @@
 #include <vector>
 
 #include "data/image.h"
-#include "models/cyclegan/options.h"
+#include "models/common/options.h"
 #include "nn/safetensors.h"
 #include "ops/elementwise.h"
 #include "tensor/tensor.h"
@@ -200,8 +200,8 @@ inline std::vector<std::string> tiny_train_command(const std::string& data, cons
 
 // The same tiny experiment as Options, for the suites that call run_training (each adds its own
 // schedule, pool, printing and seed).
-inline cyclegan::Options tiny_experiment(const std::string& data, const std::string& ckpt) {
-  cyclegan::Options o;
+inline models::Options tiny_experiment(const std::string& data, const std::string& ckpt) {
+  models::Options o;
   o.dataroot = data;
   o.checkpoints_dir = ckpt;
   o.name = "tiny";

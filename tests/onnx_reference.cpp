@@ -8,7 +8,7 @@
 #include <fstream>
 #include <sstream>
 
-#include "models/cyclegan/networks.h"
+#include "models/networks/networks.h"
 #include "nn/safetensors.h"
 #include "ops/ops.h"
 
@@ -24,7 +24,7 @@ int main(int argc, char** argv) {
     Generator gen(5);
     const int in_nc = std::stoi(argv[5]), out_nc = std::stoi(argv[6]);
     auto G =
-        cyclegan::define_G(in_nc, out_nc, std::stoi(argv[4]), argv[2], argv[3], false, "normal", 0.02, gen);
+        models::define_G(in_nc, out_nc, std::stoi(argv[4]), argv[2], argv[3], false, "normal", 0.02, gen);
     int n0 = 0, h0 = 0, w0 = 0;
     if (std::sscanf(argv[7], "%d,%d,%d", &n0, &h0, &w0) != 3) throw Error(std::string("bad size ") + argv[7]);
     {

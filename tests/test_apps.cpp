@@ -12,13 +12,15 @@
 #include "data/image.h"
 #include "data/score.h"
 #include "helpers.h"
-#include "models/cyclegan/checkpoint.h"
-#include "models/cyclegan/cli.h"
-#include "models/cyclegan/networks.h"
-#include "models/cyclegan/tester.h"
+#include "models/common/checkpoint.h"
+#include "models/cyclegan/cycle_gan_model.h"
+#include "models/common/cli.h"
+#include "models/networks/networks.h"
+#include "models/common/tester.h"
 #include "nn/safetensors.h"
 
 using namespace cg;
+using namespace cg::models;
 using namespace cg::cyclegan;
 using cg::test::read_file;
 namespace fs = std::filesystem;
@@ -45,7 +47,8 @@ data::Image solid(int w, int h, int ch, uint8_t v) {
 
 // cyclegan_test's options for an experiment of small generators under DIR.
 Options test_options(const std::string& dir) {
-  Options o = test_defaults();
+  Options o = default_options("test", false);
+  o.no_dropout = true;  // as a cycle_gan run's generators are built (the official: pass --no_dropout)
   o.checkpoints_dir = dir + "/ckpt";
   o.results_dir = dir + "/results";
   o.name = "exp";
@@ -86,7 +89,7 @@ Options model_test_options(const std::string& dir) {
 std::string model_test_command(const Options& o, const std::string& dir) {
   return std::string(CG_BINARY_DIR) + "/apps/cyclegan_test --dataroot " + o.dataroot + " --checkpoints_dir " +
          o.checkpoints_dir + " --results_dir " + dir + "/r --name exp --ngf 4 --netG resnet_1blocks" +
-         " --model_suffix _A --preprocess none";
+         " --model_suffix _A --preprocess none --no_dropout";
 }
 
 // Every src='...' of a page names a file that exists; returns how many there are.

@@ -9,12 +9,13 @@
 #include "cyclegan_steps.h"
 #include "helpers.h"
 #include "models/cyclegan/cycle_gan_model.h"
-#include "models/cyclegan/networks.h"
+#include "models/networks/networks.h"
 #include "nn/adam.h"
 #include "nn/layers.h"
 #include "ops/ops.h"
 
 using namespace cg;
+using namespace cg::models;
 using namespace cg::cyclegan;
 using cg::test::is_bias_before_norm;
 using cg::test::small_model_from_fixture;
@@ -291,7 +292,7 @@ TEST_CASE("an unknown --gan_mode is refused by name - as the official's NotImple
   CHECK_THROWS_WITH_AS(GANLoss(""), doctest::Contains("gan mode '' not implemented"), Error);
   Options o = test::small_options();
   o.gan_mode = "LSGAN";
-  CHECK_THROWS_WITH_AS(CycleGANModel(o, true), doctest::Contains("gan mode 'LSGAN' not implemented"), Error);
+  CHECK_THROWS_WITH_AS(CycleGANModel(o, true), doctest::Contains("--gan_mode 'LSGAN' is not implemented"), Error);
 }
 
 TEST_CASE("loading a state dict names missing - unexpected and mis-shaped keys") {
@@ -466,16 +467,16 @@ TEST_CASE("losses_finite holds while every loss is finite and turns false for go
   const auto first = model->current_losses();
   CHECK(first[2].first == "cycle_A");
   CHECK(first[2].second == doctest::Approx(fx.tensors.at("f32.losses").to_vector<double>()[2]).epsilon(1e-5));
-  model->optimizer_G->set_lr(1e30);  // the weights blow up, and the losses after them
-  model->optimizer_D->set_lr(1e30);
+  model->optimizer("G").set_lr(1e30);  // the weights blow up, and the losses after them
+  model->optimizer("D").set_lr(1e30);
   int steps = 0;
   while (model->losses_finite() && steps < 10) {
     model->optimize_parameters();
     ++steps;
   }
   CHECK_FALSE(model->losses_finite());
-  model->optimizer_G->set_lr(0.0);
-  model->optimizer_D->set_lr(0.0);
+  model->optimizer("G").set_lr(0.0);
+  model->optimizer("D").set_lr(0.0);
   model->optimize_parameters();
   CHECK_FALSE(model->losses_finite());  // the health check remembers
 }

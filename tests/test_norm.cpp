@@ -5,12 +5,14 @@
 
 #include "autograd/gradcheck.h"
 #include "helpers.h"
-#include "models/cyclegan/checkpoint.h"
-#include "models/cyclegan/networks.h"
-#include "models/cyclegan/trainer.h"
+#include "models/common/checkpoint.h"
+#include "models/cyclegan/cycle_gan_model.h"
+#include "models/networks/networks.h"
+#include "models/common/trainer.h"
 #include "ops/ops.h"
 
 using namespace cg;
+using namespace cg::models;
 using namespace cg::cyclegan;
 using cg::test::param;
 namespace fs = std::filesystem;

@@ -14,12 +14,14 @@
 #include <random>
 
 #include "helpers.h"
-#include "models/cyclegan/checkpoint.h"
-#include "models/cyclegan/cli.h"
-#include "models/cyclegan/trainer.h"
+#include "models/common/checkpoint.h"
+#include "models/cyclegan/cycle_gan_model.h"
+#include "models/common/cli.h"
+#include "models/common/trainer.h"
 #include "nn/safetensors.h"
 
 using namespace cg;
+using namespace cg::models;
 using namespace cg::cyclegan;
 using cg::test::make_dataset;
 using cg::test::read_file;
@@ -41,7 +43,8 @@ Options small_options(const std::string& root, const std::string& ckpt) {
 
 // The options cyclegan_test would have for the experiment `o` trained.
 Options test_side(const Options& o) {
-  Options t = test_defaults();
+  Options t = default_options("test", false);
+  t.no_dropout = true;  // a cycle_gan run's generators (the official: pass --no_dropout)
   t.checkpoints_dir = o.checkpoints_dir;
   t.name = o.name;
   t.ngf = o.ngf;
@@ -129,7 +132,7 @@ TEST_CASE("a plateau schedule resumed with a new --lr keeps its reductions - sca
   REQUIRE(r->notes.size() == 1);
   CHECK(r->notes[0].find("--lr 0.0002 -> 0.0004") != std::string::npos);
   CHECK(m.lr() == doctest::Approx(0.2 * 4e-4).epsilon(1e-12).scale(0));
-  CHECK(m.scheduler_D->lr() == m.lr());
+  CHECK(m.schedule("D").lr() == m.lr());
 }
 
 TEST_CASE("changed schedule flags on an exact resume: the new schedule takes over and a note says so") {
@@ -168,7 +171,7 @@ TEST_CASE("changed schedule flags on an exact resume: the new schedule takes ove
   CHECK(r->notes[0].find("--n_epochs_decay 1 -> 3") != std::string::npos);
   CHECK(r->notes[0].find("--lr 0.0002 -> 0.0004") != std::string::npos);
   CHECK(m.lr() == doctest::Approx(4e-4 * 0.5).epsilon(1e-12).scale(0));
-  CHECK(m.scheduler_D->lr() == m.lr());
+  CHECK(m.schedule("D").lr() == m.lr());
   // the extended run trains two more epochs, at 4e-4 * (1 - 3/4) and 4e-4 * 0
   longer.continue_train = true;
   REQUIRE(run_training(longer, {nullptr, true}) == 0);
@@ -251,7 +254,7 @@ TEST_CASE("an interrupted save leaves a whole checkpoint: the old set before the
     for (size_t i = 0; i < 2; ++i) fs::rename(exp + "/" + files[i] + ".new", exp + "/" + files[i]);
     // a reader that changes nothing (cyclegan_test) takes the new files
     CycleGANModel g(test_side(o), false);
-    CHECK_NOTHROW(load_generators(g, "latest"));
+    CHECK_NOTHROW(load_networks(g, "latest"));
     CHECK(fs::exists(exp + "/latest_checkpoint.commit"));
     // the trainer finishes the commit and loads one whole new set
     CycleGANModel m(o, true);
@@ -282,8 +285,8 @@ TEST_CASE("networks from different saves are refused - listing the checkpoints t
                        Error);
   // cyclegan_test refuses the mixed pair too
   CycleGANModel g(test_side(o), false);
-  CHECK_THROWS_WITH_AS(load_generators(g, "latest"), doctest::Contains("different saves"), Error);
-  CHECK_NOTHROW(load_generators(g, "2"));
+  CHECK_THROWS_WITH_AS(load_networks(g, "latest"), doctest::Contains("different saves"), Error);
+  CHECK_NOTHROW(load_networks(g, "2"));
 }
 
 namespace {
@@ -349,7 +352,7 @@ TEST_CASE("a corrupt or foreign training state is refused naming the file and th
   };
   const Tensor nan = Tensor::full({}, NAN, DType::F64);
   const std::vector<Case> cases = {
-      {"a newer version", [](auto& j, auto&) { j["version"] = 3; }, "'version' is 3, outside [1, 2]"},
+      {"a newer version", [](auto& j, auto&) { j["version"] = 4; }, "'version' is 4, outside [1, 3]"},
       {"another format", [](auto& j, auto&) { j["format"] = "something else"; }, "unknown format"},
       {"a fractional epoch", [](auto& j, auto&) { j["epoch"] = 1e300; }, "'epoch' is not a whole number"},
       {"a negative position", [](auto& j, auto&) { j["epoch_iter"] = -5; }, "'epoch_iter' is -5, outside"},
@@ -436,9 +439,9 @@ TEST_CASE("a corrupt or foreign training state is refused naming the file and th
     restore_train_state(now, good, "'x'", id);
     const Restored r = restore_train_state(old, {good.tensors, {{"train_state", v1.dump()}}}, "'x'", id);
     CHECK(r.notes.empty());
-    CHECK(old.scheduler_G->options().epoch_count == 1);
-    CHECK(old.scheduler_D->options().epoch_count == 1);
-    CHECK(old.scheduler_G->last_epoch() == now.scheduler_G->last_epoch());
+    CHECK(old.schedule("G").options().epoch_count == 1);
+    CHECK(old.schedule("D").options().epoch_count == 1);
+    CHECK(old.schedule("G").last_epoch() == now.schedule("G").last_epoch());
     CHECK(old.lr() == now.lr());
   }
   CycleGANModel m(o, true);

@@ -14,11 +14,13 @@
 
 #include "data/dataset.h"
 #include "helpers.h"
-#include "models/cyclegan/checkpoint.h"
-#include "models/cyclegan/cli.h"
-#include "models/cyclegan/trainer.h"
+#include "models/common/checkpoint.h"
+#include "models/cyclegan/cycle_gan_model.h"
+#include "models/common/cli.h"
+#include "models/common/trainer.h"
 
 using namespace cg;
+using namespace cg::models;
 using namespace cg::cyclegan;
 using cg::test::make_dataset;
 using cg::test::read_file;
@@ -220,7 +222,7 @@ TEST_CASE("the options listing has the official format") {
         "          display_winsize: 256", "                  isTrain: True"})
     CHECK_MESSAGE(text.find(std::string(line) + " ") != std::string::npos, line);
   CHECK(text.find("aspect_ratio") == std::string::npos);  // a test option
-  const std::string test_text = options_text(test_defaults(), false);
+  const std::string test_text = options_text(default_options("test", false), false);
   CHECK(test_text.find("             aspect_ratio: 1.0 ") != std::string::npos);
   CHECK(test_text.find("             dataset_mode: single ") != std::string::npos);
   CHECK(test_text.find("lambda_A") == std::string::npos);  // a train option
@@ -301,16 +303,16 @@ TEST_CASE("every range check on a flag refuses the first bad value and accepts i
       {"ndf 0", [](Options& o) { o.ndf = 0; }, [](Options& o) { o.ndf = 1; },
        "--ngf and --ndf must be positive", true},
       {"train dataset_mode aligned", [](Options& o) { o.dataset_mode = "aligned"; },
-       [](Options& o) { o.dataset_mode = "unaligned"; }, "--dataset_mode: cyclegan_train reads two unpaired",
-       true},
-      {"test model pix2pix", [](Options& o) { o.model = "pix2pix"; }, [](Options& o) { o.model = "test"; },
-       "--model must be cycle_gan or test, got 'pix2pix'", false},
+       [](Options& o) { o.dataset_mode = "unaligned"; },
+       "--dataset_mode: --model cycle_gan reads two unpaired folders (unaligned), got 'aligned'", true},
+      {"test model pix2pixHD", [](Options& o) { o.model = "pix2pixHD"; }, [](Options& o) { o.model = "test"; },
+       "--model must be cycle_gan, pix2pix or test in cyclegan_test, got 'pix2pixHD'", false},
       {"aspect_ratio 0", [](Options& o) { o.aspect_ratio = 0; }, [](Options& o) { o.aspect_ratio = 1e-3; },
        "--aspect_ratio must be positive", false},
   };
   for (const Case& c : cases) {
     CAPTURE(c.what);
-    Options o = c.train ? Options{} : test_defaults();
+    Options o = c.train ? Options{} : default_options("test", false);
     o.lambda_identity = 0;  // input_nc != output_nc is fine then
     c.bad(o);
     CHECK_THROWS_WITH_AS(validate_options(o, c.train), doctest::Contains(c.error), Error);

@@ -8,14 +8,16 @@
 #include <sstream>
 
 #include "helpers.h"
-#include "models/cyclegan/checkpoint.h"
-#include "models/cyclegan/cli.h"
-#include "models/cyclegan/gan_loss.h"
-#include "models/cyclegan/networks.h"
-#include "models/cyclegan/trainer.h"
+#include "models/common/checkpoint.h"
+#include "models/cyclegan/cycle_gan_model.h"
+#include "models/common/cli.h"
+#include "models/networks/gan_loss.h"
+#include "models/networks/networks.h"
+#include "models/common/trainer.h"
 #include "nn/safetensors.h"
 
 using namespace cg;
+using namespace cg::models;
 using namespace cg::cyclegan;
 using cg::test::make_dataset;
 using cg::test::scratch;

@@ -1,93 +1,90 @@
 #include "models/cyclegan/cycle_gan_model.h"
 
-#include <cmath>
-#include <cstdio>
-#include <cstdlib>
+#include <nlohmann/json.hpp>
 
-#include "cuda/kernels.h"
-#include "models/cyclegan/cli.h"
-#include "models/cyclegan/networks.h"
+#include "models/networks/networks.h"
+#include "nn/json_whole.h"
 #include "ops/ops.h"
 
 namespace cg::cyclegan {
 
-Device options_device(const Options& o) {
-  if (o.device == "cpu") return Device::CPU;
-  if (!kHaveCuda)
-    throw Error(
-        "--device cuda: this build has no CUDA backend (rebuild with -DCYCLEGAN_CUDA=ON on a machine with "
-        "the CUDA toolkit and cuDNN)");
-  if (!cuda_available()) throw Error("--device cuda: no CUDA device is available on this machine");
-  return Device::CUDA;
-}
+using json = nlohmann::json;
 
-// Options are checked in one place, validate_options (cli.cpp): here too, for programs that build
-// the model from an Options of their own rather than from the command line.
-static Device checked_device(const Options& o, bool train) {
-  validate_options(o, train);
-  return options_device(o);
-}
-
-CycleGANModel::CycleGANModel(const Options& o, bool train)
-    : opt(o), is_train(train), device(checked_device(o, train)) {
+CycleGANModel::CycleGANModel(const Options& o, bool train) : Model(o, train) {
   Generator init_gen(opt.seed);
   const bool use_dropout = !opt.no_dropout;
-  netG_A = define_G(opt.input_nc, opt.output_nc, opt.ngf, opt.netG, opt.norm, use_dropout, opt.init_type,
-                    opt.init_gain, init_gen);
-  netG_B = define_G(opt.output_nc, opt.input_nc, opt.ngf, opt.netG, opt.norm, use_dropout, opt.init_type,
-                    opt.init_gain, init_gen);
+  netG_A = models::define_G(opt.input_nc, opt.output_nc, opt.ngf, opt.netG, opt.norm, use_dropout,
+                            opt.init_type, opt.init_gain, init_gen);
+  netG_B = models::define_G(opt.output_nc, opt.input_nc, opt.ngf, opt.netG, opt.norm, use_dropout,
+                            opt.init_type, opt.init_gain, init_gen);
   netG_A->to(device);
   netG_B->to(device);
-  loss_health_ = Tensor::zeros({}, DType::F32, device);
-  if (const char* env = std::getenv("CG_CUDA_GRAPHS")) cuda_graphs = std::string(env) != "0";
   if (!is_train) {
     netG_A->eval();
     netG_B->eval();
     return;
   }
-  netD_A = define_D(opt.output_nc, opt.ndf, opt.netD, opt.n_layers_D, opt.norm, opt.init_type, opt.init_gain,
-                    init_gen);
-  netD_B = define_D(opt.input_nc, opt.ndf, opt.netD, opt.n_layers_D, opt.norm, opt.init_type, opt.init_gain,
-                    init_gen);
+  netD_A = models::define_D(opt.output_nc, opt.ndf, opt.netD, opt.n_layers_D, opt.norm, opt.init_type,
+                            opt.init_gain, init_gen);
+  netD_B = models::define_D(opt.input_nc, opt.ndf, opt.netD, opt.n_layers_D, opt.norm, opt.init_type,
+                            opt.init_gain, init_gen);
   netD_A->to(device);
   netD_B->to(device);
   fake_A_pool = ImagePool(opt.pool_size);
   fake_B_pool = ImagePool(opt.pool_size);
   pool_generator.seed(opt.seed + 2);
-  criterion_gan_ = std::make_unique<GANLoss>(opt.gan_mode);
-
-  const nn::Adam::Options adam{opt.lr, opt.beta1, 0.999, 1e-8};
+  criterion_gan_ = std::make_unique<models::GANLoss>(opt.gan_mode);
+  // One Adam for both generators, one for both discriminators (itertools.chain, as the official).
   std::vector<Tensor> g_params = netG_A->parameters(), d_params = netD_A->parameters();
   for (const Tensor& p : netG_B->parameters()) g_params.push_back(p);
   for (const Tensor& p : netD_B->parameters()) d_params.push_back(p);
-  optimizer_G = std::make_unique<nn::Adam>(g_params, adam);
-  optimizer_D = std::make_unique<nn::Adam>(d_params, adam);
-  const nn::LRSchedule::Options sched{opt.lr_policy,      opt.lr,          opt.n_epochs,
-                                      opt.n_epochs_decay, opt.epoch_count, opt.lr_decay_iters};
-  scheduler_G = std::make_unique<nn::LRSchedule>(sched);
-  scheduler_D = std::make_unique<nn::LRSchedule>(sched);
-  optimizer_G->set_lr(scheduler_G->lr());
-  optimizer_D->set_lr(scheduler_D->lr());
+  add_optimizer("G", g_params);
+  add_optimizer("D", d_params);
+}
+
+std::vector<std::string> CycleGANModel::loss_names() const {
+  return {"D_A", "G_A", "cycle_A", "idt_A", "D_B", "G_B", "cycle_B", "idt_B"};
+}
+
+std::vector<std::string> CycleGANModel::visual_names() const {
+  const bool idt = is_train && opt.lambda_identity > 0;
+  std::vector<std::string> v{"real_A", "fake_B", "rec_A"};
+  if (idt) v.push_back("idt_B");
+  v.insert(v.end(), {"real_B", "fake_A", "rec_B"});
+  if (idt) v.push_back("idt_A");
+  return v;
+}
+
+std::vector<std::pair<std::string, nn::Module*>> CycleGANModel::networks() const {
+  std::vector<std::pair<std::string, nn::Module*>> v{{"G_A", netG_A.get()}, {"G_B", netG_B.get()}};
+  if (is_train) v.insert(v.end(), {{"D_A", netD_A.get()}, {"D_B", netD_B.get()}});
+  return v;
+}
+
+std::vector<std::pair<std::string, std::vector<std::string>>> CycleGANModel::loss_charts() const {
+  return {{"adversarial losses", {"D_A", "G_A", "D_B", "G_B"}},
+          {"cycle and identity losses", {"cycle_A", "idt_A", "cycle_B", "idt_B"}}};
+}
+
+void CycleGANModel::set_input(const data::Batch& batch) {
+  set_input(batch.A, batch.B);
+  image_paths_ = opt.direction == "AtoB" ? batch.A_paths : batch.B_paths;
 }
 
 void CycleGANModel::set_input(const Tensor& A, const Tensor& B) {
+  if (!A.defined() || !B.defined()) throw Error("cycle_gan model: set_input needs an A and a B batch");
   const bool a_to_b = opt.direction == "AtoB";  // or BtoA (validate_options)
   real_A = (a_to_b ? A : B).detach().to(device);
   real_B = (a_to_b ? B : A).detach().to(device);
 }
 
 void CycleGANModel::forward() {
-  if (!real_A.defined() || !real_B.defined()) throw Error("CycleGANModel::forward before set_input");
+  need_input(real_A.defined() && real_B.defined(), "forward");
   const Bf16Autocast amp(opt.amp);
   fake_B = (*netG_A)(real_A);
   rec_A = (*netG_B)(fake_B);
   fake_A = (*netG_B)(real_B);
   rec_B = (*netG_A)(fake_A);
-}
-
-void CycleGANModel::test() {
-  NoGradGuard no_grad;
-  forward();
 }
 
 // The training forward. Each generator runs twice on inputs that do not depend on each other:
@@ -96,7 +93,7 @@ void CycleGANModel::test() {
 // over the pair as a batch of two, which keeps a GPU twice as busy at batch size 1. (Batch norm
 // would mix the two: it gets the official separate passes.)
 void CycleGANModel::forward_train() {
-  if (!real_A.defined() || !real_B.defined()) throw Error("CycleGANModel::forward before set_input");
+  need_input(real_A.defined() && real_B.defined(), "forward");
   const bool pair = opt.lambda_identity > 0 && per_image_norm() && real_A.shape() == real_B.shape();
   if (!pair) {
     forward();
@@ -158,239 +155,88 @@ void CycleGANModel::g_part(bool capturing) {
   // G step: the discriminators are frozen, so their weights get no gradients from loss_G.
   netD_A->set_requires_grad(false);
   netD_B->set_requires_grad(false);
-  optimizer_G->zero_grad();
+  nn::Adam& optimizer_G = optimizer("G");
+  optimizer_G.zero_grad();
   backward_G();
-  if (capturing)
-    optimizer_G->queue_update();
-  else
-    optimizer_G->step();
+  nn::CapturedStep::update(optimizer_G, capturing);
   netD_A->set_requires_grad(true);
   netD_B->set_requires_grad(true);
 }
 
 void CycleGANModel::d_part(const Tensor& pooled_B, const Tensor& pooled_A, bool capturing) {
-  optimizer_D->zero_grad();
+  nn::Adam& optimizer_D = optimizer("D");
+  optimizer_D.zero_grad();
   loss_D_A = backward_D_basic(*netD_A, real_B, pooled_B);
   loss_D_B = backward_D_basic(*netD_B, real_A, pooled_A);
-  if (capturing)
-    optimizer_D->queue_update();
-  else
-    optimizer_D->step();
-  record_losses();
+  nn::CapturedStep::update(optimizer_D, capturing);
+  record_losses({loss_D_A, loss_G_A, loss_cycle_A, loss_idt_A, loss_D_B, loss_G_B, loss_cycle_B, loss_idt_B});
 }
 
-void CycleGANModel::record_losses() {
-  NoGradGuard no_grad;
-  std::vector<Tensor> v;
-  for (const Tensor* t :
-       {&loss_D_A, &loss_G_A, &loss_cycle_A, &loss_idt_A, &loss_D_B, &loss_G_B, &loss_cycle_B, &loss_idt_B})
-    v.push_back(t->detach().reshape({1}));
-  loss_values_ = cat0(v);  // (8)
-  // 0 * x is 0 for every finite x and NaN for NaN and the infinities, and NaN stays NaN.
-  axpy_(loss_health_, 0.0, sum(loss_values_).to(loss_health_.dtype()));
-}
-
-void CycleGANModel::eager_step() {
-  g_part(false);
-  const Tensor pooled_B = fake_B_pool.query(fake_B, pool_generator);
-  const Tensor pooled_A = fake_A_pool.query(fake_A, pool_generator);
-  d_part(pooled_B, pooled_A, false);
-}
-
-// ---- the training step as CUDA graphs ----
-
-struct CycleGANModel::CapturedStep {
-  Shape shape_A, shape_B;
-  cuda::GraphHandle *g = nullptr, *d = nullptr;
-  Tensor static_A, static_B, pooled_A, pooled_B;  // what the graphs read, filled before each launch
-  // The model's members the graphs write: kept as the capture left them, and pointed at again
-  // after every replay (an eager step in between may have replaced them).
-  static constexpr Tensor CycleGANModel::*kWritten[] = {
-      &CycleGANModel::fake_A,       &CycleGANModel::fake_B,     &CycleGANModel::rec_A,
-      &CycleGANModel::rec_B,        &CycleGANModel::idt_A,      &CycleGANModel::idt_B,
-      &CycleGANModel::loss_D_A,     &CycleGANModel::loss_G_A,   &CycleGANModel::loss_cycle_A,
-      &CycleGANModel::loss_idt_A,   &CycleGANModel::loss_D_B,   &CycleGANModel::loss_G_B,
-      &CycleGANModel::loss_cycle_B, &CycleGANModel::loss_idt_B, &CycleGANModel::loss_G,
-      &CycleGANModel::loss_values_};
-  std::vector<Tensor> written;                   // in kWritten's order
-  std::vector<std::pair<Tensor, Tensor>> grads;  // (parameter, the gradient the graphs write)
-  std::vector<const void*> fingerprint;
-  ~CapturedStep() {
-    if constexpr (kHaveCuda) {
-      cuda::graph_destroy(g);
-      cuda::graph_destroy(d);
-    }
-  }
-  void keep(const CycleGANModel& m) {
-    written.clear();
-    for (Tensor CycleGANModel::*member : kWritten) written.push_back(m.*member);
-    grads.clear();
-    for (const auto& [name, net] : m.networks())
-      for (const Tensor& p : net->parameters()) grads.emplace_back(p, p.grad());
-  }
-  // Points the model's members (and the parameters' gradients) at what a replay wrote.
-  void restore(CycleGANModel& m) const {
-    for (size_t i = 0; i < written.size(); ++i) m.*kWritten[i] = written[i];
-    for (const auto& [p, g] : grads) {
-      Tensor q = p;
-      q.set_grad(g);
-    }
-  }
-};
-
-CycleGANModel::~CycleGANModel() = default;
-
-std::vector<const void*> CycleGANModel::fingerprint() const {
-  std::vector<const void*> f;
-  for (const auto& [name, net] : networks())
-    for (const Tensor& p : net->parameters()) f.push_back(p.raw());
-  for (nn::Adam* o : {optimizer_G.get(), optimizer_D.get()})
-    for (const auto& s : o->state()) {
-      f.push_back(s.exp_avg.defined() ? s.exp_avg.raw() : nullptr);
-      f.push_back(s.exp_avg_sq.defined() ? s.exp_avg_sq.raw() : nullptr);
-    }
-  return f;
-}
-
-void CycleGANModel::capture_step() {
-  if constexpr (kHaveCuda) {
-    auto cs = std::make_unique<CapturedStep>();
-    cs->shape_A = real_A.shape();
-    cs->shape_B = real_B.shape();
-    cs->static_A = real_A.detach().clone();
-    cs->static_B = real_B.detach().clone();
-    const Tensor keep_A = real_A, keep_B = real_B;
-    real_A = cs->static_A;
-    real_B = cs->static_B;
-    auto fail = [&](const std::exception& e) {
-      graphs_failed_ = true;
-      std::fprintf(
-          stderr,
-          "warning: capturing the training step as CUDA graphs failed (%s); training on without them\n",
-          e.what());
-    };
-    // The generators' graph. Capturing records kernels without running them; the launch runs them.
-    cs->g = cuda::graph_capture_begin();
-    try {
-      g_part(true);
-      cuda::graph_capture_end(cs->g);
-    } catch (const std::exception& e) {
-      cuda::graph_capture_abort(cs->g);
-      cs->g = nullptr;
-      real_A = keep_A;
-      real_B = keep_B;
-      fail(e);
-      eager_step();
-      return;
-    }
-    optimizer_G->prepare_update();
-    cuda::graph_launch(cs->g);
-    // The pools draw on the host between the graphs, exactly as in the eager step.
-    const Tensor pooled_B = fake_B_pool.query(fake_B, pool_generator);
-    const Tensor pooled_A = fake_A_pool.query(fake_A, pool_generator);
-    cs->pooled_B = pooled_B.detach().clone();
-    cs->pooled_A = pooled_A.detach().clone();
-    cs->d = cuda::graph_capture_begin();
-    try {
-      d_part(cs->pooled_B, cs->pooled_A, true);
-      cuda::graph_capture_end(cs->d);
-    } catch (const std::exception& e) {
-      cuda::graph_capture_abort(cs->d);
-      cs->d = nullptr;
-      cuda::graph_destroy(cs->g);
-      cs->g = nullptr;
-      fail(e);
-      d_part(pooled_B, pooled_A, false);
-      real_A = keep_A;
-      real_B = keep_B;
-      return;
-    }
-    optimizer_D->prepare_update();
-    cuda::graph_launch(cs->d);
-    cs->keep(*this);
-    real_A = keep_A;
-    real_B = keep_B;
-    captured_ = std::move(cs);
-    captured_->fingerprint = fingerprint();
-  }
-}
-
-void CycleGANModel::replay_step() {
-  if constexpr (kHaveCuda) {
-    CapturedStep& cs = *captured_;
-    cs.restore(*this);
-    copy_(cs.static_A, real_A);
-    copy_(cs.static_B, real_B);
-    optimizer_G->prepare_update();
-    cuda::graph_launch(cs.g);
-    const Tensor pooled_B = fake_B_pool.query(fake_B, pool_generator);  // restored above
-    const Tensor pooled_A = fake_A_pool.query(fake_A, pool_generator);
-    ++graph_replays_;
-    if (pooled_B.shape() != cs.pooled_B.shape() || pooled_A.shape() != cs.pooled_A.shape()) {
-      // The pool handed back an image from a step of another size: this D step runs eagerly.
-      d_part(pooled_B, pooled_A, false);
-      return;
-    }
-    copy_(cs.pooled_B, pooled_B);
-    copy_(cs.pooled_A, pooled_A);
-    optimizer_D->prepare_update();
-    cuda::graph_launch(cs.d);
-  }
-}
-
+// Two pieces (generators, then discriminators), with the image pools' host-side draws between
+// them; captured and replayed on cuda (nn/captured_step.h), eager elsewhere.
 void CycleGANModel::optimize_parameters() {
   if (!is_train) throw Error("optimize_parameters on a model built for testing");
+  need_input(real_A.defined() && real_B.defined(), "optimize_parameters");
   const Bf16Autocast amp(opt.amp);
-  const bool graphs = kHaveCuda && device == Device::CUDA && cuda_graphs && !graphs_failed_ && opt.no_dropout;
-  if (!graphs) return eager_step();
-  if (captured_ && captured_->fingerprint != fingerprint()) captured_.reset();  // weights or moments moved
-  if (captured_) {
-    if (real_A.shape() == captured_->shape_A && real_B.shape() == captured_->shape_B) return replay_step();
-    return eager_step();  // another input shape: eager, the graphs stay for their own
-  }
-  // The first step of a shape is eager: it finds the cuDNN plans and creates Adam's moments,
-  // which a capture must not do; the next one is captured.
-  if (real_A.shape() != warm_A_ || real_B.shape() != warm_B_) {
-    eager_step();
-    warm_A_ = real_A.shape();
-    warm_B_ = real_B.shape();
-    return;
-  }
-  capture_step();
+  const Tensor input_A = real_A, input_B = real_B;
+  step_.begin({real_A.shape(), real_B.shape()}, fingerprint());
+  real_A = step_.input(real_A);
+  real_B = step_.input(real_B);
+  step_.run([&](bool capturing) { g_part(capturing); }, {&optimizer("G")},
+            {&fake_A, &fake_B, &rec_A, &rec_B, &idt_A, &idt_B, &loss_G_A, &loss_cycle_A, &loss_idt_A, &loss_G_B,
+             &loss_cycle_B, &loss_idt_B, &loss_G});
+  // The pools draw on the host between the pieces, exactly as in the eager step.
+  const Tensor pooled_B = step_.input(fake_B_pool.query(fake_B, pool_generator));
+  const Tensor pooled_A = step_.input(fake_A_pool.query(fake_A, pool_generator));
+  step_.run([&](bool capturing) { d_part(pooled_B, pooled_A, capturing); }, {&optimizer("D")},
+            {&loss_D_A, &loss_D_B, &loss_values_});
+  step_.end();
+  real_A = input_A;  // the visuals show the input, not the step's copy of it
+  real_B = input_B;
 }
-
-std::vector<std::pair<std::string, double>> CycleGANModel::current_losses() const {
-  static const char* names[8] = {"D_A", "G_A", "cycle_A", "idt_A", "D_B", "G_B", "cycle_B", "idt_B"};
-  std::vector<double> v(8, 0.0);
-  if (loss_values_.defined()) v = loss_values_.to_vector<double>();  // one copy from the device
-  std::vector<std::pair<std::string, double>> out;
-  for (size_t k = 0; k < 8; ++k) out.emplace_back(names[k], v[k]);
-  return out;
-}
-
-bool CycleGANModel::losses_finite() const { return std::isfinite(loss_health_.item()); }
 
 std::vector<std::pair<std::string, Tensor>> CycleGANModel::current_visuals() const {
-  std::vector<std::pair<std::string, Tensor>> v{{"real_A", real_A}, {"fake_B", fake_B}, {"rec_A", rec_A}};
-  if (is_train && opt.lambda_identity > 0) v.emplace_back("idt_B", idt_B);
-  v.insert(v.end(), {{"real_B", real_B}, {"fake_A", fake_A}, {"rec_B", rec_B}});
-  if (is_train && opt.lambda_identity > 0) v.emplace_back("idt_A", idt_A);
+  const std::map<std::string, const Tensor*> all{{"real_A", &real_A}, {"fake_B", &fake_B}, {"rec_A", &rec_A},
+                                                 {"idt_B", &idt_B},   {"real_B", &real_B}, {"fake_A", &fake_A},
+                                                 {"rec_B", &rec_B},   {"idt_A", &idt_A}};
+  std::vector<std::pair<std::string, Tensor>> v;
+  for (const std::string& n : visual_names()) v.emplace_back(n, *all.at(n));
   return v;
 }
 
-std::pair<double, double> CycleGANModel::update_learning_rate() {
-  const double old_lr = optimizer_G->lr();
-  scheduler_G->step();
-  scheduler_D->step();
-  optimizer_G->set_lr(scheduler_G->lr());
-  optimizer_D->set_lr(scheduler_D->lr());
-  return {old_lr, optimizer_G->lr()};
+void CycleGANModel::save_state(std::map<std::string, Tensor>& t, json& state) const {
+  const auto& pa = fake_A_pool.images();
+  const auto& pb = fake_B_pool.images();
+  for (size_t i = 0; i < pa.size(); ++i) t["fake_A_pool." + std::to_string(i)] = pa[i];
+  for (size_t i = 0; i < pb.size(); ++i) t["fake_B_pool." + std::to_string(i)] = pb[i];
+  state["fake_A_pool"] = pa.size();
+  state["fake_B_pool"] = pb.size();
+  state["generators"]["pool"] = pool_generator.state();
 }
 
-std::vector<std::pair<std::string, nn::Module*>> CycleGANModel::networks() const {
-  std::vector<std::pair<std::string, nn::Module*>> v{{"G_A", netG_A.get()}, {"G_B", netG_B.get()}};
-  if (is_train) v.insert(v.end(), {{"D_A", netD_A.get()}, {"D_B", netD_B.get()}});
-  return v;
+void CycleGANModel::load_state(const safetensors::Contents& c, const json& st) {
+  // A pool holds single fakes, (1, C, H, W): fake_A from G_B (input_nc channels), fake_B from G_A.
+  auto pool = [&](const char* key, ImagePool& p, int channels) {
+    std::vector<Tensor> imgs;
+    const int64_t n = json_whole(st, key, 0, opt.pool_size);
+    for (int64_t i = 0; i < n; ++i) {
+      const std::string k = std::string(key) + "." + std::to_string(i);
+      const auto t = c.tensors.find(k);
+      if (t == c.tensors.end()) throw Error("entry '" + k + "' is missing");
+      const Shape& sh = t->second.shape();
+      if (sh.size() != 4 || sh[0] != 1 || sh[1] != channels || sh[2] < 1 || sh[3] < 1)
+        throw Error("entry '" + k + "' has shape " + shape_str(sh) + ", not (1, " + std::to_string(channels) +
+                    ", H, W)");
+      for (double x : t->second.to_vector<double>())
+        if (!(x >= -1.0 && x <= 1.0))
+          throw Error("entry '" + k + "' holds " + std::to_string(x) + ", outside [-1, 1]");
+      imgs.push_back(t->second.to(DType::F32).to(device));
+    }
+    p.set_images(std::move(imgs));
+  };
+  pool("fake_A_pool", fake_A_pool, opt.input_nc);
+  pool("fake_B_pool", fake_B_pool, opt.output_nc);
+  pool_generator.set_state(st.at("generators").at("pool").get<std::string>());
 }
 
 }  // namespace cg::cyclegan

@@ -19,7 +19,7 @@ std::unique_ptr<cyclegan::CycleGANModel> make_model(bool graphs) {
   o.device = "cuda";
   o.seed = 9;
   auto m = std::make_unique<cyclegan::CycleGANModel>(o, true);
-  m->cuda_graphs = graphs;
+  m->set_cuda_graphs(graphs);
   return m;
 }
 
@@ -90,7 +90,7 @@ TEST_CASE(
   // Reloading the optimizer's state gives its moments new addresses: the graphs must not write to
   // the old ones. The next step captures anew, the one after replays.
   for (auto* m : {eager.get(), graphed.get()})
-    m->optimizer_G->load_state_dict(m->optimizer_G->state_dict("G."), "G.", "test state");
+    m->optimizer("G").load_state_dict(m->optimizer("G").state_dict("G."), "G.", "test state");
   both(32);
   CHECK(graphed->graph_replays() == 2);
   both(32);
@@ -99,8 +99,8 @@ TEST_CASE(
 
 TEST_CASE("cuda graphs: a NaN loss is caught by the device-side check of a replayed step") {
   auto m = make_model(true);
-  m->optimizer_G->set_lr(1e30);
-  m->optimizer_D->set_lr(1e30);
+  m->optimizer("G").set_lr(1e30);
+  m->optimizer("D").set_lr(1e30);
   Generator g(33);
   m->set_input(Tensor::rand({1, 3, 32, 32}, DType::F32, Device::CPU, &g),
                Tensor::rand({1, 3, 32, 32}, DType::F32, Device::CPU, &g));

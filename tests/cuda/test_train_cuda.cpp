@@ -5,14 +5,15 @@
 
 #include "../helpers.h"
 #include "cuda/kernels.h"
-#include "models/cyclegan/checkpoint.h"
-#include "models/cyclegan/cli.h"
+#include "models/common/checkpoint.h"
+#include "models/common/cli.h"
+#include "models/common/tester.h"
 #include "models/cyclegan/cycle_gan_model.h"
-#include "models/cyclegan/tester.h"
-#include "models/cyclegan/trainer.h"
+#include "models/common/trainer.h"
 #include "ops/ops.h"
 
 using namespace cg;
+using namespace cg::models;
 using namespace cg::cyclegan;
 
 TEST_CASE("a short cuda training run writes its checkpoints and they translate images") {
@@ -43,7 +44,7 @@ TEST_CASE("a short cuda training run writes its checkpoints and they translate i
       CAPTURE(name + "." + key);
       for (float v : p.to_vector<float>()) REQUIRE(std::isfinite(v));
     }
-  Options t = test_defaults();
+  Options t = default_options("cycle_gan", false);
   t.dataroot = o.dataroot;
   t.checkpoints_dir = o.checkpoints_dir;
   t.results_dir = o.results_dir;
@@ -65,7 +66,7 @@ TEST_CASE("a warm cuda training step makes no cudaMalloc, eager or from graphs")
     o.pool_size = 1;  // the pool keeps a different image alive from step to step
     o.device = "cuda";
     CycleGANModel model(o, true);
-    model.cuda_graphs = graphs;
+    model.set_cuda_graphs(graphs);
     Generator g(3);
     model.set_input(Tensor::rand({1, 3, 64, 64}, DType::F32, Device::CPU, &g),
                     Tensor::rand({1, 3, 64, 64}, DType::F32, Device::CPU, &g));

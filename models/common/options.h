@@ -1,6 +1,9 @@
-// Every option of the official CycleGAN (base, train and test options, cycle_gan and test models),
-// with the official defaults, plus ours (device, seed). apps/ fill it from the command line through
-// the flag table in cli.cpp, which is the one list of names, defaults, help texts and listing order.
+// Every option of the official train.py and test.py (base, train and test options, and the options
+// of the cycle_gan, pix2pix and test models), with the official defaults, plus ours (device,
+// seed). The member initialisers are the training defaults of the default model, cycle_gan; each
+// model's own (the official modify_commandline_options: pix2pix's --norm batch --netG unet_256,
+// ...) and the test program's come from default_options (models/common/model.h). apps/ fill it from the command line through the flag
+// table in cli.cpp, which is the one list of names, defaults, help texts and listing order.
 #pragma once
 
 #include <cstdint>
@@ -9,14 +12,14 @@
 
 #include "data/image.h"  // kMaxPixels
 
-namespace cg::cyclegan {
+namespace cg::models {
 
 struct Options {
   // ---- base ----
   std::string dataroot;
   std::string name = "experiment_name";
   std::string checkpoints_dir = "./checkpoints";
-  std::string model = "cycle_gan";  // cycle_gan | test
+  std::string model = "cycle_gan";  // cycle_gan | pix2pix | test
   int input_nc = 3, output_nc = 3;
   int ngf = 64, ndf = 64;
   std::string netD = "basic";           // basic | n_layers | pixel
@@ -25,7 +28,7 @@ struct Options {
   std::string norm = "instance";  // instance | batch | none
   std::string init_type = "normal";
   double init_gain = 0.02;
-  bool no_dropout = true;  // the cycle_gan model's default: no dropout in the generators
+  bool no_dropout = true;  // the cycle_gan model's default (base and pix2pix: false, dropout on)
   std::string direction = "AtoB";
   bool serial_batches = false;
   int num_threads = 4;
@@ -40,7 +43,7 @@ struct Options {
   uint64_t seed = 0;                       // ours: the official is not seeded
   bool amp = false;                        // ours: bfloat16 convolutions (ops/conv.h, Bf16Autocast)
   std::string gpu_ids = "-1";              // "-1": the CPU, "0": the first GPU; kept in step with `device`
-  std::string dataset_mode = "unaligned";  // unaligned (train, test with cycle_gan) | single (model test)
+  std::string dataset_mode = "unaligned";  // unaligned (cycle_gan) | aligned (pix2pix) | single (model test)
   int display_winsize = 256;               // width of the images on the web pages, in pixels
   int load_iter = 0;                       // > 0: load checkpoint iter_<load_iter> instead of --epoch
   bool verbose = false;                    // print the networks' layers
@@ -64,7 +67,8 @@ struct Options {
   int pool_size = 50;
   std::string lr_policy = "linear";
   int lr_decay_iters = 50;
-  double lambda_A = 10.0, lambda_B = 10.0, lambda_identity = 0.5;
+  double lambda_A = 10.0, lambda_B = 10.0, lambda_identity = 0.5;  // cycle_gan's
+  double lambda_L1 = 100.0;                                         // pix2pix's
   // ---- test ----
   std::string results_dir = "./results/";
   int64_t num_test = std::numeric_limits<int64_t>::max();  // ours: all images (the official: 50)
@@ -73,4 +77,4 @@ struct Options {
   bool eval = false;          // test in eval mode (dropout off); the official test.py's default is train mode
 };
 
-}  // namespace cg::cyclegan
+}  // namespace cg::models

@@ -1,11 +1,11 @@
-#include "models/cyclegan/networks.h"
+#include "models/networks/networks.h"
 
 #include <algorithm>
 
 #include "nn/init.h"
 #include "ops/ops.h"
 
-namespace cg::cyclegan {
+namespace cg::models {
 namespace {
 
 // The official norm_layer: InstanceNorm2d(affine=False), BatchNorm2d(affine=True, running
@@ -21,7 +21,8 @@ std::shared_ptr<nn::Module> norm_layer(const std::string& norm, int64_t channels
   if (norm == "instance") return std::make_shared<nn::InstanceNorm2d>(channels);
   if (norm == "batch") return std::make_shared<nn::BatchNorm2d>(channels);
   if (norm == "none") return std::make_shared<Identity>();
-  throw Error("normalization layer [" + norm + "] is not found (expected instance, batch or none)");
+  throw Error("--norm '" + norm + "': normalization layer [" + norm +
+              "] is not found (expected instance, batch or none)");
 }
 
 // norm_layer(norm) followed by ReLU (slope 0) or LeakyReLU(slope). An instance norm and its
@@ -89,7 +90,7 @@ Tensor ResnetGenerator::forward(const Tensor& x) { return model_->forward(x); }
 
 NLayerDiscriminator::NLayerDiscriminator(int input_nc, int ndf, int n_layers, const std::string& norm) {
   if (n_layers < 1)
-    throw Error("NLayerDiscriminator: n_layers_D must be >= 1, got " + std::to_string(n_layers));
+    throw Error("--n_layers_D must be >= 1, got " + std::to_string(n_layers));
   const bool use_bias = bias_for(norm);
   model_ = register_module("model", std::make_shared<nn::Sequential>());
   auto& m = *model_;
@@ -189,27 +190,42 @@ Tensor UnetGenerator::forward(const Tensor& x) {
   return model_->forward(x);
 }
 
-std::shared_ptr<nn::Module> define_G(int input_nc, int output_nc, int ngf, const std::string& netG,
-                                     const std::string& norm, bool use_dropout, const std::string& init_type,
-                                     double init_gain, Generator& gen) {
-  // resnet_9blocks and resnet_6blocks are the official names; any resnet_<N>blocks is accepted
-  // (small models for tests and quick experiments).
-  if (netG == "unet_128" || netG == "unet_256") {
-    auto net = std::make_shared<UnetGenerator>(input_nc, output_nc, netG == "unet_128" ? 7 : 8, ngf, norm,
-                                               use_dropout);
-    nn::init_weights(*net, init_type, init_gain, gen);
-    return net;
-  }
-  int blocks = -1;
+namespace {
+// The N of resnet_<N>blocks (resnet_9blocks and resnet_6blocks are the official names; any N is
+// accepted, for small models in tests and quick experiments), or -1.
+int resnet_blocks(const std::string& netG) {
   if (netG.rfind("resnet_", 0) == 0 && netG.size() > 13 && netG.compare(netG.size() - 6, 6, "blocks") == 0) {
     const std::string n = netG.substr(7, netG.size() - 13);
     if (!n.empty() && n.size() < 4 && n.find_first_not_of("0123456789") == std::string::npos)
-      blocks = std::stoi(n);
+      return std::stoi(n);
   }
+  return -1;
+}
+}  // namespace
+
+int unet_downsamplings(const std::string& netG) {
+  return netG == "unet_128" ? 7 : netG == "unet_256" ? 8 : 0;
+}
+
+bool known_generator(const std::string& netG) { return unet_downsamplings(netG) > 0 || resnet_blocks(netG) >= 0; }
+
+bool known_discriminator(const std::string& netD) {
+  return netD == "basic" || netD == "n_layers" || netD == "pixel";
+}
+
+std::shared_ptr<nn::Module> define_G(int input_nc, int output_nc, int ngf, const std::string& netG,
+                                     const std::string& norm, bool use_dropout, const std::string& init_type,
+                                     double init_gain, Generator& gen) {
+  if (const int downs = unet_downsamplings(netG)) {
+    auto net = std::make_shared<UnetGenerator>(input_nc, output_nc, downs, ngf, norm, use_dropout);
+    nn::init_weights(*net, init_type, init_gain, gen);
+    return net;
+  }
+  const int blocks = resnet_blocks(netG);
   if (blocks < 0)
-    throw Error("generator model name '" + netG +
-                "' is not recognized (expected resnet_9blocks, resnet_6blocks, resnet_<N>blocks, unet_128 or "
-                "unet_256)");
+    throw Error("--netG '" + netG +
+                "': generator model name is not recognized (expected resnet_9blocks, resnet_6blocks, "
+                "resnet_<N>blocks, unet_128 or unet_256)");
   auto net = std::make_shared<ResnetGenerator>(input_nc, output_nc, ngf, norm, use_dropout, blocks);
   nn::init_weights(*net, init_type, init_gain, gen);
   return net;
@@ -226,10 +242,10 @@ std::shared_ptr<nn::Module> define_D(int input_nc, int ndf, const std::string& n
   else if (netD == "pixel")
     net = std::make_shared<PixelDiscriminator>(input_nc, ndf, norm);
   else
-    throw Error("discriminator model name '" + netD +
-                "' is not recognized (expected basic, n_layers or pixel)");
+    throw Error("--netD '" + netD +
+                "': discriminator model name is not recognized (expected basic, n_layers or pixel)");
   nn::init_weights(*net, init_type, init_gain, gen);
   return net;
 }
 
-}  // namespace cg::cyclegan
+}  // namespace cg::models

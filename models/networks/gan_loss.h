@@ -6,7 +6,7 @@
 
 #include "tensor/tensor.h"
 
-namespace cg::cyclegan {
+namespace cg::models {
 
 class GANLoss {
  public:
@@ -18,4 +18,4 @@ class GANLoss {
   std::string mode_;
 };
 
-}  // namespace cg::cyclegan
+}  // namespace cg::models

@@ -1,4 +1,4 @@
-#include "models/cyclegan/trainer.h"
+#include "models/common/trainer.h"
 
 #include <unistd.h>
 
@@ -14,13 +14,14 @@
 #include <optional>
 
 #include "data/dataset.h"
-#include "models/cyclegan/checkpoint.h"
-#include "models/cyclegan/cli.h"
-#include "models/cyclegan/cycle_gan_model.h"
-#include "models/cyclegan/visualizer.h"
+#include "models/common/checkpoint.h"
+#include "models/common/cli.h"
+#include "models/common/datasets.h"
+#include "models/common/model.h"
+#include "models/common/visualizer.h"
 #include "ops/ops.h"
 
-namespace cg::cyclegan {
+namespace cg::models {
 
 namespace fs = std::filesystem;
 using Clock = std::chrono::steady_clock;
@@ -64,14 +65,19 @@ std::string hms(double s) {
 // Progress on stdout and the two loss logs in the experiment folder.
 class Reporter {
  public:
-  Reporter(const Options& opt, bool quiet) : quiet_(quiet), live_(!quiet && isatty(STDOUT_FILENO)) {
+  Reporter(const Options& opt, const std::vector<std::string>& loss_names, bool quiet)
+      : quiet_(quiet), live_(!quiet && isatty(STDOUT_FILENO)) {
     const std::string dir = experiment_dir(opt);
     txt_.open(dir + "/loss_log.txt", std::ios::app);
     const std::string csv_path = dir + "/loss_log.csv";
     const bool fresh = !fs::exists(csv_path) || fs::file_size(csv_path) == 0;
     csv_.open(csv_path, std::ios::app);
     if (!txt_ || !csv_) throw Error("cannot write the loss logs in '" + dir + "'");
-    if (fresh) csv_ << "epoch,iters,D_A,G_A,cycle_A,idt_A,D_B,G_B,cycle_B,idt_B\n" << std::flush;
+    if (fresh) {
+      csv_ << "epoch,iters";
+      for (const std::string& n : loss_names) csv_ << "," << n;
+      csv_ << "\n" << std::flush;
+    }
     char now[128];
     const std::time_t t = std::time(nullptr);
     std::strftime(now, sizeof now, "%c", std::localtime(&t));
@@ -148,7 +154,7 @@ class Reporter {
 
 // False when any parameter holds a NaN or an infinity (checked before every save, so that no
 // checkpoint ever holds weights that blew up, even in a step whose losses were still finite).
-bool parameters_finite(const CycleGANModel& m) {
+bool parameters_finite(const Model& m) {
   NoGradGuard no_grad;
   for (const auto& [name, net] : m.networks())
     for (const Tensor& p : net->parameters())
@@ -166,7 +172,7 @@ std::string fmt(const char* f, auto... args) {
 
 // The official print_networks: each network's parameter count, and with --verbose its layers
 // (here: every parameter's name and shape, in state-dict order).
-static void print_networks(const CycleGANModel& m, bool verbose) {
+static void print_networks(const Model& m, bool verbose) {
   std::printf("---------- Networks initialized -------------\n");
   for (const auto& [name, net] : m.networks()) {
     int64_t n = 0;
@@ -190,12 +196,13 @@ class TrainingRun {
   TrainingRun(const Options& opt, const TrainControl& ctl)
       : opt_(opt),
         ctl_(ctl),
-        dataset_(dataset_options(opt)),
-        loader_(dataset_, opt.batch_size, !opt.serial_batches, opt.num_threads, opt.seed,
+        dataset_(dataset(opt)),
+        loader_(*dataset_, opt.batch_size, !opt.serial_batches, opt.num_threads, opt.seed,
                 opt.max_dataset_size),
         epoch_len_(loader_.samples_per_epoch()),
         total_epochs_(opt.n_epochs + opt.n_epochs_decay),
-        model_((manual_seed(opt.seed), opt), true),
+        model_holder_((manual_seed(opt.seed), create_model(opt, true))),
+        model_(*model_holder_),
         pos_{opt.epoch_count, 0, 0, false},
         first_epoch_(opt.epoch_count) {}
 
@@ -206,23 +213,14 @@ class TrainingRun {
     for (int epoch = first_epoch_; epoch <= total_epochs_; ++epoch)
       if (const auto rc = one_epoch(epoch)) return *rc;
     if (const auto rc = final_save()) return *rc;
-    visualizer_->finish(model_);
+    visualizer_->finish();
     return 0;
   }
 
  private:
-  static data::UnalignedDataset::Options dataset_options(const Options& opt) {
+  static std::unique_ptr<data::Dataset> dataset(const Options& opt) {
     validate_options(opt, true);  // first of all: a bad option fails before any data is read
-    data::UnalignedDataset::Options d;
-    d.dataroot = opt.dataroot;
-    d.phase = opt.phase;
-    d.a_to_b = opt.direction == "AtoB";
-    d.serial_batches = opt.serial_batches;
-    d.input_nc = opt.input_nc;
-    d.output_nc = opt.output_nc;
-    d.max_dataset_size = opt.max_dataset_size;
-    d.preprocess = {opt.preprocess, opt.load_size, opt.crop_size, !opt.no_flip, 3, opt.max_pixels};
-    return d;
+    return create_dataset(opt, true);
   }
 
   // --continue_train: the position, optimizers, schedules, pools and generators of the checkpoint
@@ -255,10 +253,10 @@ class TrainingRun {
       std::printf("%s\n", options_text(opt_, true).c_str());
       print_networks(model_, opt_.verbose);
     }
-    report_.emplace(opt_, ctl_.quiet);
+    report_.emplace(opt_, model_.loss_names(), ctl_.quiet);
     report_->say(fmt("The number of training images = %lld", static_cast<long long>(epoch_len_)));
     for (const std::string& note : notes_) report_->say(note);
-    visualizer_.emplace(opt_, ctl_.quiet, epoch_len_);
+    visualizer_.emplace(model_, ctl_.quiet, epoch_len_);
   }
 
   std::optional<int> one_epoch(int epoch) {
@@ -273,7 +271,7 @@ class TrainingRun {
     }
     loader_.start_epoch(epoch, epoch_iter);
     iter_data_time_ = Clock::now();
-    data::Loader::Batch batch;
+    data::Batch batch;
     while (loader_.next(batch)) {
       epoch_iter += opt_.batch_size;
       if (const auto rc = one_iteration(epoch, epoch_iter, batch)) return rc;
@@ -281,12 +279,12 @@ class TrainingRun {
     return end_of_epoch(epoch, epoch_iter, epoch_start);
   }
 
-  std::optional<int> one_iteration(int epoch, int64_t epoch_iter, const data::Loader::Batch& batch) {
+  std::optional<int> one_iteration(int epoch, int64_t epoch_iter, const data::Batch& batch) {
     const auto iter_start = Clock::now();
     if (pos_.total_iters % opt_.print_freq == 0)
       t_data_ = std::chrono::duration<double>(iter_start - iter_data_time_).count();
     pos_ = {epoch, epoch_iter, pos_.total_iters + opt_.batch_size, false};
-    model_.set_input(batch.A, batch.B);
+    model_.set_input(batch);
     model_.optimize_parameters();
     const double t_comp = seconds_since(iter_start) / opt_.batch_size;
     rate_ = rate_ == 0 ? 1.0 / std::max(t_comp, 1e-9) : 0.9 * rate_ + 0.1 / std::max(t_comp, 1e-9);
@@ -390,11 +388,12 @@ class TrainingRun {
 
   const Options& opt_;
   const TrainControl& ctl_;
-  const data::UnalignedDataset dataset_;
+  const std::unique_ptr<data::Dataset> dataset_;
   data::Loader loader_;
   const int64_t epoch_len_;
   const int total_epochs_;
-  CycleGANModel model_;
+  const std::unique_ptr<Model> model_holder_;
+  Model& model_;
   TrainPosition pos_;  // where the run is: updated by every iteration and at every epoch's end
   int first_epoch_;
   bool resume_mid_epoch_ = false;
@@ -412,4 +411,4 @@ class TrainingRun {
 
 int run_training(const Options& opt, const TrainControl& ctl) { return TrainingRun(opt, ctl).run(); }
 
-}  // namespace cg::cyclegan
+}  // namespace cg::models

@@ -1,5 +1,6 @@
-// The official CycleGAN networks, layer for layer, so that state-dict keys and shapes are the
-// official ones (model.1.weight, model.10.conv_block.1.weight, ...).
+// The official networks (models/networks.py of pytorch-CycleGAN-and-pix2pix), layer for layer, so
+// that state-dict keys and shapes are the official ones (model.1.weight,
+// model.10.conv_block.1.weight, ...). CycleGAN, pix2pix and the test model build theirs from here.
 #pragma once
 
 #include <memory>
@@ -8,7 +9,7 @@
 #include "nn/layers.h"
 #include "nn/module.h"
 
-namespace cg::cyclegan {
+namespace cg::models {
 
 // [ReflectionPad(1), Conv3x3, Norm, ReLU, (Dropout 0.5), ReflectionPad(1), Conv3x3, Norm] + skip.
 class ResnetBlock : public nn::Module {
@@ -93,8 +94,8 @@ class UnetGenerator : public nn::Module {
 };
 
 // As the official define_G / define_D: builds the network (netG resnet_9blocks | resnet_6blocks |
-// unet_128 | unet_256;
-// netD basic | n_layers | pixel) and initialises it with init_type / init_gain.
+// unet_128 | unet_256; netD basic | n_layers | pixel) and initialises it with init_type /
+// init_gain. An unknown name is an error that names the flag (--netG, --netD).
 std::shared_ptr<nn::Module> define_G(int input_nc, int output_nc, int ngf, const std::string& netG,
                                      const std::string& norm, bool use_dropout, const std::string& init_type,
                                      double init_gain, Generator& gen);
@@ -102,4 +103,9 @@ std::shared_ptr<nn::Module> define_D(int input_nc, int ndf, const std::string& n
                                      const std::string& norm, const std::string& init_type, double init_gain,
                                      Generator& gen);
 
-}  // namespace cg::cyclegan
+// Whether define_G / define_D know the name; the U-Nets' number of downsamplings (0 for others).
+bool known_generator(const std::string& netG);
+bool known_discriminator(const std::string& netD);
+int unet_downsamplings(const std::string& netG);
+
+}  // namespace cg::models

@@ -1,23 +1,23 @@
 // The command lines of cyclegan_train and cyclegan_test: the official option names and defaults
-// (CLI11), and the official options listing written to CHECKPOINTS/NAME/<phase>_opt.txt.
+// (CLI11), with the defaults of the model --model names (default_options), the official options
+// listing written to CHECKPOINTS/NAME/<phase>_opt.txt, and the one check of every option.
 #pragma once
 
 #include <optional>
 #include <string>
 
-#include "models/cyclegan/options.h"
+#include "models/common/options.h"
 
-namespace cg::cyclegan {
+namespace cg::models {
 
 struct Parsed {
   Options opt;
   std::optional<int> exit_code;  // set when the program should exit now (after --help, or on a usage error)
 };
 
-// The test program's defaults: the official test options (model test, phase test, load_size 256).
-Options test_defaults();
-
-// Prints --help or usage errors itself.
+// Prints --help or usage errors itself. The defaults are those of the model --model names (its
+// last occurrence), and only that model's own flags are accepted (--lambda_L1 with pix2pix, ...),
+// as with the official parser.
 Parsed parse_train_args(int argc, char** argv);
 Parsed parse_test_args(int argc, char** argv);
 
@@ -30,8 +30,8 @@ std::string options_text(const Options& opt, bool is_train);
 // Writes options_text to CHECKPOINTS/NAME/<phase>_opt.txt (or RESULTS for test), creating folders.
 void write_options_file(const Options& opt, bool is_train, const std::string& folder);
 
-// Checks what can be checked before any work starts (values in range, known names), throwing
-// cg::Error with the flag's name.
+// Checks what can be checked before any work starts (values in range, known names, what the model
+// needs), throwing cg::Error whose message names the flag.
 void validate_options(const Options& opt, bool is_train);
 
-}  // namespace cg::cyclegan
+}  // namespace cg::models

@@ -1,4 +1,4 @@
-#include "models/cyclegan/checkpoint.h"
+#include "models/common/checkpoint.h"
 
 #include <fcntl.h>
 #include <unistd.h>
@@ -11,11 +11,12 @@
 #include <nlohmann/json.hpp>
 #include <random>
 
+#include "data/files.h"
 #include "nn/json_whole.h"
 #include "nn/safetensors.h"
 #include "ops/ops.h"
 
-namespace cg::cyclegan {
+namespace cg::models {
 
 namespace fs = std::filesystem;
 using json = nlohmann::json;
@@ -23,7 +24,9 @@ using json = nlohmann::json;
 namespace {
 
 constexpr const char* kFormat = "cyclegan-cpp train state";
-constexpr int kVersion = 2;  // 2: the schedule's options are saved (1: inferred on loading)
+// 3: the model's name is saved (earlier states are CycleGAN's); 2: the schedule's options are
+// saved (1: inferred on loading)
+constexpr int kVersion = 3;
 
 std::string fmt_double(double v) {
   char buf[32];
@@ -31,24 +34,9 @@ std::string fmt_double(double v) {
   return buf;
 }
 
-// Numbers from the state file's JSON: a whole number in [lo, hi], or a finite real. Anything else
-// (a fraction, a string, out of range) throws naming the key, rather than being converted
-// (nn/json_whole.h says why).
-int64_t whole(const json& j, const char* key, int64_t lo, int64_t hi) {
-  const json& v = j.at(key);
-  if (!v.is_number_integer()) throw Error(std::string("'") + key + "' is not a whole number");
-  if (!whole_in_range(v, lo, hi))
-    throw Error(std::string("'") + key + "' is " + v.dump() + ", outside [" + std::to_string(lo) + ", " +
-                std::to_string(hi) + "]");
-  return v.get<int64_t>();
-}
-
-double real(const json& j, const char* key) {
-  const json& v = j.at(key);
-  if (!v.is_number() || !std::isfinite(v.get<double>()))
-    throw Error(std::string("'") + key + "' is not a finite number");
-  return v.get<double>();
-}
+// Numbers from the state file's JSON: a whole number in [lo, hi], or a finite real (nn/json_whole.h).
+int64_t whole(const json& j, const char* key, int64_t lo, int64_t hi) { return json_whole(j, key, lo, hi); }
+double real(const json& j, const char* key) { return json_real(j, key); }
 
 constexpr int64_t kMaxEpochs = 10'000'000;       // far beyond any run; keeps epoch arithmetic in int
 constexpr int64_t kMaxIters = int64_t{1} << 53;  // samples; exact in a float64
@@ -122,26 +110,8 @@ std::string state_file(const Options& opt, const std::string& label) {
 
 namespace {
 
-std::string journal_file(const std::string& dir, const std::string& label) {
-  return (fs::path(dir) / (label + "_checkpoint.commit")).string();
-}
-
-// The file names a journal lists, one per line.
-std::vector<std::string> journal_entries(const std::string& path) {
-  std::ifstream f(path);
-  std::vector<std::string> v;
-  for (std::string line; std::getline(f, line);)
-    if (!line.empty()) v.push_back(line);
-  return v;
-}
-
-void fsync_dir(const std::string& dir) {
-  const int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY);
-  if (fd >= 0) {
-    ::fsync(fd);
-    ::close(fd);
-  }
-}
+// The set of files a checkpoint is: its journal is <label>_checkpoint.commit (data/files.h).
+std::string set_name(const std::string& label) { return label + "_checkpoint"; }
 
 // Whether a file in the experiment folder belongs to checkpoint `label` ("": to any checkpoint):
 // its networks, its training state, or its journal.
@@ -158,49 +128,33 @@ bool of_label(const std::string& file, const std::string& label) {
 void recover_checkpoint(const std::string& dir, const std::string& label) {
   if (!fs::is_directory(dir)) return;
   if (label.empty()) {  // every checkpoint: first finish each committed save, then clear the rest
-    const std::string tail = "_checkpoint.commit";
-    std::vector<std::string> labels;
-    for (const auto& e : fs::directory_iterator(dir)) {
-      const std::string f = e.path().filename().string();
-      if (f.size() > tail.size() && f.ends_with(tail)) labels.push_back(f.substr(0, f.size() - tail.size()));
-    }
-    for (const std::string& l : labels) recover_checkpoint(dir, l);
+    const std::string tail = "_checkpoint";
+    for (const std::string& set : data::interrupted_file_sets(dir))
+      if (set.size() > tail.size() && set.ends_with(tail))
+        recover_checkpoint(dir, set.substr(0, set.size() - tail.size()));
   }
-  const std::string journal = journal_file(dir, label);
-  if (fs::exists(journal)) {  // the new set was complete: finish putting it in place
-    for (const std::string& name : journal_entries(journal)) {
-      const fs::path final_path = fs::path(dir) / name, fresh = final_path.string() + ".new";
-      if (fs::exists(fresh)) fs::rename(fresh, final_path);
-    }
-    fsync_dir(dir);
-    fs::remove(journal);
-  }
-  // Whatever is left is from a save that never completed: the old set stays.
-  for (const auto& e : fs::directory_iterator(dir)) {
-    const std::string f = e.path().filename().string();
-    const bool partial = f.size() > 4 && (f.ends_with(".new") || f.ends_with(".tmp"));
-    if (partial && of_label(f, label)) fs::remove(e.path());  // a journal.tmp too: never committed
-  }
+  data::recover_file_set(dir, set_name(label), [&](const std::string& f) { return of_label(f, label); });
 }
 
 std::string committed_file(const std::string& dir, const std::string& label, const std::string& path) {
-  if (fs::exists(journal_file(dir, label)) && fs::exists(path + ".new")) return path + ".new";
-  return path;
+  return data::committed_path(dir, set_name(label), path);
 }
 
 std::string available_checkpoints(const std::string& dir) {
   std::vector<std::string> labels;
-  const std::string tail = "_net_G_A.safetensors";
   if (fs::is_directory(dir))
     for (const auto& e : fs::directory_iterator(dir)) {
       const std::string f = e.path().filename().string();
-      if (f.size() > tail.size() && f.ends_with(tail)) labels.push_back(f.substr(0, f.size() - tail.size()));
+      const size_t at = f.find("_net_");
+      if (at != std::string::npos && at > 0 && f.ends_with(".safetensors")) labels.push_back(f.substr(0, at));
     }
+  std::sort(labels.begin(), labels.end());
+  labels.erase(std::unique(labels.begin(), labels.end()), labels.end());
   // latest first, then epochs in numeric order, then the rest
   std::sort(labels.begin(), labels.end(), [](const std::string& x, const std::string& y) {
     auto rank = [](const std::string& l) {
       if (l == "latest") return std::pair<int, long long>{0, 0};
-      if (!l.empty() && std::all_of(l.begin(), l.end(), ::isdigit))
+      if (!l.empty() && l.size() < 18 && std::all_of(l.begin(), l.end(), ::isdigit))
         return std::pair<int, long long>{1, std::stoll(l)};
       return std::pair<int, long long>{2, 0};
     };
@@ -211,7 +165,7 @@ std::string available_checkpoints(const std::string& dir) {
   return out.empty() ? "none" : out;
 }
 
-void save_checkpoint(const CycleGANModel& m, const std::string& label, const TrainPosition& pos) {
+void save_checkpoint(const Model& m, const std::string& label, const TrainPosition& pos) {
   const std::string dir = experiment_dir(m.opt);
   fs::create_directories(dir);
   recover_checkpoint(dir, label);
@@ -219,55 +173,36 @@ void save_checkpoint(const CycleGANModel& m, const std::string& label, const Tra
   std::vector<std::string> names;  // of the final files, for the journal
   for (const auto& [name, net] : m.networks()) {
     const std::string path = net_file(m.opt, label, name);
-    safetensors::save(path + ".new", net->state_dict(), {{"checkpoint", id}, {"net", name}});
+    safetensors::save(path + ".new", net->state_dict(), {{"checkpoint", id}, {"net", name}},
+                      net->integer_buffers());
     names.push_back(fs::path(path).filename().string());
   }
   if (m.is_train) {
     std::map<std::string, Tensor> t;
-    for (auto& [k, v] : m.optimizer_G->state_dict("optimizer_G.")) t[k] = v;
-    for (auto& [k, v] : m.optimizer_D->state_dict("optimizer_D.")) t[k] = v;
-    const auto& pa = m.fake_A_pool.images();
-    const auto& pb = m.fake_B_pool.images();
-    for (size_t i = 0; i < pa.size(); ++i) t["fake_A_pool." + std::to_string(i)] = pa[i];
-    for (size_t i = 0; i < pb.size(); ++i) t["fake_B_pool." + std::to_string(i)] = pb[i];
-    const json state = {
+    json state = {
         {"format", kFormat},
         {"version", kVersion},
+        {"model", m.name()},
         {"checkpoint", id},
         {"epoch", pos.epoch},
         {"epoch_iter", pos.epoch_iter},
         {"total_iters", pos.total_iters},
         {"epoch_done", pos.epoch_done},
-        {"schedule", schedule_options_json(m.scheduler_G->options())},
-        {"scheduler_G", schedule_json(*m.scheduler_G)},
-        {"scheduler_D", schedule_json(*m.scheduler_D)},
-        {"fake_A_pool", pa.size()},
-        {"fake_B_pool", pb.size()},
         {"seed", m.opt.seed},
         {"generators",
-         {{"pool", m.pool_generator.state()},
-          {"cpu", default_generator(Device::CPU).state()},
-          {"cuda", default_generator(Device::CUDA).state()}}},
+         {{"cpu", default_generator(Device::CPU).state()}, {"cuda", default_generator(Device::CUDA).state()}}},
     };
+    for (const Model::Optimizer& o : m.optimizers()) {
+      for (auto& [k, v] : o.adam->state_dict("optimizer_" + o.name + ".")) t[k] = v;
+      state["scheduler_" + o.name] = schedule_json(*o.schedule);
+    }
+    if (!m.optimizers().empty()) state["schedule"] = schedule_options_json(m.optimizers()[0].schedule->options());
+    m.save_state(t, state);
     const std::string path = state_file(m.opt, label);
     safetensors::save(path + ".new", t, {{"train_state", state.dump()}});
     names.push_back(fs::path(path).filename().string());
   }
-  fsync_dir(dir);
-  // The commit point: once the journal exists, the new set is the checkpoint.
-  const std::string journal = journal_file(dir, label);
-  {
-    std::FILE* f = std::fopen((journal + ".tmp").c_str(), "wb");
-    if (!f) throw Error("cannot write '" + journal + ".tmp'");
-    bool ok = true;
-    for (const std::string& n : names) ok = ok && std::fprintf(f, "%s\n", n.c_str()) > 0;
-    ok = ok && std::fflush(f) == 0 && ::fsync(::fileno(f)) == 0;
-    ok = std::fclose(f) == 0 && ok;
-    if (!ok) throw Error("writing '" + journal + ".tmp' failed (the previous checkpoint is left as it was)");
-  }
-  fs::rename(journal + ".tmp", journal);
-  fsync_dir(dir);
-  recover_checkpoint(dir, label);  // puts the new files in place and removes the journal
+  data::commit_file_set(dir, set_name(label), names);  // puts the new files in place
 }
 
 std::string load_network(nn::Module& net, const std::string& path) {
@@ -281,21 +216,54 @@ std::string load_network(nn::Module& net, const std::string& path) {
   return it == c.metadata.end() ? "" : it->second;
 }
 
-void load_generators(CycleGANModel& m, const std::string& label) {
+namespace {
+// Why a model's network file may be missing when others of the label exist: another model's.
+std::string missing_network_hint(const Model& m, const std::string& label) {
+  auto has = [&](const char* net) { return fs::exists(net_file(m.opt, label, net)); };
+  if (m.name() == "test" && m.opt.model_suffix.empty() && has("G_A"))
+    return "; this experiment has one generator per direction: add --model_suffix _A (A -> B) or _B (B -> A)";
+  if (m.name() != "cycle_gan" && has("G_A") && !has("G"))
+    return "; this experiment holds a CycleGAN (G_A, G_B): use --model cycle_gan";
+  if (m.name() == "cycle_gan" && has("G") && !has("G_A"))
+    return "; this experiment holds one generator G (pix2pix): use --model pix2pix";
+  return "";
+}
+}  // namespace
+
+void load_networks(Model& m, const std::string& label) {
   const std::string dir = experiment_dir(m.opt);
-  auto path = [&](const char* net) { return committed_file(dir, label, net_file(m.opt, label, net)); };
-  for (const char* net : {"G_A", "G_B"})
-    if (!fs::exists(path(net)))
-      throw Error("checkpoint file '" + net_file(m.opt, label, net) + "' does not exist (checkpoints in " +
-                  dir + ": " + available_checkpoints(dir) + ")");
-  const std::string a = load_network(*m.netG_A, path("G_A")), b = load_network(*m.netG_B, path("G_B"));
-  if (!a.empty() && !b.empty() && a != b)
-    throw Error("'" + path("G_A") + "' and '" + path("G_B") +
-                "' come from different saves; translate with one checkpoint's pair (checkpoints in " + dir +
-                ": " + available_checkpoints(dir) + ")");
+  std::vector<std::pair<std::string, std::string>> files;  // (network, the file a reader takes)
+  for (const auto& [name, net] : m.networks()) {
+    const std::string path = net_file(m.opt, label, name);
+    if (!fs::exists(committed_file(dir, label, path)))
+      throw Error("checkpoint file '" + path + "' does not exist" + missing_network_hint(m, label) +
+                  " (checkpoints in " + dir + ": " + available_checkpoints(dir) + ")");
+    files.emplace_back(name, committed_file(dir, label, path));
+  }
+  std::string first_id;
+  for (size_t i = 0; i < files.size(); ++i) {
+    nn::Module& net = *m.networks()[i].second;
+    std::string id;
+    try {
+      id = load_network(net, files[i].second);
+    } catch (const Error& e) {
+      // The official cycle_gan trains without dropout, and dropout moves a ResNet block's keys
+      if (m.name() == "test" && !m.opt.no_dropout && m.opt.netG.rfind("resnet_", 0) == 0 &&
+          std::string(e.what()).find("conv_block") != std::string::npos)
+        throw Error(std::string(e.what()) +
+                    "\n(a ResNet generator trained without dropout, as --model cycle_gan trains them: add "
+                    "--no_dropout)");
+      throw;
+    }
+    if (i == 0) first_id = id;
+    if (!id.empty() && !first_id.empty() && id != first_id)
+      throw Error("'" + files[0].second + "' and '" + files[i].second +
+                  "' come from different saves; use one checkpoint's files (checkpoints in " + dir + ": " +
+                  available_checkpoints(dir) + ")");
+  }
 }
 
-std::optional<Restored> load_checkpoint(CycleGANModel& m, const std::string& label) {
+std::optional<Restored> load_checkpoint(Model& m, const std::string& label) {
   const std::string dir = experiment_dir(m.opt);
   if (m.is_train) recover_checkpoint(dir, "");  // a resume clears up after any interrupted save
   std::string id;
@@ -303,10 +271,10 @@ std::optional<Restored> load_checkpoint(CycleGANModel& m, const std::string& lab
   for (const auto& [name, net] : m.networks()) {
     const std::string path = committed_file(dir, label, net_file(m.opt, label, name));
     if (!fs::exists(path))
-      throw Error("checkpoint file '" + path + "' does not exist (checkpoints in " + dir + ": " +
-                  available_checkpoints(dir) + ")");
+      throw Error("checkpoint file '" + path + "' does not exist" + missing_network_hint(m, label) +
+                  " (checkpoints in " + dir + ": " + available_checkpoints(dir) + ")");
     const std::string this_id = load_network(*net, path);
-    if (name == "G_A")
+    if (name == m.networks().front().first)
       id = this_id;
     else if (this_id != id)
       ids_agree = false;
@@ -321,7 +289,7 @@ std::optional<Restored> load_checkpoint(CycleGANModel& m, const std::string& lab
   return restore_train_state(m, safetensors::load(spath), "'" + spath + "'", id);
 }
 
-Restored restore_train_state(CycleGANModel& m, const safetensors::Contents& c, const std::string& what,
+Restored restore_train_state(Model& m, const safetensors::Contents& c, const std::string& what,
                              const std::string& id) {
   json st;
   try {
@@ -335,18 +303,24 @@ Restored restore_train_state(CycleGANModel& m, const safetensors::Contents& c, c
     throw Error(what + " is not a training state this program can read (" + e.what() + ")");
   }
   try {
+    // Before version 3 only CycleGAN was trained
+    const std::string saved_model = st.contains("model") ? st.at("model").get<std::string>() : "cycle_gan";
+    if (saved_model != m.name())
+      throw Error(what + " is the training state of a --model " + saved_model + " run, not of --model " +
+                  m.name());
     if (st.at("checkpoint") != id)
       throw Error(what + " belongs to another save than the network files beside it (an interrupted save?)");
-    m.optimizer_G->load_state_dict(c.tensors, "optimizer_G.", what);
-    m.optimizer_D->load_state_dict(c.tensors, "optimizer_D.", what);
+    for (const Model::Optimizer& o : m.optimizers())
+      o.adam->load_state_dict(c.tensors, "optimizer_" + o.name + ".", what);
     TrainPosition pos;
     pos.epoch = static_cast<int>(whole(st, "epoch", 1, kMaxEpochs));
     pos.epoch_iter = whole(st, "epoch_iter", 0, kMaxIters);
     pos.total_iters = whole(st, "total_iters", 0, kMaxIters);
     if (!st.at("epoch_done").is_boolean()) throw Error("'epoch_done' is not true or false");
     pos.epoch_done = st.at("epoch_done").get<bool>();
-    const nn::LRSchedule::Options now = m.scheduler_G->options();
+    const nn::LRSchedule::Options now = m.optimizers().at(0).schedule->options();
     nn::LRSchedule::Options saved = now;
+    const std::string first = "scheduler_" + m.optimizers().at(0).name;
     if (st.contains("schedule")) {
       const json& o = st.at("schedule");
       saved = {o.at("policy").get<std::string>(),
@@ -359,41 +333,20 @@ Restored restore_train_state(CycleGANModel& m, const safetensors::Contents& c, c
       nn::LRSchedule check(saved);  // throws for an unknown policy or a step schedule without a step
     } else {  // version 1: the run's first epoch follows from the position and the steps taken
       saved.epoch_count =
-          pos.epoch - static_cast<int>(whole(st.at("scheduler_G"), "last_epoch", 0, kMaxEpochs)) + 1;
+          pos.epoch - static_cast<int>(whole(st.at(first), "last_epoch", 0, kMaxEpochs)) + 1;
     }
     Restored r;
-    const std::string note = restore_schedule(m.scheduler_G, st.at("scheduler_G"), saved, now);
-    restore_schedule(m.scheduler_D, st.at("scheduler_D"), saved, now);
-    if (!note.empty()) r.notes.push_back(note);
+    for (Model::Optimizer& o : m.optimizers()) {
+      const std::string note = restore_schedule(o.schedule, st.at("scheduler_" + o.name), saved, now);
+      if (!note.empty() && r.notes.empty()) r.notes.push_back(note);  // the same for every schedule
+      o.adam->set_lr(o.schedule->lr());
+    }
     if (m.opt.epoch_count != 1 && m.opt.epoch_count != (pos.epoch_done ? pos.epoch + 1 : pos.epoch))
       r.notes.push_back("--epoch_count " + std::to_string(m.opt.epoch_count) +
                         " is not used: the training state continues at epoch " +
                         std::to_string(pos.epoch_done ? pos.epoch + 1 : pos.epoch));
-    m.optimizer_G->set_lr(m.scheduler_G->lr());
-    m.optimizer_D->set_lr(m.scheduler_D->lr());
-    // A pool holds single fakes, (1, C, H, W): fake_A from G_B (input_nc channels), fake_B from G_A.
-    auto pool = [&](const char* key, ImagePool& p, int channels) {
-      std::vector<Tensor> imgs;
-      const int64_t n = whole(st, key, 0, m.opt.pool_size);
-      for (int64_t i = 0; i < n; ++i) {
-        const std::string k = std::string(key) + "." + std::to_string(i);
-        const auto t = c.tensors.find(k);
-        if (t == c.tensors.end()) throw Error("entry '" + k + "' is missing");
-        const Shape& sh = t->second.shape();
-        if (sh.size() != 4 || sh[0] != 1 || sh[1] != channels || sh[2] < 1 || sh[3] < 1)
-          throw Error("entry '" + k + "' has shape " + shape_str(sh) + ", not (1, " +
-                      std::to_string(channels) + ", H, W)");
-        for (double x : t->second.to_vector<double>())
-          if (!(x >= -1.0 && x <= 1.0))
-            throw Error("entry '" + k + "' holds " + std::to_string(x) + ", outside [-1, 1]");
-        imgs.push_back(t->second.to(DType::F32).to(m.device));
-      }
-      p.set_images(std::move(imgs));
-    };
-    pool("fake_A_pool", m.fake_A_pool, m.opt.input_nc);
-    pool("fake_B_pool", m.fake_B_pool, m.opt.output_nc);
+    m.load_state(c, st);
     const json& g = st.at("generators");
-    m.pool_generator.set_state(g.at("pool").get<std::string>());
     default_generator(Device::CPU).set_state(g.at("cpu").get<std::string>());
     default_generator(Device::CUDA).set_state(g.at("cuda").get<std::string>());
     r.pos = pos;
@@ -407,4 +360,4 @@ Restored restore_train_state(CycleGANModel& m, const safetensors::Contents& c, c
   }
 }
 
-}  // namespace cg::cyclegan
+}  // namespace cg::models

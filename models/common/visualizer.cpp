@@ -1,4 +1,4 @@
-#include "models/cyclegan/visualizer.h"
+#include "models/common/visualizer.h"
 
 #include <algorithm>
 #include <cmath>
@@ -11,10 +11,10 @@
 
 #include "data/files.h"
 #include "data/image.h"
-#include "models/cyclegan/checkpoint.h"
+#include "models/common/checkpoint.h"
 #include "ops/batch.h"
 
-namespace cg::cyclegan {
+namespace cg::models {
 
 namespace fs = std::filesystem;
 
@@ -57,11 +57,14 @@ std::string num(double v) {
   return buf;
 }
 
-// The official order of the visuals in a row.
-long visual_rank(const std::string& label) {
-  static const char* const order[] = {"real_A", "fake_B", "rec_A", "idt_B",
-                                      "real_B", "fake_A", "rec_B", "idt_A"};
-  return std::find(std::begin(order), std::end(order), label) - std::begin(order);
+// A visual's place in the model's official order (unknown labels last).
+long visual_rank(const std::vector<std::string>& order, const std::string& label) {
+  return std::find(order.begin(), order.end(), label) - order.begin();
+}
+
+// The page's title: the model's paper name.
+std::string model_title(const std::string& name) {
+  return name == "cycle_gan" ? "CycleGAN" : name == "pix2pix" ? "pix2pix" : name;
 }
 
 }  // namespace
@@ -136,8 +139,14 @@ std::string loss_chart_svg(const std::string& csv_path, const std::vector<std::s
   return s.str();
 }
 
-Visualizer::Visualizer(const Options& opt, bool quiet, int64_t samples_per_epoch)
-    : opt_(opt), quiet_(quiet), samples_per_epoch_(samples_per_epoch) {
+Visualizer::Visualizer(const Model& model, bool quiet, int64_t samples_per_epoch)
+    : opt_(model.opt),
+      model_name_(model.name()),
+      visual_names_(model.visual_names()),
+      charts_(model.loss_charts()),
+      quiet_(quiet),
+      samples_per_epoch_(samples_per_epoch) {
+  const Options& opt = opt_;
   web_dir_ = (fs::path(experiment_dir(opt)) / "web").string();
   img_dir_ = (fs::path(web_dir_) / "images").string();
   page_ = (fs::path(web_dir_) / "index.html").string();
@@ -153,13 +162,14 @@ Visualizer::Visualizer(const Options& opt, bool quiet, int64_t samples_per_epoch
       found[{std::stoi(m[1]), std::stoll(m[2])}].emplace_back(m[3], "images/" + f);
   }
   for (auto& [key, imgs] : found) {
-    std::sort(imgs.begin(), imgs.end(),
-              [](const auto& a, const auto& b) { return visual_rank(a.first) < visual_rank(b.first); });
+    std::sort(imgs.begin(), imgs.end(), [&](const auto& a, const auto& b) {
+      return visual_rank(visual_names_, a.first) < visual_rank(visual_names_, b.first);
+    });
     rows_.push_back({key.first, key.second, imgs});
   }
 }
 
-void Visualizer::display(const CycleGANModel& model, int epoch, int64_t total_iters, bool keep) {
+void Visualizer::display(const Model& model, int epoch, int64_t total_iters, bool keep) {
   if (opt_.no_html) return;
   Row row{epoch, total_iters, {}};
   char prefix[64];
@@ -184,7 +194,7 @@ void Visualizer::display(const CycleGANModel& model, int epoch, int64_t total_it
   write_page();
 }
 
-void Visualizer::finish(const CycleGANModel&) {
+void Visualizer::finish() {
   if (!opt_.no_html) write_page();
 }
 
@@ -192,7 +202,8 @@ void Visualizer::write_page() const {
   const std::string csv = (fs::path(experiment_dir(opt_)) / "loss_log.csv").string();
   std::ostringstream h;
   h << "<!DOCTYPE html>\n<html><head><meta charset='utf-8'><meta http-equiv='refresh' content='60'>\n"
-    << "<title>" << html_escape(opt_.name) << " - CycleGAN training</title>\n"
+    << "<title>" << html_escape(opt_.name) << " - " << html_escape(model_title(model_name_))
+    << " training</title>\n"
     << "<style>body{font-family:sans-serif;margin:20px;color:#222} h1{font-size:20px} "
        "h2{font-size:16px;margin-top:28px}"
     << " .row{display:flex;flex-wrap:wrap;gap:6px} .cell{text-align:center;font-size:12px}"
@@ -201,7 +212,7 @@ void Visualizer::write_page() const {
     << " .meta{color:#666;font-size:13px}"
     << "</style></head><body>\n";
   h << "<h1>Experiment: " << html_escape(opt_.name) << "</h1>\n";
-  h << "<p class='meta'>dataroot " << html_escape(opt_.dataroot) << " &middot; " << html_escape(opt_.netG)
+  h << "<p class='meta'>" << html_escape(model_title(model_name_)) << " &middot; dataroot " << html_escape(opt_.dataroot) << " &middot; " << html_escape(opt_.netG)
     << ", ngf " << opt_.ngf << ", " << html_escape(opt_.netD) << ", ndf " << opt_.ndf << ", "
     << html_escape(opt_.gan_mode) << " &middot; preprocess " << html_escape(opt_.preprocess)
     << (opt_.preprocess == "none"
@@ -210,15 +221,15 @@ void Visualizer::write_page() const {
     << " &middot; device " << html_escape(opt_.device)
     << " &middot; the page refreshes itself every minute</p>\n";
   h << "<h2>Losses</h2>\n";
-  const std::string gan =
-      loss_chart_svg(csv, {"D_A", "G_A", "D_B", "G_B"}, "adversarial losses", samples_per_epoch_);
-  const std::string cyc = loss_chart_svg(csv, {"cycle_A", "idt_A", "cycle_B", "idt_B"},
-                                         "cycle and identity losses", samples_per_epoch_);
-  if (gan.empty())
+  std::vector<std::string> charts;
+  for (const auto& [title, columns] : charts_) {
+    std::string svg = loss_chart_svg(csv, columns, title, samples_per_epoch_);
+    if (!svg.empty()) charts.push_back(std::move(svg));
+  }
+  if (charts.empty())
     h << "<p class='meta'>No losses logged yet (every --print_freq " << opt_.print_freq
       << " iterations).</p>\n";
-  else
-    h << "<div>" << gan << "</div>\n<div>" << cyc << "</div>\n";
+  for (const std::string& svg : charts) h << "<div>" << svg << "</div>\n";
   h << "<h2>Images (newest first)</h2>\n";
   if (rows_.empty() && !current_)
     h << "<p class='meta'>No images yet (every --display_freq " << opt_.display_freq << " iterations).</p>\n";
@@ -238,4 +249,4 @@ void Visualizer::write_page() const {
   data::write_file_atomically(page_, h.str());  // a browser refreshing it never sees half a page
 }
 
-}  // namespace cg::cyclegan
+}  // namespace cg::models

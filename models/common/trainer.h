@@ -1,14 +1,15 @@
-// The training program's loop, as the official train.py, plus an exact resume, safe stops and
-// NaN detection. apps/cyclegan_train is a thin main around run_training.
+// The training program's loop, as the official train.py, for every model: an exact resume, safe
+// stops and NaN detection, the loss logs, the progress line and the page. apps/cyclegan_train is a
+// thin main around run_training.
 #pragma once
 
 #include <cstdint>
 #include <functional>
 #include <iosfwd>
 
-#include "models/cyclegan/options.h"
+#include "models/common/options.h"
 
-namespace cg::cyclegan {
+namespace cg::models {
 
 // Exit codes beyond 0 (done) and 1 (an error, thrown as cg::Error).
 inline constexpr int kExitNonFinite = 3;  // a loss became NaN or infinite; nothing was saved over good files
@@ -20,9 +21,9 @@ struct TrainControl {
   bool quiet = false;  // no progress output on stdout (files are written as usual)
 };
 
-// Trains per `opt`. Returns 0 when done (or stopped by `ctl`), 128 + signal after SIGINT/SIGTERM
+// Trains the model --model names (create_model) per `opt`. Returns 0 when done (or stopped by `ctl`), 128 + signal after SIGINT/SIGTERM
 // (the step is finished and 'latest' saved first), kExitNonFinite on a NaN/Inf loss. Throws cg::Error
 // for bad options, data or checkpoints.
 int run_training(const Options& opt, const TrainControl& ctl = {});
 
-}  // namespace cg::cyclegan
+}  // namespace cg::models

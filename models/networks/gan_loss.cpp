@@ -1,12 +1,13 @@
-#include "models/cyclegan/gan_loss.h"
+#include "models/networks/gan_loss.h"
 
 #include "ops/ops.h"
 
-namespace cg::cyclegan {
+namespace cg::models {
 
 GANLoss::GANLoss(std::string mode) : mode_(std::move(mode)) {
   if (mode_ != "lsgan" && mode_ != "vanilla" && mode_ != "wgangp")
-    throw Error("gan mode '" + mode_ + "' not implemented (expected lsgan, vanilla or wgangp)");
+    throw Error("--gan_mode '" + mode_ + "': gan mode '" + mode_ +
+                "' not implemented (expected lsgan, vanilla or wgangp)");
 }
 
 Tensor GANLoss::operator()(const Tensor& prediction, bool target_is_real) const {
@@ -16,4 +17,4 @@ Tensor GANLoss::operator()(const Tensor& prediction, bool target_is_real) const 
   return mode_ == "lsgan" ? mse_loss(prediction, target) : bce_with_logits(prediction, target);
 }
 
-}  // namespace cg::cyclegan
+}  // namespace cg::models

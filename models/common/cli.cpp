@@ -1,6 +1,8 @@
-#include "models/cyclegan/cli.h"
+#include "models/common/cli.h"
 
 #include <CLI/CLI.hpp>
+#include <algorithm>
+#include <cmath>
 #include <charconv>
 #include <cstdio>
 #include <filesystem>
@@ -12,8 +14,12 @@
 #include <vector>
 
 #include "backend/types.h"
+#include "data/dataset.h"
+#include "models/common/model.h"
+#include "models/networks/networks.h"
+#include "nn/init.h"
 
-namespace cg::cyclegan {
+namespace cg::models {
 
 namespace {
 
@@ -58,7 +64,18 @@ struct Flag {
   unsigned scope;
   const char* help;
   const char* ignored = nullptr;  // for official flags with no meaning here: why (printed when given)
+  const char* models = nullptr;   // a model's own flag: the --model names that have it ("" = every model)
 };
+
+// Whether flag f belongs to the programs of `scope` with --model `model`.
+bool has_flag(const Flag& f, unsigned scope, const std::string& model) {
+  if (!(f.scope & scope)) return false;
+  if (!f.models) return true;
+  std::stringstream in(f.models);
+  for (std::string m; in >> m;)
+    if (m == model) return true;
+  return false;
+}
 
 constexpr const char* kVisdom =
     "visdom display; the training page CHECKPOINTS/NAME/web/index.html replaces it";
@@ -73,9 +90,12 @@ const std::vector<Flag>& flag_table() {
       {"gpu_ids", &O::gpu_ids, kBoth,
        "-1: the CPU, 0: the first GPU (one GPU for now); the same as --device, the official way"},
       {"checkpoints_dir", &O::checkpoints_dir, kBoth, "where experiments keep their checkpoints"},
-      {"model", &O::model, kTrain, "cycle_gan (the only model this program trains)"},
+      {"model", &O::model, kTrain,
+       "cycle_gan (unpaired: trainA/trainB) | pix2pix (paired: AB images in DATAROOT/train); each sets its "
+       "own defaults"},
       {"model", &O::model, kTest,
-       "cycle_gan (testA/testB, both generators) | test (one generator over every image in --dataroot)"},
+       "cycle_gan (testA/testB, both generators) | pix2pix (AB images in DATAROOT/test) | test (one "
+       "generator over every image in --dataroot)"},
       {"input_nc", &O::input_nc, kBoth, "channels of domain A images: 3 (RGB) or 1 (gray)"},
       {"output_nc", &O::output_nc, kBoth, "channels of domain B images: 3 (RGB) or 1 (gray)"},
       {"ngf", &O::ngf, kBoth, "filters in the generators' first convolution"},
@@ -88,10 +108,10 @@ const std::vector<Flag>& flag_table() {
       {"init_type", &O::init_type, kBoth, "weight init: normal | xavier | kaiming | orthogonal"},
       {"init_gain", &O::init_gain, kBoth, "scale of the normal, xavier and orthogonal inits"},
       {"no_dropout", &O::no_dropout, kBoth,
-       "no dropout in the generators (the cycle_gan default: always on)"},
+       "no dropout in the generators (set by --model cycle_gan; pix2pix and test use dropout)"},
       {"dataset_mode", &O::dataset_mode, kBoth,
-       "unaligned (two folders, unpaired) | single (one folder, --model test); chosen from --model when not "
-       "given"},
+       "unaligned (two folders, unpaired) | aligned (AB images, pix2pix) | single (one folder, --model test); "
+       "chosen from --model when not given"},
       {"direction", &O::direction, kBoth, "AtoB or BtoA: which folder is the generator's input"},
       {"serial_batches", &O::serial_batches, kBoth,
        "take images in order (otherwise shuffled, B drawn at random)"},
@@ -152,10 +172,11 @@ const std::vector<Flag>& flag_table() {
       {"pool_size", &O::pool_size, kTrain, "size of the buffer of generated images the discriminators see"},
       {"lr_policy", &O::lr_policy, kTrain, "learning-rate schedule: linear | step | plateau | cosine"},
       {"lr_decay_iters", &O::lr_decay_iters, kTrain, "epochs between x0.1 steps when --lr_policy step"},
-      {"lambda_A", &O::lambda_A, kTrain, "weight of the cycle loss A -> B -> A"},
-      {"lambda_B", &O::lambda_B, kTrain, "weight of the cycle loss B -> A -> B"},
+      {"lambda_A", &O::lambda_A, kTrain, "weight of the cycle loss A -> B -> A", nullptr, "cycle_gan"},
+      {"lambda_B", &O::lambda_B, kTrain, "weight of the cycle loss B -> A -> B", nullptr, "cycle_gan"},
       {"lambda_identity", &O::lambda_identity, kTrain,
-       "weight of the identity loss, relative to lambda_A/B (0 disables it)"},
+       "weight of the identity loss, relative to lambda_A/B (0 disables it)", nullptr, "cycle_gan"},
+      {"lambda_L1", &O::lambda_L1, kTrain, "weight of the L1 loss between G(A) and B", nullptr, "pix2pix"},
       // ---- testing ----
       {"results_dir", &O::results_dir, kTest, "where results are written"},
       {"aspect_ratio", &O::aspect_ratio, kTest,
@@ -164,7 +185,7 @@ const std::vector<Flag>& flag_table() {
       {"num_test", Count{&O::num_test, "all"}, kTest,
        "how many images to translate ('all', the default, or a number)"},
       {"model_suffix", &O::model_suffix, kTest,
-       "with --model test, loads <epoch>_net_G<model_suffix>: '_A' for G_A, '_B' for G_B"},
+       "loads <epoch>_net_G<model_suffix>: '_A' for a CycleGAN's G_A, '_B' for its G_B", nullptr, "test"},
   };
   return t;
 }
@@ -191,7 +212,7 @@ std::string value_text(const Options& o, const Member& m) {
 std::vector<std::pair<std::string, std::string>> values(const Options& o, bool is_train) {
   std::vector<std::pair<std::string, std::string>> v = {{"isTrain", py_bool(is_train)}};
   for (const Flag& f : flag_table())
-    if (f.scope & (is_train ? kTrain : kTest)) {
+    if (has_flag(f, is_train ? kTrain : kTest, o.model)) {
       std::string text = value_text(o, f.member);
       if (std::string(f.name) == "dataroot" && text.empty()) text = "None";
       v.emplace_back(f.name, text);
@@ -235,16 +256,31 @@ std::string fill_suffix(const Options& o, bool is_train) {
   return out;
 }
 
+// The value of the last --model (or --model=) on the command line, or the program's default.
+std::string model_of(int argc, char** argv, bool is_train) {
+  std::string model = is_train ? "cycle_gan" : "test";
+  for (int i = 1; i < argc; ++i) {
+    const std::string a = argv[i];
+    if (a == "--model" && i + 1 < argc)
+      model = argv[++i];
+    else if (a.rfind("--model=", 0) == 0)
+      model = a.substr(8);
+  }
+  return model;
+}
+
 Parsed parse(int argc, char** argv, bool is_train) {
-  Options o = is_train ? Options{} : test_defaults();
-  CLI::App app(is_train ? "Trains CycleGAN on unpaired images from DATAROOT/trainA and DATAROOT/trainB."
-                        : "Translates images with trained CycleGAN generators.",
+  const std::string model = model_of(argc, argv, is_train);
+  Options o = default_options(model, is_train);
+  CLI::App app(is_train ? "Trains a model: CycleGAN on unpaired images (DATAROOT/trainA, trainB) or pix2pix on "
+                          "paired ones (AB images in DATAROOT/train)."
+                        : "Translates images with trained generators (CycleGAN, pix2pix, or one generator).",
                is_train ? "cyclegan_train" : "cyclegan_test");
   app.get_formatter()->column_width(34);
   const unsigned scope = is_train ? kTrain : kTest;
   std::map<std::string, std::string> counts;  // Count flags are read as text first
   for (const Flag& f : flag_table()) {
-    if (!(f.scope & scope)) continue;
+    if (!has_flag(f, scope, model)) continue;
     const std::string name = std::string("--") + f.name;
     CLI::Option* opt = std::visit(
         [&](auto&& p) -> CLI::Option* {
@@ -277,7 +313,7 @@ Parsed parse(int argc, char** argv, bool is_train) {
     return p;
   };
   for (const Flag& f : flag_table()) {
-    if (!(f.scope & scope)) continue;
+    if (!has_flag(f, scope, model)) continue;
     if (const Count* c = std::get_if<Count>(&f.member))
       if (!parse_count(counts[f.name], c->word, o.*c->m))
         return usage_error(std::string("--") + f.name + ": expected '" + c->word +
@@ -310,7 +346,6 @@ Parsed parse(int argc, char** argv, bool is_train) {
     o.device = dev;
   }
   o.gpu_ids = o.device == "cuda" ? "0" : "-1";
-  if (!is_train && !app.count("--dataset_mode")) o.dataset_mode = o.model == "test" ? "single" : "unaligned";
   if (!o.suffix.empty()) {
     try {
       o.name += "_" + fill_suffix(o, is_train);
@@ -326,15 +361,6 @@ Parsed parse(int argc, char** argv, bool is_train) {
 
 Parsed parse_train_args(int argc, char** argv) { return parse(argc, argv, true); }
 
-Options test_defaults() {
-  Options o;
-  o.phase = "test";
-  o.model = "test";           // the official test options' default
-  o.load_size = 256;          // ... and load_size = crop_size
-  o.dataset_mode = "single";  // the test model's
-  return o;
-}
-
 Parsed parse_test_args(int argc, char** argv) { return parse(argc, argv, false); }
 
 std::string load_label(const Options& opt) {
@@ -342,7 +368,7 @@ std::string load_label(const Options& opt) {
 }
 
 std::string options_text(const Options& opt, bool is_train) {
-  const Options defaults = is_train ? Options{} : test_defaults();
+  const Options defaults = default_options(opt.model, is_train);
   const auto now = values(opt, is_train), def = values(defaults, is_train);
   std::string msg = "----------------- Options ---------------\n";
   for (size_t i = 0; i < now.size(); ++i) {
@@ -368,27 +394,60 @@ void validate_options(const Options& o, bool is_train) {
   auto need = [](bool ok, const std::string& msg) {
     if (!ok) throw Error(msg);
   };
+  // ---- the model, and the data it reads ----
+  const std::vector<std::string> models = model_names(is_train);
+  std::string known;  // "a, b or c"
+  for (size_t i = 0; i < models.size(); ++i)
+    known += (i == 0 ? "" : i + 1 == models.size() ? " or " : ", ") + models[i];
+  need(std::find(models.begin(), models.end(), o.model) != models.end(),
+       std::string("--model must be ") + known + (is_train ? " in cyclegan_train" : " in cyclegan_test") +
+           ", got '" + o.model + "'");
+  const std::string mode = o.model == "cycle_gan" ? "unaligned" : o.model == "pix2pix" ? "aligned" : "single";
+  const char* what = o.model == "cycle_gan" ? "two unpaired folders (unaligned)"
+                     : o.model == "pix2pix" ? "paired AB images (aligned)"
+                                            : "one folder of images (single)";
+  need(o.dataset_mode == mode,
+       "--dataset_mode: --model " + o.model + " reads " + what + ", got '" + o.dataset_mode + "'");
+  // ---- networks ----
   need(o.input_nc == 1 || o.input_nc == 3, "--input_nc must be 1 or 3");
   need(o.output_nc == 1 || o.output_nc == 3, "--output_nc must be 1 or 3");
   need(o.ngf > 0 && o.ndf > 0, "--ngf and --ndf must be positive");
+  need(known_generator(o.netG), "--netG '" + o.netG +
+                                    "' is not recognized (expected resnet_9blocks, resnet_6blocks, "
+                                    "resnet_<N>blocks, unet_128 or unet_256)");
+  need(o.norm == "instance" || o.norm == "batch" || o.norm == "none",
+       "--norm must be instance, batch or none, got '" + o.norm + "'");
+  need(nn::known_init_type(o.init_type), "--init_type '" + o.init_type +
+                                             "' is not known (expected normal, xavier, kaiming or orthogonal)");
+  need(std::isfinite(o.init_gain), "--init_gain must be a finite number");
+  if (is_train) {
+    need(known_discriminator(o.netD),
+         "--netD '" + o.netD + "' is not recognized (expected basic, n_layers or pixel)");
+    need(o.n_layers_D >= 1, "--n_layers_D must be >= 1, got " + std::to_string(o.n_layers_D));
+  }
+  // ---- data ----
   need(o.direction == "AtoB" || o.direction == "BtoA",
        "--direction must be AtoB or BtoA, got '" + o.direction + "'");
   need(o.batch_size >= 1, "--batch_size must be >= 1");
   need(o.num_threads >= 0, "--num_threads must be >= 0");
   need(o.device == "cpu" || o.device == "cuda", "--device must be cpu or cuda, got '" + o.device + "'");
   need(o.max_dataset_size >= 1, "--max_dataset_size must be >= 1");
-  need(o.norm == "instance" || o.norm == "batch" || o.norm == "none",
-       "--norm must be instance, batch or none, got '" + o.norm + "'");
+  data::validate(data::Preprocess{o.preprocess, o.load_size, o.crop_size});  // names --preprocess or the sizes
   // The ResNet generator halves the size twice and doubles it twice, the U-Nets 7 or 8 times: other
   // sizes come back changed (or fail in a skip connection) mid-training, so the crop is checked
   // here, before anything is written.
   const bool crops =
       o.preprocess == "resize_and_crop" || o.preprocess == "crop" || o.preprocess == "scale_width_and_crop";
-  const int unit = o.netG == "unet_256" ? 256 : o.netG == "unet_128" ? 128 : 4;
+  const int downs = unet_downsamplings(o.netG);
+  const int unit = downs ? 1 << downs : 4;
   need(!crops || (o.crop_size >= unit && o.crop_size % unit == 0),
        "--crop_size must be a positive multiple of " + std::to_string(unit) + " (--netG " + o.netG +
-           " halves the size " + (unit == 4 ? "twice" : std::to_string(unit == 128 ? 7 : 8) + " times") +
-           "), got " + std::to_string(o.crop_size));
+           " halves the size " + (unit == 4 ? "twice" : std::to_string(downs) + " times") + "), got " +
+           std::to_string(o.crop_size));
+  // resized to --load_size, then cropped: every image would be refused
+  need(!(o.preprocess == "resize_and_crop" || o.preprocess == "scale_width_and_crop") || o.load_size >= o.crop_size,
+       "--load_size " + std::to_string(o.load_size) + " is smaller than --crop_size " + std::to_string(o.crop_size) +
+           ": --preprocess " + o.preprocess + " resizes to --load_size, then crops");
   need(o.preprocess != "scale_width" || (o.load_size >= 4 && o.load_size % 4 == 0),
        "--load_size must be a positive multiple of 4 with --preprocess scale_width, got " +
            std::to_string(o.load_size));
@@ -396,29 +455,30 @@ void validate_options(const Options& o, bool is_train) {
   need(o.max_pixels >= 1, "--max_pixels must be >= 1 (or 'none')");
   need(o.load_iter >= 0, "--load_iter must be >= 0");
   if (is_train) {
-    need(o.model == "cycle_gan", "cyclegan_train trains --model cycle_gan only, got '" + o.model + "'");
-    need(o.dataset_mode == "unaligned",
-         "--dataset_mode: cyclegan_train reads two unpaired folders (unaligned), got '" + o.dataset_mode +
-             "'");
     need(o.update_html_freq >= 1, "--update_html_freq must be >= 1");
     need(o.n_epochs >= 0 && o.n_epochs_decay >= 0, "--n_epochs and --n_epochs_decay must be >= 0");
     need(o.epoch_count >= 1, "--epoch_count must be >= 1");
     need(o.print_freq >= 1 && o.display_freq >= 1 && o.save_latest_freq >= 1 && o.save_epoch_freq >= 1,
          "--print_freq, --display_freq, --save_latest_freq and --save_epoch_freq must be >= 1");
     need(o.pool_size >= 0, "--pool_size must be >= 0");
-    need(o.lr > 0, "--lr must be positive");
+    need(o.lr > 0 && std::isfinite(o.lr), "--lr must be positive");
     need(o.beta1 >= 0 && o.beta1 < 1, "--beta1 must be in [0, 1)");
-    need(o.lambda_identity == 0 || o.input_nc == o.output_nc,
-         "--lambda_identity > 0 needs --input_nc == --output_nc; set --lambda_identity 0");
+    need(o.gan_mode == "lsgan" || o.gan_mode == "vanilla" || o.gan_mode == "wgangp",
+         "--gan_mode '" + o.gan_mode + "' is not implemented (expected lsgan, vanilla or wgangp)");
+    need(o.lr_policy == "linear" || o.lr_policy == "step" || o.lr_policy == "plateau" || o.lr_policy == "cosine",
+         "--lr_policy '" + o.lr_policy + "' is not known (expected linear, step, plateau or cosine)");
+    need(o.lr_policy != "step" || o.lr_decay_iters > 0,
+         "--lr_decay_iters must be > 0 with --lr_policy step, got " + std::to_string(o.lr_decay_iters));
+    if (o.model == "cycle_gan") {
+      need(o.lambda_A >= 0 && o.lambda_B >= 0 && o.lambda_identity >= 0,
+           "--lambda_A, --lambda_B and --lambda_identity must be >= 0");
+      need(o.lambda_identity == 0 || o.input_nc == o.output_nc,
+           "--lambda_identity > 0 needs --input_nc == --output_nc; set --lambda_identity 0");
+    }
+    if (o.model == "pix2pix") need(o.lambda_L1 >= 0 && std::isfinite(o.lambda_L1), "--lambda_L1 must be >= 0");
   } else {
-    need(o.model == "cycle_gan" || o.model == "test",
-         "--model must be cycle_gan or test, got '" + o.model + "'");
-    const std::string mode = o.model == "test" ? "single" : "unaligned";
-    need(o.dataset_mode == mode, "--dataset_mode: --model " + o.model + " reads " +
-                                     (o.model == "test" ? "one folder (single)" : "testA/testB (unaligned)") +
-                                     ", got '" + o.dataset_mode + "'");
     need(o.aspect_ratio > 0, "--aspect_ratio must be positive");
   }
 }
 
-}  // namespace cg::cyclegan
+}  // namespace cg::models

@@ -1,4 +1,4 @@
-#include "models/cyclegan/tester.h"
+#include "models/common/tester.h"
 
 #include <cstdio>
 #include <filesystem>
@@ -6,13 +6,13 @@
 
 #include "data/dataset.h"
 #include "data/files.h"
-#include "models/cyclegan/checkpoint.h"
-#include "models/cyclegan/cli.h"
-#include "models/cyclegan/cycle_gan_model.h"
-#include "models/cyclegan/networks.h"
+#include "models/common/checkpoint.h"
+#include "models/common/cli.h"
+#include "models/common/datasets.h"
+#include "models/common/model.h"
 #include "ops/ops.h"
 
-namespace cg::cyclegan {
+namespace cg::models {
 
 namespace fs = std::filesystem;
 
@@ -105,81 +105,41 @@ std::string run_test(const Options& opt, bool quiet, std::vector<std::string>* f
   };
   ResultsPage page(folder, "Experiment = " + opt.name + ", Phase = " + opt.phase + ", Epoch = " + opt.epoch,
                    opt.display_winsize);
-  // As the official test.py: batch 1, images in order, no flips.
-  data::Preprocess pre{opt.preprocess, opt.load_size, opt.crop_size, false, opt.input_nc, opt.max_pixels};
-  data::validate(pre);
   auto progress = [&](int64_t i, const std::string& path) {
     if (!quiet && i % 5 == 0)
       std::printf("processing (%04lld)-th image... ['%s']\n", static_cast<long long>(i), path.c_str());
   };
   NoGradGuard no_grad;
-  if (opt.model == "test") {
-    Generator unused(opt.seed);
-    auto G = define_G(opt.input_nc, opt.output_nc, opt.ngf, opt.netG, opt.norm, !opt.no_dropout,
-                      opt.init_type, opt.init_gain, unused);
-    const std::string file = committed_file(dir, label, net_file(opt, label, "G" + opt.model_suffix));
-    if (!fs::exists(file)) {
-      std::string hint;
-      if (opt.model_suffix.empty() && fs::exists(net_file(opt, label, "G_A")))
-        hint =
-            "; this experiment has one generator per direction: add --model_suffix _A (A -> B) or _B (B -> "
-            "A)";
-      throw Error("checkpoint file '" + file + "' does not exist" + hint + " (checkpoints in " + dir + ": " +
-                  available_checkpoints(dir) + ")");
+  const std::unique_ptr<Model> model = create_model(opt, false);
+  load_networks(*model, label);
+  for (const auto& [name, net] : model->networks()) net->train(!opt.eval);  // as test.py: train mode unless --eval
+  // As the official test.py: batch 1, images in order, no flips (create_dataset's test settings).
+  const std::unique_ptr<data::Dataset> ds = create_dataset(opt, false);
+  data::Loader loader(*ds, 1, false, std::max(1, opt.num_threads), opt.seed, opt.max_dataset_size);
+  loader.start_epoch(1, 0);
+  fs::create_directories(image_dir);
+  data::Batch b;
+  for (int64_t i = 0; i < opt.num_test; ++i) {
+    try {
+      if (!loader.next(b)) break;
+    } catch (const data::LoadError& e) {
+      skip(e.file, e);
+      continue;
     }
-    load_network(*G, file);
-    G->train(!opt.eval);  // as the official test.py: train mode unless --eval
-    const Device dev = options_device(opt);
-    G->to(dev);
-    const Bf16Autocast amp(opt.amp);
-    const auto paths = data::find_images(opt.dataroot, opt.max_dataset_size);
-    fs::create_directories(image_dir);
-    Generator gen(opt.seed);
-    for (int64_t i = 0; i < static_cast<int64_t>(paths.size()) && i < opt.num_test; ++i) {
-      const std::string& path = paths[static_cast<size_t>(i)];
-      try {
-        Tensor real = data::transform(data::read_image(path, opt.input_nc, opt.max_pixels), pre, gen, path);
-        real = real.reshape({1, real.size(0), real.size(1), real.size(2)}).to(dev);
-        const Tensor fake = (*G)(real);
-        progress(i, path);
-        save_images(page, image_dir, path, {{"real", real}, {"fake", fake}}, opt.aspect_ratio);
-      } catch (const Error& e) {
-        skip(path, e);
-      }
-    }
-  } else {
-    CycleGANModel model(opt, false);
-    load_generators(model, label);
-    model.netG_A->train(!opt.eval);
-    model.netG_B->train(!opt.eval);
-    data::UnalignedDataset::Options d;
-    d.dataroot = opt.dataroot;
-    d.phase = opt.phase;
-    d.a_to_b = opt.direction == "AtoB";
-    d.serial_batches = true;
-    d.input_nc = opt.input_nc;
-    d.output_nc = opt.output_nc;
-    d.max_dataset_size = opt.max_dataset_size;
-    d.preprocess = pre;
-    const data::UnalignedDataset ds(d);
-    data::Loader loader(ds, 1, false, std::max(1, opt.num_threads), opt.seed, opt.max_dataset_size);
-    loader.start_epoch(1, 0);
-    fs::create_directories(image_dir);
-    data::Loader::Batch b;
-    for (int64_t i = 0; i < opt.num_test && loader.next(b); ++i) {
-      const std::string& path = opt.direction == "AtoB" ? b.A_paths[0] : b.B_paths[0];
-      try {
-        model.set_input(b.A, b.B);
-        model.test();
-        progress(i, path);
-        save_images(page, image_dir, path, model.current_visuals(), opt.aspect_ratio);
-      } catch (const Error& e) {
-        skip(path + " / " + (opt.direction == "AtoB" ? b.B_paths[0] : b.A_paths[0]), e);
-      }
+    const std::string& path = opt.direction == "AtoB" || !b.B.defined() ? b.A_paths[0] : b.B_paths[0];
+    try {
+      model->set_input(b);
+      model->test();
+      progress(i, path);
+      save_images(page, image_dir, path, model->current_visuals(), opt.aspect_ratio);
+    } catch (const Error& e) {
+      // an unpaired test names both of its files
+      const std::string other = opt.direction == "AtoB" ? b.B_paths[0] : b.A_paths[0];
+      skip(b.B.defined() && other != path ? path + " / " + other : path, e);
     }
   }
   page.save();
   return folder;
 }
 
-}  // namespace cg::cyclegan
+}  // namespace cg::models

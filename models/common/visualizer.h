@@ -1,29 +1,31 @@
 // The training web page: CHECKPOINTS/NAME/web/index.html, rebuilt every --display_freq iterations
-// with a row of the current images (real, fake, reconstructed, identity for both directions) and
-// the loss curves drawn as inline SVG from loss_log.csv. One self-contained page (the images sit
-// beside it in web/images/), no server.
+// with a row of the model's current visuals (CycleGAN: real, fake, reconstructed, identity for
+// both directions; pix2pix: real_A, fake_B, real_B) and the model's loss charts drawn as inline
+// SVG from loss_log.csv. One self-contained page (the images sit beside it in web/images/), no
+// server.
 #pragma once
 
 #include <optional>
 #include <string>
 #include <vector>
 
-#include "models/cyclegan/cycle_gan_model.h"
+#include "models/common/model.h"
 
-namespace cg::cyclegan {
+namespace cg::models {
 
 class Visualizer {
  public:
   // Picks up the rows of an earlier run of this experiment from web/images, so a resumed run
   // keeps them. samples_per_epoch scales the curves' x axis.
-  Visualizer(const Options& opt, bool quiet, int64_t samples_per_epoch);
+  // `model` gives the page's title, the visuals' order and the loss charts.
+  Visualizer(const Model& model, bool quiet, int64_t samples_per_epoch);
   // Shows the model's current visuals on the rebuilt page. `keep`: as a row of its history
   // (web/images/epochNNN_iterNNNNNNN_<label>.png; the official keeps one every --update_html_freq
   // iterations and the first of each epoch); otherwise as the latest update (current_<label>.png),
   // replaced by the next one. Nothing at all with --no_html.
-  void display(const CycleGANModel& model, int epoch, int64_t total_iters, bool keep);
+  void display(const Model& model, int epoch, int64_t total_iters, bool keep);
   // Rebuilds the page once more (the curves up to the last logged iteration).
-  void finish(const CycleGANModel& model);
+  void finish();
   const std::string& page_path() const { return page_; }
 
  private:
@@ -34,6 +36,9 @@ class Visualizer {
   };
   void write_page() const;
   Options opt_;
+  std::string model_name_;
+  std::vector<std::string> visual_names_;
+  std::vector<std::pair<std::string, std::vector<std::string>>> charts_;
   bool quiet_;
   int64_t samples_per_epoch_;
   std::string web_dir_, img_dir_, page_;
@@ -46,4 +51,4 @@ class Visualizer {
 std::string loss_chart_svg(const std::string& csv_path, const std::vector<std::string>& columns,
                            const std::string& title, int64_t samples_per_epoch);
 
-}  // namespace cg::cyclegan
+}  // namespace cg::models

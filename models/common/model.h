@@ -1,0 +1,125 @@
+// The model interface every model implements (the role of the official BaseModel), and what they
+// share: options, device, optimizers with their learning-rate schedules, the losses of the last
+// step kept on the device, the captured step (nn/captured_step.h). The harness around it (the
+// training loop, the tester, checkpoints, the pages, the flags) works with any model through this
+// interface alone.
+#pragma once
+
+#include <memory>
+#include <nlohmann/json_fwd.hpp>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "data/dataset.h"
+#include "models/common/options.h"
+#include "nn/adam.h"
+#include "nn/captured_step.h"
+#include "nn/lr_schedule.h"
+#include "nn/module.h"
+#include "nn/safetensors.h"
+
+namespace cg::models {
+
+// The device --device names, after checking that this build and this machine can run it: an
+// error that says which is missing otherwise.
+Device options_device(const Options& opt);
+
+class Model {
+ public:
+  // Checks the options (validate_options) and picks the device; the derived model builds its
+  // networks, losses and optimizers (add_optimizer).
+  Model(const Options& opt, bool is_train);
+  virtual ~Model();
+  Model(const Model&) = delete;
+  Model& operator=(const Model&) = delete;
+
+  // ---- what the model is (the official names and orders) ----
+  virtual std::string name() const = 0;                     // its --model: "cycle_gan", "pix2pix", ...
+  virtual std::vector<std::string> loss_names() const = 0;  // loss_names
+  // visual_names: every name current_visuals can return, in its order
+  virtual std::vector<std::string> visual_names() const = 0;
+  // The networks as (name, module), the official model_names: what checkpoints save and load as
+  // <label>_net_<name>. In testing only those the test needs (the generators).
+  virtual std::vector<std::pair<std::string, nn::Module*>> networks() const = 0;
+  // The training page's loss charts: (title, loss names); by default one chart of every loss.
+  virtual std::vector<std::pair<std::string, std::vector<std::string>>> loss_charts() const;
+
+  // ---- the work ----
+  virtual void set_input(const data::Batch& batch) = 0;  // --direction BtoA swaps A and B
+  virtual void forward() = 0;
+  virtual void optimize_parameters() = 0;
+  void test();  // forward without recording (the official test(): no_grad)
+
+  // ---- what the harness reads ----
+  // The losses of the last step by name, in loss_names' order: one copy from the device.
+  std::vector<std::pair<std::string, double>> current_losses() const;
+  // False once any loss of any step since the model was built was NaN or infinite. The check runs
+  // on the device (no copy per step); asking copies one value.
+  bool losses_finite() const;
+  // The images of the last forward, by visual name, in visual_names' order (undefined ones left out).
+  virtual std::vector<std::pair<std::string, Tensor>> current_visuals() const = 0;
+  // The files of the current input (the official get_image_paths: A's, or B's under BtoA).
+  const std::vector<std::string>& image_paths() const { return image_paths_; }
+
+  // ---- optimizers and schedules: one schedule per optimizer, as the official setup ----
+  struct Optimizer {
+    std::string name;  // "G" for optimizer_G (saved as optimizer_G.* and scheduler_G)
+    std::unique_ptr<nn::Adam> adam;
+    std::unique_ptr<nn::LRSchedule> schedule;
+  };
+  std::vector<Optimizer>& optimizers() { return optimizers_; }
+  const std::vector<Optimizer>& optimizers() const { return optimizers_; }
+  nn::Adam& optimizer(const std::string& name) const;  // throws for an unknown name
+  nn::LRSchedule& schedule(const std::string& name) const;
+  // Steps every schedule (once per epoch) and sets its optimizer's rate; returns {old, new} of the first.
+  std::pair<double, double> update_learning_rate();
+  double lr() const;  // the first optimizer's rate
+
+  // ---- the training state beyond weights, optimizers and schedules (image pools and their
+  // random generator): written into a checkpoint's state file, and read back with every entry
+  // checked (an error names the entry). Nothing by default. ----
+  virtual void save_state(std::map<std::string, Tensor>& tensors, nlohmann::json& state) const;
+  virtual void load_state(const safetensors::Contents& contents, const nlohmann::json& state);
+
+  // ---- the captured step (cuda): on unless CG_CUDA_GRAPHS=0 or dropout is on ----
+  void set_cuda_graphs(bool on) { step_.set_enabled(on); }
+  int graph_replays() const { return step_.replays(); }
+
+  const Options opt;
+  const bool is_train;
+  const Device device;
+
+ protected:
+  // Adam(--lr, (--beta1, 0.999)) over `params` with the schedule of --lr_policy.
+  void add_optimizer(const std::string& name, std::vector<Tensor> params);
+  // The step's losses, in loss_names' order, into one device tensor, and their health (call it
+  // inside the step: it stays on the device).
+  void record_losses(const std::vector<Tensor>& losses);
+  // Every address a captured step bakes in: the parameters of every network and the optimizers'
+  // moments.
+  std::vector<const void*> fingerprint() const;
+  // Requires set_input to have been called; `what` names the caller in the error.
+  void need_input(bool ok, const char* what) const;
+
+  nn::CapturedStep step_;
+  std::vector<std::string> image_paths_;
+  Tensor loss_values_;  // (number of losses): the last step's, written by record_losses
+
+ private:
+  std::vector<Optimizer> optimizers_;
+  Tensor loss_health_;  // (): 0 while every loss so far was finite, NaN after
+};
+
+// ---- the models this build has (models/registry.cpp) ----
+
+// The model --model names, built for training (is_train) or testing.
+std::unique_ptr<Model> create_model(const Options& opt, bool is_train);
+// The options of train.py (is_train) or test.py with `model`'s defaults (the official
+// modify_commandline_options): e.g. pix2pix's --norm batch --netG unet_256 --dataset_mode aligned
+// and, in training, --pool_size 0 --gan_mode vanilla.
+Options default_options(const std::string& model, bool is_train);
+// The names --model takes in training or in testing.
+std::vector<std::string> model_names(bool is_train);
+
+}  // namespace cg::models
