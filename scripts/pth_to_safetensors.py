@@ -2,8 +2,9 @@
 """Converts a network checkpoint of the official PyTorch CycleGAN (a .pth state dict, e.g. the
 pretrained generators or latest_net_G_A.pth of an official run) into the safetensors file
 cyclegan_test and cyclegan_train --continue_train load. The keys (model.1.weight, ...) are kept
-as they are; a 'module.' prefix left by DataParallel is removed; tensors are stored as float32
-(batch norms' running statistics too, num_batches_tracked included).
+as they are; a 'module.' prefix left by DataParallel is removed; floating-point tensors are stored
+as float32 (batch norms' running statistics too) and integer ones as int64 (num_batches_tracked, as
+PyTorch keeps it and as safetensors.torch.save_file writes it).
 
 Needs PyTorch (on Debian: apt-get install python3-torch), run with Debian's interpreter:
 
@@ -57,7 +58,8 @@ def main():
             weight = sd.get(k.rsplit(".", 1)[0] + ".weight")
             if weight is None or weight.dim() != 1:
                 continue
-        out[key] = v.detach().to(torch.float32).contiguous()
+        dtype = torch.float32 if v.is_floating_point() else torch.int64
+        out[key] = v.detach().to(dtype).contiguous()
     os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
     tmp = args.out + ".tmp"
     save(tmp, out, {"source": os.path.basename(args.pth)})
