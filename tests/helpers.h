@@ -276,4 +276,31 @@ inline std::string make_dataset(const std::string& root, int n_a, int n_b, int w
   return root;
 }
 
+// DATAROOT/{train,test} of AB images for pix2pix (A left, B right): A smooth blobs plus noise, B its
+// negative with the colour channels turned (something a generator can learn), each half w x h.
+inline std::string make_aligned_dataset(const std::string& root, int n_train, int n_test, int w, int h,
+                                        uint64_t seed) {
+  Generator g(seed);
+  for (const char* split : {"train", "test"}) {
+    const std::filesystem::path dir = std::filesystem::path(root) / split;
+    std::filesystem::create_directories(dir);
+    const int n = split[1] == 'r' ? n_train : n_test;
+    for (int i = 0; i < n; ++i) {
+      data::Image ab{2 * w, h, 3, std::vector<uint8_t>(static_cast<size_t>(2 * w) * h * 3)};
+      const double fx = 0.1 + 0.3 * g.uniform(), fy = 0.1 + 0.3 * g.uniform();
+      for (int y = 0; y < h; ++y)
+        for (int x = 0; x < w; ++x)
+          for (int c = 0; c < 3; ++c) {
+            const auto a = static_cast<uint8_t>(127 + 100 * std::sin(fx * x + fy * y + c) + 20 * (g.uniform() - 0.5));
+            ab.row(y)[x * 3 + c] = a;
+            ab.row(y)[(w + x) * 3 + (c + 1) % 3] = static_cast<uint8_t>(255 - a);
+          }
+      char name[32];
+      std::snprintf(name, sizeof name, "%d.png", i);
+      data::write_png((dir / name).string(), ab);
+    }
+  }
+  return root;
+}
+
 }  // namespace cg::test

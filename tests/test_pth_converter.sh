@@ -54,5 +54,5 @@ PYEOF
     --results_dir "$work/$name/results" --model test --model_suffix "" --preprocess none "$@"
   $PY "$SRC/tests/png_close.py" "$work/$name/results/official/test_latest/images/x_fake.png" "$work/$name/expected.png"
 }
-check resnet --ngf 4 --netG resnet_1blocks
+check resnet --ngf 4 --netG resnet_1blocks --no_dropout  # a cycle_gan generator, as the official test.py needs it
 check unet --ngf 2 --netG unet_128 --norm batch --eval

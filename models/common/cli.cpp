@@ -303,6 +303,17 @@ Parsed parse(int argc, char** argv, bool is_train) {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     p.exit_code = app.exit(e);
+    // a flag of another model: say whose it is
+    for (int i = 1; i < argc; ++i) {
+      const std::string a = argv[i];
+      for (const Flag& f : flag_table())
+        if (a == std::string("--") + f.name && f.models && (f.scope & scope) && !has_flag(f, scope, model)) {
+          std::fprintf(stderr, "%s is an option of --model %s, not of --model %s\n", a.c_str(), f.models,
+                       model.c_str());
+          break;
+        }
+    }
+    if (*p.exit_code != 0) p.exit_code = 2;  // a usage error, as argparse's exit status
     p.opt = o;
     return p;
   }

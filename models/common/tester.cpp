@@ -110,6 +110,7 @@ std::string run_test(const Options& opt, bool quiet, std::vector<std::string>* f
       std::printf("processing (%04lld)-th image... ['%s']\n", static_cast<long long>(i), path.c_str());
   };
   NoGradGuard no_grad;
+  manual_seed(opt.seed);  // dropout in train mode draws from it: a test with one --seed repeats exactly
   const std::unique_ptr<Model> model = create_model(opt, false);
   load_networks(*model, label);
   for (const auto& [name, net] : model->networks()) net->train(!opt.eval);  // as test.py: train mode unless --eval
