@@ -37,22 +37,27 @@ std::map<std::string, std::string> by_number(const std::vector<std::string>& fil
   return m;
 }
 
+// The images of `dir` whose stem ends with "_<label>" (all of them for an empty label).
+std::vector<std::string> labelled(const std::string& dir, const std::string& label, const std::string& what) {
+  std::vector<std::string> out;
+  for (const std::string& f : find_images(dir, INT64_MAX)) {
+    const std::string stem = fs::path(f).stem().string(), suffix = "_" + label;
+    if (label.empty() ||
+        (stem.size() > suffix.size() && stem.compare(stem.size() - suffix.size(), suffix.size(), suffix) == 0))
+      out.push_back(f);
+  }
+  if (out.empty())
+    throw Error("no " + what + " images" + (label.empty() ? std::string() : " ending in _" + label) + " in '" + dir +
+                "'");
+  return out;
+}
+
 }  // namespace
 
 Score score_folders(const std::string& results_dir, const std::string& truth_dir,
-                    const std::string& result_label, int threshold) {
-  std::vector<std::string> results;
-  for (const std::string& f : find_images(results_dir, INT64_MAX)) {
-    const std::string stem = fs::path(f).stem().string(), suffix = "_" + result_label;
-    if (result_label.empty() || (stem.size() > suffix.size() &&
-                                 stem.compare(stem.size() - suffix.size(), suffix.size(), suffix) == 0))
-      results.push_back(f);
-  }
-  if (results.empty())
-    throw Error("no result images" + (result_label.empty() ? std::string() : " ending in _" + result_label) +
-                " in '" + results_dir + "'");
-  const auto res = by_number(results, "result"),
-             truth = by_number(find_images(truth_dir, INT64_MAX), "ground-truth");
+                    const std::string& result_label, int threshold, const std::string& truth_label) {
+  const auto res = by_number(labelled(results_dir, result_label, "result"), "result"),
+             truth = by_number(labelled(truth_dir, truth_label, "ground-truth"), "ground-truth");
   Score s;
   double sq = 0;
   int64_t good = 0, pixels = 0;

@@ -22,11 +22,12 @@ struct Score {
 };
 
 // Pairs the files by the first run of digits in their names ("12_A_fake_B.png" <-> "12_B.jpg").
-// `result_label`, when set, keeps only results whose stem ends with "_<label>" (e.g. fake_B).
-// Both images are compared as RGB. Throws naming the files when a result has no partner, two
-// files share a number, or the sizes differ.
+// `result_label`, when set, keeps only results whose stem ends with "_<label>" (e.g. fake_B);
+// `truth_label` likewise for the ground truth (real_B: a pix2pix results folder holds its own
+// ground truth). Both images are compared as RGB. Throws naming the files when a result has no
+// partner, two files share a number, or the sizes differ.
 Score score_folders(const std::string& results_dir, const std::string& truth_dir,
-                    const std::string& result_label, int threshold = 5);
+                    const std::string& result_label, int threshold = 5, const std::string& truth_label = "");
 
 // Writes "result,ground_truth,rmse,accuracy" rows.
 void write_score_csv(const Score& s, const std::string& path);
