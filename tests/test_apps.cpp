@@ -9,6 +9,7 @@
 #include <fstream>
 #include <tuple>
 
+#include "data/edges.h"
 #include "data/image.h"
 #include "data/score.h"
 #include "helpers.h"
@@ -587,4 +588,86 @@ TEST_CASE(
     CHECK(rc_help == 0);
     CHECK(out_help.find("--dataroot") != std::string::npos);
   }
+}
+
+TEST_CASE("Canny edges: one pixel wide black lines on white along a square's border - none on a flat image") {
+  // a 12x12 bright square on a dark 32x32 field
+  data::Image img{32, 32, 1, std::vector<uint8_t>(32 * 32, 20)};
+  for (int y = 10; y < 22; ++y)
+    for (int x = 10; x < 22; ++x) img.row(y)[x] = 220;
+  const data::Image e = data::canny_edges(img);
+  REQUIRE(e.width == 32);
+  REQUIRE(e.channels == 1);
+  int on = 0;
+  for (uint8_t v : e.pixels) {
+    CHECK((v == 0 || v == 255));
+    on += v == 0;
+  }
+  // the border between rows/columns 9|10 and 21|22: a closed line, so each of the square's sides
+  // has one edge pixel per row (or column) it crosses, nowhere else
+  for (int y = 12; y < 20; ++y) {
+    CAPTURE(y);
+    int left = 0, right = 0, inside = 0;
+    for (int x = 0; x < 16; ++x) left += e.row(y)[x] == 0;
+    for (int x = 16; x < 32; ++x) right += e.row(y)[x] == 0;
+    for (int x = 12; x < 20; ++x) inside += e.row(y)[x] == 0;
+    CHECK(left == 1);  // thinned: one pixel wide
+    CHECK(right == 1);
+    CHECK(inside == 0);
+    for (int x = 0; x < 32; ++x)
+      if (e.row(y)[x] == 0) CHECK((x == 9 || x == 10 || x == 21 || x == 22));
+  }
+  CHECK(on >= 4 * 10);
+  CHECK(on <= 4 * 14);
+  // nothing where nothing changes; the thresholds are checked
+  const data::Image flat{16, 16, 1, std::vector<uint8_t>(256, 90)};
+  CHECK(data::canny_edges(flat).pixels == std::vector<uint8_t>(256, 255));
+  CHECK_THROWS_AS(data::canny_edges(img, {1.0, 0.5, 0.2}), Error);
+  CHECK_THROWS_AS(data::canny_edges(data::Image{2, 2, 3, std::vector<uint8_t>(12)}), Error);
+}
+
+TEST_CASE("fashion_mnist_edges writes the shoe classes as AB images - edges left - the scaled image right") {
+  const std::string dir = scratch_dir("fmnist_edges");
+  const std::string src = dir + "/src";
+  fs::create_directories(src);
+  // 5 images of 4x4: a bright 2x2 block in the middle; labels 5 7 1 9 7
+  std::vector<uint8_t> pixels;
+  for (int i = 0; i < 5; ++i)
+    for (int k = 0; k < 16; ++k) pixels.push_back((k / 4 == 1 || k / 4 == 2) && (k % 4 == 1 || k % 4 == 2) ? 200 : 10);
+  for (const char* split : {"train", "t10k"}) {
+    write_idx(src + "/" + std::string(split) + "-images-idx3-ubyte.gz", {5, 4, 4}, pixels);
+    write_idx(src + "/" + std::string(split) + "-labels-idx1-ubyte.gz", {5}, {5, 7, 1, 9, 7});
+  }
+  const std::string app = std::string(CG_BINARY_DIR) + "/apps/fashion_mnist_edges --source " + src;
+  const auto r = test::run_command(app + " --out " + dir + "/ds --train 1 --test 2 --size 16 2>&1");
+  REQUIRE_MESSAGE(r.first == 0, r.second);
+  CHECK(r.second.find("train 3, test 4 AB images (32x16") != std::string::npos);  // one / two per class
+  const data::Image ab = data::read_image(dir + "/ds/train/00000.png", 1);
+  REQUIRE(ab.width == 32);
+  REQUIRE(ab.height == 16);
+  // the right half is the image scaled up (PIL's bicubic), the left its Canny edges
+  const data::Image scaled = data::resize_bicubic(data::Image{4, 4, 1, {pixels.begin(), pixels.begin() + 16}}, 16, 16);
+  const data::Image edges = data::canny_edges(scaled);
+  for (int y = 0; y < 16; ++y) {
+    CHECK(std::vector<uint8_t>(ab.row(y) + 16, ab.row(y) + 32) == std::vector<uint8_t>(scaled.row(y), scaled.row(y) + 16));
+    CHECK(std::vector<uint8_t>(ab.row(y), ab.row(y) + 16) == std::vector<uint8_t>(edges.row(y), edges.row(y) + 16));
+  }
+  CHECK(std::count(edges.pixels.begin(), edges.pixels.end(), 0) > 4);
+  CHECK(test::run_command(app + " --out " + dir + "/ds2 --classes 5,x 2>&1").second.find("--classes: 'x'") !=
+        std::string::npos);
+  CHECK(test::run_command(app + " --out " + dir + "/ds2 --classes 12 2>&1").first == 1);
+}
+
+TEST_CASE("cyclegan_score --truth_label scores fake_B against the real_B beside it") {
+  const std::string dir = score_dirs("score_truth_label");
+  data::write_png(dir + "/res/3_real_A.png", solid(2, 2, 3, 0));
+  data::write_png(dir + "/res/3_fake_B.png", solid(2, 2, 3, 100));
+  data::write_png(dir + "/res/3_real_B.png", solid(2, 2, 3, 104));
+  const data::Score s = data::score_folders(dir + "/res", dir + "/res", "fake_B", 5, "real_B");
+  REQUIRE(s.pairs.size() == 1);
+  CHECK(s.rmse == 4.0);
+  CHECK(s.pairs[0].truth == dir + "/res/3_real_B.png");
+  // without it the folder holds three images numbered 3
+  CHECK_THROWS_WITH_AS(data::score_folders(dir + "/res", dir + "/res", "fake_B"), doctest::Contains("same number 3"),
+                       Error);
 }
