@@ -619,6 +619,25 @@ TEST_CASE("Canny edges: one pixel wide black lines on white along a square's bor
   }
   CHECK(on >= 4 * 10);
   CHECK(on <= 4 * 14);
+  // hysteresis: a line strong at the top (0 | 255) and weak below (100 | 140, between the
+  // thresholds) is kept whole, being connected; an isolated weak edge of the same contrast is not
+  data::Image line{48, 32, 1, std::vector<uint8_t>(48 * 32)};
+  for (int y = 0; y < 32; ++y)
+    for (int x = 0; x < 48; ++x)
+      line.row(y)[x] = x < 48 - 8 && x >= 36 ? (y < 16 ? 100 : 140)  // the lone weak step, at y = 16
+                       : x < 16               ? (y < 16 ? 0 : 100)
+                       : x < 36               ? (y < 16 ? 255 : 140)
+                                              : 140;
+  const data::Image le = data::canny_edges(line);
+  for (int y : {4, 24}) {
+    CAPTURE(y);
+    CHECK((le.row(y)[15] == 0 || le.row(y)[16] == 0));  // the line, strong (y 4) and weak (y 24)
+  }
+  for (int x = 38; x < 38 + 2; ++x) {
+    CAPTURE(x);
+    CHECK(le.row(15)[x] == 255);  // the lone weak step's edge: not connected to a strong one
+    CHECK(le.row(16)[x] == 255);
+  }
   // nothing where nothing changes; the thresholds are checked
   const data::Image flat{16, 16, 1, std::vector<uint8_t>(256, 90)};
   CHECK(data::canny_edges(flat).pixels == std::vector<uint8_t>(256, 255));

@@ -10,6 +10,7 @@
 #include "models/common/checkpoint.h"
 #include "models/common/model.h"
 #include "models/common/tester.h"
+#include "models/networks/gan_loss.h"
 #include "models/pix2pix/pix2pix_model.h"
 #include "ops/ops.h"
 
@@ -296,6 +297,15 @@ TEST_CASE("safetensors: every dtype PyTorch writes reads exactly - I64 out of fl
   }
   CHECK_THROWS_WITH_AS(safetensors::load(path), doctest::Contains("tensor 'n' holds 9007199254740993, beyond 2^53"),
                        Error);
+  {  // and -(2^53 + 1)
+    const std::string header = R"({"n":{"dtype":"I64","shape":[1],"data_offsets":[0,8]}})";
+    std::string bytes(8, '\0');
+    for (int i = 0; i < 8; ++i) bytes[static_cast<size_t>(i)] = static_cast<char>(header.size() >> (8 * i));
+    const int64_t v = -(int64_t{1} << 53) - 1;
+    bytes += header + std::string(reinterpret_cast<const char*>(&v), 8);
+    std::ofstream(path, std::ios::binary) << bytes;
+  }
+  CHECK_THROWS_WITH_AS(safetensors::load(path), doctest::Contains("holds -9007199254740993, beyond 2^53"), Error);
 }
 
 TEST_CASE("checkpoints store num_batches_tracked as I64 - as PyTorch - and read it back") {
@@ -332,4 +342,46 @@ TEST_CASE("checkpoints store num_batches_tracked as I64 - as PyTorch - and read 
   CHECK_THROWS_WITH_AS(safetensors::save(dir + "/x.safetensors", {{"n", Tensor::full({}, 2.5)}}, {}, {"n"}),
                        doctest::Contains("'n' holds 2.5"), Error);
   CHECK_FALSE(fs::exists(dir + "/x.safetensors"));
+}
+
+TEST_CASE("pix2pix: --lambda_L1 weighs the L1 loss - BtoA swaps the pair - D takes no gradient from the G step") {
+  const auto fx = test::fixture("pix2pix_steps.safetensors");
+  const Tensor A = fx.tensors.at("real_A").to(DType::F64), B = fx.tensors.at("real_B").to(DType::F64);
+  Options o = small_pix2pix();
+  o.lambda_L1 = 10;
+  Pix2PixModel m(o, true);
+  Pix2PixModel fresh(o, true);  // the same initial weights (one seed), for a D gradient of its own
+  for (Pix2PixModel* x : {&m, &fresh})
+    for (auto& [name, net] : x->networks()) {
+      net->to(DType::F64);
+      net->load_state_dict(test::with_prefix(fx.tensors, "init." + name + "."));
+    }
+  m.set_input(A, B);
+  m.optimize_parameters();
+  // the step's losses are of its forward: fake_B is G(A) before the update
+  const double l1 = l1_loss(m.fake_B, B).item();
+  CHECK(m.current_losses()[1].second == doctest::Approx(10 * l1).epsilon(1e-12));
+  // D's gradient after the step is loss_D's alone, (D(fake) + D(real)) / 2 at the initial weights:
+  // the G step, with D frozen, adds nothing to it
+  const Tensor fake = (*fresh.netG)(A).detach();
+  models::GANLoss gan("vanilla");
+  const Tensor loss_D = (gan((*fresh.netD)(cat1({A, fake})), false) + gan((*fresh.netD)(cat1({A, B})), true)) * 0.5;
+  loss_D.backward();
+  const auto pm = m.netD->named_parameters(), pf = fresh.netD->named_parameters();
+  REQUIRE(pm.size() == pf.size());
+  for (size_t i = 0; i < pm.size(); ++i) {
+    CAPTURE(pm[i].first);
+    REQUIRE(pm[i].second.grad().defined());
+    CHECK_CLOSE(pm[i].second.grad(), pf[i].second.grad(), 1e-13, 1e-9);
+  }
+  // --direction BtoA: the dataset's B is the generator's input
+  o.direction = "BtoA";
+  Pix2PixModel swapped(o, true);
+  swapped.set_input(A, B);
+  CHECK(test::identical(swapped.real_A, B.to(DType::F32)) == false);  // kept in the input's dtype
+  CHECK(test::identical(swapped.real_A, B));
+  CHECK(test::identical(swapped.real_B, A));
+  data::Batch batch{A, B, {"a.png"}, {"b.png"}};
+  swapped.set_input(batch);
+  CHECK(swapped.image_paths() == std::vector<std::string>{"b.png"});
 }

@@ -115,6 +115,7 @@ TEST_CASE("--model pix2pix takes the official pix2pix defaults - in training and
   CHECK(parse({"--model", "pix2pix", "--lambda_A", "5"}).exit_code == 2);
   CHECK(parse({"--lambda_L1", "10"}).exit_code == 2);  // --model cycle_gan, the default
   CHECK(parse({"--model", "cycle_gan", "--model", "pix2pix"}).opt.norm == "batch");  // the last wins
+  CHECK(parse({"--model", "pix2pix", "--model", "cycle_gan"}).opt.norm == "instance");
   // cyclegan_test: G alone, no training flags; --model_suffix belongs to --model test
   const Options t = parse({"--model", "pix2pix"}, false).opt;
   CHECK(t.norm == "batch");
