@@ -76,7 +76,7 @@ fails() {  # $1: text the error must contain; the rest: the command
   fi
 }
 e=$BIN/apps/cyclegan_export
-fails "generator model name 'unet_64' is not recognized" "$e" --checkpoints_dir "$work/unet/ckpt" --name exp \
+fails "--netG 'unet_64': generator model name is not recognized" "$e" --checkpoints_dir "$work/unet/ckpt" --name exp \
   --netG unet_64 --output "$work/bad.onnx"
 fails "latest_net_G_A.safetensors' does not exist" "$e" --checkpoints_dir "$work/unet/ckpt" --name exp \
   --netG unet_128 --norm batch --ngf 2 --model_suffix _A --output "$work/bad.onnx"

@@ -127,8 +127,8 @@ TEST_CASE("three pix2pix training steps in float64 equal PyTorch's: losses - wei
     }
   // eleven batch norms in the unet_128 (two per middle level, one in the innermost), three in D
   CHECK(counters == 11 + 3);
-  MESSAGE("pix2pix float64, 3 steps: largest relative loss difference " << worst_loss
-                                                                         << ", largest state difference " << worst);
+  MESSAGE("pix2pix float64, 3 steps: largest relative loss difference "
+          << worst_loss << ", largest state difference " << worst);
 }
 
 TEST_CASE("three pix2pix training steps in float32 agree with PyTorch's exact algorithm") {
@@ -231,7 +231,8 @@ TEST_CASE("a unet_256 saved by PyTorch as safetensors (I64 counters) translates 
   }
 }
 
-TEST_CASE("cyclegan_test --model pix2pix on PyTorch's unet_256 writes its translation - real_A, fake_B, real_B") {
+TEST_CASE(
+    "cyclegan_test --model pix2pix on PyTorch's unet_256 writes its translation - real_A, fake_B, real_B") {
   const std::string dir = test::scratch("pix2pix_pytorch_G");
   Options o = unet256_test_options(true);
   o.dataroot = dir + "/data";
@@ -252,7 +253,8 @@ TEST_CASE("cyclegan_test --model pix2pix on PyTorch's unet_256 writes its transl
   const data::Image want = data::from_tensor(test::fixture("pix2pix_G_io.safetensors").tensors.at("eval"));
   REQUIRE(fake.pixels.size() == want.pixels.size());
   int worst = 0;
-  for (size_t i = 0; i < fake.pixels.size(); ++i) worst = std::max(worst, std::abs(fake.pixels[i] - want.pixels[i]));
+  for (size_t i = 0; i < fake.pixels.size(); ++i)
+    worst = std::max(worst, std::abs(fake.pixels[i] - want.pixels[i]));
   CHECK(worst <= 1);  // tensor2im truncates: a rounding difference can cross an integer
   // the inputs come back through tensor2im, which truncates (v / 255 - 0.5) / 0.5 back to v or v - 1
   const data::Image real_A = data::read_image(folder + "/images/tile_real_A.png", 3);
@@ -278,7 +280,8 @@ TEST_CASE("safetensors: every dtype PyTorch writes reads exactly - I64 out of fl
                             ? DType::F64
                             : DType::F32));
     CHECK(t.shape() == fx.tensors.at(std::string(dt) + ".value").shape());
-    const auto got = t.to_vector<double>(), want = fx.tensors.at(std::string(dt) + ".value").to_vector<double>();
+    const auto got = t.to_vector<double>(),
+               want = fx.tensors.at(std::string(dt) + ".value").to_vector<double>();
     for (size_t i = 0; i < got.size(); ++i) {
       CAPTURE(i);
       CHECK(got[i] == want[i]);
@@ -295,8 +298,8 @@ TEST_CASE("safetensors: every dtype PyTorch writes reads exactly - I64 out of fl
     bytes += header + std::string(reinterpret_cast<const char*>(&v), 8);
     std::ofstream(path, std::ios::binary) << bytes;
   }
-  CHECK_THROWS_WITH_AS(safetensors::load(path), doctest::Contains("tensor 'n' holds 9007199254740993, beyond 2^53"),
-                       Error);
+  CHECK_THROWS_WITH_AS(safetensors::load(path),
+                       doctest::Contains("tensor 'n' holds 9007199254740993, beyond 2^53"), Error);
   {  // and -(2^53 + 1)
     const std::string header = R"({"n":{"dtype":"I64","shape":[1],"data_offsets":[0,8]}})";
     std::string bytes(8, '\0');
@@ -305,7 +308,8 @@ TEST_CASE("safetensors: every dtype PyTorch writes reads exactly - I64 out of fl
     bytes += header + std::string(reinterpret_cast<const char*>(&v), 8);
     std::ofstream(path, std::ios::binary) << bytes;
   }
-  CHECK_THROWS_WITH_AS(safetensors::load(path), doctest::Contains("holds -9007199254740993, beyond 2^53"), Error);
+  CHECK_THROWS_WITH_AS(safetensors::load(path), doctest::Contains("holds -9007199254740993, beyond 2^53"),
+                       Error);
 }
 
 TEST_CASE("checkpoints store num_batches_tracked as I64 - as PyTorch - and read it back") {
@@ -324,7 +328,9 @@ TEST_CASE("checkpoints store num_batches_tracked as I64 - as PyTorch - and read 
     CAPTURE(net);
     const auto c = safetensors::load(net_file(o, "latest", net));
     int counters = 0;
-    for (const auto& [key, dt] : c.dtypes) {
+    for (const auto& entry : c.dtypes) {
+      const std::string& key = entry.first;  // a plain reference: CAPTURE's lambda cannot name a binding
+      const std::string& dt = entry.second;
       CAPTURE(key);
       const bool counter = key.ends_with("num_batches_tracked");
       CHECK(dt == (counter ? "I64" : "F32"));
@@ -344,7 +350,8 @@ TEST_CASE("checkpoints store num_batches_tracked as I64 - as PyTorch - and read 
   CHECK_FALSE(fs::exists(dir + "/x.safetensors"));
 }
 
-TEST_CASE("pix2pix: --lambda_L1 weighs the L1 loss - BtoA swaps the pair - D takes no gradient from the G step") {
+TEST_CASE(
+    "pix2pix: --lambda_L1 weighs the L1 loss - BtoA swaps the pair - D takes no gradient from the G step") {
   const auto fx = test::fixture("pix2pix_steps.safetensors");
   const Tensor A = fx.tensors.at("real_A").to(DType::F64), B = fx.tensors.at("real_B").to(DType::F64);
   Options o = small_pix2pix();
@@ -365,7 +372,8 @@ TEST_CASE("pix2pix: --lambda_L1 weighs the L1 loss - BtoA swaps the pair - D tak
   // the G step, with D frozen, adds nothing to it
   const Tensor fake = (*fresh.netG)(A).detach();
   models::GANLoss gan("vanilla");
-  const Tensor loss_D = (gan((*fresh.netD)(cat1({A, fake})), false) + gan((*fresh.netD)(cat1({A, B})), true)) * 0.5;
+  const Tensor loss_D =
+      (gan((*fresh.netD)(cat1({A, fake})), false) + gan((*fresh.netD)(cat1({A, B})), true)) * 0.5;
   loss_D.backward();
   const auto pm = m.netD->named_parameters(), pf = fresh.netD->named_parameters();
   REQUIRE(pm.size() == pf.size());
