@@ -239,10 +239,9 @@ Sample AlignedDataset::get(int64_t index, Generator& gen) const {
     const auto [w, h] = size_before_crop(w2, ab.height, pre_A_);
     if (w < pre_A_.crop_size || h < pre_A_.crop_size)
       throw Error("AB image '" + path + "' (" + size + ") has halves of " + half +
-                  (w != w2 || h != ab.height
-                       ? " (" + std::to_string(w) + "x" + std::to_string(h) + " after --preprocess " +
-                             pre_A_.mode + ")"
-                       : std::string()) +
+                  (w != w2 || h != ab.height ? " (" + std::to_string(w) + "x" + std::to_string(h) +
+                                                   " after --preprocess " + pre_A_.mode + ")"
+                                             : std::string()) +
                   ", smaller than --crop_size " + std::to_string(pre_A_.crop_size));
   }
   const TransformParams params = draw_params(w2, ab.height, pre_A_, gen);
@@ -369,8 +368,9 @@ bool Loader::next(Batch& out) {
   }
 
   std::vector<Tensor> as, bs;
+  std::vector<float> labels;
   out = Batch{};
-  const bool has_B = samples[0].B.defined();
+  const bool has_B = samples[0].B.defined(), has_label = samples[0].label >= 0;
   for (auto& s : samples) {
     if (s.A.shape() != samples[0].A.shape() || (has_B && s.B.shape() != samples[0].B.shape()))
       throw Error("images of one batch differ in size: '" + s.A_path + "' " + shape_str(s.A.shape()) +
@@ -381,9 +381,11 @@ bool Loader::next(Batch& out) {
     if (has_B) bs.push_back(s.B.reshape({1, s.B.size(0), s.B.size(1), s.B.size(2)}));
     out.A_paths.push_back(s.A_path);
     out.B_paths.push_back(s.B_path);
+    labels.push_back(static_cast<float>(s.label));
   }
   out.A = as.size() == 1 ? as[0] : cat0(as);
   if (has_B) out.B = bs.size() == 1 ? bs[0] : cat0(bs);
+  if (has_label) out.label = Tensor::from_vector(labels, {static_cast<int64_t>(labels.size())});
   return true;
 }
 

@@ -15,8 +15,8 @@
 #include <thread>
 #include <vector>
 
-#include "tensor/tensor.h"
 #include "data/image.h"
+#include "tensor/tensor.h"
 
 namespace cg::data {
 
@@ -48,17 +48,20 @@ struct TransformParams {
 TransformParams draw_params(int width, int height, const Preprocess& p, Generator& gen);
 // The official get_transform on one image with the given parameters: (C, H, W) float32 in [-1, 1].
 // Throws naming `path` when the image is smaller than the crop after resizing.
-Tensor transform(const Image& img, const Preprocess& p, const TransformParams& params, const std::string& path);
+Tensor transform(const Image& img, const Preprocess& p, const TransformParams& params,
+                 const std::string& path);
 // The same with the parameters drawn from `gen`.
 Tensor transform(const Image& img, const Preprocess& p, Generator& gen, const std::string& path);
 // The output (width, height) for an input of the given size, when it does not depend on randomness.
 std::pair<int, int> transformed_size(int width, int height, const Preprocess& p);
 
 // One sample of a dataset: A and B as (C, H, W) (B undefined for a single dataset) and the files
-// they come from (the same AB file twice for an aligned dataset).
+// they come from (the same AB file twice for an aligned dataset); a class-folder dataset's class
+// number in `label` (-1: none).
 struct Sample {
   Tensor A, B;
   std::string A_path, B_path;
+  int64_t label = -1;
 };
 
 // What the loader reads from: `size()` samples, sample i drawing its random choices from `gen`.
@@ -147,10 +150,12 @@ class SingleDataset : public Dataset {
   std::vector<std::string> paths_;
 };
 
-// A batch: (N, C, H, W) tensors (B undefined for a single dataset) and the files of each sample.
+// A batch: (N, C, H, W) tensors (B undefined for a single dataset) and the files of each sample;
+// `label` (N) the class numbers as float32 whole numbers, when the samples have them.
 struct Batch {
   Tensor A, B;
   std::vector<std::string> A_paths, B_paths;
+  Tensor label;
 };
 
 // Decodes samples on `threads` background threads, up to a few batches ahead, and hands out

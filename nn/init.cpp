@@ -91,3 +91,42 @@ void init_weights(Module& net, const std::string& type, double gain, Generator& 
 }
 
 }  // namespace cg::nn
+
+namespace cg::nn {
+
+void init_keras(Module& net, Generator& gen) {
+  NoGradGuard no_grad;
+  auto uniform = [&](Tensor& t, double limit) {
+    std::vector<double> v(static_cast<size_t>(t.numel()));
+    for (double& x : v) x = limit * (2.0 * gen.uniform() - 1.0);
+    copy_(t, Tensor::from_vector(v, t.shape()));
+  };
+  // glorot_uniform: U(-l, l), l = sqrt(6 / (fan_in + fan_out)), the fans of PyTorch's layouts
+  // (their sum is Keras's for every one of these layers, transposed convolutions included)
+  auto glorot = [&](Tensor& w) {
+    const int64_t receptive = w.ndim() == 4 ? w.size(2) * w.size(3) : 1;
+    uniform(w, std::sqrt(6.0 / static_cast<double>((w.size(0) + w.size(1)) * receptive)));
+  };
+  auto zero = [](Tensor& b) {
+    if (b.defined()) fill_(b, 0.0);
+  };
+  for (auto& [path, m] : net.named_modules()) {
+    if (auto* c = dynamic_cast<Conv2d*>(m)) {
+      glorot(c->weight);
+      zero(c->bias);
+    } else if (auto* t = dynamic_cast<ConvTranspose2d*>(m)) {
+      glorot(t->weight);
+      zero(t->bias);
+    } else if (auto* l = dynamic_cast<Linear*>(m)) {
+      glorot(l->weight);
+      zero(l->bias);
+    } else if (auto* e = dynamic_cast<Embedding*>(m)) {
+      uniform(e->weight, 0.05);  // Keras's Embedding: RandomUniform(-0.05, 0.05)
+    } else if (auto* bn = dynamic_cast<BatchNorm2d*>(m)) {
+      fill_(bn->weight, 1.0);
+      fill_(bn->bias, 0.0);
+    }
+  }
+}
+
+}  // namespace cg::nn

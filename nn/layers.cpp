@@ -44,13 +44,40 @@ BatchNorm2d::BatchNorm2d(int64_t channels, double eps, double momentum) : eps(ep
 
 Tensor BatchNorm2d::forward(const Tensor& x) {
   const bool training = is_training();
-  Tensor y = batch_norm2d(x, weight, bias, running_mean, running_var, training, momentum, eps);
-  if (training) {
+  Tensor y =
+      batch_norm2d(x, weight, bias, running_mean, running_var, training, momentum, eps, update_running_stats);
+  if (training && update_running_stats) {
     NoGradGuard no_grad;
     copy_(num_batches_tracked, num_batches_tracked + 1.0);
   }
   return y;
 }
+
+Tensor BatchNorm1d::forward(const Tensor& x) {
+  const bool training = is_training();
+  Tensor y =
+      batch_norm1d(x, weight, bias, running_mean, running_var, training, momentum, eps, update_running_stats);
+  if (training && update_running_stats) {
+    NoGradGuard no_grad;
+    copy_(num_batches_tracked, num_batches_tracked + 1.0);
+  }
+  return y;
+}
+
+Linear::Linear(int64_t in, int64_t out, bool has_bias) {
+  weight = register_parameter("weight", Tensor::zeros({out, in}));
+  if (has_bias) bias = register_parameter("bias", Tensor::zeros({out}));
+}
+
+Tensor Linear::forward(const Tensor& x) { return linear(x, weight, bias); }
+
+Embedding::Embedding(int64_t num, int64_t dim) {
+  weight = register_parameter("weight", Tensor::zeros({num, dim}));
+}
+
+Tensor Embedding::forward(const Tensor& index) { return embedding(weight, index); }
+
+Tensor Flatten::forward(const Tensor& x) { return flatten(x); }
 
 Tensor InstanceNorm2d::forward(const Tensor& x) {
   check_channels(x, channels);

@@ -1,4 +1,4 @@
-// The layers CycleGAN is built from, with PyTorch's parameter names and layouts.
+// The layers the models are built from, with PyTorch's parameter names and layouts.
 #pragma once
 
 #include "nn/module.h"
@@ -60,6 +60,42 @@ class BatchNorm2d : public Module {
   Tensor weight, bias;                                    // parameters (C): ones, zeros
   Tensor running_mean, running_var, num_batches_tracked;  // buffers (C): zeros, ones; () count
   double eps, momentum;
+  // false: training mode normalises by the batch but leaves the running statistics and the count
+  // alone (Keras's frozen batch norm inside a combined model; the conditional GAN's G step).
+  bool update_running_stats = true;
+};
+
+// BatchNorm2d's rule on (N, C), as PyTorch's BatchNorm1d (the same parameters and buffers).
+class BatchNorm1d : public BatchNorm2d {
+ public:
+  using BatchNorm2d::BatchNorm2d;
+  Tensor forward(const Tensor& x) override;
+  std::string type_name() const override { return "BatchNorm1d"; }
+};
+
+// nn.Linear: (N, in) -> (N, out) = x weight^T + bias.
+class Linear : public Module {
+ public:
+  Linear(int64_t in, int64_t out, bool bias = true);
+  Tensor forward(const Tensor& x) override;
+  std::string type_name() const override { return "Linear"; }
+  Tensor weight, bias;  // (out, in), (out) or undefined
+};
+
+// nn.Embedding: index (N) of whole numbers in [0, num) -> (N, dim), row index[n] of weight.
+class Embedding : public Module {
+ public:
+  Embedding(int64_t num, int64_t dim);
+  Tensor forward(const Tensor& index) override;
+  std::string type_name() const override { return "Embedding"; }
+  Tensor weight;  // (num, dim)
+};
+
+// nn.Flatten: (N, ...) -> (N, product of the rest).
+class Flatten : public Module {
+ public:
+  Tensor forward(const Tensor& x) override;
+  std::string type_name() const override { return "Flatten"; }
 };
 
 class ReflectionPad2d : public Module {

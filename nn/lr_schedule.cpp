@@ -10,7 +10,8 @@
 namespace cg::nn {
 
 LRSchedule::LRSchedule(Options opt) : opt_(std::move(opt)), best_(std::numeric_limits<double>::infinity()) {
-  if (opt_.policy != "linear" && opt_.policy != "step" && opt_.policy != "cosine" && opt_.policy != "plateau")
+  if (opt_.policy != "linear" && opt_.policy != "step" && opt_.policy != "cosine" &&
+      opt_.policy != "plateau" && opt_.policy != "constant")
     throw Error("--lr_policy '" + opt_.policy + "': unknown lr_policy '" + opt_.policy +
                 "' (expected linear, step, cosine or plateau)");
   if (opt_.policy == "step" && opt_.lr_decay_iters <= 0)
@@ -24,6 +25,7 @@ double LRSchedule::closed_form(int e) const {
     return base * std::max(0.0, 1.0 - std::max(0, e + opt_.epoch_count - opt_.n_epochs) /
                                           static_cast<double>(opt_.n_epochs_decay + 1));
   if (opt_.policy == "step") return base * std::pow(0.1, e / opt_.lr_decay_iters);
+  if (opt_.policy == "constant") return base;
   // cosine, eta_min 0
   return base * (1.0 + std::cos(std::numbers::pi * e / std::max(1, opt_.n_epochs))) / 2.0;
 }

@@ -9,7 +9,7 @@ namespace cg::nn {
 class LRSchedule {
  public:
   struct Options {
-    std::string policy = "linear";  // linear | step | cosine | plateau
+    std::string policy = "linear";  // linear | step | cosine | plateau | constant (the conditional GAN's)
     double base_lr = 2e-4;
     int n_epochs = 100, n_epochs_decay = 100, epoch_count = 1, lr_decay_iters = 50;
   };
@@ -17,6 +17,7 @@ class LRSchedule {
   // linear:  base * (1 - max(0, last_epoch + epoch_count - n_epochs) / (n_epochs_decay + 1)), at least 0
   // step:    base * 0.1^floor(last_epoch / lr_decay_iters)
   // cosine:  base * (1 + cos(pi * last_epoch / n_epochs)) / 2
+  // constant: base (the conditional GAN trains at one rate, as Keras's Adam without a schedule)
   // plateau: ReduceLROnPlateau(min, factor 0.2, threshold 0.01 rel, patience 5) fed the metric 0,
   //          which is what the official CycleGAN model reports
   double lr() const { return lr_; }

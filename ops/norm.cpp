@@ -40,31 +40,50 @@ Tensor instance_norm_act2d(const Tensor& x, double slope, double eps) {
 
 // ---- batch norm: composed of recorded ops (mean, sub, square, sqrt, div, mul, add), so the
 //      backward is theirs; the running statistics are updated outside the tape ----
-Tensor batch_norm2d(const Tensor& x, const Tensor& weight, const Tensor& bias, Tensor& running_mean,
-                    Tensor& running_var, bool training, double momentum, double eps) {
-  if (x.ndim() != 4) throw Error("batch_norm2d: expected a 4-D (N, C, H, W) input, got " + x.describe());
-  const int64_t C = x.size(1), count = x.size(0) * x.size(2) * x.size(3);
+static Tensor batch_norm_impl(const char* op, const Tensor& x, const Tensor& weight, const Tensor& bias,
+                              Tensor& running_mean, Tensor& running_var, bool training, double momentum,
+                              double eps, bool update_running) {
+  const int64_t C = x.size(1), count = x.numel() / C;
   for (const Tensor* t : std::initializer_list<const Tensor*>{&weight, &bias, &running_mean, &running_var})
     if (t->shape() != Shape{C})
-      throw Error("batch_norm2d: input " + x.describe() + " needs (" + std::to_string(C) +
+      throw Error(std::string(op) + ": input " + x.describe() + " needs (" + std::to_string(C) +
                   ") weight, bias and running statistics, got " + t->describe());
-  Tensor x_hat;  // (N, C, H, W)
+  // the per-channel statistics reduce every dim but the channels: (N) or (N, H, W)
+  const std::vector<int> dims = x.ndim() == 2 ? std::vector<int>{0} : std::vector<int>{0, 2, 3};
+  Tensor x_hat;  // x's shape
   if (training) {
     // PyTorch refuses too: the variance of a single value says nothing
     if (count < 2)
-      throw Error("batch_norm2d: need more than one value per channel when training, got " + x.describe());
-    const Tensor mu = mean(x, {0, 2, 3});            // (C)
-    const Tensor xc = x - mu;                        // (N, C, H, W)
-    const Tensor var = mean(square(xc), {0, 2, 3});  // (C), biased
+      throw Error(std::string(op) + ": need more than one value per channel when training, got " +
+                  x.describe());
+    const Tensor mu = mean(x, dims);            // (C)
+    const Tensor xc = x - mu;                   // x's shape
+    const Tensor var = mean(square(xc), dims);  // (C), biased
     x_hat = xc / sqrt(var + eps);
-    NoGradGuard no_grad;
-    const double unbias = static_cast<double>(count) / static_cast<double>(count - 1);
-    copy_(running_mean, running_mean * (1.0 - momentum) + mu.detach() * momentum);
-    copy_(running_var, running_var * (1.0 - momentum) + var.detach() * (momentum * unbias));
+    if (update_running) {
+      NoGradGuard no_grad;
+      const double unbias = static_cast<double>(count) / static_cast<double>(count - 1);
+      copy_(running_mean, running_mean * (1.0 - momentum) + mu.detach() * momentum);
+      copy_(running_var, running_var * (1.0 - momentum) + var.detach() * (momentum * unbias));
+    }
   } else {
     x_hat = (x - running_mean) / sqrt(running_var + eps);
   }
   return x_hat * weight + bias;
+}
+
+Tensor batch_norm2d(const Tensor& x, const Tensor& weight, const Tensor& bias, Tensor& running_mean,
+                    Tensor& running_var, bool training, double momentum, double eps, bool update_running) {
+  if (x.ndim() != 4) throw Error("batch_norm2d: expected a 4-D (N, C, H, W) input, got " + x.describe());
+  return batch_norm_impl("batch_norm2d", x, weight, bias, running_mean, running_var, training, momentum, eps,
+                         update_running);
+}
+
+Tensor batch_norm1d(const Tensor& x, const Tensor& weight, const Tensor& bias, Tensor& running_mean,
+                    Tensor& running_var, bool training, double momentum, double eps, bool update_running) {
+  if (x.ndim() != 2) throw Error("batch_norm1d: expected a 2-D (N, C) input, got " + x.describe());
+  return batch_norm_impl("batch_norm1d", x, weight, bias, running_mean, running_var, training, momentum, eps,
+                         update_running);
 }
 
 }  // namespace cg

@@ -16,8 +16,15 @@ Tensor instance_norm_act2d(const Tensor& x, double slope, double eps = 1e-5);
 // the batch's mean and biased variance over (N, H, W), and running_mean/running_var (C) are blended
 // in place with `momentum`, the variance unbiased (n / (n - 1)); in eval, the running statistics
 // normalise. Then y = x_hat * weight + bias, weight and bias (C). Built from the elementwise and
-// reduction ops, so it runs wherever they do and its gradient is theirs.
+// reduction ops, so it runs wherever they do and its gradient is theirs. update_running = false
+// normalises by the batch in training without touching the running statistics (PyTorch's
+// F.batch_norm with no running statistics; the conditional GAN's frozen discriminator).
 Tensor batch_norm2d(const Tensor& x, const Tensor& weight, const Tensor& bias, Tensor& running_mean,
-                    Tensor& running_var, bool training, double momentum = 0.1, double eps = 1e-5);
+                    Tensor& running_var, bool training, double momentum = 0.1, double eps = 1e-5,
+                    bool update_running = true);
+// The same on (N, C), as PyTorch's BatchNorm1d: each channel's statistics over the batch.
+Tensor batch_norm1d(const Tensor& x, const Tensor& weight, const Tensor& bias, Tensor& running_mean,
+                    Tensor& running_var, bool training, double momentum = 0.1, double eps = 1e-5,
+                    bool update_running = true);
 
 }  // namespace cg

@@ -6,6 +6,7 @@
 #include "ops/conv.h"
 #include "ops/dropout.h"
 #include "ops/elementwise.h"
+#include "ops/linear.h"
 #include "ops/loss.h"
 #include "ops/norm.h"
 #include "ops/pad.h"

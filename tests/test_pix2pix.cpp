@@ -389,7 +389,7 @@ TEST_CASE(
   CHECK(test::identical(swapped.real_A, B.to(DType::F32)) == false);  // kept in the input's dtype
   CHECK(test::identical(swapped.real_A, B));
   CHECK(test::identical(swapped.real_B, A));
-  data::Batch batch{A, B, {"a.png"}, {"b.png"}};
+  data::Batch batch{A, B, {"a.png"}, {"b.png"}, {}};
   swapped.set_input(batch);
   CHECK(swapped.image_paths() == std::vector<std::string>{"b.png"});
 }

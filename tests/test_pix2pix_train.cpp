@@ -16,8 +16,8 @@
 #include "models/common/cli.h"
 #include "models/common/tester.h"
 #include "models/common/trainer.h"
-#include "models/networks/networks.h"
 #include "models/cyclegan/cycle_gan_model.h"
+#include "models/networks/networks.h"
 #include "models/pix2pix/pix2pix_model.h"
 #include "ops/ops.h"
 
@@ -63,11 +63,34 @@ Options tiny_pix2pix(const std::string& data, const std::string& ckpt) {
 std::vector<std::string> tiny_pix2pix_command(const std::string& data, const std::string& ckpt,
                                               const std::vector<std::string>& extra = {}) {
   std::vector<std::string> args = {std::string(CG_BINARY_DIR) + "/apps/cyclegan_train",
-                                   "--model", "pix2pix", "--dataroot", data, "--checkpoints_dir", ckpt,
-                                   "--name", "p2p", "--netG", "unet_128", "--ngf", "4", "--ndf", "4",
-                                   "--load_size", "136", "--crop_size", "128", "--n_epochs", "1000",
-                                   "--n_epochs_decay", "0", "--print_freq", "1", "--display_freq", "1000000",
-                                   "--save_latest_freq", "1000000"};
+                                   "--model",
+                                   "pix2pix",
+                                   "--dataroot",
+                                   data,
+                                   "--checkpoints_dir",
+                                   ckpt,
+                                   "--name",
+                                   "p2p",
+                                   "--netG",
+                                   "unet_128",
+                                   "--ngf",
+                                   "4",
+                                   "--ndf",
+                                   "4",
+                                   "--load_size",
+                                   "136",
+                                   "--crop_size",
+                                   "128",
+                                   "--n_epochs",
+                                   "1000",
+                                   "--n_epochs_decay",
+                                   "0",
+                                   "--print_freq",
+                                   "1",
+                                   "--display_freq",
+                                   "1000000",
+                                   "--save_latest_freq",
+                                   "1000000"};
   args.insert(args.end(), extra.begin(), extra.end());
   return args;
 }
@@ -84,7 +107,8 @@ void expect_identical_checkpoints(const Options& a, const Options& b, const std:
 int wait_exit(pid_t pid) {
   int status = 0;
   for (int i = 0; i < 1200; ++i) {
-    if (waitpid(pid, &status, WNOHANG) == pid) return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    if (waitpid(pid, &status, WNOHANG) == pid)
+      return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
     usleep(50000);
   }
   kill(pid, SIGKILL);
@@ -172,7 +196,8 @@ TEST_CASE("a bad name in any option is refused naming its flag") {
       {"--preprocess", [](Options& o) { o.preprocess = "zoom"; }},
       {"--device", [](Options& o) { o.device = "tpu"; }},
       {"--n_layers_D", [](Options& o) { o.n_layers_D = 0; }},
-      {"--lr_decay_iters", [](Options& o) {
+      {"--lr_decay_iters",
+       [](Options& o) {
          o.lr_policy = "step";
          o.lr_decay_iters = 0;
        }},
@@ -189,13 +214,14 @@ TEST_CASE("a bad name in any option is refused naming its flag") {
   o = default_options("pix2pix", true);
   o.dataset_mode = "unaligned";
   CHECK_THROWS_WITH_AS(validate_options(o, true),
-                       doctest::Contains("--dataset_mode: --model pix2pix reads paired AB images (aligned)"), Error);
+                       doctest::Contains("--dataset_mode: --model pix2pix reads paired AB images (aligned)"),
+                       Error);
   // the networks' own errors name the flag too
   Generator g(0);
   CHECK_THROWS_WITH_AS(define_G(3, 3, 4, "resnet_banana", "instance", false, "normal", 0.02, g),
                        doctest::Contains("--netG 'resnet_banana'"), Error);
-  CHECK_THROWS_WITH_AS(define_D(3, 4, "patch", 3, "instance", "normal", 0.02, g), doctest::Contains("--netD 'patch'"),
-                       Error);
+  CHECK_THROWS_WITH_AS(define_D(3, 4, "patch", 3, "instance", "normal", 0.02, g),
+                       doctest::Contains("--netD 'patch'"), Error);
   CHECK_THROWS_WITH_AS(define_G(3, 3, 4, "resnet_1blocks", "group", false, "normal", 0.02, g),
                        doctest::Contains("--norm 'group'"), Error);
   // the command line prints it
@@ -210,12 +236,14 @@ TEST_CASE("a short pix2pix run writes G and D - the training state - pix2pix's l
   Options o = tiny_pix2pix(test::make_aligned_dataset(dir + "/data", 3, 2, 136, 136, 41), dir + "/ckpt");
   REQUIRE(run_training(o, {nullptr, true}) == 0);
   const std::string exp = experiment_dir(o);
-  for (const char* f : {"latest_net_G.safetensors", "latest_net_D.safetensors", "latest_train_state.safetensors",
-                        "train_opt.txt", "loss_log.txt", "loss_log.csv", "web/index.html"})
+  for (const char* f :
+       {"latest_net_G.safetensors", "latest_net_D.safetensors", "latest_train_state.safetensors",
+        "train_opt.txt", "loss_log.txt", "loss_log.csv", "web/index.html"})
     CHECK_MESSAGE(fs::exists(exp + "/" + f), f);
   CHECK_FALSE(fs::exists(exp + "/latest_net_G_A.safetensors"));
   // G's keys are the official U-Net's, D's the 6-channel PatchGAN's
-  const auto G = safetensors::load(net_file(o, "latest", "G")), D = safetensors::load(net_file(o, "latest", "D"));
+  const auto G = safetensors::load(net_file(o, "latest", "G")),
+             D = safetensors::load(net_file(o, "latest", "D"));
   CHECK(G.tensors.count("model.model.0.weight"));
   CHECK(G.tensors.count("model.model.1.model.3.model.2.running_var"));
   CHECK(D.tensors.at("model.0.weight").shape() == Shape{4, 6, 4, 4});
@@ -225,7 +253,8 @@ TEST_CASE("a short pix2pix run writes G and D - the training state - pix2pix's l
   const std::string txt = read_file(exp + "/loss_log.txt");
   CHECK(txt.find("G_GAN: ") != std::string::npos);
   CHECK(txt.find("D_fake: ") != std::string::npos);
-  const auto st = nlohmann::json::parse(safetensors::load(state_file(o, "latest")).metadata.at("train_state"));
+  const auto st =
+      nlohmann::json::parse(safetensors::load(state_file(o, "latest")).metadata.at("train_state"));
   CHECK(st.at("model") == "pix2pix");
   CHECK(st.at("version") == 3);
   CHECK(st.at("total_iters") == 6);
@@ -248,7 +277,9 @@ TEST_CASE("a short pix2pix run writes G and D - the training state - pix2pix's l
   CHECK(opts.find("                    model: pix2pix") != std::string::npos);
 }
 
-TEST_CASE("a pix2pix run stopped by SIGTERM mid-epoch and resumed ends bit for bit where an uninterrupted one ends") {
+TEST_CASE(
+    "a pix2pix run stopped by SIGTERM mid-epoch and resumed ends bit for bit where an uninterrupted one "
+    "ends") {
   const std::string dir = scratch("pix2pix_resume");
   const std::string data = test::make_aligned_dataset(dir + "/data", 5, 1, 136, 136, 42);
   Options straight = tiny_pix2pix(data, dir + "/straight");
@@ -264,7 +295,8 @@ TEST_CASE("a pix2pix run stopped by SIGTERM mid-epoch and resumed ends bit for b
                                       },
                                       true});
   CHECK(rc == 128 + SIGTERM);
-  const auto mid = nlohmann::json::parse(safetensors::load(state_file(split, "latest")).metadata.at("train_state"));
+  const auto mid =
+      nlohmann::json::parse(safetensors::load(state_file(split, "latest")).metadata.at("train_state"));
   CHECK(mid.at("epoch_iter") == 3);  // the step in progress when the signal came was finished
   split.continue_train = true;
   REQUIRE(run_training(split, {nullptr, true}) == 0);
@@ -321,20 +353,21 @@ TEST_CASE("one model's experiment is refused by another - naming the model it ho
   c.dataroot = o.dataroot;
   c.continue_train = true;
   cyclegan::CycleGANModel cyc(c, true);
-  CHECK_THROWS_WITH_AS(load_checkpoint(cyc, "latest"), doctest::Contains("holds one generator G (pix2pix): use --model pix2pix"),
-                       Error);
+  CHECK_THROWS_WITH_AS(load_checkpoint(cyc, "latest"),
+                       doctest::Contains("holds one generator G (pix2pix): use --model pix2pix"), Error);
   // a training state of another model
   Pix2PixModel p(o, true);
   const auto state = safetensors::load(state_file(o, "latest"));
   auto st = nlohmann::json::parse(state.metadata.at("train_state"));
   st["model"] = "cycle_gan";
-  CHECK_THROWS_WITH_AS(restore_train_state(p, {state.tensors, {{"train_state", st.dump()}}}, "'s'", st.at("checkpoint")),
-                       doctest::Contains("is the training state of a --model cycle_gan run, not of --model pix2pix"),
-                       Error);
+  CHECK_THROWS_WITH_AS(
+      restore_train_state(p, {state.tensors, {{"train_state", st.dump()}}, {}}, "'s'", st.at("checkpoint")),
+      doctest::Contains("is the training state of a --model cycle_gan run, not of --model pix2pix"), Error);
   // a state of before version 3 is CycleGAN's
   st.erase("model");
-  CHECK_THROWS_WITH_AS(restore_train_state(p, {state.tensors, {{"train_state", st.dump()}}}, "'s'", st.at("checkpoint")),
-                       doctest::Contains("--model cycle_gan run"), Error);
+  CHECK_THROWS_WITH_AS(
+      restore_train_state(p, {state.tensors, {{"train_state", st.dump()}}, {}}, "'s'", st.at("checkpoint")),
+      doctest::Contains("--model cycle_gan run"), Error);
 }
 
 TEST_CASE("cyclegan_test --model pix2pix keeps train mode (dropout - batch statistics) unless --eval") {
@@ -357,11 +390,12 @@ TEST_CASE("cyclegan_test --model pix2pix keeps train mode (dropout - batch stati
     return data::read_image(folder + "/images/1_fake_B.png", 3).pixels;
   };
   const auto eval1 = run("eval1", true, 1), eval2 = run("eval2", true, 2);
-  const auto train1 = run("train1", false, 1), train1b = run("train1b", false, 1), train2 = run("train2", false, 2);
-  CHECK(eval1 == eval2);      // eval mode: no dropout, running statistics: the seed changes nothing
-  CHECK(train1 != eval1);     // train mode: batch statistics and dropout
-  CHECK(train1 == train1b);   // seeded: the same draws again
-  CHECK(train1 != train2);    // dropout draws from --seed
+  const auto train1 = run("train1", false, 1), train1b = run("train1b", false, 1),
+             train2 = run("train2", false, 2);
+  CHECK(eval1 == eval2);     // eval mode: no dropout, running statistics: the seed changes nothing
+  CHECK(train1 != eval1);    // train mode: batch statistics and dropout
+  CHECK(train1 == train1b);  // seeded: the same draws again
+  CHECK(train1 != train2);   // dropout draws from --seed
   // eval mode is the network's own eval forward on the test image
   Pix2PixModel m(t, false);
   load_network(*m.netG, net_file(o, "latest", "G"));

@@ -15,9 +15,9 @@
 
 #include "helpers.h"
 #include "models/common/checkpoint.h"
-#include "models/cyclegan/cycle_gan_model.h"
 #include "models/common/cli.h"
 #include "models/common/trainer.h"
+#include "models/cyclegan/cycle_gan_model.h"
 #include "nn/safetensors.h"
 
 using namespace cg;
@@ -422,7 +422,7 @@ TEST_CASE("a corrupt or foreign training state is refused naming the file and th
     c.change(j, t);
     CycleGANModel m(o, true);
     try {
-      restore_train_state(m, {t, {{"train_state", j.dump()}}}, "'" + spath + "'", id);
+      restore_train_state(m, {t, {{"train_state", j.dump()}}, {}}, "'" + spath + "'", id);
       FAIL("restored a bad training state");
     } catch (const Error& e) {
       const std::string msg = e.what();
@@ -437,7 +437,7 @@ TEST_CASE("a corrupt or foreign training state is refused naming the file and th
     v1["version"] = 1;
     CycleGANModel now(o, true), old(o, true);
     restore_train_state(now, good, "'x'", id);
-    const Restored r = restore_train_state(old, {good.tensors, {{"train_state", v1.dump()}}}, "'x'", id);
+    const Restored r = restore_train_state(old, {good.tensors, {{"train_state", v1.dump()}}, {}}, "'x'", id);
     CHECK(r.notes.empty());
     CHECK(old.schedule("G").options().epoch_count == 1);
     CHECK(old.schedule("D").options().epoch_count == 1);
@@ -445,7 +445,7 @@ TEST_CASE("a corrupt or foreign training state is refused naming the file and th
     CHECK(old.lr() == now.lr());
   }
   CycleGANModel m(o, true);
-  CHECK_THROWS_WITH_AS(restore_train_state(m, {good.tensors, {}}, "'f'", id),
+  CHECK_THROWS_WITH_AS(restore_train_state(m, {good.tensors, {}, {}}, "'f'", id),
                        doctest::Contains("no 'train_state' metadata"), Error);
 
   // Through the program: --continue_train stops with the file's name, and writes nothing.

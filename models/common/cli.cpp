@@ -2,8 +2,8 @@
 
 #include <CLI/CLI.hpp>
 #include <algorithm>
-#include <cmath>
 #include <charconv>
+#include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -48,7 +48,14 @@ std::string py_bool(bool b) { return b ? "True" : "False"; }
 
 // ---- the flag table: every flag of both programs, once ----
 
-enum Scope : unsigned { kTrain = 1, kTest = 2, kBoth = 3 };
+// cyclegan_train, cyclegan_test, cgan_train and cgan_sample: a flag may serve any of them
+enum Scope : unsigned { kTrain = 1, kTest = 2, kBoth = 3, kCganTrain = 4, kCganSample = 8, kCgan = 12 };
+
+// The program a filled-in Options belongs to.
+unsigned program_scope(const Options& o, bool is_train) {
+  if (o.model == "cgan") return is_train ? kCganTrain : kCganSample;
+  return is_train ? kTrain : kTest;
+}
 
 // A count that may be unlimited: INT64_MAX, written and read as `word`.
 struct Count {
@@ -84,12 +91,14 @@ const std::vector<Flag>& flag_table() {
   using O = Options;
   static const std::vector<Flag> t = {
       // ---- base: both programs ----
-      {"dataroot", &O::dataroot, kBoth,
-       "folder of the images: trainA/trainB (training), testA/testB (testing)"},
-      {"name", &O::name, kBoth, "experiment name: checkpoints and results go to folders of this name"},
-      {"gpu_ids", &O::gpu_ids, kBoth,
+      {"dataroot", &O::dataroot, kBoth | kCganTrain,
+       "folder of the images: trainA/trainB and testA/testB (cycle_gan), AB images in train/ and test/ "
+       "(pix2pix), one folder per class (cgan_train)"},
+      {"name", &O::name, kBoth | kCgan,
+       "experiment name: checkpoints and results go to folders of this name"},
+      {"gpu_ids", &O::gpu_ids, kBoth | kCgan,
        "-1: the CPU, 0: the first GPU (one GPU for now); the same as --device, the official way"},
-      {"checkpoints_dir", &O::checkpoints_dir, kBoth, "where experiments keep their checkpoints"},
+      {"checkpoints_dir", &O::checkpoints_dir, kBoth | kCgan, "where experiments keep their checkpoints"},
       {"model", &O::model, kTrain,
        "cycle_gan (unpaired: trainA/trainB) | pix2pix (paired: AB images in DATAROOT/train); each sets its "
        "own defaults"},
@@ -110,13 +119,15 @@ const std::vector<Flag>& flag_table() {
       {"no_dropout", &O::no_dropout, kBoth,
        "no dropout in the generators (set by --model cycle_gan; pix2pix and test use dropout)"},
       {"dataset_mode", &O::dataset_mode, kBoth,
-       "unaligned (two folders, unpaired) | aligned (AB images, pix2pix) | single (one folder, --model test); "
+       "unaligned (two folders, unpaired) | aligned (AB images, pix2pix) | single (one folder, --model "
+       "test); "
        "chosen from --model when not given"},
       {"direction", &O::direction, kBoth, "AtoB or BtoA: which folder is the generator's input"},
       {"serial_batches", &O::serial_batches, kBoth,
        "take images in order (otherwise shuffled, B drawn at random)"},
-      {"num_threads", &O::num_threads, kBoth, "threads decoding and preprocessing images in the background"},
-      {"batch_size", &O::batch_size, kBoth, "images per step"},
+      {"num_threads", &O::num_threads, kBoth | kCganTrain,
+       "threads decoding and preprocessing images in the background"},
+      {"batch_size", &O::batch_size, kBoth | kCganTrain, "images per step"},
       {"load_size", &O::load_size, kBoth, "images are scaled to this size first"},
       {"crop_size", &O::crop_size, kBoth, "then cropped to this size"},
       {"max_dataset_size", Count{&O::max_dataset_size, "inf"}, kBoth,
@@ -128,21 +139,21 @@ const std::vector<Flag>& flag_table() {
       {"amp", &O::amp, kBoth,
        "bfloat16 convolutions with fp32 accumulation; norms, losses and Adam stay fp32 (PyTorch autocast's "
        "policy for them). Numerics only so far: it is not faster yet"},
-      {"max_pixels", Count{&O::max_pixels, "none"}, kBoth,
+      {"max_pixels", Count{&O::max_pixels, "none"}, kBoth | kCganTrain,
        "refuse images whose header claims more pixels than this, before decoding ('none': no limit; the "
        "default is PIL's)"},
       {"display_winsize", &O::display_winsize, kBoth, "width of the images on the web pages, in pixels"},
-      {"epoch", &O::epoch, kBoth, "which checkpoint to load: 'latest', an epoch number, or iter_<N>"},
+      {"epoch", &O::epoch, kBoth | kCgan, "which checkpoint to load: 'latest', an epoch number, or iter_<N>"},
       {"load_iter", &O::load_iter, kBoth, "when > 0, load checkpoint iter_<load_iter> instead of --epoch"},
-      {"verbose", &O::verbose, kBoth, "print every layer of the networks"},
+      {"verbose", &O::verbose, kBoth | kCganTrain, "print every layer of the networks"},
       {"suffix", &O::suffix, kBoth,
        "appended to --name as _<suffix>, with {option} replaced by its value, e.g. {netG}_size{load_size}"},
       {"use_wandb", &O::use_wandb, kBoth, "ignored",
        "Weights & Biases logging; the loss logs and the page "
        "are in CHECKPOINTS/NAME"},
       {"wandb_project_name", &O::wandb_project_name, kBoth, "ignored", "Weights & Biases logging"},
-      {"device", &O::device, kBoth, "cpu or cuda"},
-      {"seed", &O::seed, kBoth,
+      {"device", &O::device, kBoth | kCgan, "cpu or cuda"},
+      {"seed", &O::seed, kBoth | kCgan,
        "seed of every random generator (weights, data order, crops, flips, image pool)"},
       // ---- training ----
       {"display_freq", &O::display_freq, kTrain, "iterations between updates of the training web page"},
@@ -154,20 +165,20 @@ const std::vector<Flag>& flag_table() {
       {"update_html_freq", &O::update_html_freq, kTrain,
        "the page keeps the images of an update every this many iterations (and the first of each epoch)"},
       {"print_freq", &O::print_freq, kTrain, "iterations between loss reports"},
-      {"no_html", &O::no_html, kTrain, "write no training web page"},
+      {"no_html", &O::no_html, kTrain | kCganTrain, "write no training web page"},
       {"save_latest_freq", &O::save_latest_freq, kTrain, "iterations between 'latest' checkpoints"},
       {"save_epoch_freq", &O::save_epoch_freq, kTrain, "epochs between numbered checkpoints"},
       {"save_by_iter", &O::save_by_iter, kTrain,
        "name the periodic checkpoints iter_<N> instead of 'latest'"},
-      {"continue_train", &O::continue_train, kTrain,
+      {"continue_train", &O::continue_train, kTrain | kCganTrain,
        "resume from the checkpoint --epoch (exactly where it stopped when its training state is there)"},
       {"epoch_count", &O::epoch_count, kTrain,
        "number of the first epoch (when starting from weights only; see the README on resuming)"},
       {"phase", &O::phase, kBoth, "dataset split: reads DATAROOT/<phase>A and <phase>B"},
       {"n_epochs", &O::n_epochs, kTrain, "epochs at the initial learning rate"},
       {"n_epochs_decay", &O::n_epochs_decay, kTrain, "epochs of linear decay to zero after those"},
-      {"beta1", &O::beta1, kTrain, "Adam's beta1"},
-      {"lr", &O::lr, kTrain, "initial learning rate of Adam"},
+      {"beta1", &O::beta1, kTrain | kCganTrain, "Adam's beta1"},
+      {"lr", &O::lr, kTrain | kCganTrain, "initial learning rate of Adam"},
       {"gan_mode", &O::gan_mode, kTrain, "adversarial loss: lsgan | vanilla | wgangp"},
       {"pool_size", &O::pool_size, kTrain, "size of the buffer of generated images the discriminators see"},
       {"lr_policy", &O::lr_policy, kTrain, "learning-rate schedule: linear | step | plateau | cosine"},
@@ -177,8 +188,16 @@ const std::vector<Flag>& flag_table() {
       {"lambda_identity", &O::lambda_identity, kTrain,
        "weight of the identity loss, relative to lambda_A/B (0 disables it)", nullptr, "cycle_gan"},
       {"lambda_L1", &O::lambda_L1, kTrain, "weight of the L1 loss between G(A) and B", nullptr, "pix2pix"},
+      // ---- the conditional GAN's ----
+      {"n_iters", &O::n_iters, kCganTrain, "training iterations, each on --batch_size random real images"},
+      {"z_dim", &O::z_dim, kCganTrain, "length of the noise vector z"},
+      {"sample_freq", &O::sample_freq, kCganTrain,
+       "iterations between rows of samples on the page (one row per class) and 'latest' checkpoints"},
+      {"label", &O::label, kCganSample,
+       "the class to draw: 0 .. K-1, K the number of class folders trained on"},
+      {"num", &O::num, kCganSample, "how many images to write"},
       // ---- testing ----
-      {"results_dir", &O::results_dir, kTest, "where results are written"},
+      {"results_dir", &O::results_dir, kTest | kCganSample, "where results are written"},
       {"aspect_ratio", &O::aspect_ratio, kTest,
        "saved images are stretched as the official's (> 1: taller, < 1: wider; bicubic)"},
       {"eval", &O::eval, kTest, "eval mode: dropout off (the official test.py keeps train mode without it)"},
@@ -211,8 +230,9 @@ std::string value_text(const Options& o, const Member& m) {
 // Every option as (name, Python-style value), the way the official prints vars(opt), sorted.
 std::vector<std::pair<std::string, std::string>> values(const Options& o, bool is_train) {
   std::vector<std::pair<std::string, std::string>> v = {{"isTrain", py_bool(is_train)}};
+  const unsigned scope = program_scope(o, is_train);
   for (const Flag& f : flag_table())
-    if (has_flag(f, is_train ? kTrain : kTest, o.model)) {
+    if (has_flag(f, scope, o.model)) {
       std::string text = value_text(o, f.member);
       if (std::string(f.name) == "dataroot" && text.empty()) text = "None";
       v.emplace_back(f.name, text);
@@ -269,15 +289,41 @@ std::string model_of(int argc, char** argv, bool is_train) {
   return model;
 }
 
-Parsed parse(int argc, char** argv, bool is_train) {
-  const std::string model = model_of(argc, argv, is_train);
+const char* program_name(unsigned scope) {
+  return scope == kTrain       ? "cyclegan_train"
+         : scope == kTest      ? "cyclegan_test"
+         : scope == kCganTrain ? "cgan_train"
+                               : "cgan_sample";
+}
+
+const char* program_about(unsigned scope) {
+  switch (scope) {
+    case kTrain:
+      return "Trains a model: CycleGAN on unpaired images (DATAROOT/trainA, trainB) or pix2pix on paired "
+             "ones (AB "
+             "images in DATAROOT/train).";
+    case kTest:
+      return "Translates images with trained generators (CycleGAN, pix2pix, or one generator).";
+    case kCganTrain:
+      return "Trains the conditional GAN of GANs in Action on 28x28 gray images in class folders "
+             "(DATAROOT/<class>/, "
+             "the sorted folder names being the classes 0..K-1).";
+    default:
+      return "Draws images of one class from a trained conditional GAN.";
+  }
+}
+
+Parsed parse(int argc, char** argv, unsigned scope) {
+  const bool is_train = scope & (kTrain | kCganTrain);
+  const std::string model = scope & kCgan ? "cgan" : model_of(argc, argv, is_train);
+  if (!(scope & kCgan) && model == "cgan") {
+    std::fprintf(stderr,
+                 "--model cgan: the conditional GAN has programs of its own, cgan_train and cgan_sample\n");
+    return Parsed{default_options("cycle_gan", is_train), 2};
+  }
   Options o = default_options(model, is_train);
-  CLI::App app(is_train ? "Trains a model: CycleGAN on unpaired images (DATAROOT/trainA, trainB) or pix2pix on "
-                          "paired ones (AB images in DATAROOT/train)."
-                        : "Translates images with trained generators (CycleGAN, pix2pix, or one generator).",
-               is_train ? "cyclegan_train" : "cyclegan_test");
+  CLI::App app(program_about(scope), program_name(scope));
   app.get_formatter()->column_width(34);
-  const unsigned scope = is_train ? kTrain : kTest;
   std::map<std::string, std::string> counts;  // Count flags are read as text first
   for (const Flag& f : flag_table()) {
     if (!has_flag(f, scope, model)) continue;
@@ -357,6 +403,11 @@ Parsed parse(int argc, char** argv, bool is_train) {
     o.device = dev;
   }
   o.gpu_ids = o.device == "cuda" ? "0" : "-1";
+  if (scope == kCganTrain && o.batch_size >= 1 && o.sample_freq >= 1) {
+    // the harness counts images, as the official's total_iters: the book's counts are iterations
+    o.display_freq = o.update_html_freq = o.save_latest_freq = o.sample_freq * o.batch_size;
+    o.print_freq = std::min(100, o.sample_freq) * o.batch_size;
+  }
   if (!o.suffix.empty()) {
     try {
       o.name += "_" + fill_suffix(o, is_train);
@@ -370,9 +421,13 @@ Parsed parse(int argc, char** argv, bool is_train) {
 
 }  // namespace
 
-Parsed parse_train_args(int argc, char** argv) { return parse(argc, argv, true); }
+Parsed parse_train_args(int argc, char** argv) { return parse(argc, argv, kTrain); }
 
-Parsed parse_test_args(int argc, char** argv) { return parse(argc, argv, false); }
+Parsed parse_test_args(int argc, char** argv) { return parse(argc, argv, kTest); }
+
+Parsed parse_cgan_train_args(int argc, char** argv) { return parse(argc, argv, kCganTrain); }
+
+Parsed parse_cgan_sample_args(int argc, char** argv) { return parse(argc, argv, kCganSample); }
 
 std::string load_label(const Options& opt) {
   return opt.load_iter > 0 ? "iter_" + std::to_string(opt.load_iter) : opt.epoch;
@@ -401,10 +456,34 @@ void write_options_file(const Options& opt, bool is_train, const std::string& fo
   if (!f) throw Error("cannot write '" + path + "'");
 }
 
+namespace {
+
+// The conditional GAN's programs have their own few flags.
+template <class Need>
+void validate_cgan_options(const Options& o, bool is_train, const Need& need) {
+  need(o.device == "cpu" || o.device == "cuda", "--device must be cpu or cuda, got '" + o.device + "'");
+  if (is_train) {
+    need(o.n_iters >= 1, "--n_iters must be >= 1, got " + std::to_string(o.n_iters));
+    need(o.batch_size >= 1, "--batch_size must be >= 1, got " + std::to_string(o.batch_size));
+    need(o.z_dim >= 1, "--z_dim must be >= 1, got " + std::to_string(o.z_dim));
+    need(o.sample_freq >= 1, "--sample_freq must be >= 1, got " + std::to_string(o.sample_freq));
+    need(o.lr > 0 && std::isfinite(o.lr), "--lr must be positive");
+    need(o.beta1 >= 0 && o.beta1 < 1, "--beta1 must be in [0, 1)");
+    need(o.num_threads >= 0, "--num_threads must be >= 0");
+    need(o.max_pixels >= 1, "--max_pixels must be >= 1 (or 'none')");
+  } else {
+    need(o.num >= 1, "--num must be >= 1, got " + std::to_string(o.num));
+    need(o.label >= 0, "--label is required: the class to draw (0 .. K-1), got " + std::to_string(o.label));
+  }
+}
+
+}  // namespace
+
 void validate_options(const Options& o, bool is_train) {
   auto need = [](bool ok, const std::string& msg) {
     if (!ok) throw Error(msg);
   };
+  if (o.model == "cgan") return validate_cgan_options(o, is_train, need);
   // ---- the model, and the data it reads ----
   const std::vector<std::string> models = model_names(is_train);
   std::string known;  // "a, b or c"
@@ -428,8 +507,8 @@ void validate_options(const Options& o, bool is_train) {
                                     "resnet_<N>blocks, unet_128 or unet_256)");
   need(o.norm == "instance" || o.norm == "batch" || o.norm == "none",
        "--norm must be instance, batch or none, got '" + o.norm + "'");
-  need(nn::known_init_type(o.init_type), "--init_type '" + o.init_type +
-                                             "' is not known (expected normal, xavier, kaiming or orthogonal)");
+  need(nn::known_init_type(o.init_type),
+       "--init_type '" + o.init_type + "' is not known (expected normal, xavier, kaiming or orthogonal)");
   need(std::isfinite(o.init_gain), "--init_gain must be a finite number");
   if (is_train) {
     need(known_discriminator(o.netD),
@@ -443,7 +522,8 @@ void validate_options(const Options& o, bool is_train) {
   need(o.num_threads >= 0, "--num_threads must be >= 0");
   need(o.device == "cpu" || o.device == "cuda", "--device must be cpu or cuda, got '" + o.device + "'");
   need(o.max_dataset_size >= 1, "--max_dataset_size must be >= 1");
-  data::validate(data::Preprocess{o.preprocess, o.load_size, o.crop_size});  // names --preprocess or the sizes
+  data::validate(
+      data::Preprocess{o.preprocess, o.load_size, o.crop_size});  // names --preprocess or the sizes
   // The ResNet generator halves the size twice and doubles it twice, the U-Nets 7 or 8 times: other
   // sizes come back changed (or fail in a skip connection) mid-training, so the crop is checked
   // here, before anything is written.
@@ -456,9 +536,11 @@ void validate_options(const Options& o, bool is_train) {
            " halves the size " + (unit == 4 ? "twice" : std::to_string(downs) + " times") + "), got " +
            std::to_string(o.crop_size));
   // resized to --load_size, then cropped: every image would be refused
-  need(!(o.preprocess == "resize_and_crop" || o.preprocess == "scale_width_and_crop") || o.load_size >= o.crop_size,
-       "--load_size " + std::to_string(o.load_size) + " is smaller than --crop_size " + std::to_string(o.crop_size) +
-           ": --preprocess " + o.preprocess + " resizes to --load_size, then crops");
+  need(!(o.preprocess == "resize_and_crop" || o.preprocess == "scale_width_and_crop") ||
+           o.load_size >= o.crop_size,
+       "--load_size " + std::to_string(o.load_size) + " is smaller than --crop_size " +
+           std::to_string(o.crop_size) + ": --preprocess " + o.preprocess +
+           " resizes to --load_size, then crops");
   need(o.preprocess != "scale_width" || (o.load_size >= 4 && o.load_size % 4 == 0),
        "--load_size must be a positive multiple of 4 with --preprocess scale_width, got " +
            std::to_string(o.load_size));
@@ -476,7 +558,8 @@ void validate_options(const Options& o, bool is_train) {
     need(o.beta1 >= 0 && o.beta1 < 1, "--beta1 must be in [0, 1)");
     need(o.gan_mode == "lsgan" || o.gan_mode == "vanilla" || o.gan_mode == "wgangp",
          "--gan_mode '" + o.gan_mode + "' is not implemented (expected lsgan, vanilla or wgangp)");
-    need(o.lr_policy == "linear" || o.lr_policy == "step" || o.lr_policy == "plateau" || o.lr_policy == "cosine",
+    need(o.lr_policy == "linear" || o.lr_policy == "step" || o.lr_policy == "plateau" ||
+             o.lr_policy == "cosine",
          "--lr_policy '" + o.lr_policy + "' is not known (expected linear, step, plateau or cosine)");
     need(o.lr_policy != "step" || o.lr_decay_iters > 0,
          "--lr_decay_iters must be > 0 with --lr_policy step, got " + std::to_string(o.lr_decay_iters));
@@ -486,7 +569,8 @@ void validate_options(const Options& o, bool is_train) {
       need(o.lambda_identity == 0 || o.input_nc == o.output_nc,
            "--lambda_identity > 0 needs --input_nc == --output_nc; set --lambda_identity 0");
     }
-    if (o.model == "pix2pix") need(o.lambda_L1 >= 0 && std::isfinite(o.lambda_L1), "--lambda_L1 must be >= 0");
+    if (o.model == "pix2pix")
+      need(o.lambda_L1 >= 0 && std::isfinite(o.lambda_L1), "--lambda_L1 must be >= 0");
   } else {
     need(o.aspect_ratio > 0, "--aspect_ratio must be positive");
   }

@@ -20,6 +20,9 @@ struct Parsed {
 // as with the official parser.
 Parsed parse_train_args(int argc, char** argv);
 Parsed parse_test_args(int argc, char** argv);
+// cgan_train and cgan_sample: the conditional GAN's few flags (Keras's defaults), from the same table.
+Parsed parse_cgan_train_args(int argc, char** argv);
+Parsed parse_cgan_sample_args(int argc, char** argv);
 
 // The checkpoint label to load: iter_<load_iter> when --load_iter > 0, else --epoch (the official rule).
 std::string load_label(const Options& opt);

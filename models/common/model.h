@@ -91,8 +91,8 @@ class Model {
   const Device device;
 
  protected:
-  // Adam(--lr, (--beta1, 0.999)) over `params` with the schedule of --lr_policy.
-  void add_optimizer(const std::string& name, std::vector<Tensor> params);
+  // Adam(--lr, (--beta1, 0.999), eps) over `params` with the schedule of --lr_policy.
+  void add_optimizer(const std::string& name, std::vector<Tensor> params, double eps = 1e-8);
   // The step's losses, in loss_names' order, into one device tensor, and their health (call it
   // inside the step: it stays on the device).
   void record_losses(const std::vector<Tensor>& losses);

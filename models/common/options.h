@@ -2,8 +2,9 @@
 // of the cycle_gan, pix2pix and test models), with the official defaults, plus ours (device,
 // seed). The member initialisers are the training defaults of the default model, cycle_gan; each
 // model's own (the official modify_commandline_options: pix2pix's --norm batch --netG unet_256,
-// ...) and the test program's come from default_options (models/common/model.h). apps/ fill it from the command line through the flag
-// table in cli.cpp, which is the one list of names, defaults, help texts and listing order.
+// ...) and the test program's come from default_options (models/common/model.h). apps/ fill it from the
+// command line through the flag table in cli.cpp, which is the one list of names, defaults, help texts and
+// listing order.
 #pragma once
 
 #include <cstdint>
@@ -19,7 +20,7 @@ struct Options {
   std::string dataroot;
   std::string name = "experiment_name";
   std::string checkpoints_dir = "./checkpoints";
-  std::string model = "cycle_gan";  // cycle_gan | pix2pix | test
+  std::string model = "cycle_gan";  // cycle_gan | pix2pix | test | cgan
   int input_nc = 3, output_nc = 3;
   int ngf = 64, ndf = 64;
   std::string netD = "basic";           // basic | n_layers | pixel
@@ -68,7 +69,14 @@ struct Options {
   std::string lr_policy = "linear";
   int lr_decay_iters = 50;
   double lambda_A = 10.0, lambda_B = 10.0, lambda_identity = 0.5;  // cycle_gan's
-  double lambda_L1 = 100.0;                                         // pix2pix's
+  double lambda_L1 = 100.0;                                        // pix2pix's
+  // ---- the conditional GAN's (cgan_train, cgan_sample) ----
+  int n_iters = 12000;     // training iterations (steps of --batch_size random images)
+  int z_dim = 100;         // length of the noise vector z
+  int sample_freq = 1000;  // iterations between rows of samples on the page
+  int label = -1;          // cgan_sample: the class to draw
+  int num = 10;            // cgan_sample: how many images
+  int num_classes = 0;     // the classes G and D are built for: from the data (training) or the checkpoint
   // ---- test ----
   std::string results_dir = "./results/";
   int64_t num_test = std::numeric_limits<int64_t>::max();  // ours: all images (the official: 50)
