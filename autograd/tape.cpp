@@ -42,6 +42,7 @@ void record(const char* op, const std::vector<Tensor>& inputs, Tensor& out, Rule
   rec->inputs.reserve(inputs.size());
   for (const Tensor& t : inputs) {
     Record::Edge e;
+    e.absent = !t.defined();
     if (t.defined()) {
       e.shape = t.shape();
       if (t.impl()->record)
@@ -184,7 +185,12 @@ std::string tape_string(const Tensor& root) {
     os << "#" << n->seq << " " << n->op << "(";
     for (size_t i = 0; i < n->inputs.size(); ++i) {
       const Record::Edge& e = n->inputs[i];
-      os << (i ? ", " : "") << shape_str(e.shape);
+      os << (i ? ", " : "");
+      if (e.absent) {
+        os << "none";
+        continue;
+      }
+      os << shape_str(e.shape);
       if (e.record)
         os << " from #" << e.record->seq;
       else if (e.leaf)

@@ -57,6 +57,7 @@ struct Record {
     std::shared_ptr<Record> record;    // the input was produced by this record...
     std::shared_ptr<TensorImpl> leaf;  // ...or is a leaf that wants .grad...
     Shape shape;                       // (...or neither: no gradient flows back)
+    bool absent = false;               // the op was given no tensor here (a convolution without bias)
     bool wants_grad() const { return record || leaf; }
   };
   uint64_t seq = 0;
@@ -95,7 +96,8 @@ void backward(const Tensor& root, const Tensor& seed = Tensor(), bool retain_gra
 std::string tape_string(const Tensor& root);
 
 // The same records as a Graphviz DOT graph: one box per record (op, output shape, saved tensors),
-// one per leaf that receives a gradient, an arrow along each edge the gradient flows back through.
+// one per leaf that receives a gradient, and an arrow from each input to the record that used it,
+// in the direction the forward pass ran (backward sends gradients against the arrows).
 // Render it with `dot -Tsvg FILE -o FILE.svg` (apps/autograd_demo --dot writes one).
 std::string tape_dot(const Tensor& root);
 

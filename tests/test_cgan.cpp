@@ -285,13 +285,11 @@ TEST_CASE(
         const double e = exact[static_cast<size_t>(i) * 4 + k];
         const double rel = std::abs(losses[k].second - e) / std::abs(e);
         worst = std::max(worst, rel);
-        // float64: sums in other orders, through three Adam steps. float32: the biases before a
-        // batch norm have no gradient but rounding noise, which Adam scales up to steps of lr, and
-        // G's inference-mode fakes (running statistics) see them: PyTorch's own float32 run is
-        // this far from its float64 one too (torch_f32 below)
-        CHECK(rel < (dt == DType::F64 ? 1e-8 : 5e-2));
+        // float64: sums in other orders, through three Adam steps (2.5e-14 measured). float32 against
+        // the exact run: 5e-5 measured, PyTorch's own float32 run 1.5e-4
+        CHECK(rel < (dt == DType::F64 ? 1e-10 : 5e-4));
         const double torch_f32 = std::abs(want[static_cast<size_t>(i) * 4 + k] - e) / std::abs(e);
-        CHECK(torch_f32 < (dt == DType::F64 ? 1e-15 : 5e-2));
+        CHECK(torch_f32 < (dt == DType::F64 ? 1e-15 : 5e-4));
         worst_torch = std::max(worst_torch, torch_f32);
       }
     }
@@ -341,7 +339,7 @@ TEST_CASE(
   }
 }
 
-TEST_CASE("the CGAN step: D's two Adam steps, fakes from G in inference mode, G's step through a frozen D") {
+TEST_CASE("the CGAN step: D's two Adam steps, fakes from G in training mode, G's step through a frozen D") {
   Options o = default_options("cgan", true);
   o.num_classes = 3;
   o.z_dim = 4;
@@ -357,8 +355,8 @@ TEST_CASE("the CGAN step: D's two Adam steps, fakes from G in inference mode, G'
   // D's statistics moved twice (real, then fake batch) and not in the G step: num_batches_tracked 2
   CHECK(m.netD->state_dict().at("net.3.num_batches_tracked").item() == 2.0);
   CHECK(D_stats() != d0);
-  // G's moved once: in its own step (the fakes for D come from G in inference mode)
-  CHECK(m.netG->state_dict().at("net.1.num_batches_tracked").item() == 1.0);
+  // G's moved twice: making D's fakes (training mode, no gradients) and in its own step
+  CHECK(m.netG->state_dict().at("net.1.num_batches_tracked").item() == 2.0);
   CHECK(G_stats() != g0);
   CHECK(m.optimizer("D").state()[0].step == 2);
   CHECK(m.optimizer("G").state()[0].step == 1);
@@ -474,7 +472,7 @@ TEST_CASE("cgan_train: checkpoints with PyTorch's keys, the loss log, the page's
   CHECK(G.tensors.at("label_emb.weight").shape() == Shape{3, 8});
   CHECK(G.tensors.at("fc.weight").shape() == Shape{12544, 8});
   CHECK(G.dtypes.at("net.1.num_batches_tracked") == "I64");
-  CHECK(G.tensors.at("net.1.num_batches_tracked").item() == 6.0);
+  CHECK(G.tensors.at("net.1.num_batches_tracked").item() == 12.0);  // D's fakes and G's step
   const auto D = safetensors::load(net_file(o, "latest", "D"));
   CHECK(D.tensors.at("label_emb.weight").shape() == Shape{3, 784});
   CHECK(D.tensors.at("net.3.num_batches_tracked").item() == 12.0);  // two D steps an iteration

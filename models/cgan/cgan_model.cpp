@@ -97,8 +97,13 @@ void CGANModel::step(const Tensor& z_fake, const Tensor& z_gen, const Tensor& la
   loss_D_real = bce_with_logits(netD->forward(real, labels), ones);
   loss_D_real.backward();
   optimizer_D.step();
-  // 3. fakes from G in inference mode, then D on them, target 0: a second Adam step
-  const Tensor fake = generate(z_fake, labels);
+  // 3. fakes from G in training mode without gradients (see the header), then D on them, target 0:
+  // a second Adam step
+  Tensor fake;
+  {
+    NoGradGuard no_grad;
+    fake = netG->forward(z_fake, labels);
+  }
   optimizer_D.zero_grad();
   loss_D_fake = bce_with_logits(netD->forward(fake, labels), zeros);
   loss_D_fake.backward();

@@ -3,11 +3,16 @@
 // book's train loop:
 //   1. a batch of real images x with their labels y (drawn at random, with replacement);
 //   2. D's step on (x, y) with target 1;
-//   3. fakes G(z, y) for z ~ N(0, 1) and the same labels, made by G in inference mode (Keras's
-//      predict: batch norm on its running statistics), and D's step on them with target 0;
+//   3. fakes G(z, y) for z ~ N(0, 1) and the same labels, made without gradients by G in training
+//      mode (batch statistics; its running ones move), and D's step on them with target 0;
 //   4. new z and random labels y', and G's step through D with target 1, D's weights frozen and its
 //      batch norms on batch statistics without updating their running ones (Keras's trainable =
 //      False inside the combined model).
+// One choice differs from the book: its fakes come from generator.predict, which runs Keras's batch
+// norms in inference mode (running statistics, momentum 0.99). Built that way (and PyTorch's peer
+// of it too), training collapses within 50 iterations: D rejects G's inference-mode fakes, while
+// G's training-mode output, which D never sees, fools it (D_real, D_fake and G all below 1e-3, the
+// samples a flat grey). D here judges the same training-mode output that G's step optimises.
 // Losses: binary cross-entropy on D's logits (the book's sigmoid + binary_crossentropy, computed
 // stably); D's reported loss is the mean of its two. Adam(lr, (beta1, 0.999), eps 1e-7), Keras's.
 #pragma once
