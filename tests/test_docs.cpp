@@ -1,6 +1,6 @@
 // The teaching pages cannot drift from the code: every ```cpp block of docs/*.md appears in this
-// file (line for line, indentation aside), where it is compiled and run with CHECKs on the numbers
-// the page quotes; the tapes the pages print are compared with tape_string's; the commands of the
+// file (line for line, indentation and runs of blanks aside), where it is compiled and run with CHECKs on the
+// numbers the page quotes; the tapes the pages print are compared with tape_string's; the commands of the
 // pages name programs and flags that exist.
 #include <filesystem>
 #include <fstream>
@@ -36,9 +36,15 @@ std::vector<std::string> stripped_lines(const std::string& text) {
   std::vector<std::string> out;
   std::istringstream in(text);
   for (std::string line; std::getline(in, line);) {
-    const size_t a = line.find_first_not_of(" \t");
-    const size_t b = line.find_last_not_of(" \t\r");
-    out.push_back(a == std::string::npos ? "" : line.substr(a, b - a + 1));
+    // every run of blanks as one space: clang-format may align this file's comments differently
+    std::string norm;
+    for (char c : line) {
+      const bool blank = c == ' ' || c == '\t' || c == '\r';
+      if (blank && (norm.empty() || norm.back() == ' ')) continue;
+      norm += blank ? ' ' : c;
+    }
+    if (!norm.empty() && norm.back() == ' ') norm.pop_back();
+    out.push_back(norm);
   }
   return out;
 }
