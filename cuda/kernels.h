@@ -16,6 +16,9 @@ namespace cg::cuda {
 int device_count();                // 0 when there is no driver or no device; never throws
 std::string device_description();  // "NVIDIA H100 80GB HBM3, sm_90, 79 GiB" or why there is none
 void synchronize();                // waits for the framework's stream
+// Makes GPU `index` this process's device (a rank of a data-parallel run takes its local rank's);
+// call before any other CUDA work. Throws naming the index and how many GPUs there are.
+void set_device(int index);
 void* alloc(size_t bytes);         // from the caching allocator; throws cg::Error when out of memory
 void free(void* p);                // returns the block to the cache
 uint64_t malloc_count();           // cudaMalloc calls made so far (a warm step should add none)
@@ -30,6 +33,17 @@ void copy_to_host(void* host_dst, const void* src, size_t bytes);    // device -
 int new_memory_pool();
 void set_memory_pool(int id);
 void release_memory_pool(int id);
+
+// ---- NCCL (cuda/nccl.cpp): GPU collectives among the ranks of a data-parallel run ----
+bool nccl_available();  // this build has NCCL
+// The 128-byte ncclUniqueId rank 0 makes, which every rank needs (sent over MPI) to join.
+std::string nccl_unique_id();
+void nccl_init(const std::string& unique_id, int rank, int size);  // ncclCommInitRank on our device
+void nccl_finalize();
+// On the framework's stream, in place, float32: the sum over ranks divided by the rank count
+// (ncclAvg), and a broadcast from rank `root`.
+void nccl_all_reduce_avg(float* data, size_t n);
+void nccl_broadcast(void* data, size_t bytes, int root);
 
 // ---- CUDA graphs (cuda/graph.cu) ----
 // Capture of the framework's stream: every kernel and copy queued between begin and end is

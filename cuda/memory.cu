@@ -36,6 +36,14 @@ std::string device_description() {
          std::to_string(p.totalGlobalMem >> 30) + " GiB";
 }
 
+void set_device(int index) {
+  const int n = device_count();
+  if (index < 0 || index >= n)
+    throw Error("GPU " + std::to_string(index) + " does not exist: this machine has " + std::to_string(n) +
+                " (CUDA_VISIBLE_DEVICES selects which are seen)");
+  CG_CUDA_CHECK(cudaSetDevice(index));
+}
+
 cudaStream_t stream() {
   static cudaStream_t s = [] {
     cudaStream_t st;

@@ -267,14 +267,23 @@ Sample SingleDataset::get(int64_t index, Generator& gen) const {
 // ---- the loader ----
 
 Loader::Loader(const Dataset& ds, int batch_size, bool shuffle, int threads, uint64_t seed,
-               int64_t max_dataset_size)
-    : ds_(ds), batch_size_(batch_size), shuffle_(shuffle), threads_(std::max(1, threads)), seed_(seed) {
+               int64_t max_dataset_size, int rank, int world)
+    : ds_(ds),
+      batch_size_(batch_size),
+      shuffle_(shuffle),
+      threads_(std::max(1, threads)),
+      seed_(seed),
+      rank_(rank),
+      world_(world) {
   if (batch_size < 1) throw Error("--batch_size must be >= 1");
-  // The official loop stops at the first batch i with i * batch_size >= max_dataset_size.
-  const int64_t cap_batches = max_dataset_size / batch_size + (max_dataset_size % batch_size != 0);
-  epoch_len_ = std::min(ds.size(), cap_batches > ds.size() ? ds.size() : cap_batches * batch_size);
+  if (world < 1 || rank < 0 || rank >= world) throw Error("Loader: rank " + std::to_string(rank) + " of " + std::to_string(world));
+  // The official loop stops at the first batch i with i * batch_size >= max_dataset_size (the
+  // global batch, in data parallel).
+  const int64_t global_batch = int64_t{batch_size} * world;
+  const int64_t cap_batches = max_dataset_size / global_batch + (max_dataset_size % global_batch != 0);
+  epoch_len_ = std::min(ds.size(), cap_batches > ds.size() ? ds.size() : cap_batches * global_batch);
   ring_.resize(static_cast<size_t>(4 * batch_size + 2 * threads_));
-  next_to_claim_ = next_to_deliver_ = epoch_len_;  // nothing to do before start_epoch
+  next_to_claim_ = next_to_deliver_ = end_ = 0;  // nothing to do before start_epoch
   for (int t = 0; t < threads_; ++t) workers_.emplace_back([this] { worker(); });
 }
 
@@ -298,12 +307,19 @@ void Loader::start_epoch(int epoch, int64_t skip) {
     for (size_t i = order.size(); i > 1; --i) std::swap(order[i - 1], order[g.below(i)]);  // Fisher-Yates
   }
   order.resize(static_cast<size_t>(epoch_len_));
+  // what is left after skip, padded by wrapping around to a multiple of the rank count
+  skip = std::clamp<int64_t>(skip, 0, epoch_len_);
+  const int64_t per_rank = (epoch_len_ - skip + world_ - 1) / world_;
+  for (int64_t g = epoch_len_; g < skip + per_rank * world_; ++g)
+    order.push_back(order[static_cast<size_t>(g % std::max<int64_t>(epoch_len_, 1))]);
   {
     std::lock_guard<std::mutex> lock(mu_);
     ++generation_;
     epoch_ = epoch;
     order_ = std::move(order);
-    next_to_claim_ = next_to_deliver_ = std::clamp<int64_t>(skip, 0, epoch_len_);
+    skip_ = skip;
+    end_ = per_rank;
+    next_to_claim_ = next_to_deliver_ = 0;
     for (Slot& s : ring_) s = Slot{};
   }
   cv_.notify_all();
@@ -313,11 +329,12 @@ void Loader::worker() {
   std::unique_lock<std::mutex> lock(mu_);
   for (;;) {
     cv_.wait(lock, [&] {
-      return stopping_ || (next_to_claim_ < epoch_len_ &&
-                           next_to_claim_ < next_to_deliver_ + static_cast<int64_t>(ring_.size()));
+      return stopping_ ||
+             (next_to_claim_ < end_ && next_to_claim_ < next_to_deliver_ + static_cast<int64_t>(ring_.size()));
     });
     if (stopping_) return;
-    const int64_t pos = next_to_claim_++;
+    const int64_t j = next_to_claim_++;
+    const int64_t pos = skip_ + rank_ + j * world_;  // the global position: the sample's random choices
     const uint64_t gen_id = generation_;
     const int epoch = epoch_;
     const int64_t index = order_[static_cast<size_t>(pos)];
@@ -333,7 +350,7 @@ void Loader::worker() {
     filled.ready = true;
     lock.lock();
     if (gen_id == generation_) {
-      ring_[static_cast<size_t>(pos) % ring_.size()] = std::move(filled);
+      ring_[static_cast<size_t>(j) % ring_.size()] = std::move(filled);
       cv_.notify_all();
     }
   }
@@ -341,8 +358,8 @@ void Loader::worker() {
 
 bool Loader::next(Batch& out) {
   std::unique_lock<std::mutex> lock(mu_);
-  if (next_to_deliver_ >= epoch_len_) return false;
-  const int64_t n = std::min<int64_t>(batch_size_, epoch_len_ - next_to_deliver_);
+  if (next_to_deliver_ >= end_) return false;
+  const int64_t n = std::min<int64_t>(batch_size_, end_ - next_to_deliver_);
   std::vector<Sample> samples;
   std::exception_ptr error;
   std::string error_file;

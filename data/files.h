@@ -43,4 +43,20 @@ std::string committed_path(const std::string& dir, const std::string& set, const
 // cannot be opened has nothing to flush.
 void fsync_dir(const std::string& dir);
 
+// One writer per folder: an exclusive lock (flock) on <dir>/<file>, held while the object lives.
+// The kernel drops it when the process ends however it ends, so a crash never leaves it stuck;
+// the file keeps who holds it (pid, host, start time, command) for the message of the next that
+// tries. Throws cg::Error naming the folder and the holder when another process has it, and the
+// file when it cannot be made.
+class FolderLock {
+ public:
+  FolderLock(const std::string& dir, const std::string& file, const std::string& what);
+  ~FolderLock();
+  FolderLock(const FolderLock&) = delete;
+  FolderLock& operator=(const FolderLock&) = delete;
+
+ private:
+  int fd_ = -1;
+};
+
 }  // namespace cg::data

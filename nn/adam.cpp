@@ -75,6 +75,11 @@ void Adam::queue_update() {
   select_active(false);  // while capturing, the gradients are the ones the capture produced
   if (active_.empty()) return;
   if (!scalars_dev_) throw Error("Adam::queue_update before prepare_update");
+  if (grad_hook_) {  // e.g. the data-parallel average over ranks, before any parameter moves
+    std::vector<Tensor> grads;
+    for (size_t i : active_) grads.push_back(params_[i].grad());
+    grad_hook_(grads);
+  }
   std::vector<kern::AdamTensor> table;
   for (size_t i : active_) {
     Tensor& p = params_[i];

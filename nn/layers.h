@@ -63,6 +63,9 @@ class BatchNorm2d : public Module {
   // false: training mode normalises by the batch but leaves the running statistics and the count
   // alone (Keras's frozen batch norm inside a combined model; the conditional GAN's G step).
   bool update_running_stats = true;
+  // true: in training, the statistics span the batches of every rank of a data-parallel run
+  // (PyTorch's SyncBatchNorm; --norm syncbatch), equal to one process with the ranks' batches as one.
+  bool sync_ranks = false;
 };
 
 // BatchNorm2d's rule on (N, C), as PyTorch's BatchNorm1d (the same parameters and buffers).

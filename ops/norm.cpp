@@ -2,6 +2,8 @@
 
 #include "autograd/tape.h"
 #include "backend/dispatch.h"
+#include "dist/collectives.h"
+#include "dist/comm.h"
 #include "ops/elementwise.h"
 #include "ops/reduce.h"
 
@@ -42,7 +44,7 @@ Tensor instance_norm_act2d(const Tensor& x, double slope, double eps) {
 //      backward is theirs; the running statistics are updated outside the tape ----
 static Tensor batch_norm_impl(const char* op, const Tensor& x, const Tensor& weight, const Tensor& bias,
                               Tensor& running_mean, Tensor& running_var, bool training, double momentum,
-                              double eps, bool update_running) {
+                              double eps, bool update_running, bool sync_ranks = false) {
   const int64_t C = x.size(1), count = x.numel() / C;
   for (const Tensor* t : std::initializer_list<const Tensor*>{&weight, &bias, &running_mean, &running_var})
     if (t->shape() != Shape{C})
@@ -56,13 +58,23 @@ static Tensor batch_norm_impl(const char* op, const Tensor& x, const Tensor& wei
     if (count < 2)
       throw Error(std::string(op) + ": need more than one value per channel when training, got " +
                   x.describe());
-    const Tensor mu = mean(x, dims);            // (C)
-    const Tensor xc = x - mu;                   // x's shape
-    const Tensor var = mean(square(xc), dims);  // (C), biased
+    Tensor mu, xc, var;  // (C), x's shape, (C) biased
+    double n = static_cast<double>(count);
+    if (sync_ranks && dist::size() > 1) {
+      // every rank's sums, all-reduced (differentiably: the backward all-reduces the gradients)
+      dist::all_reduce_sum(&n, 1);
+      mu = dist::all_reduce_sum(sum(x, dims)) / n;
+      xc = x - mu;
+      var = dist::all_reduce_sum(sum(square(xc), dims)) / n;
+    } else {
+      mu = mean(x, dims);
+      xc = x - mu;
+      var = mean(square(xc), dims);
+    }
     x_hat = xc / sqrt(var + eps);
     if (update_running) {
       NoGradGuard no_grad;
-      const double unbias = static_cast<double>(count) / static_cast<double>(count - 1);
+      const double unbias = n / (n - 1.0);
       copy_(running_mean, running_mean * (1.0 - momentum) + mu.detach() * momentum);
       copy_(running_var, running_var * (1.0 - momentum) + var.detach() * (momentum * unbias));
     }
@@ -73,10 +85,11 @@ static Tensor batch_norm_impl(const char* op, const Tensor& x, const Tensor& wei
 }
 
 Tensor batch_norm2d(const Tensor& x, const Tensor& weight, const Tensor& bias, Tensor& running_mean,
-                    Tensor& running_var, bool training, double momentum, double eps, bool update_running) {
+                    Tensor& running_var, bool training, double momentum, double eps, bool update_running,
+                    bool sync_ranks) {
   if (x.ndim() != 4) throw Error("batch_norm2d: expected a 4-D (N, C, H, W) input, got " + x.describe());
   return batch_norm_impl("batch_norm2d", x, weight, bias, running_mean, running_var, training, momentum, eps,
-                         update_running);
+                         update_running, sync_ranks);
 }
 
 Tensor batch_norm1d(const Tensor& x, const Tensor& weight, const Tensor& bias, Tensor& running_mean,

@@ -19,9 +19,11 @@ Tensor instance_norm_act2d(const Tensor& x, double slope, double eps = 1e-5);
 // reduction ops, so it runs wherever they do and its gradient is theirs. update_running = false
 // normalises by the batch in training without touching the running statistics (PyTorch's
 // F.batch_norm with no running statistics; the conditional GAN's frozen discriminator).
+// sync_ranks = true: in training, the mean and variance are those of every rank's batch together
+// (dist/comm.h; PyTorch's SyncBatchNorm): the per-rank sums are all-reduced, forward and backward.
 Tensor batch_norm2d(const Tensor& x, const Tensor& weight, const Tensor& bias, Tensor& running_mean,
                     Tensor& running_var, bool training, double momentum = 0.1, double eps = 1e-5,
-                    bool update_running = true);
+                    bool update_running = true, bool sync_ranks = false);
 // The same on (N, C), as PyTorch's BatchNorm1d: each channel's statistics over the batch.
 Tensor batch_norm1d(const Tensor& x, const Tensor& weight, const Tensor& bias, Tensor& running_mean,
                     Tensor& running_var, bool training, double momentum = 0.1, double eps = 1e-5,

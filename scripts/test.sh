@@ -6,7 +6,7 @@ cd "$(dirname "$0")/.."
 start=$(date +%s)
 # the ONNX export's build (protobuf classes) and its test (onnx.checker, onnxruntime-node below);
 # graphviz for the test that renders autograd_demo's graph
-bash scripts/deps.sh libonnx-dev libprotobuf-dev python3-onnx graphviz
+bash scripts/deps.sh libonnx-dev libprotobuf-dev python3-onnx graphviz openmpi-bin libopenmpi-dev
 bash scripts/build.sh "$@"
 # onnxruntime's CPU runtime from npm, once per build folder; --onnxruntime-node-install=skip keeps its
 # install script from downloading GPU binaries

@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstring>
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
@@ -12,6 +13,7 @@
 #include <random>
 
 #include "data/files.h"
+#include "dist/comm.h"
 #include "nn/json_whole.h"
 #include "nn/safetensors.h"
 #include "ops/ops.h"
@@ -96,7 +98,53 @@ std::string restore_schedule(std::unique_ptr<nn::LRSchedule>& s, const json& j,
   return "schedule flags differ from the saved run's (" + note + ")" + tail;
 }
 
+// ---- a rank's own state as bytes (rank_state), to travel to rank 0: the 8-byte length of a JSON
+//      header {"state": ..., "tensors": {name: {dtype, shape, offset}}}, then the tensors' bytes ----
+std::string pack_state(const std::map<std::string, Tensor>& tensors, const json& state) {
+  json head = {{"state", state}, {"tensors", json::object()}};
+  std::string data;
+  for (const auto& [k, v] : tensors) {
+    const Tensor c = v.detach().to(Device::CPU);
+    if (c.dtype() != DType::F32 && c.dtype() != DType::F64) throw Error("rank state '" + k + "': not a float tensor");
+    head["tensors"][k] = {{"dtype", c.dtype() == DType::F64 ? "F64" : "F32"}, {"shape", c.shape()}, {"offset", data.size()}};
+    data.append(static_cast<const char*>(c.raw()), c.nbytes());
+  }
+  const std::string h = head.dump();
+  std::string out(8, '\0');
+  const uint64_t n = h.size();
+  std::memcpy(out.data(), &n, 8);
+  return out + h + data;
+}
+
+void unpack_state(const std::string& bytes, std::map<std::string, Tensor>& tensors, json& state) {
+  uint64_t n = 0;
+  if (bytes.size() < 8) throw Error("a rank's state is truncated");
+  std::memcpy(&n, bytes.data(), 8);
+  if (n > bytes.size() - 8) throw Error("a rank's state is truncated");
+  const json head = json::parse(bytes.substr(8, n));
+  const size_t data = 8 + n;
+  state = head.at("state");
+  for (const auto& [k, d] : head.at("tensors").items()) {
+    const DType dt = d.at("dtype") == "F64" ? DType::F64 : DType::F32;
+    Tensor t = Tensor::empty(d.at("shape").get<Shape>(), dt);
+    const size_t off = d.at("offset").get<size_t>();
+    if (data + off + t.nbytes() > bytes.size()) throw Error("a rank's state is truncated at '" + k + "'");
+    std::memcpy(t.raw(), bytes.data() + data + off, t.nbytes());
+    tensors[k] = t;
+  }
+}
+
+std::string rank_prefix(int r) { return "rank" + std::to_string(r) + "/"; }
+
 }  // namespace
+
+std::string rank_state(const Model& m) {
+  std::map<std::string, Tensor> t;
+  json st = {{"generators",
+              {{"cpu", default_generator(Device::CPU).state()}, {"cuda", default_generator(Device::CUDA).state()}}}};
+  m.save_state(t, st);
+  return pack_state(t, st);
+}
 
 std::string experiment_dir(const Options& opt) { return (fs::path(opt.checkpoints_dir) / opt.name).string(); }
 
@@ -165,7 +213,8 @@ std::string available_checkpoints(const std::string& dir) {
   return out.empty() ? "none" : out;
 }
 
-void save_checkpoint(const Model& m, const std::string& label, const TrainPosition& pos) {
+void save_checkpoint(const Model& m, const std::string& label, const TrainPosition& pos,
+                     const std::vector<std::string>& other_ranks) {
   const std::string dir = experiment_dir(m.opt);
   fs::create_directories(dir);
   recover_checkpoint(dir, label);
@@ -198,6 +247,19 @@ void save_checkpoint(const Model& m, const std::string& label, const TrainPositi
     }
     if (!m.optimizers().empty()) state["schedule"] = schedule_options_json(m.optimizers()[0].schedule->options());
     m.save_state(t, state);
+    // data parallel: every other rank's pools and generators, rank r's under "rank<r>/"
+    state["world_size"] = 1 + other_ranks.size();
+    if (!other_ranks.empty()) {
+      json ranks = json::array();
+      for (size_t i = 0; i < other_ranks.size(); ++i) {
+        std::map<std::string, Tensor> rt;
+        json rs;
+        unpack_state(other_ranks[i], rt, rs);
+        for (const auto& [k, v] : rt) t[rank_prefix(static_cast<int>(i) + 1) + k] = v;
+        ranks.push_back(rs);
+      }
+      state["ranks"] = ranks;
+    }
     const std::string path = state_file(m.opt, label);
     safetensors::save(path + ".new", t, {{"train_state", state.dump()}});
     names.push_back(fs::path(path).filename().string());
@@ -345,10 +407,42 @@ Restored restore_train_state(Model& m, const safetensors::Contents& c, const std
       r.notes.push_back("--epoch_count " + std::to_string(m.opt.epoch_count) +
                         " is not used: the training state continues at epoch " +
                         std::to_string(pos.epoch_done ? pos.epoch + 1 : pos.epoch));
-    m.load_state(c, st);
-    const json& g = st.at("generators");
-    default_generator(Device::CPU).set_state(g.at("cpu").get<std::string>());
-    default_generator(Device::CUDA).set_state(g.at("cuda").get<std::string>());
+    // what is this rank's own: rank 0's at the top level, rank r's under "rank<r>/" and ranks[r - 1]
+    const int saved_world = static_cast<int>(st.contains("world_size") ? whole(st, "world_size", 1, 1 << 20) : 1);
+    const int me = dist::rank(), world = dist::size();
+    auto restore_own = [&](const safetensors::Contents& cc, const json& s2) {
+      m.load_state(cc, s2);
+      const json& g = s2.at("generators");
+      default_generator(Device::CPU).set_state(g.at("cpu").get<std::string>());
+      default_generator(Device::CUDA).set_state(g.at("cuda").get<std::string>());
+    };
+    if (me == 0) {
+      restore_own(c, st);
+    } else if (me < saved_world) {
+      const json& ranks = st.at("ranks");
+      if (!ranks.is_array() || ranks.size() != static_cast<size_t>(saved_world - 1))
+        throw Error("'ranks' does not hold the states of " + std::to_string(saved_world - 1) + " ranks");
+      json mine = st;
+      mine.merge_patch(ranks.at(static_cast<size_t>(me - 1)));
+      safetensors::Contents cc = c;
+      const std::string pre = rank_prefix(me);
+      for (const auto& [k, v] : c.tensors)
+        if (k.rfind(pre, 0) == 0) cc.tensors[k.substr(pre.size())] = v;
+      restore_own(cc, mine);
+    }  // else: a rank the saved run did not have starts with its fresh pools and generators
+    if (saved_world != world) {
+      std::string note = "the checkpoint was saved by " + std::to_string(saved_world) + " rank" +
+                         (saved_world == 1 ? "" : "s") + " and resumes on " + std::to_string(world) +
+                         ": weights, optimizers, schedules and the position continue";
+      if (world > saved_world)
+        note += "; ranks " + std::to_string(saved_world) + ".." + std::to_string(world - 1) +
+                " start with empty image pools and fresh random generators";
+      else
+        note += "; the image pools and random generators of saved ranks " + std::to_string(world) + ".." +
+                std::to_string(saved_world - 1) + " are not used";
+      note += ", so the run is no longer the exact continuation of the saved one";
+      r.notes.push_back(note);
+    }
     r.pos = pos;
     return r;
   } catch (const json::exception& e) {

@@ -30,8 +30,16 @@ std::string experiment_dir(const Options& opt);  // checkpoints_dir/name
 std::string net_file(const Options& opt, const std::string& label, const std::string& net);
 std::string state_file(const Options& opt, const std::string& label);
 
-// Saves every network of the model (and in training its state) as checkpoint `label`.
-void save_checkpoint(const Model& model, const std::string& label, const TrainPosition& pos);
+// Saves every network of the model (and in training its state) as checkpoint `label`. In a
+// data-parallel run rank 0 saves, and `other_ranks` holds what rank_state gave on ranks 1, 2, ...:
+// their image pools and random generators go into the state file beside rank 0's.
+void save_checkpoint(const Model& model, const std::string& label, const TrainPosition& pos,
+                     const std::vector<std::string>& other_ranks = {});
+
+// This process's part of the training state that is its own in a data-parallel run (the model's
+// save_state: CycleGAN's image pools and their generator; the default generators), as bytes to
+// send to rank 0.
+std::string rank_state(const Model& model);
 
 // Finishes or clears away an interrupted save of `label` (every label when "") in `dir`, and
 // removes its stale temporary files.
@@ -60,7 +68,9 @@ struct Restored {
 std::optional<Restored> load_checkpoint(Model& model, const std::string& label);
 
 // The training state (everything but the weights) from a loaded <label>_train_state file, into
-// `model`; `id` is the checkpoint id of the network files it must belong to. Every number, shape
+// `model`; `id` is the checkpoint id of the network files it must belong to. Rank r of a data-
+// parallel run takes its own pools and generators (saved as "rank<r>/..."); when the run was saved
+// by another number of ranks, the ranks whose state was not saved start afresh, and a note says so. Every number, shape
 // and value is checked and an error names `what` and the entry. load_checkpoint's second half,
 // separate so that the fuzzer can reach it without files.
 Restored restore_train_state(Model& model, const safetensors::Contents& state, const std::string& what,

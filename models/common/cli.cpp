@@ -9,12 +9,14 @@
 #include <fstream>
 #include <functional>
 #include <map>
+#include <set>
 #include <sstream>
 #include <variant>
 #include <vector>
 
 #include "backend/types.h"
 #include "data/dataset.h"
+#include "dist/comm.h"
 #include "models/common/model.h"
 #include "models/networks/networks.h"
 #include "nn/init.h"
@@ -97,7 +99,8 @@ const std::vector<Flag>& flag_table() {
       {"name", &O::name, kBoth | kCgan,
        "experiment name: checkpoints and results go to folders of this name"},
       {"gpu_ids", &O::gpu_ids, kBoth | kCgan,
-       "-1: the CPU, 0: the first GPU (one GPU for now); the same as --device, the official way"},
+       "-1: the CPU; 0: the first GPU; 0,1,2,3 (training): one rank per GPU, started with mpirun; the same as "
+       "--device, the official way"},
       {"checkpoints_dir", &O::checkpoints_dir, kBoth | kCgan, "where experiments keep their checkpoints"},
       {"model", &O::model, kTrain,
        "cycle_gan (unpaired: trainA/trainB) | pix2pix (paired: AB images in DATAROOT/train); each sets its "
@@ -113,7 +116,9 @@ const std::vector<Flag>& flag_table() {
       {"netG", &O::netG, kBoth,
        "generator: resnet_9blocks | resnet_6blocks (or resnet_<N>blocks) | unet_256 | unet_128"},
       {"n_layers_D", &O::n_layers_D, kBoth, "discriminator depth when --netD n_layers"},
-      {"norm", &O::norm, kBoth, "normalisation layer: instance | batch | none"},
+      {"norm", &O::norm, kBoth,
+       "normalisation layer: instance | batch | syncbatch (batch norm whose statistics span every rank's "
+       "batch; batch when alone) | none"},
       {"init_type", &O::init_type, kBoth, "weight init: normal | xavier | kaiming | orthogonal"},
       {"init_gain", &O::init_gain, kBoth, "scale of the normal, xavier and orthogonal inits"},
       {"no_dropout", &O::no_dropout, kBoth,
@@ -153,6 +158,9 @@ const std::vector<Flag>& flag_table() {
        "are in CHECKPOINTS/NAME"},
       {"wandb_project_name", &O::wandb_project_name, kBoth, "ignored", "Weights & Biases logging"},
       {"device", &O::device, kBoth | kCgan, "cpu or cuda"},
+      {"dist_backend", &O::dist_backend, kTrain | kCganTrain,
+       "how ranks on GPUs average gradients: nccl, host (copied to host memory, MPI; ranks may share a GPU) "
+       "or auto (nccl unless two ranks share a GPU)"},
       {"seed", &O::seed, kBoth | kCgan,
        "seed of every random generator (weights, data order, crops, flips, image pool)"},
       // ---- training ----
@@ -392,17 +400,24 @@ Parsed parse(int argc, char** argv, unsigned scope) {
         return usage_error("--gpu_ids: expected -1 or GPU numbers such as 0, got '" + o.gpu_ids + "'");
       }
     }
-    if (ids.size() > 1)
-      return usage_error("--gpu_ids " + o.gpu_ids + ": one GPU for now; give one id (0) or -1 for the CPU");
-    if (!ids.empty() && ids[0] != 0)
-      return usage_error("--gpu_ids " + o.gpu_ids + ": only the first GPU (0) for now");
+    if (ids.size() > 1 && !(scope & (kTrain | kCganTrain)))
+      return usage_error("--gpu_ids " + o.gpu_ids + ": testing and sampling run on one GPU; give one id");
+    if (ids.size() > 1 && std::set<int>(ids.begin(), ids.end()).size() != ids.size() && dist::launched_size() == 1)
+      return usage_error("--gpu_ids " + o.gpu_ids + ": a GPU named twice (ranks that share a GPU: start them "
+                         "with mpirun and --dist_backend host)");
     const std::string dev = ids.empty() ? "cpu" : "cuda";
     if (app.count("--device") && o.device != dev)
       return usage_error("--gpu_ids " + o.gpu_ids + " means --device " + dev + ", but --device " + o.device +
                          " was given too");
     o.device = dev;
   }
-  o.gpu_ids = o.device == "cuda" ? "0" : "-1";
+  if (o.device == "cpu") o.gpu_ids = "-1";
+  else if (!app.count("--gpu_ids")) o.gpu_ids = "0";
+  else {  // normalised: "0,1" for " 0, 1"
+    std::string list;
+    for (int id : gpu_id_list(o)) list += (list.empty() ? "" : ",") + std::to_string(id);
+    o.gpu_ids = list;
+  }
   if (scope == kCganTrain && o.batch_size >= 1 && o.sample_freq >= 1) {
     // the harness counts images, as the official's total_iters: the book's counts are iterations
     o.display_freq = o.update_html_freq = o.save_latest_freq = o.sample_freq * o.batch_size;
@@ -428,6 +443,16 @@ Parsed parse_test_args(int argc, char** argv) { return parse(argc, argv, kTest);
 Parsed parse_cgan_train_args(int argc, char** argv) { return parse(argc, argv, kCganTrain); }
 
 Parsed parse_cgan_sample_args(int argc, char** argv) { return parse(argc, argv, kCganSample); }
+
+std::vector<int> gpu_id_list(const Options& opt) {
+  std::vector<int> ids;
+  std::stringstream in(opt.gpu_ids);
+  for (std::string item; std::getline(in, item, ',');) {
+    const int id = std::atoi(item.c_str());
+    if (id >= 0) ids.push_back(id);
+  }
+  return ids;
+}
 
 std::string load_label(const Options& opt) {
   return opt.load_iter > 0 ? "iter_" + std::to_string(opt.load_iter) : opt.epoch;
@@ -505,8 +530,10 @@ void validate_options(const Options& o, bool is_train) {
   need(known_generator(o.netG), "--netG '" + o.netG +
                                     "' is not recognized (expected resnet_9blocks, resnet_6blocks, "
                                     "resnet_<N>blocks, unet_128 or unet_256)");
-  need(o.norm == "instance" || o.norm == "batch" || o.norm == "none",
-       "--norm must be instance, batch or none, got '" + o.norm + "'");
+  need(o.norm == "instance" || o.norm == "batch" || o.norm == "syncbatch" || o.norm == "none",
+       "--norm must be instance, batch, syncbatch or none, got '" + o.norm + "'");
+  need(o.dist_backend == "auto" || o.dist_backend == "nccl" || o.dist_backend == "host",
+       "--dist_backend must be auto, nccl or host, got '" + o.dist_backend + "'");
   need(nn::known_init_type(o.init_type),
        "--init_type '" + o.init_type + "' is not known (expected normal, xavier, kaiming or orthogonal)");
   need(std::isfinite(o.init_gain), "--init_gain must be a finite number");

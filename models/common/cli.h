@@ -5,6 +5,7 @@
 
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "models/common/options.h"
 
@@ -23,6 +24,9 @@ Parsed parse_test_args(int argc, char** argv);
 // cgan_train and cgan_sample: the conditional GAN's few flags (Keras's defaults), from the same table.
 Parsed parse_cgan_train_args(int argc, char** argv);
 Parsed parse_cgan_sample_args(int argc, char** argv);
+
+// The GPUs --gpu_ids names, in order (empty for the CPU).
+std::vector<int> gpu_id_list(const Options& opt);
 
 // The checkpoint label to load: iter_<load_iter> when --load_iter > 0, else --epoch (the official rule).
 std::string load_label(const Options& opt);

@@ -3,6 +3,8 @@
 #include <cmath>
 #include <nlohmann/json.hpp>
 
+#include "dist/collectives.h"
+#include "dist/comm.h"
 #include "models/common/cli.h"
 #include "ops/ops.h"
 
@@ -30,6 +32,9 @@ Device checked_device(const Options& o, bool train) {
 Model::Model(const Options& o, bool train)
     : opt(o), is_train(train), device(checked_device(o, train)), step_(device, o.no_dropout) {
   loss_health_ = Tensor::zeros({}, DType::F32, device);
+  // Data parallel: the host-staged all-reduce cannot be captured in a CUDA graph, and NCCL inside
+  // the captured step is not done yet: every step runs eagerly.
+  if (dist::size() > 1) step_.set_enabled(false);
 }
 
 Model::~Model() = default;
@@ -74,6 +79,9 @@ void Model::add_optimizer(const std::string& optimizer_name, std::vector<Tensor>
   Optimizer o{optimizer_name, std::make_unique<nn::Adam>(std::move(params), adam),
               std::make_unique<nn::LRSchedule>(sched)};
   o.adam->set_lr(o.schedule->lr());
+  // Data parallel: every step's gradients are averaged over the ranks before the update, so every
+  // rank takes the same step (the one of the global batch).
+  if (dist::size() > 1) o.adam->set_grad_hook([](const std::vector<Tensor>& g) { dist::average_gradients(g); });
   optimizers_.push_back(std::move(o));
 }
 

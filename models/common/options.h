@@ -26,7 +26,7 @@ struct Options {
   std::string netD = "basic";           // basic | n_layers | pixel
   std::string netG = "resnet_9blocks";  // resnet_9blocks | resnet_6blocks | unet_256 | unet_128
   int n_layers_D = 3;
-  std::string norm = "instance";  // instance | batch | none
+  std::string norm = "instance";  // instance | batch | syncbatch (statistics over every rank's batch) | none
   std::string init_type = "normal";
   double init_gain = 0.02;
   bool no_dropout = true;  // the cycle_gan model's default (base and pix2pix: false, dropout on)
@@ -43,7 +43,8 @@ struct Options {
   std::string device = "cpu";              // cpu | cuda (ours; --gpu_ids sets it the official way)
   uint64_t seed = 0;                       // ours: the official is not seeded
   bool amp = false;                        // ours: bfloat16 convolutions (ops/conv.h, Bf16Autocast)
-  std::string gpu_ids = "-1";              // "-1": the CPU, "0": the first GPU; kept in step with `device`
+  std::string gpu_ids = "-1";              // "-1": the CPU, "0": the first GPU, "0,1": a rank on each; kept in step with `device`
+  std::string dist_backend = "auto";       // ours: GPU gradients between ranks over nccl | host (MPI) | auto
   std::string dataset_mode = "unaligned";  // unaligned (cycle_gan) | aligned (pix2pix) | single (model test)
   int display_winsize = 256;               // width of the images on the web pages, in pixels
   int load_iter = 0;                       // > 0: load checkpoint iter_<load_iter> instead of --epoch

@@ -14,7 +14,12 @@
 #include <optional>
 
 #include "data/dataset.h"
+#include "data/files.h"
+#include "dist/collectives.h"
+#include "dist/comm.h"
+#include "dist/launch.h"
 #include "models/common/checkpoint.h"
+#include "tensor/tensor.h"
 #include "models/common/cli.h"
 #include "models/common/datasets.h"
 #include "models/common/model.h"
@@ -32,22 +37,37 @@ namespace {
 volatile std::sig_atomic_t g_signal = 0;
 extern "C" void on_stop_signal(int sig) { g_signal = sig; }
 
+// Under mpirun two more: mpirun forwards SIGUSR1 to every rank, and when it is itself told to stop
+// (SIGINT, SIGTERM) its first word to the ranks is SIGCONT, then SIGTERM a second later, then
+// SIGKILL a second after that (OpenMPI 4's odls_base_sigkill_timeout, 1 s): the ranks act on the
+// SIGCONT, so that they have those seconds to finish the step and save.
 struct SignalScope {
-  struct sigaction old_int {
-  }, old_term{};
-  SignalScope() {
+  std::vector<int> signals;
+  std::vector<struct sigaction> old;
+  explicit SignalScope(bool under_mpi) {
     g_signal = 0;
+    signals = {SIGINT, SIGTERM};
+    if (under_mpi) signals.insert(signals.end(), {SIGUSR1, SIGCONT});
+    old.resize(signals.size());
     struct sigaction sa {};
     sa.sa_handler = on_stop_signal;
     sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, &old_int);
-    sigaction(SIGTERM, &sa, &old_term);
+    for (size_t i = 0; i < signals.size(); ++i) sigaction(signals[i], &sa, &old[i]);
   }
   ~SignalScope() {
-    sigaction(SIGINT, &old_int, nullptr);
-    sigaction(SIGTERM, &old_term, nullptr);
+    for (size_t i = 0; i < signals.size(); ++i) sigaction(signals[i], &old[i], nullptr);
   }
 };
+
+const char* signal_words(int sig) {
+  switch (sig) {
+    case SIGINT: return "interrupted (SIGINT)";
+    case SIGTERM: return "terminated (SIGTERM)";
+    case SIGUSR1: return "stopped (SIGUSR1)";
+    case SIGCONT: return "stopped (mpirun was told to stop)";
+    default: return "stopped";
+  }
+}
 
 double seconds_since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
 
@@ -66,7 +86,7 @@ std::string hms(double s) {
 class Reporter {
  public:
   Reporter(const Options& opt, const std::vector<std::string>& loss_names, bool quiet)
-      : quiet_(quiet), live_(!quiet && isatty(STDOUT_FILENO)) {
+      : quiet_(quiet), live_(!quiet && isatty(STDOUT_FILENO) && dist::size() == 1) {  // mpirun's pty is not the user's
     const std::string dir = experiment_dir(opt);
     txt_.open(dir + "/loss_log.txt", std::ios::app);
     const std::string csv_path = dir + "/loss_log.csv";
@@ -196,24 +216,34 @@ class TrainingRun {
   TrainingRun(const Options& opt, const TrainControl& ctl)
       : opt_(opt),
         ctl_(ctl),
+        world_(dist::size()),
+        rank_(dist::rank()),
+        root_(rank_ == 0),
+        global_batch_(int64_t{opt.batch_size} * world_),
         dataset_(dataset(opt)),
         loader_(*dataset_, opt.batch_size, !opt.serial_batches, opt.num_threads, opt.seed,
-                opt.max_dataset_size),
+                opt.max_dataset_size, rank_, world_),
         epoch_len_(loader_.samples_per_epoch()),
         total_epochs_(opt.n_epochs + opt.n_epochs_decay),
-        model_holder_((manual_seed(opt.seed), create_model(opt, true))),
+        device_line_(setup_device(opt)),
+        model_holder_((manual_seed(rank_options(opt).seed), create_model(rank_options(opt), true))),
         model_(*model_holder_),
         pos_{opt.epoch_count, 0, 0, false},
         first_epoch_(opt.epoch_count) {}
 
   int run() {
+    // One writer per experiment: rank 0 holds the folder's lock for the whole run.
+    std::optional<data::FolderLock> lock;
+    if (root_) lock.emplace(experiment_dir(opt_), "train.lock", "the experiment folder");
+    dist::barrier();
     resume();
+    same_start();
     start_output();
-    SignalScope signals;
+    SignalScope signals(world_ > 1);
     for (int epoch = first_epoch_; epoch <= total_epochs_; ++epoch)
       if (const auto rc = one_epoch(epoch)) return *rc;
     if (const auto rc = final_save()) return *rc;
-    visualizer_->finish();
+    if (root_) visualizer_->finish();
     return 0;
   }
 
@@ -223,14 +253,46 @@ class TrainingRun {
     return create_dataset(opt, true);
   }
 
+  // Each rank's own random streams (image pools, dropout): rank r's generators start from --seed +
+  // r; rank 0's are those of a single process. The weights they draw are replaced by rank 0's.
+  static Options rank_options(const Options& opt) {
+    Options o = opt;
+    o.seed = opt.seed + static_cast<uint64_t>(dist::rank());
+    return o;
+  }
+
+  // On the GPU: the rank's GPU and how gradients travel between ranks (a line for the log).
+  static std::string setup_device(const Options& opt) {
+    if (opt.device != "cuda" || !kHaveCuda || !cuda_available()) return "";
+    return dist::setup_gpu(gpu_id_list(opt), opt.dist_backend);
+  }
+
+  // Data parallel: every rank starts from rank 0's weights and buffers (after a resume too).
+  void same_start() {
+    if (world_ == 1) return;
+    NoGradGuard no_grad;
+    for (const auto& [name, net] : model_.networks()) {
+      for (auto [key, p] : net->named_parameters()) dist::broadcast_(p);
+      for (auto [key, b] : net->named_buffers()) dist::broadcast_(b);
+    }
+  }
+
+  void say(const std::string& line) {
+    if (root_) report_->say(line);
+  }
+
   // --continue_train: the position, optimizers, schedules, pools and generators of the checkpoint
   // (or only its weights, with a warning, when it has no training state).
   void resume() {
     if (!opt_.continue_train) return;
     const std::string label = load_label(opt_);
+    // rank 0 alone finishes or clears an interrupted save; then every rank reads the same files
+    if (root_) recover_checkpoint(experiment_dir(opt_), "");
+    dist::barrier();
     const auto restored = load_checkpoint(model_, label);
     if (!restored) {
-      std::fprintf(stderr,
+      if (root_)
+        std::fprintf(stderr,
                    "warning: checkpoint '%s' in %s has network weights but no training state: starting new "
                    "optimizers and the learning-rate schedule of --epoch_count %d\n",
                    label.c_str(), experiment_dir(opt_).c_str(), opt_.epoch_count);
@@ -247,6 +309,7 @@ class TrainingRun {
 
   // The first writes: the experiment folder, the options file, the logs and the page.
   void start_output() {
+    if (!root_) return;  // only rank 0 prints and writes
     fs::create_directories(experiment_dir(opt_));
     write_options_file(opt_, true, experiment_dir(opt_));
     if (!ctl_.quiet) {
@@ -255,6 +318,12 @@ class TrainingRun {
     }
     report_.emplace(opt_, model_.loss_names(), ctl_.quiet);
     report_->say(fmt("The number of training images = %lld", static_cast<long long>(epoch_len_)));
+    if (world_ > 1)
+      report_->say(fmt("data parallel: %d ranks x --batch_size %d = a global batch of %lld; %lld samples per "
+                       "rank and epoch",
+                       world_, opt_.batch_size, static_cast<long long>(global_batch_),
+                       static_cast<long long>((epoch_len_ + world_ - 1) / world_)));
+    if (!device_line_.empty()) report_->say(device_line_);
     for (const std::string& note : notes_) report_->say(note);
     visualizer_.emplace(model_, ctl_.quiet, epoch_len_);
   }
@@ -267,13 +336,13 @@ class TrainingRun {
     } else {
       const auto [old_lr, new_lr] =
           model_.update_learning_rate();  // at the start of every epoch, as the official
-      report_->say(fmt("learning rate %.7f -> %.7f", old_lr, new_lr));
+      say(fmt("learning rate %.7f -> %.7f", old_lr, new_lr));
     }
     loader_.start_epoch(epoch, epoch_iter);
     iter_data_time_ = Clock::now();
     data::Batch batch;
     while (loader_.next(batch)) {
-      epoch_iter += opt_.batch_size;
+      epoch_iter += global_batch_;  // samples of every rank: the position is the run's, not the rank's
       if (const auto rc = one_iteration(epoch, epoch_iter, batch)) return rc;
     }
     return end_of_epoch(epoch, epoch_iter, epoch_start);
@@ -283,27 +352,44 @@ class TrainingRun {
     const auto iter_start = Clock::now();
     if (pos_.total_iters % opt_.print_freq == 0)
       t_data_ = std::chrono::duration<double>(iter_start - iter_data_time_).count();
-    pos_ = {epoch, epoch_iter, pos_.total_iters + opt_.batch_size, false};
+    pos_ = {epoch, epoch_iter, pos_.total_iters + global_batch_, false};
     model_.set_input(batch);
     model_.optimize_parameters();
     const double t_comp = seconds_since(iter_start) / opt_.batch_size;
-    rate_ = rate_ == 0 ? 1.0 / std::max(t_comp, 1e-9) : 0.9 * rate_ + 0.1 / std::max(t_comp, 1e-9);
+    const double rate = world_ / std::max(t_comp, 1e-9);  // samples per second, every rank's
+    rate_ = rate_ == 0 ? rate : 0.9 * rate_ + 0.1 * rate;
 
-    const int sig = g_signal;
     const int64_t total = pos_.total_iters;
-    const bool stopping = sig || (ctl_.stop_after && ctl_.stop_after(total));
+    // Every rank stops at the same step: a signal any rank got (or the control's request) counts
+    // for all (256: the control's).
+    int stop_code = g_signal ? static_cast<int>(g_signal) : (ctl_.stop_after && ctl_.stop_after(total)) ? 256 : 0;
+    if (world_ > 1) stop_code = dist::all_reduce_max(stop_code);
+    const int sig = stop_code < 256 ? stop_code : 0;
+    const bool stopping = stop_code != 0;
     const bool displaying = total % opt_.display_freq == 0;
     const bool printing = total % opt_.print_freq == 0;
     const bool saving = total % opt_.save_latest_freq == 0;
     // The losses and their NaN check stay on the device (a copy would stall the GPU's queue every
     // step); they come to the host only when shown or before anything is saved, so a NaN is caught
     // within --print_freq iterations and never reaches a checkpoint.
+    // In data parallel the check is collective, on the same steps on every rank.
     std::vector<std::pair<std::string, double>> losses;
-    if (stopping || displaying || printing || saving || report_->progress_due()) {
-      losses = model_.current_losses();
-      if (!model_.losses_finite()) {
-        std::string what =
-            "a loss was NaN or infinite within the last " + std::to_string(opt_.print_freq) + " iterations";
+    const bool show = root_ && report_->progress_due();
+    const bool checking = stopping || displaying || printing || saving || (world_ == 1 && show);
+    if (checking || show) losses = model_.current_losses();
+    if (checking && world_ > 1) {  // the losses shown and logged are the global batch's: the ranks' mean
+      std::vector<double> v;
+      for (const auto& l : losses) v.push_back(l.second);
+      dist::all_reduce_sum(v.data(), v.size());
+      for (size_t k = 0; k < v.size(); ++k) losses[k].second = v[k] / world_;
+    }
+    if (checking) {
+      const bool bad_here = !model_.losses_finite();
+      const bool bad = world_ > 1 ? dist::all_reduce_max(bad_here ? 1 : 0) != 0 : bad_here;
+      if (bad) {
+        std::string what = bad_here ? "a loss was NaN or infinite within the last " +
+                                          std::to_string(opt_.print_freq) + " iterations"
+                                    : "a loss was NaN or infinite on another rank";
         for (const auto& [name, v] : losses)
           if (!std::isfinite(v)) {
             what = "loss " + name + (std::isnan(v) ? " is NaN" : " is infinite");
@@ -312,14 +398,14 @@ class TrainingRun {
         return stop_non_finite(what);
       }
     }
-    if (displaying) {
+    if (displaying && root_) {
       visualizer_->display(model_, epoch, total,
                            total % opt_.update_html_freq == 0 || kept_row_epoch_ != epoch);
       kept_row_epoch_ = epoch;
     }
-    if (printing) report_->losses(epoch, epoch_iter, losses, t_comp, t_data_);
+    if (printing && root_) report_->losses(epoch, epoch_iter, losses, t_comp, t_data_);
     if (saving) {
-      report_->say(
+      say(
           fmt("saving the latest model (epoch %d, total_iters %lld)", epoch, static_cast<long long>(total)));
       if (const auto rc =
               save_or_stop(opt_.save_by_iter ? fmt("iter_%lld", static_cast<long long>(total)) : "latest"))
@@ -327,17 +413,16 @@ class TrainingRun {
     }
     const double remaining = static_cast<double>((total_epochs_ - epoch) * epoch_len_ +
                                                  (epoch_len_ - std::min(epoch_iter, epoch_len_)));
-    if (!losses.empty())
+    if (!losses.empty() && root_)
       report_->progress(epoch, total_epochs_, std::min(epoch_iter, epoch_len_), epoch_len_,
-                        rate_ / opt_.batch_size, remaining / rate_, losses);
+                        rate_ / static_cast<double>(global_batch_), remaining / rate_, losses);
     if (stopping) {
       if (const auto rc = save_or_stop("latest")) return rc;
       const std::string msg =
           fmt("%s: saved 'latest' at epoch %d, iteration %lld (%s); resume with --continue_train",
-              sig ? (sig == SIGINT ? "interrupted (SIGINT)" : "terminated (SIGTERM)") : "stopped", epoch,
-              static_cast<long long>(epoch_iter), experiment_dir(opt_).c_str());
-      report_->say(msg);
-      if (sig) std::fprintf(stderr, "%s\n", msg.c_str());
+              signal_words(sig), epoch, static_cast<long long>(epoch_iter), experiment_dir(opt_).c_str());
+      say(msg);
+      if (sig && root_) std::fprintf(stderr, "%s\n", msg.c_str());
       return sig ? 128 + sig : 0;
     }
     iter_data_time_ = Clock::now();
@@ -347,13 +432,13 @@ class TrainingRun {
   std::optional<int> end_of_epoch(int epoch, int64_t epoch_iter, Clock::time_point epoch_start) {
     pos_ = {epoch, epoch_iter, pos_.total_iters, true};
     if (epoch % opt_.save_epoch_freq == 0) {
-      report_->say(fmt("saving the model at the end of epoch %d, iters %lld", epoch,
+      say(fmt("saving the model at the end of epoch %d, iters %lld", epoch,
                        static_cast<long long>(pos_.total_iters)));
       if (const auto rc = save_or_stop("latest")) return rc;
       if (const auto rc = save_or_stop(std::to_string(epoch))) return rc;
       last_saved_epoch_ = epoch;
     }
-    report_->say(fmt("End of epoch %d / %d \t Time Taken: %d sec", epoch, total_epochs_,
+    say(fmt("End of epoch %d / %d \t Time Taken: %d sec", epoch, total_epochs_,
                      static_cast<int>(seconds_since(epoch_start))));
     return std::nullopt;
   }
@@ -362,17 +447,25 @@ class TrainingRun {
   // multiple of --save_epoch_freq.
   std::optional<int> final_save() {
     if (last_saved_epoch_ == total_epochs_ || total_epochs_ < first_epoch_) return std::nullopt;
-    report_->say(fmt("saving the final model (epoch %d, iters %lld) as 'latest'", total_epochs_,
+    say(fmt("saving the final model (epoch %d, iters %lld) as 'latest'", total_epochs_,
                      static_cast<long long>(pos_.total_iters)));
     return save_or_stop("latest");
   }
 
   // Every save goes through here: weights that are no longer finite, or that a step with a NaN or
   // infinite loss produced, are never written; the run stops instead.
+  // In data parallel every rank comes here at the same step: the check is collective, every
+  // rank's own state goes to rank 0, and rank 0 writes the set.
   std::optional<int> save_or_stop(const std::string& label) {
-    if (!model_.losses_finite() || !parameters_finite(model_))
-      return stop_non_finite("the weights are no longer finite");
-    save_checkpoint(model_, label, pos_);
+    bool bad = !model_.losses_finite() || !parameters_finite(model_);
+    if (world_ > 1) bad = dist::all_reduce_max(bad ? 1 : 0) != 0;
+    if (bad) return stop_non_finite("the weights are no longer finite");
+    std::vector<std::string> others;
+    if (world_ > 1) {
+      std::vector<std::string> all = dist::gather(rank_state(model_));
+      if (root_) others.assign(all.begin() + 1, all.end());
+    }
+    if (root_) save_checkpoint(model_, label, pos_, others);
     return std::nullopt;
   }
 
@@ -381,17 +474,21 @@ class TrainingRun {
         fmt("error: %s at epoch %d, iteration %lld; stopping. Nothing was saved after the last "
             "checkpoint, which is left as it was.",
             what.c_str(), pos_.epoch, static_cast<long long>(pos_.epoch_iter));
-    report_->say(msg);
-    std::fprintf(stderr, "%s\n", msg.c_str());
+    say(msg);
+    if (root_) std::fprintf(stderr, "%s\n", msg.c_str());
     return kExitNonFinite;
   }
 
   const Options& opt_;
   const TrainControl& ctl_;
+  const int world_, rank_;  // data parallel: how many ranks, and which this is (dist/comm.h)
+  const bool root_;         // rank 0: the one that prints and writes
+  const int64_t global_batch_;  // --batch_size times the ranks: the samples of one step
   const std::unique_ptr<data::Dataset> dataset_;
   data::Loader loader_;
   const int64_t epoch_len_;
   const int total_epochs_;
+  const std::string device_line_;  // the GPU and gradient path, for the log; made before the model
   const std::unique_ptr<Model> model_holder_;
   Model& model_;
   TrainPosition pos_;  // where the run is: updated by every iteration and at every epoch's end
@@ -409,6 +506,43 @@ class TrainingRun {
 
 }  // namespace
 
-int run_training(const Options& opt, const TrainControl& ctl) { return TrainingRun(opt, ctl).run(); }
+int run_training(const Options& opt, const TrainControl& ctl) {
+  try {
+    return TrainingRun(opt, ctl).run();
+  } catch (const std::exception& e) {
+    // One rank's error ends every rank at once: the others would wait for it in a collective.
+    if (dist::size() > 1) {
+      std::fprintf(stderr, "error on %s: %s\n", dist::describe_rank().c_str(), e.what());
+      std::fflush(stderr);
+      dist::abort_job(1);
+    }
+    throw;
+  }
+}
+
+int training_main(int argc, char** argv, Parsed (*parse)(int, char**),
+                  const std::function<void(Options&)>& prepare) {
+  try {
+    dist::init(&argc, &argv);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "error: %s\n", e.what());
+    return 1;
+  }
+  Parsed p = parse(argc, argv);
+  if (p.exit_code) return *p.exit_code;
+  try {
+    const int gpus = static_cast<int>(gpu_id_list(p.opt).size());
+    if (gpus > 1 && !kHaveCuda)
+      throw Error("--gpu_ids " + p.opt.gpu_ids + ": this build has no CUDA backend");
+    if (const auto rc = dist::launch_ranks(argc, argv, gpus)) return *rc;
+    if (prepare) prepare(p.opt);
+    const int rc = run_training(p.opt);
+    dist::finalize();
+    return rc;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "error: %s\n", e.what());
+    return 1;
+  }
+}
 
 }  // namespace cg::models

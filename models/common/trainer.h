@@ -7,6 +7,7 @@
 #include <functional>
 #include <iosfwd>
 
+#include "models/common/cli.h"
 #include "models/common/options.h"
 
 namespace cg::models {
@@ -25,5 +26,12 @@ struct TrainControl {
 // (the step is finished and 'latest' saved first), kExitNonFinite on a NaN/Inf loss. Throws cg::Error
 // for bad options, data or checkpoints.
 int run_training(const Options& opt, const TrainControl& ctl = {});
+
+// The whole main of a training program (cyclegan_train, cgan_train): joins the ranks of an mpirun
+// or srun launch (dist::init), parses the command line with `parse`, starts a rank per GPU itself
+// for --gpu_ids 0,1,... (dist::launch_ranks), lets `prepare` complete the options, and trains.
+// An error is printed as "error: ..." and exits 1.
+int training_main(int argc, char** argv, Parsed (*parse)(int, char**),
+                  const std::function<void(Options&)>& prepare = {});
 
 }  // namespace cg::models

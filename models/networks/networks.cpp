@@ -20,9 +20,14 @@ class Identity : public nn::Module {
 std::shared_ptr<nn::Module> norm_layer(const std::string& norm, int64_t channels) {
   if (norm == "instance") return std::make_shared<nn::InstanceNorm2d>(channels);
   if (norm == "batch") return std::make_shared<nn::BatchNorm2d>(channels);
+  if (norm == "syncbatch") {  // the same layer and keys; its statistics span the ranks
+    auto bn = std::make_shared<nn::BatchNorm2d>(channels);
+    bn->sync_ranks = true;
+    return bn;
+  }
   if (norm == "none") return std::make_shared<Identity>();
   throw Error("--norm '" + norm + "': normalization layer [" + norm +
-              "] is not found (expected instance, batch or none)");
+              "] is not found (expected instance, batch, syncbatch or none)");
 }
 
 // norm_layer(norm) followed by ReLU (slope 0) or LeakyReLU(slope). An instance norm and its
