@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <cmath>
+#include <csignal>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
@@ -161,6 +162,20 @@ inline pid_t spawn(const std::vector<std::string>& args, const std::string& log)
     _exit(127);
   }
   return pid;
+}
+
+// The exit status of our child `pid` (128 + signal when a signal ended it), waiting at most
+// `seconds`; -1 when it had not ended by then (it is killed then, so that no test leaves it behind).
+inline int wait_exit(pid_t pid, double seconds = 60) {
+  int status = 0;
+  for (int i = 0; i < static_cast<int>(seconds * 20); ++i) {
+    if (waitpid(pid, &status, WNOHANG) == pid)
+      return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    usleep(50000);
+  }
+  kill(pid, SIGKILL);
+  waitpid(pid, &status, 0);
+  return -1;
 }
 
 // cyclegan_train on a tiny network (ngf/ndf 4, one residual block, 32x32 crops) for 1000 epochs,

@@ -104,17 +104,6 @@ void expect_identical_checkpoints(const Options& a, const Options& b, const std:
   CHECK_MESSAGE(diff.empty(), "training state: " << diff);
 }
 
-int wait_exit(pid_t pid) {
-  int status = 0;
-  for (int i = 0; i < 1200; ++i) {
-    if (waitpid(pid, &status, WNOHANG) == pid)
-      return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-    usleep(50000);
-  }
-  kill(pid, SIGKILL);
-  waitpid(pid, &status, 0);
-  return -1;
-}
 
 }  // namespace
 
@@ -321,8 +310,8 @@ TEST_CASE("kill -9 while a pix2pix run saves every step leaves a loadable set - 
     for (int i = 0; i < 1500 && !fs::exists(first); ++i) usleep(20000);
     usleep(std::uniform_int_distribution<int>(0, 300000)(rng));
     if (kill(pid, SIGKILL) == 0) ++kills;
-    wait_exit(pid);
-    const int rc = wait_exit(test::spawn(resume, dir + "/resume.log"));
+    test::wait_exit(pid);
+    const int rc = test::wait_exit(test::spawn(resume, dir + "/resume.log"));
     CHECK_MESSAGE(rc == 0, read_file(dir + "/resume.log"));
     std::vector<std::string> leftovers;
     for (const auto& e : fs::directory_iterator(dir + "/ckpt/p2p")) {
@@ -337,7 +326,7 @@ TEST_CASE("kill -9 while a pix2pix run saves every step leaves a loadable set - 
   const pid_t pid = test::spawn(base, dir + "/term.log");
   for (int i = 0; i < 1500 && !fs::exists(first); ++i) usleep(20000);
   REQUIRE(kill(pid, SIGTERM) == 0);
-  CHECK(wait_exit(pid) == 143);
+  CHECK(test::wait_exit(pid) == 143);
   CHECK(read_file(dir + "/term.log").find("terminated (SIGTERM): saved 'latest'") != std::string::npos);
 }
 

@@ -289,13 +289,6 @@ TEST_CASE("networks from different saves are refused - listing the checkpoints t
   CHECK_NOTHROW(load_networks(g, "2"));
 }
 
-namespace {
-int wait_exit(pid_t pid) {
-  int status = 0;
-  waitpid(pid, &status, 0);
-  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-}
-}  // namespace
 
 TEST_CASE(
     "kill -9 at random moments while latest is saved every iteration: --continue_train always resumes") {
@@ -317,9 +310,9 @@ TEST_CASE(
     for (int i = 0; i < 1500 && !fs::exists(first); ++i) usleep(20000);
     usleep(std::uniform_int_distribution<int>(0, 400000)(rng));
     if (kill(pid, SIGKILL) == 0) ++kills;
-    wait_exit(pid);
+    test::wait_exit(pid);
     const pid_t again = test::spawn(resume, dir + "/resume.log");
-    const int rc = wait_exit(again);
+    const int rc = test::wait_exit(again);
     CHECK_MESSAGE(rc == 0, read_file(dir + "/resume.log"));
     std::vector<std::string> leftovers;
     for (const auto& e : fs::directory_iterator(dir + "/ckpt/tiny")) {

@@ -157,8 +157,16 @@ TEST_CASE("--gpu_ids picks the device the official way and refuses what we canno
   CHECK(parse({"--gpu_ids", "-1"}).opt.device == "cpu");
   CHECK(parse({"--device", "cuda"}).opt.gpu_ids == "0");  // kept in step for the listing
   CHECK(parse({}).opt.gpu_ids == "-1");
-  CHECK(parse({"--gpu_ids", "0,1"}).exit_code == 2);  // several GPUs: one for now
-  CHECK(parse({"--gpu_ids", "1"}).exit_code == 2);
+  // several GPUs in training: a rank each (dist/launch.h); testing runs on one
+  const Parsed two = parse({"--gpu_ids", " 0, 1"});
+  REQUIRE_FALSE(two.exit_code);
+  CHECK(two.opt.device == "cuda");
+  CHECK(two.opt.gpu_ids == "0,1");
+  CHECK(gpu_id_list(two.opt) == std::vector<int>{0, 1});
+  CHECK(parse({"--gpu_ids", "0,1"}, false).exit_code == 2);
+  CHECK(parse({"--gpu_ids", "0,0"}).exit_code == 2);  // one GPU twice: only with mpirun and --dist_backend host
+  CHECK(parse({"--gpu_ids", "1"}).opt.gpu_ids == "1");  // the second GPU
+  CHECK(gpu_id_list(parse({}).opt).empty());
   CHECK(parse({"--gpu_ids", "x"}).exit_code == 2);
   CHECK(parse({"--gpu_ids", "0", "--device", "cpu"}).exit_code == 2);
   CHECK_FALSE(parse({"--gpu_ids", "0", "--device", "cuda"}).exit_code);
@@ -246,7 +254,7 @@ TEST_CASE("bad option values are refused with the flag's name") {
   CHECK_NOTHROW(validate_options(o, true));
   o = Options{};
   o.norm = "group";
-  CHECK_THROWS_WITH_AS(validate_options(o, true), doctest::Contains("--norm must be instance, batch or none"),
+  CHECK_THROWS_WITH_AS(validate_options(o, true), doctest::Contains("--norm must be instance, batch, syncbatch or none"),
                        Error);
   o.norm = "batch";
   CHECK_NOTHROW(validate_options(o, true));

@@ -434,12 +434,14 @@ Restored restore_train_state(Model& m, const safetensors::Contents& c, const std
       std::string note = "the checkpoint was saved by " + std::to_string(saved_world) + " rank" +
                          (saved_world == 1 ? "" : "s") + " and resumes on " + std::to_string(world) +
                          ": weights, optimizers, schedules and the position continue";
+      // "rank 3" or "ranks 2..3"
+      auto span = [](int a, int b) {
+        return a == b ? "rank " + std::to_string(a) : "ranks " + std::to_string(a) + ".." + std::to_string(b);
+      };
       if (world > saved_world)
-        note += "; ranks " + std::to_string(saved_world) + ".." + std::to_string(world - 1) +
-                " start with empty image pools and fresh random generators";
+        note += "; " + span(saved_world, world - 1) + " start with empty image pools and fresh random generators";
       else
-        note += "; the image pools and random generators of saved ranks " + std::to_string(world) + ".." +
-                std::to_string(saved_world - 1) + " are not used";
+        note += "; the image pools and random generators saved by " + span(world, saved_world - 1) + " are not used";
       note += ", so the run is no longer the exact continuation of the saved one";
       r.notes.push_back(note);
     }

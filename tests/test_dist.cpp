@@ -1,0 +1,380 @@
+// Data-parallel training (dist/, the training harness): the loader's split of one shared order,
+// one writer per experiment folder, the --gpu_ids launch, and whole runs under mpirun (when this
+// build has MPI): 2 ranks x --batch_size 1 against one process with --batch_size 2, --norm
+// syncbatch against --norm batch, SIGTERM to mpirun and an exact resume, kill -9 of a rank and a
+// resume on another number of ranks. A build without MPI is checked to refuse a launch of several.
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <set>
+
+#include "data/dataset.h"
+#include "data/files.h"
+#include "dist/comm.h"
+#include "dist/launch.h"
+#include "helpers.h"
+#include "models/common/checkpoint.h"
+
+using namespace cg;
+namespace fs = std::filesystem;
+
+namespace {
+
+// ---- the loader's split ----
+
+// A dataset whose sample i is the 1-element tensor {i + u}, u the sample's first uniform draw: it
+// shows both which sample came and which random stream it drew from.
+class Numbers : public data::Dataset {
+ public:
+  explicit Numbers(int64_t n) : n_(n) {}
+  int64_t size() const override { return n_; }
+  data::Sample get(int64_t index, Generator& gen) const override {
+    data::Sample s;
+    s.A = Tensor::from_vector(std::vector<double>{static_cast<double>(index) + gen.uniform()}, {1, 1, 1});
+    s.A_path = std::to_string(index);
+    return s;
+  }
+  std::string file(int64_t index) const override { return std::to_string(index); }
+
+ private:
+  int64_t n_;
+};
+
+// Every value a loader hands out in one epoch, in order.
+std::vector<double> epoch_values(data::Loader& l, int epoch, int64_t skip) {
+  l.start_epoch(epoch, skip);
+  std::vector<double> out;
+  data::Batch b;
+  while (l.next(b))
+    for (double v : b.A.to_vector<double>()) out.push_back(v);
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("data parallel loader: ranks share one shuffled order, padded to equal shares, random draws by global position") {
+  const Numbers ds(7);
+  for (int world : {2, 3}) {
+    CAPTURE(world);
+    // one process, batch 1: the reference order and draws
+    data::Loader one(ds, 1, true, 2, 42);
+    const std::vector<double> all = epoch_values(one, 3, 0);
+    REQUIRE(all.size() == 7);
+    for (int64_t skip : {int64_t{0}, int64_t{3}}) {  // 3: a resume saved by another number of ranks
+      CAPTURE(skip);
+      const int64_t per_rank = (7 - skip + world - 1) / world;
+      std::set<int64_t> seen;
+      for (int r = 0; r < world; ++r) {
+        CAPTURE(r);
+        data::Loader mine(ds, 2, true, 2, 42, INT64_MAX, r, world);
+        CHECK(mine.samples_per_epoch() == 7);
+        const std::vector<double> got = epoch_values(mine, 3, skip);
+        CHECK(mine.rank_samples() == per_rank);
+        REQUIRE(static_cast<int64_t>(got.size()) == per_rank);  // every rank the same count
+        for (int64_t j = 0; j < per_rank; ++j) {
+          const int64_t g = skip + r + j * world;  // the global position
+          if (g < 7) {
+            CHECK(got[static_cast<size_t>(j)] == all[static_cast<size_t>(g)]);  // the sample and its draw
+            seen.insert(g);
+          } else {  // the padding wraps to the start of the order (a draw of its own position)
+            CHECK(std::floor(got[static_cast<size_t>(j)]) == std::floor(all[static_cast<size_t>(g - 7)]));
+          }
+        }
+      }
+      CHECK(static_cast<int64_t>(seen.size()) == 7 - skip);  // every position after skip, once
+    }
+  }
+  // --max_dataset_size counts the global batch: 5 with 2 ranks x batch 2 stops after 2 global batches
+  data::Loader capped(ds, 2, false, 1, 1, 5, 0, 2);
+  CHECK(capped.samples_per_epoch() == 7);
+  data::Loader capped4(ds, 1, false, 1, 1, 3, 1, 2);
+  CHECK(capped4.samples_per_epoch() == 4);
+}
+
+TEST_CASE("one training per experiment folder: a second lock is refused naming the folder and the holder") {
+  const std::string dir = test::scratch("folder_lock");
+  {
+    data::FolderLock first(dir, "train.lock", "the experiment folder");
+    CHECK(test::read_file(dir + "/train.lock").find("pid " + std::to_string(getpid())) != std::string::npos);
+    try {
+      data::FolderLock second(dir, "train.lock", "the experiment folder");
+      FAIL("a second lock of a held folder was granted");
+    } catch (const Error& e) {
+      const std::string msg = e.what();
+      CHECK(msg.find("'" + dir + "' is in use by another training") != std::string::npos);
+      CHECK(msg.find("pid " + std::to_string(getpid())) != std::string::npos);
+    }
+  }
+  CHECK_NOTHROW(data::FolderLock(dir, "train.lock", "the experiment folder"));  // released with its holder
+}
+
+TEST_CASE("cyclegan_train refuses a folder another training holds, and takes it once that one is gone") {
+  const std::string dir = test::scratch("folder_lock_app");
+  const std::string data = test::make_dataset(dir + "/data", 2, 2, 36, 36, 61);
+  const auto cmd = test::tiny_train_command(data, dir + "/ckpt", {"--print_freq", "1000"});
+  const pid_t first = test::spawn(cmd, dir + "/first.log");
+  REQUIRE(first > 0);
+  const std::string lock = dir + "/ckpt/tiny/train.lock";
+  for (int i = 0; i < 600 && test::read_file(lock).empty(); ++i) usleep(20000);
+  std::string line;
+  for (const std::string& a : cmd) line += "'" + a + "' ";
+  const auto [rc, out] = test::run_command(line + "2>&1");
+  CHECK(rc == 1);
+  CHECK_MESSAGE(out.find("'" + dir + "/ckpt/tiny' is in use by another training (pid " + std::to_string(first)) !=
+                    std::string::npos,
+                out);
+  kill(first, SIGKILL);  // a crash: the lock goes with the process
+  test::wait_exit(first);
+  const auto again = test::spawn(test::tiny_train_command(data, dir + "/ckpt", {"--n_epochs", "1"}), dir + "/again.log");
+  CHECK_MESSAGE(test::wait_exit(again) == 0, test::read_file(dir + "/again.log"));
+}
+
+TEST_CASE("--gpu_ids 0,1,2 starts a rank per GPU through mpirun with this program's arguments") {
+  std::vector<std::string> args = {"prog", "--gpu_ids", "0,1,2", "--name", "x"};
+  std::vector<char*> argv;
+  for (auto& a : args) argv.push_back(a.data());
+  if (std::string(CG_MPIRUN).find("NOTFOUND") != std::string::npos) {
+    CHECK_THROWS_WITH_AS(dist::launch_command("/bin/prog", 5, argv.data(), 3), doctest::Contains("no mpirun"), Error);
+    return;
+  }
+  const auto cmd = dist::launch_command("/bin/prog", 5, argv.data(), 3);
+  REQUIRE(cmd.size() == 10);
+  CHECK(fs::path(cmd[0]).filename() == fs::path(CG_MPIRUN).filename());
+  CHECK(std::vector<std::string>(cmd.begin() + 1, cmd.end()) ==
+        std::vector<std::string>{"-np", "3", "--bind-to", "none", "/bin/prog", "--gpu_ids", "0,1,2", "--name", "x"});
+  CHECK_FALSE(dist::launch_ranks(5, argv.data(), 1));  // one GPU: this process trains
+}
+
+// ---- whole runs under mpirun ----
+
+namespace {
+
+bool have_mpirun() { return std::string(CG_MPIRUN).find("NOTFOUND") == std::string::npos; }
+
+// mpirun as root (CI) needs its consent; one OpenMP thread per rank keeps 2-3 ranks on 2 cores sane.
+void mpi_env() {
+  setenv("OMPI_ALLOW_RUN_AS_ROOT", "1", 1);
+  setenv("OMPI_ALLOW_RUN_AS_ROOT_CONFIRM", "1", 1);
+  setenv("OMP_NUM_THREADS", "1", 1);
+}
+
+std::vector<std::string> under_mpirun(int ranks, const std::vector<std::string>& cmd) {
+  std::vector<std::string> out = {CG_MPIRUN, "-np", std::to_string(ranks), "--oversubscribe"};
+  out.insert(out.end(), cmd.begin(), cmd.end());
+  return out;
+}
+
+int run(const std::vector<std::string>& cmd, const std::string& log, double seconds = 300) {
+  const pid_t pid = test::spawn(cmd, log);
+  REQUIRE(pid > 0);
+  return test::wait_exit(pid, seconds);
+}
+
+size_t count(const std::string& text, const std::string& what) {
+  size_t n = 0;
+  for (size_t at = text.find(what); at != std::string::npos; at = text.find(what, at + 1)) ++n;
+  return n;
+}
+
+// The numbers of loss_log.csv, row by row (the header left out).
+std::vector<std::vector<double>> csv_rows(const std::string& path) {
+  std::vector<std::vector<double>> rows;
+  std::stringstream in(test::read_file(path));
+  std::string line;
+  std::getline(in, line);
+  while (std::getline(in, line)) {
+    std::vector<double> row;
+    std::stringstream cells(line);
+    for (std::string c; std::getline(cells, c, ',');) row.push_back(std::stod(c));
+    rows.push_back(row);
+  }
+  return rows;
+}
+
+// The biases of the tiny networks' convolutions that an instance norm follows: the norm removes
+// them, so their exact gradient is 0 and what they get is rounding noise, which Adam scales to
+// steps of up to --lr either way. They cannot agree between two summation orders; every other
+// tensor must.
+bool cancelled_bias(const std::string& net, const std::string& key) {
+  static const std::set<std::string> g = {"model.1.bias",  "model.4.bias",  "model.7.bias",
+                                          "model.10.conv_block.1.bias", "model.10.conv_block.5.bias",
+                                          "model.11.bias", "model.14.bias"};
+  static const std::set<std::string> d = {"model.2.bias", "model.5.bias", "model.8.bias"};
+  return (net[0] == 'G' ? g : d).count(key) > 0;
+}
+
+struct Worst {
+  double tight = 0, noise = 0;  // the largest |difference| of the other tensors and of the cancelled biases
+};
+
+// Every tensor of the four networks of checkpoint 'latest' in a and b.
+Worst compare_networks(const std::string& a, const std::string& b, bool instance_norm) {
+  Worst w;
+  for (const char* net : {"G_A", "G_B", "D_A", "D_B"}) {
+    const auto x = safetensors::load(a + "/latest_net_" + net + ".safetensors").tensors;
+    const auto y = safetensors::load(b + "/latest_net_" + net + ".safetensors").tensors;
+    REQUIRE(x.size() == y.size());
+    for (const auto& entry : x) {
+      const auto xv = entry.second.to_vector<double>(), yv = y.at(entry.first).to_vector<double>();
+      REQUIRE(xv.size() == yv.size());
+      double m = 0;
+      for (size_t i = 0; i < xv.size(); ++i) m = std::max(m, std::abs(xv[i] - yv[i]));
+      double& slot = instance_norm && cancelled_bias(net, entry.first) ? w.noise : w.tight;
+      slot = std::max(slot, m);
+    }
+  }
+  return w;
+}
+
+}  // namespace
+
+#if CG_HAVE_MPI
+
+TEST_CASE("mpirun -np 2 with --batch_size 1 trains the networks of one process with --batch_size 2; only rank 0 writes") {
+  if (!have_mpirun()) FAIL("this build has MPI but no mpirun was found at configure time");
+  mpi_env();
+  const std::string dir = test::scratch("dp_equal");
+  const std::string data = test::make_dataset(dir + "/data", 4, 4, 36, 36, 62);
+  // the flags, and ours beyond them: the shuffled order, crops and flips are shared too
+  const std::vector<std::vector<std::string>> variants = {{"--serial_batches", "--no_flip"}, {}};
+  for (size_t v = 0; v < variants.size(); ++v) {
+    CAPTURE(v);
+    std::vector<std::string> extra = {"--pool_size", "0", "--n_epochs", "2", "--print_freq", "2", "--num_threads", "1"};
+    extra.insert(extra.end(), variants[v].begin(), variants[v].end());
+    auto two = extra, one = extra;
+    two.insert(two.end(), {"--batch_size", "1"});
+    one.insert(one.end(), {"--batch_size", "2"});
+    const std::string ck2 = dir + "/two" + std::to_string(v), ck1 = dir + "/one" + std::to_string(v);
+    REQUIRE(run(under_mpirun(2, test::tiny_train_command(data, ck2, two)), dir + "/two.log") == 0);
+    REQUIRE(run(test::tiny_train_command(data, ck1, one), dir + "/one.log") == 0);
+    // 4 samples, a global batch of 2, 2 epochs: 4 steps, every one printed (the ranks' mean losses)
+    const auto r2 = csv_rows(ck2 + "/tiny/loss_log.csv"), r1 = csv_rows(ck1 + "/tiny/loss_log.csv");
+    REQUIRE(r1.size() == 4);
+    REQUIRE(r2.size() == r1.size());  // one writer: a second would have doubled the rows
+    double worst = 0;
+    for (size_t i = 0; i < r1.size(); ++i)
+      for (size_t k = 0; k < r1[i].size(); ++k) worst = std::max(worst, std::abs(r2[i][k] / r1[i][k] - 1));
+    CHECK_MESSAGE(worst < 1e-5, "losses differ by " << worst);  // measured: 1e-7 (float32 sums)
+    const Worst w = compare_networks(ck2 + "/tiny", ck1 + "/tiny", true);
+    MESSAGE("variant " << v << ": weights differ by " << w.tight << ", cancelled biases by " << w.noise);
+    CHECK(w.tight < 1e-6);                    // measured: 1e-8
+    CHECK(w.noise <= 2 * 4 * 0.0002 * 1.01);  // 4 steps of at most lr each, either way; measured 3.6e-4
+    const std::string log = test::read_file(dir + "/two.log");
+    CHECK(count(log, "The number of training images = 4") == 1);  // only rank 0 prints
+    CHECK(count(log, "data parallel: 2 ranks x --batch_size 1 = a global batch of 2") == 1);
+    CHECK(count(test::read_file(ck2 + "/tiny/loss_log.txt"), "Training Loss") == 1);
+  }
+}
+
+TEST_CASE("--norm syncbatch on 2 ranks trains the networks of --norm batch with the 2 batches in one process") {
+  if (!have_mpirun()) FAIL("this build has MPI but no mpirun was found at configure time");
+  mpi_env();
+  const std::string dir = test::scratch("dp_syncbatch");
+  const std::string data = test::make_dataset(dir + "/data", 4, 4, 36, 36, 63);
+  const std::vector<std::string> extra = {"--pool_size", "0", "--n_epochs", "2", "--print_freq", "2", "--num_threads", "1"};
+  auto two = extra, one = extra;
+  two.insert(two.end(), {"--batch_size", "1", "--norm", "syncbatch"});
+  one.insert(one.end(), {"--batch_size", "2", "--norm", "batch"});
+  REQUIRE(run(under_mpirun(2, test::tiny_train_command(data, dir + "/two", two)), dir + "/two.log") == 0);
+  REQUIRE(run(test::tiny_train_command(data, dir + "/one", one), dir + "/one.log") == 0);
+  // batch norm's convolutions have no bias: every tensor, the running statistics included, agrees
+  const Worst w = compare_networks(dir + "/two/tiny", dir + "/one/tiny", false);
+  MESSAGE("syncbatch vs batch: " << w.tight);
+  CHECK(w.tight < 1e-6);  // measured: 6e-8 to 3e-7
+  // and plain batch norm on 2 ranks is not that (each rank's statistics are its own)
+  auto plain = two;
+  plain[plain.size() - 1] = "batch";
+  REQUIRE(run(under_mpirun(2, test::tiny_train_command(data, dir + "/plain", plain)), dir + "/plain.log") == 0);
+  CHECK(compare_networks(dir + "/plain/tiny", dir + "/one/tiny", false).tight > 1e-4);
+}
+
+TEST_CASE("SIGTERM to mpirun: every rank stops at one step, rank 0 saves latest, --continue_train on 2 ranks resumes exactly") {
+  if (!have_mpirun()) FAIL("this build has MPI but no mpirun was found at configure time");
+  mpi_env();
+  const std::string dir = test::scratch("dp_sigterm");
+  const std::string data = test::make_dataset(dir + "/data", 4, 4, 36, 36, 64);
+  // the image pools (50) and shuffled crops and flips: each rank's state must come back
+  const std::vector<std::string> extra = {"--n_epochs", "300", "--print_freq", "50", "--num_threads", "1"};
+  REQUIRE(run(under_mpirun(2, test::tiny_train_command(data, dir + "/ref", extra)), dir + "/ref.log") == 0);
+  const pid_t pid = test::spawn(under_mpirun(2, test::tiny_train_command(data, dir + "/cut", extra)), dir + "/cut.log");
+  REQUIRE(pid > 0);
+  const std::string csv = dir + "/cut/tiny/loss_log.csv";
+  for (int i = 0; i < 1500 && csv_rows(csv).size() < 2; ++i) usleep(20000);  // 100 steps in
+  kill(pid, SIGTERM);
+  CHECK(test::wait_exit(pid) != 0);
+  const std::string log = test::read_file(dir + "/cut.log");
+  REQUIRE_MESSAGE(log.find("saved 'latest' at epoch") != std::string::npos, log);  // stopped before the end
+  CHECK(count(log, "resume with --continue_train") == 2);  // once to stdout, once to stderr, by rank 0 only
+  auto resume = extra;
+  resume.push_back("--continue_train");
+  REQUIRE(run(under_mpirun(2, test::tiny_train_command(data, dir + "/cut", resume)), dir + "/resume.log") == 0);
+  for (const char* net : {"G_A", "G_B", "D_A", "D_B"}) {
+    CAPTURE(net);
+    const std::string f = std::string("/tiny/latest_net_") + net + ".safetensors";
+    const std::string diff = test::first_difference(dir + "/cut" + f, dir + "/ref" + f);
+    CHECK_MESSAGE(diff.empty(), diff);  // bit for bit
+  }
+}
+
+TEST_CASE("kill -9 of one rank ends the job within 60 s; the last checkpoint resumes on 1 and on 3 ranks with a note") {
+  if (!have_mpirun()) FAIL("this build has MPI but no mpirun was found at configure time");
+  mpi_env();
+  const std::string dir = test::scratch("dp_kill9");
+  const std::string data = test::make_dataset(dir + "/data", 4, 4, 36, 36, 65);
+  const auto cmd = test::tiny_train_command(data, dir + "/ckpt", {"--save_latest_freq", "4", "--num_threads", "1"});
+  const pid_t pid = test::spawn(under_mpirun(2, cmd), dir + "/train.log");
+  REQUIRE(pid > 0);
+  for (int i = 0; i < 1500 && !fs::exists(dir + "/ckpt/tiny/latest_train_state.safetensors"); ++i) usleep(20000);
+  usleep(300000);
+  // the ranks are mpirun's children: kill the last one started
+  const auto [rc_ps, children] = test::run_command("pgrep -P " + std::to_string(pid));
+  std::stringstream in(children);
+  std::vector<pid_t> ranks;
+  for (long p; in >> p;) ranks.push_back(static_cast<pid_t>(p));
+  REQUIRE_MESSAGE(ranks.size() == 2, children);
+  const auto t0 = std::chrono::steady_clock::now();
+  kill(ranks.back(), SIGKILL);
+  const int rc = test::wait_exit(pid, 60);
+  const double took = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  MESSAGE("mpirun ended " << took << " s after the kill, exit status " << rc);
+  CHECK(rc > 0);  // not -1 (still running at 60 s) and not 0
+  // the same checkpoint twice, for a resume on 1 rank and one on 3
+  fs::copy(dir + "/ckpt", dir + "/ckpt3", fs::copy_options::recursive);
+  for (int ranks_now : {1, 3}) {
+    CAPTURE(ranks_now);
+    auto resume = cmd;
+    resume.insert(resume.end(), {"--continue_train", "--n_epochs", "2"});
+    if (ranks_now == 3) resume.insert(resume.end(), {"--checkpoints_dir", dir + "/ckpt3"});
+    CHECK(run(ranks_now == 1 ? resume : under_mpirun(3, resume), dir + "/resume.log") == 0);
+    const std::string log = test::read_file(dir + "/resume.log");
+    CHECK_MESSAGE(log.find("the checkpoint was saved by 2 ranks and resumes on " + std::to_string(ranks_now)) !=
+                      std::string::npos,
+                  log);
+    CHECK(log.find(ranks_now == 1 ? "saved by rank 1 are not used" : "rank 2 start with empty image pools") !=
+          std::string::npos);
+  }
+}
+
+#else
+
+TEST_CASE("a build without MPI refuses to be one of several ranks under mpirun") {
+  if (!have_mpirun()) {
+    MESSAGE("no mpirun on this machine: the refusal is checked where one is");
+    CHECK_FALSE(dist::have_mpi());
+    return;
+  }
+  mpi_env();
+  const std::string dir = test::scratch("no_mpi");
+  const std::string data = test::make_dataset(dir + "/data", 2, 2, 36, 36, 66);
+  const int rc = run(under_mpirun(2, test::tiny_train_command(data, dir + "/ckpt", {"--n_epochs", "1"})), dir + "/log");
+  CHECK(rc != 0);
+  const std::string log = test::read_file(dir + "/log");
+  CHECK_MESSAGE(count(log, "launched as one of 2 ranks (mpirun or srun), but this build has no MPI") == 2, log);
+  CHECK_FALSE(fs::exists(dir + "/ckpt/tiny/latest_net_G_A.safetensors"));  // nothing trained
+}
+
+#endif
