@@ -3,11 +3,17 @@
 // batch norm is checked in float64 against one process's batch norm on every rank's batch at once
 // (forward, input and parameter gradients, running statistics) and by central differences of the
 // loss summed over ranks.
+//
+// `dist_check --gpu` (where there is a GPU): the same collectives on GPU tensors. With 2 ranks on a
+// machine of one GPU they share it, so they go through the host-staged path; with one rank the
+// NCCL wrappers run on a communicator of one (all-reduce and broadcast are then copies, which still
+// drives the bootstrap, the calls and the stream). Exit 77 (ctest's skip) without a GPU.
 #include <cmath>
 #include <cstdio>
 #include <string>
 #include <vector>
 
+#include "cuda/kernels.h"
 #include "dist/collectives.h"
 #include "dist/comm.h"
 #include "ops/ops.h"
@@ -162,19 +168,80 @@ void sync_batch_norm() {
                std::to_string(gw[static_cast<size_t>(i)]));
   }
 }
+#if CG_HAVE_CUDA  // the CUDA backend's functions exist in CUDA builds only
+// On GPU tensors, through whichever path setup_gpu chose: the results of the CPU collectives.
+void gpu_collectives() {
+  const int n = dist::size(), r = dist::rank();
+  Tensor t = Tensor::full({1000}, r + 1.0, DType::F32).to(Device::CUDA);
+  dist::all_reduce_sum_(t);
+  expect_close(t.to(Device::CPU), Tensor::full({1000}, n * (n + 1) / 2.0, DType::F32), 0, 1e-6,
+               "all_reduce_sum_ on the GPU");
+  Tensor b = of_rank(r, {17}, 1).to(DType::F32).to(Device::CUDA);
+  dist::broadcast_(b, 0);
+  expect(test::identical(b.to(Device::CPU), of_rank(0, {17}, 1).to(DType::F32)), "broadcast_ on the GPU");
+  const std::vector<Shape> shapes = {{3}, {40}, {7, 2}, {16}};
+  std::vector<Tensor> grads, expected;
+  for (size_t k = 0; k < shapes.size(); ++k) {
+    const Tensor base = of_rank(0, shapes[k], 20 + k).to(DType::F32);
+    grads.push_back((base * (r + 1.0)).to(Device::CUDA).detach());
+    expected.push_back(base * ((n + 1) / 2.0));
+  }
+  dist::average_gradients(grads, 64);
+  for (size_t k = 0; k < shapes.size(); ++k)
+    expect_close(grads[k].to(Device::CPU), expected[k], 0, 1e-6, "average_gradients on the GPU, tensor " + std::to_string(k));
+  // the differentiable all-reduce's backward on the GPU
+  Tensor x = of_rank(r, {6}, 3).to(DType::F32).to(Device::CUDA).set_requires_grad();
+  Tensor y = dist::all_reduce_sum(x);
+  sum(y * of_rank(r, {6}, 4).to(DType::F32).to(Device::CUDA)).backward();
+  Tensor sum_c = of_rank(0, {6}, 4);
+  for (int k = 1; k < n; ++k) sum_c = sum_c + of_rank(k, {6}, 4);
+  expect_close(x.grad().to(Device::CPU), sum_c.to(DType::F32), 1e-6, 1e-6, "all_reduce_sum backward on the GPU");
+}
+
+// One rank: NCCL on a communicator of one, called directly (training alone never calls NCCL).
+void nccl_one_rank() {
+  if (!cuda::nccl_available()) {
+    std::printf("dist_check: this build has no NCCL\n");
+    return;
+  }
+  cuda::nccl_init(cuda::nccl_unique_id(), 0, 1);
+  Tensor t = of_rank(0, {1000}, 8).to(DType::F32).to(Device::CUDA);
+  const Tensor before = t.to(Device::CPU);
+  cuda::nccl_all_reduce_avg(static_cast<float*>(t.raw()), 1000);
+  cuda::nccl_broadcast(t.raw(), t.nbytes(), 0);
+  cuda::synchronize();
+  expect(test::identical(t.to(Device::CPU), before), "NCCL all-reduce and broadcast on one rank");
+  cuda::nccl_finalize();
+}
+#endif
+
 }  // namespace
 
 int main(int argc, char** argv) {
   try {
     dist::init(&argc, &argv);
-    if (dist::size() < 2) {
+    if (argc > 1 && std::string(argv[1]) == "--gpu") {
+      if (!kHaveCuda || !cuda_available()) {
+        std::printf("dist_check --gpu: no GPU here, skipped\n");
+        return 77;
+      }
+#if CG_HAVE_CUDA
+      const std::string line = dist::setup_gpu({}, "auto");
+      std::printf("%s\n", line.c_str());
+      if (dist::size() == 1)
+        nccl_one_rank();
+      else
+        gpu_collectives();
+#endif
+    } else if (dist::size() < 2) {
       std::fprintf(stderr, "dist_check: run me with mpirun -np 2 (or more)\n");
       return 2;
+    } else {
+      host_collectives();
+      gradient_average();
+      differentiable_all_reduce();
+      sync_batch_norm();
     }
-    host_collectives();
-    gradient_average();
-    differentiable_all_reduce();
-    sync_batch_norm();
   } catch (const std::exception& e) {
     std::fprintf(stderr, "error on %s: %s\n", dist::describe_rank().c_str(), e.what());
     dist::abort_job(1);

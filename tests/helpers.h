@@ -213,6 +213,44 @@ inline std::vector<std::string> tiny_train_command(const std::string& data, cons
   return args;
 }
 
+// cyclegan_train --model pix2pix on a tiny U-Net (unet_128, ngf/ndf 4; batch norm and dropout, the
+// model's defaults) on 128x128 crops of 136x136 halves, 1000 epochs, printing every step, saving only
+// when told: `extra` comes last.
+inline std::vector<std::string> tiny_pix2pix_command(const std::string& data, const std::string& ckpt,
+                                                     const std::vector<std::string>& extra = {}) {
+  std::vector<std::string> args = {std::string(CG_BINARY_DIR) + "/apps/cyclegan_train",
+                                   "--model",
+                                   "pix2pix",
+                                   "--dataroot",
+                                   data,
+                                   "--checkpoints_dir",
+                                   ckpt,
+                                   "--name",
+                                   "p2p",
+                                   "--netG",
+                                   "unet_128",
+                                   "--ngf",
+                                   "4",
+                                   "--ndf",
+                                   "4",
+                                   "--load_size",
+                                   "136",
+                                   "--crop_size",
+                                   "128",
+                                   "--n_epochs",
+                                   "1000",
+                                   "--n_epochs_decay",
+                                   "0",
+                                   "--print_freq",
+                                   "1",
+                                   "--display_freq",
+                                   "1000000",
+                                   "--save_latest_freq",
+                                   "1000000"};
+  args.insert(args.end(), extra.begin(), extra.end());
+  return args;
+}
+
 // The same tiny experiment as Options, for the suites that call run_training (each adds its own
 // schedule, pool, printing and seed).
 inline models::Options tiny_experiment(const std::string& data, const std::string& ckpt) {

@@ -60,41 +60,6 @@ Options tiny_pix2pix(const std::string& data, const std::string& ckpt) {
   return o;
 }
 
-std::vector<std::string> tiny_pix2pix_command(const std::string& data, const std::string& ckpt,
-                                              const std::vector<std::string>& extra = {}) {
-  std::vector<std::string> args = {std::string(CG_BINARY_DIR) + "/apps/cyclegan_train",
-                                   "--model",
-                                   "pix2pix",
-                                   "--dataroot",
-                                   data,
-                                   "--checkpoints_dir",
-                                   ckpt,
-                                   "--name",
-                                   "p2p",
-                                   "--netG",
-                                   "unet_128",
-                                   "--ngf",
-                                   "4",
-                                   "--ndf",
-                                   "4",
-                                   "--load_size",
-                                   "136",
-                                   "--crop_size",
-                                   "128",
-                                   "--n_epochs",
-                                   "1000",
-                                   "--n_epochs_decay",
-                                   "0",
-                                   "--print_freq",
-                                   "1",
-                                   "--display_freq",
-                                   "1000000",
-                                   "--save_latest_freq",
-                                   "1000000"};
-  args.insert(args.end(), extra.begin(), extra.end());
-  return args;
-}
-
 void expect_identical_checkpoints(const Options& a, const Options& b, const std::string& label) {
   for (const char* net : {"G", "D"}) {
     const std::string diff = test::first_difference(net_file(a, label, net), net_file(b, label, net));
@@ -296,7 +261,7 @@ TEST_CASE("kill -9 while a pix2pix run saves every step leaves a loadable set - 
   const std::string dir = scratch("pix2pix_kill9");
   const std::string data = test::make_aligned_dataset(dir + "/data", 3, 1, 136, 136, 43);
   const std::vector<std::string> base =
-      tiny_pix2pix_command(data, dir + "/ckpt", {"--save_latest_freq", "1", "--num_threads", "0"});
+      test::tiny_pix2pix_command(data, dir + "/ckpt", {"--save_latest_freq", "1", "--num_threads", "0"});
   std::vector<std::string> resume = base;
   resume.insert(resume.end(), {"--continue_train", "--n_epochs", "1"});  // ends at once: a load and a save
   std::mt19937 rng(8);
