@@ -81,6 +81,9 @@ std::string setup_gpu(const std::vector<int>& gpu_ids, const std::string& path) 
       gpu = gpu_ids[static_cast<size_t>(lr)];
     }
     const int count = cuda::device_count();
+    if (!gpu_ids.empty() && (gpu < 0 || gpu >= count))
+      throw Error("--gpu_ids names GPU " + std::to_string(gpu) + ", but this machine has " + std::to_string(count) +
+                  " (0 to " + std::to_string(count - 1) + ")");
     if (gpu >= count) gpu = count > 0 ? gpu % count : gpu;  // more ranks than GPUs: they share
     cuda::set_device(gpu);
     // whether two ranks of a machine take one GPU: more ranks there than GPUs, or an id given twice

@@ -15,6 +15,7 @@ namespace fs = std::filesystem;
 
 std::vector<std::string> run_sampling(models::Options opt) {
   models::validate_options(opt, false);
+  models::select_gpu(opt);
   const std::string label = models::load_label(opt), dir = models::experiment_dir(opt);
   const std::string path = models::net_file(opt, label, "G");
   const std::string file = models::committed_file(dir, label, path);

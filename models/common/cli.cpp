@@ -16,6 +16,7 @@
 
 #include "backend/types.h"
 #include "data/dataset.h"
+#include "dist/collectives.h"
 #include "dist/comm.h"
 #include "models/common/model.h"
 #include "models/networks/networks.h"
@@ -452,6 +453,11 @@ std::vector<int> gpu_id_list(const Options& opt) {
     if (id >= 0) ids.push_back(id);
   }
   return ids;
+}
+
+void select_gpu(const Options& opt) {
+  if (opt.device != "cuda" || !kHaveCuda || !cuda_available()) return;  // the device's own errors come later
+  dist::setup_gpu(gpu_id_list(opt), "auto");
 }
 
 std::string load_label(const Options& opt) {

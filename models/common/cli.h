@@ -27,6 +27,9 @@ Parsed parse_cgan_sample_args(int argc, char** argv);
 
 // The GPUs --gpu_ids names, in order (empty for the CPU).
 std::vector<int> gpu_id_list(const Options& opt);
+// For the programs that run on one GPU (the tester, the CGAN sampler): with --device cuda, makes
+// --gpu_ids' GPU this process's (GPU 0 when none is named). Throws naming a GPU that is not there.
+void select_gpu(const Options& opt);
 
 // The checkpoint label to load: iter_<load_iter> when --load_iter > 0, else --epoch (the official rule).
 std::string load_label(const Options& opt);

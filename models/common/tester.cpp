@@ -94,6 +94,7 @@ std::string results_folder(const Options& opt) {
 
 std::string run_test(const Options& opt, bool quiet, std::vector<std::string>* failed) {
   validate_options(opt, false);
+  select_gpu(opt);
   const std::string folder = results_folder(opt), image_dir = folder + "/images";
   const std::string label = load_label(opt), dir = experiment_dir(opt);
   // One image that cannot be translated is reported with its name and skipped; the rest go on.

@@ -78,3 +78,20 @@ TEST_CASE("a warm cuda training step makes no cudaMalloc, eager or from graphs")
     CHECK(model.graph_replays() == (graphs ? 7 : 0));
   }
 }
+
+TEST_CASE("--gpu_ids picks the GPU of a single-process program - and a GPU that is not there is an error") {
+  // parsed as a user gives it (the listing's own default is "-1")
+  auto on = [](const std::string& ids) {
+    const char* argv[] = {"cyclegan_test", "--gpu_ids", ids.c_str()};
+    Parsed p = parse_test_args(3, const_cast<char**>(argv));
+    REQUIRE_FALSE(p.exit_code);
+    return p.opt;
+  };
+  CHECK_NOTHROW(select_gpu(on("0")));
+  const std::string past = std::to_string(cuda::device_count());  // one past the last
+  const std::string expected = "--gpu_ids names GPU " + past + ", but this machine has";
+  CHECK_THROWS_WITH_AS(select_gpu(on(past)), doctest::Contains(expected.c_str()), Error);
+  select_gpu(on("0"));  // back on GPU 0 for the tests that follow
+  CHECK((Tensor::ones({3}, DType::F32, Device::CUDA) * 2.0).to(Device::CPU).to_vector<float>() ==
+        std::vector<float>{2, 2, 2});
+}
