@@ -157,10 +157,12 @@ namespace {
 
 bool have_mpirun() { return std::string(CG_MPIRUN).find("NOTFOUND") == std::string::npos; }
 
-// mpirun as root (CI) needs its consent; one OpenMP thread per rank keeps 2-3 ranks on 2 cores sane.
+// mpirun as root (CI) needs its consent; one OpenMP thread per rank keeps 2-3 ranks on 2 cores sane;
+// shared-memory copies without cross-process reads (CMA), which containers without ptrace refuse.
 void mpi_env() {
   setenv("OMPI_ALLOW_RUN_AS_ROOT", "1", 1);
   setenv("OMPI_ALLOW_RUN_AS_ROOT_CONFIRM", "1", 1);
+  setenv("OMPI_MCA_btl_vader_single_copy_mechanism", "none", 0);
   setenv("OMP_NUM_THREADS", "1", 1);
 }
 
