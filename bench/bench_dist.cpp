@@ -66,8 +66,9 @@ void average_gradients(benchmark::State& st) {
   st.counters["MB"] = bytes * 1e-6;
   st.counters["algbw_GB/s"] = bytes / per_iter * 1e-9;
   st.counters["busbw_GB/s"] = bytes / per_iter * 1e-9 * 2.0 * (n - 1) / n;
-  st.counters["calls"] = static_cast<double>(dist::reduce_stats().calls - r0.calls) /
-                          static_cast<double>(st.iterations() + 1);  // average_gradients calls per iteration (2: G and D)
+  st.counters["calls"] =
+      static_cast<double>(dist::reduce_stats().calls - r0.calls) /
+      static_cast<double>(st.iterations() + 1);  // average_gradients calls per iteration (2: G and D)
 }
 
 void train_step_dp(benchmark::State& st) {

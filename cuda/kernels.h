@@ -19,10 +19,10 @@ void synchronize();                // waits for the framework's stream
 // Makes GPU `index` this process's device (a rank of a data-parallel run takes its local rank's);
 // call before any other CUDA work. Throws naming the index and how many GPUs there are.
 void set_device(int index);
-void* alloc(size_t bytes);         // from the caching allocator; throws cg::Error when out of memory
-void free(void* p);                // returns the block to the cache
-uint64_t malloc_count();           // cudaMalloc calls made so far (a warm step should add none)
-size_t reserved_bytes();           // device memory held by the allocator, live or cached
+void* alloc(size_t bytes);   // from the caching allocator; throws cg::Error when out of memory
+void free(void* p);          // returns the block to the cache
+uint64_t malloc_count();     // cudaMalloc calls made so far (a warm step should add none)
+size_t reserved_bytes();     // device memory held by the allocator, live or cached
 size_t peak_bytes_in_use();  // the most device memory handed out at once (PyTorch: max_memory_allocated)
 void reset_peak_bytes_in_use();
 void copy(void* dst, const void* src, size_t bytes);                 // device -> device

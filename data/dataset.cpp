@@ -276,7 +276,8 @@ Loader::Loader(const Dataset& ds, int batch_size, bool shuffle, int threads, uin
       rank_(rank),
       world_(world) {
   if (batch_size < 1) throw Error("--batch_size must be >= 1");
-  if (world < 1 || rank < 0 || rank >= world) throw Error("Loader: rank " + std::to_string(rank) + " of " + std::to_string(world));
+  if (world < 1 || rank < 0 || rank >= world)
+    throw Error("Loader: rank " + std::to_string(rank) + " of " + std::to_string(world));
   // The official loop stops at the first batch i with i * batch_size >= max_dataset_size (the
   // global batch, in data parallel).
   const int64_t global_batch = int64_t{batch_size} * world;
@@ -329,8 +330,8 @@ void Loader::worker() {
   std::unique_lock<std::mutex> lock(mu_);
   for (;;) {
     cv_.wait(lock, [&] {
-      return stopping_ ||
-             (next_to_claim_ < end_ && next_to_claim_ < next_to_deliver_ + static_cast<int64_t>(ring_.size()));
+      return stopping_ || (next_to_claim_ < end_ &&
+                           next_to_claim_ < next_to_deliver_ + static_cast<int64_t>(ring_.size()));
     });
     if (stopping_) return;
     const int64_t j = next_to_claim_++;

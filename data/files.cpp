@@ -134,7 +134,8 @@ std::string holder_line() {
   std::string cmd;
   std::ifstream in("/proc/self/cmdline", std::ios::binary);
   for (std::string arg; std::getline(in, arg, '\0');) cmd += (cmd.empty() ? "" : " ") + arg;
-  return "pid " + std::to_string(getpid()) + " on host " + host + " since " + when + (cmd.empty() ? "" : ": " + cmd);
+  return "pid " + std::to_string(getpid()) + " on host " + host + " since " + when +
+         (cmd.empty() ? "" : ": " + cmd);
 }
 }  // namespace
 
@@ -151,8 +152,7 @@ FolderLock::FolderLock(const std::string& dir, const std::string& file, const st
     while (!holder.empty() && (holder.back() == '\n' || holder.back() == '\0')) holder.pop_back();
     close(fd_);
     fd_ = -1;
-    if (err != EWOULDBLOCK)
-      throw Error("cannot lock '" + path + "': " + std::strerror(err));
+    if (err != EWOULDBLOCK) throw Error("cannot lock '" + path + "': " + std::strerror(err));
     throw Error(what + " '" + dir + "' is in use by another training (" +
                 (holder.empty() ? std::string("holder unknown") : holder) +
                 "); wait for it to end, stop it, or train under another --name");

@@ -5,8 +5,8 @@
 
 #include "autograd/tape.h"
 #include "backend/dispatch.h"
-#include "ops/elementwise.h"
 #include "dist/comm.h"
+#include "ops/elementwise.h"
 
 namespace cg::dist {
 
@@ -82,8 +82,8 @@ std::string setup_gpu(const std::vector<int>& gpu_ids, const std::string& path) 
     }
     const int count = cuda::device_count();
     if (!gpu_ids.empty() && (gpu < 0 || gpu >= count))
-      throw Error("--gpu_ids names GPU " + std::to_string(gpu) + ", but this machine has " + std::to_string(count) +
-                  " (0 to " + std::to_string(count - 1) + ")");
+      throw Error("--gpu_ids names GPU " + std::to_string(gpu) + ", but this machine has " +
+                  std::to_string(count) + " (0 to " + std::to_string(count - 1) + ")");
     if (gpu >= count) gpu = count > 0 ? gpu % count : gpu;  // more ranks than GPUs: they share
     cuda::set_device(gpu);
     // whether two ranks of a machine take one GPU: more ranks there than GPUs, or an id given twice
@@ -106,9 +106,9 @@ std::string setup_gpu(const std::vector<int>& gpu_ids, const std::string& path) 
     }
     return describe_rank() + ": GPU " + std::to_string(gpu) + ", gradients over " +
            (size() == 1 ? std::string("nothing (one rank)")
-                        : nccl ? std::string("NCCL")
-                               : std::string("MPI through host memory") +
-                                     (shared ? " (ranks share a GPU)" : " (no NCCL in this build)"));
+            : nccl      ? std::string("NCCL")
+                        : std::string("MPI through host memory") +
+                         (shared ? " (ranks share a GPU)" : " (no NCCL in this build)"));
   }
 }
 

@@ -168,7 +168,8 @@ std::vector<std::string> gather(const std::string& mine, int root) {
         "MPI_Gatherv");
   std::vector<std::string> out;
   if (rank() == root)
-    for (size_t r = 0; r < lens.size(); ++r) out.emplace_back(all.data() + offs[r], static_cast<size_t>(lens[r]));
+    for (size_t r = 0; r < lens.size(); ++r)
+      out.emplace_back(all.data() + offs[r], static_cast<size_t>(lens[r]));
   return out;
 }
 

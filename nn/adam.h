@@ -39,7 +39,9 @@ class Adam {
   // Called with the gradients of the parameters a step updates, in order, just before the update
   // (and captured with it): what may change them in place first, as data-parallel training
   // averages them over ranks (dist::average_gradients).
-  void set_grad_hook(std::function<void(const std::vector<Tensor>& grads)> hook) { grad_hook_ = std::move(hook); }
+  void set_grad_hook(std::function<void(const std::vector<Tensor>& grads)> hook) {
+    grad_hook_ = std::move(hook);
+  }
   double lr() const { return opt_.lr; }
   void set_lr(double lr) { opt_.lr = lr; }
   const Options& options() const { return opt_; }
@@ -58,10 +60,11 @@ class Adam {
   std::vector<Tensor> params_;
   std::vector<ParamState> state_;
   Options opt_;
-  std::vector<size_t> active_;            // the parameters updated by the current step
-  std::vector<double> scalars_host_;      // (step_size, bc2_sqrt) per active parameter
+  std::vector<size_t> active_;        // the parameters updated by the current step
+  std::vector<double> scalars_host_;  // (step_size, bc2_sqrt) per active parameter
   std::shared_ptr<Storage> scalars_dev_;
-  std::function<void(const std::vector<Tensor>&)> grad_hook_;  // the same on the parameters' device (2 * params doubles)
+  std::function<void(const std::vector<Tensor>&)>
+      grad_hook_;  // the same on the parameters' device (2 * params doubles)
 };
 
 }  // namespace cg::nn

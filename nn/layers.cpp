@@ -44,9 +44,8 @@ BatchNorm2d::BatchNorm2d(int64_t channels, double eps, double momentum) : eps(ep
 
 Tensor BatchNorm2d::forward(const Tensor& x) {
   const bool training = is_training();
-  Tensor y =
-      batch_norm2d(x, weight, bias, running_mean, running_var, training, momentum, eps, update_running_stats,
-                   sync_ranks);
+  Tensor y = batch_norm2d(x, weight, bias, running_mean, running_var, training, momentum, eps,
+                          update_running_stats, sync_ranks);
   if (training && update_running_stats) {
     NoGradGuard no_grad;
     copy_(num_batches_tracked, num_batches_tracked + 1.0);

@@ -58,7 +58,8 @@ void host_collectives() {
   if (r == 0) {
     expect(static_cast<int>(all.size()) == n, "gather: one string per rank");
     for (int k = 0; k < n && k < static_cast<int>(all.size()); ++k)
-      expect(all[static_cast<size_t>(k)] == std::string(static_cast<size_t>(k) * 1000, static_cast<char>('a' + k)),
+      expect(all[static_cast<size_t>(k)] ==
+                 std::string(static_cast<size_t>(k) * 1000, static_cast<char>('a' + k)),
              "gather: rank " + std::to_string(k) + "'s string");
   } else {
     expect(all.empty(), "gather: nothing on other ranks");
@@ -106,7 +107,7 @@ void sync_batch_norm() {
   const Shape shape = {2, 3, 4, 4};
   Generator g(77);
   const Tensor w0 = test::randn64({3}, g), b0 = test::randn64({3}, g);  // the same on every rank
-  auto weights = [&](int k) { return of_rank(k, shape, 6); };          // the loss sum(y * c)
+  auto weights = [&](int k) { return of_rank(k, shape, 6); };           // the loss sum(y * c)
 
   Tensor x = of_rank(r, shape, 5).set_requires_grad();
   Tensor w = w0.clone().set_requires_grad(), b = b0.clone().set_requires_grad();
@@ -152,7 +153,8 @@ void sync_batch_norm() {
       plus[static_cast<size_t>(i)] += eps;
       minus[static_cast<size_t>(i)] -= eps;
     }
-    const double num = (J(Tensor::from_vector(plus, shape), w0) - J(Tensor::from_vector(minus, shape), w0)) / (2 * eps);
+    const double num =
+        (J(Tensor::from_vector(plus, shape), w0) - J(Tensor::from_vector(minus, shape), w0)) / (2 * eps);
     if (r == 0)
       expect(std::abs(num - gx[static_cast<size_t>(i)]) <= 1e-6 + 1e-4 * std::abs(num),
              "syncbatch dJ/dx[" + std::to_string(i) + "]: numeric " + std::to_string(num) + ", analytic " +
@@ -162,7 +164,8 @@ void sync_batch_norm() {
     std::vector<double> plus = w0.to_vector<double>(), minus = plus;
     plus[static_cast<size_t>(i)] += eps;
     minus[static_cast<size_t>(i)] -= eps;
-    const double num = (J(x_now, Tensor::from_vector(plus, {3})) - J(x_now, Tensor::from_vector(minus, {3}))) / (2 * eps);
+    const double num =
+        (J(x_now, Tensor::from_vector(plus, {3})) - J(x_now, Tensor::from_vector(minus, {3}))) / (2 * eps);
     expect(std::abs(num - gw[static_cast<size_t>(i)]) <= 1e-6 + 1e-4 * std::abs(num),
            "syncbatch dJ/dw[" + std::to_string(i) + "]: numeric " + std::to_string(num) + ", analytic " +
                std::to_string(gw[static_cast<size_t>(i)]));
@@ -188,14 +191,16 @@ void gpu_collectives() {
   }
   dist::average_gradients(grads, 64);
   for (size_t k = 0; k < shapes.size(); ++k)
-    expect_close(grads[k].to(Device::CPU), expected[k], 0, 1e-6, "average_gradients on the GPU, tensor " + std::to_string(k));
+    expect_close(grads[k].to(Device::CPU), expected[k], 0, 1e-6,
+                 "average_gradients on the GPU, tensor " + std::to_string(k));
   // the differentiable all-reduce's backward on the GPU
   Tensor x = of_rank(r, {6}, 3).to(DType::F32).to(Device::CUDA).set_requires_grad();
   Tensor y = dist::all_reduce_sum(x);
   sum(y * of_rank(r, {6}, 4).to(DType::F32).to(Device::CUDA)).backward();
   Tensor sum_c = of_rank(0, {6}, 4);
   for (int k = 1; k < n; ++k) sum_c = sum_c + of_rank(k, {6}, 4);
-  expect_close(x.grad().to(Device::CPU), sum_c.to(DType::F32), 1e-6, 1e-6, "all_reduce_sum backward on the GPU");
+  expect_close(x.grad().to(Device::CPU), sum_c.to(DType::F32), 1e-6, 1e-6,
+               "all_reduce_sum backward on the GPU");
 }
 
 // One rank: NCCL on a communicator of one, called directly (training alone never calls NCCL).
@@ -249,7 +254,8 @@ int main(int argc, char** argv) {
   }
   const int worst = dist::all_reduce_max(failures);
   if (dist::rank() == 0)
-    std::printf("dist_check: %d ranks, %s\n", dist::size(), worst ? "FAILED (see above)" : "every check passed");
+    std::printf("dist_check: %d ranks, %s\n", dist::size(),
+                worst ? "FAILED (see above)" : "every check passed");
   dist::finalize();
   return worst ? 1 : 0;
 }

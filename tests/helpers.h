@@ -344,7 +344,8 @@ inline std::string make_aligned_dataset(const std::string& root, int n_train, in
       for (int y = 0; y < h; ++y)
         for (int x = 0; x < w; ++x)
           for (int c = 0; c < 3; ++c) {
-            const auto a = static_cast<uint8_t>(127 + 100 * std::sin(fx * x + fy * y + c) + 20 * (g.uniform() - 0.5));
+            const auto a =
+                static_cast<uint8_t>(127 + 100 * std::sin(fx * x + fy * y + c) + 20 * (g.uniform() - 0.5));
             ab.row(y)[x * 3 + c] = a;
             ab.row(y)[(w + x) * 3 + (c + 1) % 3] = static_cast<uint8_t>(255 - a);
           }

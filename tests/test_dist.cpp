@@ -12,6 +12,7 @@
 #include <filesystem>
 #include <set>
 
+#include "cuda/kernels.h"
 #include "data/dataset.h"
 #include "data/files.h"
 #include "dist/comm.h"
@@ -56,7 +57,9 @@ std::vector<double> epoch_values(data::Loader& l, int epoch, int64_t skip) {
 
 }  // namespace
 
-TEST_CASE("data parallel loader: ranks share one shuffled order, padded to equal shares, random draws by global position") {
+TEST_CASE(
+    "data parallel loader: ranks share one shuffled order, padded to equal shares, random draws by global "
+    "position") {
   const Numbers ds(7);
   for (int world : {2, 3}) {
     CAPTURE(world);
@@ -126,12 +129,13 @@ TEST_CASE("cyclegan_train refuses a folder another training holds, and takes it 
   const int rc = result.first;
   const std::string& out = result.second;  // not a structured binding: doctest's macros capture it
   CHECK(rc == 1);
-  CHECK_MESSAGE(out.find("'" + dir + "/ckpt/tiny' is in use by another training (pid " + std::to_string(first)) !=
-                    std::string::npos,
+  CHECK_MESSAGE(out.find("'" + dir + "/ckpt/tiny' is in use by another training (pid " +
+                         std::to_string(first)) != std::string::npos,
                 out);
   kill(first, SIGKILL);  // a crash: the lock goes with the process
   test::wait_exit(first);
-  const auto again = test::spawn(test::tiny_train_command(data, dir + "/ckpt", {"--n_epochs", "1"}), dir + "/again.log");
+  const auto again =
+      test::spawn(test::tiny_train_command(data, dir + "/ckpt", {"--n_epochs", "1"}), dir + "/again.log");
   CHECK_MESSAGE(test::wait_exit(again) == 0, test::read_file(dir + "/again.log"));
 }
 
@@ -140,15 +144,50 @@ TEST_CASE("--gpu_ids 0,1,2 starts a rank per GPU through mpirun with this progra
   std::vector<char*> argv;
   for (auto& a : args) argv.push_back(a.data());
   if (std::string(CG_MPIRUN).find("NOTFOUND") != std::string::npos) {
-    CHECK_THROWS_WITH_AS(dist::launch_command("/bin/prog", 5, argv.data(), 3), doctest::Contains("no mpirun"), Error);
+    CHECK_THROWS_WITH_AS(dist::launch_command("/bin/prog", 5, argv.data(), 3), doctest::Contains("no mpirun"),
+                         Error);
     return;
   }
   const auto cmd = dist::launch_command("/bin/prog", 5, argv.data(), 3);
   REQUIRE(cmd.size() == 10);
   CHECK(fs::path(cmd[0]).filename() == fs::path(CG_MPIRUN).filename());
   CHECK(std::vector<std::string>(cmd.begin() + 1, cmd.end()) ==
-        std::vector<std::string>{"-np", "3", "--bind-to", "none", "/bin/prog", "--gpu_ids", "0,1,2", "--name", "x"});
+        std::vector<std::string>{"-np", "3", "--bind-to", "none", "/bin/prog", "--gpu_ids", "0,1,2", "--name",
+                                 "x"});
   CHECK_FALSE(dist::launch_ranks(5, argv.data(), 1));  // one GPU: this process trains
+}
+
+TEST_CASE("cyclegan_train --gpu_ids 0,1: two ranks on two GPUs - a clear error where there are fewer") {
+  const std::string dir = test::scratch("gpu_ids_launch");
+  const std::string data = test::make_dataset(dir + "/data", 2, 2, 36, 36, 68);
+  std::string line;
+  for (const std::string& a :
+       test::tiny_train_command(data, dir + "/ckpt", {"--gpu_ids", "0,1", "--n_epochs", "1"}))
+    line += "'" + a + "' ";
+  const auto result = test::run_command(line + "2>&1");
+  const std::string& out = result.second;
+  int gpus = 0;
+#if CG_HAVE_CUDA  // the CUDA backend's functions exist in CUDA builds only
+  if (cuda_available()) gpus = cuda::device_count();
+#endif
+  CAPTURE(gpus);
+  if (gpus == 0) {  // one error, before any rank starts, and nothing written
+    CHECK(result.first == 1);
+    CHECK_MESSAGE(
+        (out.find("--gpu_ids 0,1: no CUDA device is available on this machine") != std::string::npos ||
+         out.find("--gpu_ids 0,1: this build has no CUDA backend") != std::string::npos),
+        out);
+    CHECK_MESSAGE(out.find("starting 2 ranks") == std::string::npos, out);
+    CHECK_FALSE(fs::exists(dir + "/ckpt"));
+  } else if (gpus == 1) {  // the ranks start; rank 1's GPU is not there
+    CHECK(result.first != 0);
+    CHECK_MESSAGE(out.find("starting 2 ranks") != std::string::npos, out);
+    CHECK_MESSAGE(out.find("--gpu_ids names GPU 1, but this machine has 1") != std::string::npos, out);
+  } else {  // a rank per GPU, gradients over NCCL
+    CHECK_MESSAGE(result.first == 0, out);
+    CHECK_MESSAGE(out.find("gradients over NCCL") != std::string::npos, out);
+    CHECK(fs::exists(dir + "/ckpt/tiny/latest_net_G_A.safetensors"));
+  }
 }
 
 // ---- whole runs under mpirun ----
@@ -204,9 +243,13 @@ std::vector<std::vector<double>> csv_rows(const std::string& path) {
 // steps of up to --lr either way. They cannot agree between two summation orders; every other
 // tensor must.
 bool cancelled_bias(const std::string& net, const std::string& key) {
-  static const std::set<std::string> g = {"model.1.bias",  "model.4.bias",  "model.7.bias",
-                                          "model.10.conv_block.1.bias", "model.10.conv_block.5.bias",
-                                          "model.11.bias", "model.14.bias"};
+  static const std::set<std::string> g = {"model.1.bias",
+                                          "model.4.bias",
+                                          "model.7.bias",
+                                          "model.10.conv_block.1.bias",
+                                          "model.10.conv_block.5.bias",
+                                          "model.11.bias",
+                                          "model.14.bias"};
   static const std::set<std::string> d = {"model.2.bias", "model.5.bias", "model.8.bias"};
   return (net[0] == 'G' ? g : d).count(key) > 0;
 }
@@ -239,7 +282,9 @@ Worst compare_networks(const std::string& a, const std::string& b, bool instance
 
 #if CG_HAVE_MPI
 
-TEST_CASE("mpirun -np 2 with --batch_size 1 trains the networks of one process with --batch_size 2 - only rank 0 writes") {
+TEST_CASE(
+    "mpirun -np 2 with --batch_size 1 trains the networks of one process with --batch_size 2 - only rank 0 "
+    "writes") {
   if (!have_mpirun()) FAIL("this build has MPI but no mpirun was found at configure time");
   mpi_env();
   const std::string dir = test::scratch("dp_equal");
@@ -248,7 +293,8 @@ TEST_CASE("mpirun -np 2 with --batch_size 1 trains the networks of one process w
   const std::vector<std::vector<std::string>> variants = {{"--serial_batches", "--no_flip"}, {}};
   for (size_t v = 0; v < variants.size(); ++v) {
     CAPTURE(v);
-    std::vector<std::string> extra = {"--pool_size", "0", "--n_epochs", "2", "--print_freq", "2", "--num_threads", "1"};
+    std::vector<std::string> extra = {"--pool_size",  "0", "--n_epochs",    "2",
+                                      "--print_freq", "2", "--num_threads", "1"};
     extra.insert(extra.end(), variants[v].begin(), variants[v].end());
     auto two = extra, one = extra;
     two.insert(two.end(), {"--batch_size", "1"});
@@ -275,12 +321,14 @@ TEST_CASE("mpirun -np 2 with --batch_size 1 trains the networks of one process w
   }
 }
 
-TEST_CASE("--norm syncbatch on 2 ranks trains the networks of --norm batch with the 2 batches in one process") {
+TEST_CASE(
+    "--norm syncbatch on 2 ranks trains the networks of --norm batch with the 2 batches in one process") {
   if (!have_mpirun()) FAIL("this build has MPI but no mpirun was found at configure time");
   mpi_env();
   const std::string dir = test::scratch("dp_syncbatch");
   const std::string data = test::make_dataset(dir + "/data", 4, 4, 36, 36, 63);
-  const std::vector<std::string> extra = {"--pool_size", "0", "--n_epochs", "2", "--print_freq", "2", "--num_threads", "1"};
+  const std::vector<std::string> extra = {"--pool_size",  "0", "--n_epochs",    "2",
+                                          "--print_freq", "2", "--num_threads", "1"};
   auto two = extra, one = extra;
   two.insert(two.end(), {"--batch_size", "1", "--norm", "syncbatch"});
   one.insert(one.end(), {"--batch_size", "2", "--norm", "batch"});
@@ -293,18 +341,21 @@ TEST_CASE("--norm syncbatch on 2 ranks trains the networks of --norm batch with 
   // and plain batch norm on 2 ranks is not that (each rank's statistics are its own)
   auto plain = two;
   plain[plain.size() - 1] = "batch";
-  REQUIRE(run(under_mpirun(2, test::tiny_train_command(data, dir + "/plain", plain)), dir + "/plain.log") == 0);
+  REQUIRE(run(under_mpirun(2, test::tiny_train_command(data, dir + "/plain", plain)), dir + "/plain.log") ==
+          0);
   CHECK(compare_networks(dir + "/plain/tiny", dir + "/one/tiny", false).tight > 1e-4);
 }
 
-TEST_CASE("data parallel is the harness's: pix2pix with --norm syncbatch on 2 ranks trains what --norm batch does in one process") {
+TEST_CASE(
+    "data parallel is the harness's: pix2pix with --norm syncbatch on 2 ranks trains what --norm batch does "
+    "in one process") {
   if (!have_mpirun()) FAIL("this build has MPI but no mpirun was found at configure time");
   mpi_env();
   const std::string dir = test::scratch("dp_pix2pix");
   const std::string data = test::make_aligned_dataset(dir + "/data", 4, 1, 136, 136, 67);
   // the U-Net's dropout draws from each rank's own stream: off, so that the two runs can agree
-  const std::vector<std::string> extra = {"--serial_batches", "--no_flip", "--no_dropout", "--n_epochs", "2",
-                                          "--print_freq", "2", "--num_threads", "1"};
+  const std::vector<std::string> extra = {"--serial_batches", "--no_flip", "--no_dropout",  "--n_epochs", "2",
+                                          "--print_freq",     "2",         "--num_threads", "1"};
   auto two = extra, one = extra;
   two.insert(two.end(), {"--batch_size", "1", "--norm", "syncbatch"});
   one.insert(one.end(), {"--batch_size", "2", "--norm", "batch"});
@@ -326,7 +377,9 @@ TEST_CASE("data parallel is the harness's: pix2pix with --norm syncbatch on 2 ra
   CHECK(w.tight < 2e-5);
 }
 
-TEST_CASE("SIGTERM to mpirun: every rank stops at one step, rank 0 saves latest, --continue_train on 2 ranks resumes exactly") {
+TEST_CASE(
+    "SIGTERM to mpirun: every rank stops at one step, rank 0 saves latest, --continue_train on 2 ranks "
+    "resumes exactly") {
   if (!have_mpirun()) FAIL("this build has MPI but no mpirun was found at configure time");
   mpi_env();
   const std::string dir = test::scratch("dp_sigterm");
@@ -334,7 +387,8 @@ TEST_CASE("SIGTERM to mpirun: every rank stops at one step, rank 0 saves latest,
   // the image pools (50) and shuffled crops and flips: each rank's state must come back
   const std::vector<std::string> extra = {"--n_epochs", "300", "--print_freq", "50", "--num_threads", "1"};
   REQUIRE(run(under_mpirun(2, test::tiny_train_command(data, dir + "/ref", extra)), dir + "/ref.log") == 0);
-  const pid_t pid = test::spawn(under_mpirun(2, test::tiny_train_command(data, dir + "/cut", extra)), dir + "/cut.log");
+  const pid_t pid =
+      test::spawn(under_mpirun(2, test::tiny_train_command(data, dir + "/cut", extra)), dir + "/cut.log");
   REQUIRE(pid > 0);
   const std::string csv = dir + "/cut/tiny/loss_log.csv";
   for (int i = 0; i < 1500 && csv_rows(csv).size() < 2; ++i) usleep(20000);  // 100 steps in
@@ -345,7 +399,8 @@ TEST_CASE("SIGTERM to mpirun: every rank stops at one step, rank 0 saves latest,
   CHECK(count(log, "resume with --continue_train") == 2);  // once to stdout, once to stderr, by rank 0 only
   auto resume = extra;
   resume.push_back("--continue_train");
-  REQUIRE(run(under_mpirun(2, test::tiny_train_command(data, dir + "/cut", resume)), dir + "/resume.log") == 0);
+  REQUIRE(run(under_mpirun(2, test::tiny_train_command(data, dir + "/cut", resume)), dir + "/resume.log") ==
+          0);
   for (const char* net : {"G_A", "G_B", "D_A", "D_B"}) {
     CAPTURE(net);
     const std::string f = std::string("/tiny/latest_net_") + net + ".safetensors";
@@ -354,15 +409,19 @@ TEST_CASE("SIGTERM to mpirun: every rank stops at one step, rank 0 saves latest,
   }
 }
 
-TEST_CASE("kill -9 of one rank ends the job within 60 s - the last checkpoint resumes on 1 and on 3 ranks with a note") {
+TEST_CASE(
+    "kill -9 of one rank ends the job within 60 s - the last checkpoint resumes on 1 and on 3 ranks with a "
+    "note") {
   if (!have_mpirun()) FAIL("this build has MPI but no mpirun was found at configure time");
   mpi_env();
   const std::string dir = test::scratch("dp_kill9");
   const std::string data = test::make_dataset(dir + "/data", 4, 4, 36, 36, 65);
-  const auto cmd = test::tiny_train_command(data, dir + "/ckpt", {"--save_latest_freq", "4", "--num_threads", "1"});
+  const auto cmd =
+      test::tiny_train_command(data, dir + "/ckpt", {"--save_latest_freq", "4", "--num_threads", "1"});
   const pid_t pid = test::spawn(under_mpirun(2, cmd), dir + "/train.log");
   REQUIRE(pid > 0);
-  for (int i = 0; i < 1500 && !fs::exists(dir + "/ckpt/tiny/latest_train_state.safetensors"); ++i) usleep(20000);
+  for (int i = 0; i < 1500 && !fs::exists(dir + "/ckpt/tiny/latest_train_state.safetensors"); ++i)
+    usleep(20000);
   usleep(300000);
   // the ranks are mpirun's children: kill the last one started
   const std::string children = test::run_command("pgrep -P " + std::to_string(pid)).second;
@@ -385,8 +444,8 @@ TEST_CASE("kill -9 of one rank ends the job within 60 s - the last checkpoint re
     if (ranks_now == 3) resume.insert(resume.end(), {"--checkpoints_dir", dir + "/ckpt3"});
     CHECK(run(ranks_now == 1 ? resume : under_mpirun(3, resume), dir + "/resume.log") == 0);
     const std::string log = test::read_file(dir + "/resume.log");
-    CHECK_MESSAGE(log.find("the checkpoint was saved by 2 ranks and resumes on " + std::to_string(ranks_now)) !=
-                      std::string::npos,
+    CHECK_MESSAGE(log.find("the checkpoint was saved by 2 ranks and resumes on " +
+                           std::to_string(ranks_now)) != std::string::npos,
                   log);
     CHECK(log.find(ranks_now == 1 ? "saved by rank 1 are not used" : "rank 2 start with empty image pools") !=
           std::string::npos);
@@ -404,10 +463,12 @@ TEST_CASE("a build without MPI refuses to be one of several ranks under mpirun")
   mpi_env();
   const std::string dir = test::scratch("no_mpi");
   const std::string data = test::make_dataset(dir + "/data", 2, 2, 36, 36, 66);
-  const int rc = run(under_mpirun(2, test::tiny_train_command(data, dir + "/ckpt", {"--n_epochs", "1"})), dir + "/log");
+  const int rc =
+      run(under_mpirun(2, test::tiny_train_command(data, dir + "/ckpt", {"--n_epochs", "1"})), dir + "/log");
   CHECK(rc != 0);
   const std::string log = test::read_file(dir + "/log");
-  CHECK_MESSAGE(count(log, "launched as one of 2 ranks (mpirun or srun), but this build has no MPI") == 2, log);
+  CHECK_MESSAGE(count(log, "launched as one of 2 ranks (mpirun or srun), but this build has no MPI") == 2,
+                log);
   CHECK_FALSE(fs::exists(dir + "/ckpt/tiny/latest_net_G_A.safetensors"));  // nothing trained
 }
 

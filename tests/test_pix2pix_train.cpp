@@ -69,7 +69,6 @@ void expect_identical_checkpoints(const Options& a, const Options& b, const std:
   CHECK_MESSAGE(diff.empty(), "training state: " << diff);
 }
 
-
 }  // namespace
 
 TEST_CASE("--model pix2pix takes the official pix2pix defaults - in training and in testing") {

@@ -289,7 +289,6 @@ TEST_CASE("networks from different saves are refused - listing the checkpoints t
   CHECK_NOTHROW(load_networks(g, "2"));
 }
 
-
 TEST_CASE(
     "kill -9 at random moments while latest is saved every iteration: --continue_train always resumes") {
   const std::string dir = scratch("kill9");

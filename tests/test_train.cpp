@@ -15,9 +15,9 @@
 #include "data/dataset.h"
 #include "helpers.h"
 #include "models/common/checkpoint.h"
-#include "models/cyclegan/cycle_gan_model.h"
 #include "models/common/cli.h"
 #include "models/common/trainer.h"
+#include "models/cyclegan/cycle_gan_model.h"
 
 using namespace cg;
 using namespace cg::models;
@@ -164,7 +164,8 @@ TEST_CASE("--gpu_ids picks the device the official way and refuses what we canno
   CHECK(two.opt.gpu_ids == "0,1");
   CHECK(gpu_id_list(two.opt) == std::vector<int>{0, 1});
   CHECK(parse({"--gpu_ids", "0,1"}, false).exit_code == 2);
-  CHECK(parse({"--gpu_ids", "0,0"}).exit_code == 2);  // one GPU twice: only with mpirun and --dist_backend host
+  CHECK(parse({"--gpu_ids", "0,0"}).exit_code ==
+        2);  // one GPU twice: only with mpirun and --dist_backend host
   CHECK(parse({"--gpu_ids", "1"}).opt.gpu_ids == "1");  // the second GPU
   CHECK(gpu_id_list(parse({}).opt).empty());
   CHECK(parse({"--gpu_ids", "x"}).exit_code == 2);
@@ -254,8 +255,8 @@ TEST_CASE("bad option values are refused with the flag's name") {
   CHECK_NOTHROW(validate_options(o, true));
   o = Options{};
   o.norm = "group";
-  CHECK_THROWS_WITH_AS(validate_options(o, true), doctest::Contains("--norm must be instance, batch, syncbatch or none"),
-                       Error);
+  CHECK_THROWS_WITH_AS(validate_options(o, true),
+                       doctest::Contains("--norm must be instance, batch, syncbatch or none"), Error);
   o.norm = "batch";
   CHECK_NOTHROW(validate_options(o, true));
   // the U-Nets halve the size 8 (unet_256) or 7 (unet_128) times
@@ -313,7 +314,8 @@ TEST_CASE("every range check on a flag refuses the first bad value and accepts i
       {"train dataset_mode aligned", [](Options& o) { o.dataset_mode = "aligned"; },
        [](Options& o) { o.dataset_mode = "unaligned"; },
        "--dataset_mode: --model cycle_gan reads two unpaired folders (unaligned), got 'aligned'", true},
-      {"test model pix2pixHD", [](Options& o) { o.model = "pix2pixHD"; }, [](Options& o) { o.model = "test"; },
+      {"test model pix2pixHD", [](Options& o) { o.model = "pix2pixHD"; },
+       [](Options& o) { o.model = "test"; },
        "--model must be cycle_gan, pix2pix or test in cyclegan_test, got 'pix2pixHD'", false},
       {"aspect_ratio 0", [](Options& o) { o.aspect_ratio = 0; }, [](Options& o) { o.aspect_ratio = 1e-3; },
        "--aspect_ratio must be positive", false},

@@ -4,9 +4,9 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <cstring>
 #include <cmath>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -105,8 +105,10 @@ std::string pack_state(const std::map<std::string, Tensor>& tensors, const json&
   std::string data;
   for (const auto& [k, v] : tensors) {
     const Tensor c = v.detach().to(Device::CPU);
-    if (c.dtype() != DType::F32 && c.dtype() != DType::F64) throw Error("rank state '" + k + "': not a float tensor");
-    head["tensors"][k] = {{"dtype", c.dtype() == DType::F64 ? "F64" : "F32"}, {"shape", c.shape()}, {"offset", data.size()}};
+    if (c.dtype() != DType::F32 && c.dtype() != DType::F64)
+      throw Error("rank state '" + k + "': not a float tensor");
+    head["tensors"][k] = {
+        {"dtype", c.dtype() == DType::F64 ? "F64" : "F32"}, {"shape", c.shape()}, {"offset", data.size()}};
     data.append(static_cast<const char*>(c.raw()), c.nbytes());
   }
   const std::string h = head.dump();
@@ -140,8 +142,9 @@ std::string rank_prefix(int r) { return "rank" + std::to_string(r) + "/"; }
 
 std::string rank_state(const Model& m) {
   std::map<std::string, Tensor> t;
-  json st = {{"generators",
-              {{"cpu", default_generator(Device::CPU).state()}, {"cuda", default_generator(Device::CUDA).state()}}}};
+  json st = {
+      {"generators",
+       {{"cpu", default_generator(Device::CPU).state()}, {"cuda", default_generator(Device::CUDA).state()}}}};
   m.save_state(t, st);
   return pack_state(t, st);
 }
@@ -239,13 +242,15 @@ void save_checkpoint(const Model& m, const std::string& label, const TrainPositi
         {"epoch_done", pos.epoch_done},
         {"seed", m.opt.seed},
         {"generators",
-         {{"cpu", default_generator(Device::CPU).state()}, {"cuda", default_generator(Device::CUDA).state()}}},
+         {{"cpu", default_generator(Device::CPU).state()},
+          {"cuda", default_generator(Device::CUDA).state()}}},
     };
     for (const Model::Optimizer& o : m.optimizers()) {
       for (auto& [k, v] : o.adam->state_dict("optimizer_" + o.name + ".")) t[k] = v;
       state["scheduler_" + o.name] = schedule_json(*o.schedule);
     }
-    if (!m.optimizers().empty()) state["schedule"] = schedule_options_json(m.optimizers()[0].schedule->options());
+    if (!m.optimizers().empty())
+      state["schedule"] = schedule_options_json(m.optimizers()[0].schedule->options());
     m.save_state(t, state);
     // data parallel: every other rank's pools and generators, rank r's under "rank<r>/"
     state["world_size"] = 1 + other_ranks.size();
@@ -394,8 +399,7 @@ Restored restore_train_state(Model& m, const safetensors::Contents& c, const std
       if (saved.base_lr < 0) throw Error("the saved --lr is negative");
       nn::LRSchedule check(saved);  // throws for an unknown policy or a step schedule without a step
     } else {  // version 1: the run's first epoch follows from the position and the steps taken
-      saved.epoch_count =
-          pos.epoch - static_cast<int>(whole(st.at(first), "last_epoch", 0, kMaxEpochs)) + 1;
+      saved.epoch_count = pos.epoch - static_cast<int>(whole(st.at(first), "last_epoch", 0, kMaxEpochs)) + 1;
     }
     Restored r;
     for (Model::Optimizer& o : m.optimizers()) {
@@ -408,7 +412,8 @@ Restored restore_train_state(Model& m, const safetensors::Contents& c, const std
                         " is not used: the training state continues at epoch " +
                         std::to_string(pos.epoch_done ? pos.epoch + 1 : pos.epoch));
     // what is this rank's own: rank 0's at the top level, rank r's under "rank<r>/" and ranks[r - 1]
-    const int saved_world = static_cast<int>(st.contains("world_size") ? whole(st, "world_size", 1, 1 << 20) : 1);
+    const int saved_world =
+        static_cast<int>(st.contains("world_size") ? whole(st, "world_size", 1, 1 << 20) : 1);
     const int me = dist::rank(), world = dist::size();
     auto restore_own = [&](const safetensors::Contents& cc, const json& s2) {
       m.load_state(cc, s2);
@@ -439,9 +444,11 @@ Restored restore_train_state(Model& m, const safetensors::Contents& c, const std
         return a == b ? "rank " + std::to_string(a) : "ranks " + std::to_string(a) + ".." + std::to_string(b);
       };
       if (world > saved_world)
-        note += "; " + span(saved_world, world - 1) + " start with empty image pools and fresh random generators";
+        note +=
+            "; " + span(saved_world, world - 1) + " start with empty image pools and fresh random generators";
       else
-        note += "; the image pools and random generators saved by " + span(world, saved_world - 1) + " are not used";
+        note += "; the image pools and random generators saved by " + span(world, saved_world - 1) +
+                " are not used";
       note += ", so the run is no longer the exact continuation of the saved one";
       r.notes.push_back(note);
     }

@@ -70,8 +70,8 @@ std::optional<Restored> load_checkpoint(Model& model, const std::string& label);
 // The training state (everything but the weights) from a loaded <label>_train_state file, into
 // `model`; `id` is the checkpoint id of the network files it must belong to. Rank r of a data-
 // parallel run takes its own pools and generators (saved as "rank<r>/..."); when the run was saved
-// by another number of ranks, the ranks whose state was not saved start afresh, and a note says so. Every number, shape
-// and value is checked and an error names `what` and the entry. load_checkpoint's second half,
+// by another number of ranks, the ranks whose state was not saved start afresh, and a note says so. Every
+// number, shape and value is checked and an error names `what` and the entry. load_checkpoint's second half,
 // separate so that the fuzzer can reach it without files.
 Restored restore_train_state(Model& model, const safetensors::Contents& state, const std::string& what,
                              const std::string& id);

@@ -100,7 +100,8 @@ const std::vector<Flag>& flag_table() {
       {"name", &O::name, kBoth | kCgan,
        "experiment name: checkpoints and results go to folders of this name"},
       {"gpu_ids", &O::gpu_ids, kBoth | kCgan,
-       "-1: the CPU; 0: the first GPU; 0,1,2,3 (training): one rank per GPU, started with mpirun; the same as "
+       "-1: the CPU; 0: the first GPU; 0,1,2,3 (training): one rank per GPU, started with mpirun; the same "
+       "as "
        "--device, the official way"},
       {"checkpoints_dir", &O::checkpoints_dir, kBoth | kCgan, "where experiments keep their checkpoints"},
       {"model", &O::model, kTrain,
@@ -403,8 +404,10 @@ Parsed parse(int argc, char** argv, unsigned scope) {
     }
     if (ids.size() > 1 && !(scope & (kTrain | kCganTrain)))
       return usage_error("--gpu_ids " + o.gpu_ids + ": testing and sampling run on one GPU; give one id");
-    if (ids.size() > 1 && std::set<int>(ids.begin(), ids.end()).size() != ids.size() && dist::launched_size() == 1)
-      return usage_error("--gpu_ids " + o.gpu_ids + ": a GPU named twice (ranks that share a GPU: start them "
+    if (ids.size() > 1 && std::set<int>(ids.begin(), ids.end()).size() != ids.size() &&
+        dist::launched_size() == 1)
+      return usage_error("--gpu_ids " + o.gpu_ids +
+                         ": a GPU named twice (ranks that share a GPU: start them "
                          "with mpirun and --dist_backend host)");
     const std::string dev = ids.empty() ? "cpu" : "cuda";
     if (app.count("--device") && o.device != dev)
@@ -412,8 +415,10 @@ Parsed parse(int argc, char** argv, unsigned scope) {
                          " was given too");
     o.device = dev;
   }
-  if (o.device == "cpu") o.gpu_ids = "-1";
-  else if (!app.count("--gpu_ids")) o.gpu_ids = "0";
+  if (o.device == "cpu")
+    o.gpu_ids = "-1";
+  else if (!app.count("--gpu_ids"))
+    o.gpu_ids = "0";
   else {  // normalised: "0,1" for " 0, 1"
     std::string list;
     for (int id : gpu_id_list(o)) list += (list.empty() ? "" : ",") + std::to_string(id);

@@ -81,7 +81,8 @@ void Model::add_optimizer(const std::string& optimizer_name, std::vector<Tensor>
   o.adam->set_lr(o.schedule->lr());
   // Data parallel: every step's gradients are averaged over the ranks before the update, so every
   // rank takes the same step (the one of the global batch).
-  if (dist::size() > 1) o.adam->set_grad_hook([](const std::vector<Tensor>& g) { dist::average_gradients(g); });
+  if (dist::size() > 1)
+    o.adam->set_grad_hook([](const std::vector<Tensor>& g) { dist::average_gradients(g); });
   optimizers_.push_back(std::move(o));
 }
 

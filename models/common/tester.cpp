@@ -114,7 +114,8 @@ std::string run_test(const Options& opt, bool quiet, std::vector<std::string>* f
   manual_seed(opt.seed);  // dropout in train mode draws from it: a test with one --seed repeats exactly
   const std::unique_ptr<Model> model = create_model(opt, false);
   load_networks(*model, label);
-  for (const auto& [name, net] : model->networks()) net->train(!opt.eval);  // as test.py: train mode unless --eval
+  for (const auto& [name, net] : model->networks())
+    net->train(!opt.eval);  // as test.py: train mode unless --eval
   // As the official test.py: batch 1, images in order, no flips (create_dataset's test settings).
   const std::unique_ptr<data::Dataset> ds = create_dataset(opt, false);
   data::Loader loader(*ds, 1, false, std::max(1, opt.num_threads), opt.seed, opt.max_dataset_size);

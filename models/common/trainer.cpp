@@ -19,12 +19,12 @@
 #include "dist/comm.h"
 #include "dist/launch.h"
 #include "models/common/checkpoint.h"
-#include "tensor/tensor.h"
 #include "models/common/cli.h"
 #include "models/common/datasets.h"
 #include "models/common/model.h"
 #include "models/common/visualizer.h"
 #include "ops/ops.h"
+#include "tensor/tensor.h"
 
 namespace cg::models {
 
@@ -61,11 +61,16 @@ struct SignalScope {
 
 const char* signal_words(int sig) {
   switch (sig) {
-    case SIGINT: return "interrupted (SIGINT)";
-    case SIGTERM: return "terminated (SIGTERM)";
-    case SIGUSR1: return "stopped (SIGUSR1)";
-    case SIGCONT: return "stopped (mpirun was told to stop)";
-    default: return "stopped";
+    case SIGINT:
+      return "interrupted (SIGINT)";
+    case SIGTERM:
+      return "terminated (SIGTERM)";
+    case SIGUSR1:
+      return "stopped (SIGUSR1)";
+    case SIGCONT:
+      return "stopped (mpirun was told to stop)";
+    default:
+      return "stopped";
   }
 }
 
@@ -86,7 +91,8 @@ std::string hms(double s) {
 class Reporter {
  public:
   Reporter(const Options& opt, const std::vector<std::string>& loss_names, bool quiet)
-      : quiet_(quiet), live_(!quiet && isatty(STDOUT_FILENO) && dist::size() == 1) {  // mpirun's pty is not the user's
+      : quiet_(quiet),
+        live_(!quiet && isatty(STDOUT_FILENO) && dist::size() == 1) {  // mpirun's pty is not the user's
     const std::string dir = experiment_dir(opt);
     txt_.open(dir + "/loss_log.txt", std::ios::app);
     const std::string csv_path = dir + "/loss_log.csv";
@@ -293,9 +299,9 @@ class TrainingRun {
     if (!restored) {
       if (root_)
         std::fprintf(stderr,
-                   "warning: checkpoint '%s' in %s has network weights but no training state: starting new "
-                   "optimizers and the learning-rate schedule of --epoch_count %d\n",
-                   label.c_str(), experiment_dir(opt_).c_str(), opt_.epoch_count);
+                     "warning: checkpoint '%s' in %s has network weights but no training state: starting new "
+                     "optimizers and the learning-rate schedule of --epoch_count %d\n",
+                     label.c_str(), experiment_dir(opt_).c_str(), opt_.epoch_count);
       return;
     }
     pos_ = restored->pos;
@@ -319,10 +325,11 @@ class TrainingRun {
     report_.emplace(opt_, model_.loss_names(), ctl_.quiet);
     report_->say(fmt("The number of training images = %lld", static_cast<long long>(epoch_len_)));
     if (world_ > 1)
-      report_->say(fmt("data parallel: %d ranks x --batch_size %d = a global batch of %lld; %lld samples per "
-                       "rank and epoch",
-                       world_, opt_.batch_size, static_cast<long long>(global_batch_),
-                       static_cast<long long>((epoch_len_ + world_ - 1) / world_)));
+      report_->say(
+          fmt("data parallel: %d ranks x --batch_size %d = a global batch of %lld; %lld samples per "
+              "rank and epoch",
+              world_, opt_.batch_size, static_cast<long long>(global_batch_),
+              static_cast<long long>((epoch_len_ + world_ - 1) / world_)));
     if (!device_line_.empty()) report_->say(device_line_);
     for (const std::string& note : notes_) report_->say(note);
     visualizer_.emplace(model_, ctl_.quiet, epoch_len_);
@@ -362,7 +369,9 @@ class TrainingRun {
     const int64_t total = pos_.total_iters;
     // Every rank stops at the same step: a signal any rank got (or the control's request) counts
     // for all (256: the control's).
-    int stop_code = g_signal ? static_cast<int>(g_signal) : (ctl_.stop_after && ctl_.stop_after(total)) ? 256 : 0;
+    int stop_code = g_signal                                      ? static_cast<int>(g_signal)
+                    : (ctl_.stop_after && ctl_.stop_after(total)) ? 256
+                                                                  : 0;
     if (world_ > 1) stop_code = dist::all_reduce_max(stop_code);
     const int sig = stop_code < 256 ? stop_code : 0;
     const bool stopping = stop_code != 0;
@@ -405,8 +414,7 @@ class TrainingRun {
     }
     if (printing && root_) report_->losses(epoch, epoch_iter, losses, t_comp, t_data_);
     if (saving) {
-      say(
-          fmt("saving the latest model (epoch %d, total_iters %lld)", epoch, static_cast<long long>(total)));
+      say(fmt("saving the latest model (epoch %d, total_iters %lld)", epoch, static_cast<long long>(total)));
       if (const auto rc =
               save_or_stop(opt_.save_by_iter ? fmt("iter_%lld", static_cast<long long>(total)) : "latest"))
         return rc;
@@ -433,13 +441,13 @@ class TrainingRun {
     pos_ = {epoch, epoch_iter, pos_.total_iters, true};
     if (epoch % opt_.save_epoch_freq == 0) {
       say(fmt("saving the model at the end of epoch %d, iters %lld", epoch,
-                       static_cast<long long>(pos_.total_iters)));
+              static_cast<long long>(pos_.total_iters)));
       if (const auto rc = save_or_stop("latest")) return rc;
       if (const auto rc = save_or_stop(std::to_string(epoch))) return rc;
       last_saved_epoch_ = epoch;
     }
     say(fmt("End of epoch %d / %d \t Time Taken: %d sec", epoch, total_epochs_,
-                     static_cast<int>(seconds_since(epoch_start))));
+            static_cast<int>(seconds_since(epoch_start))));
     return std::nullopt;
   }
 
@@ -448,7 +456,7 @@ class TrainingRun {
   std::optional<int> final_save() {
     if (last_saved_epoch_ == total_epochs_ || total_epochs_ < first_epoch_) return std::nullopt;
     say(fmt("saving the final model (epoch %d, iters %lld) as 'latest'", total_epochs_,
-                     static_cast<long long>(pos_.total_iters)));
+            static_cast<long long>(pos_.total_iters)));
     return save_or_stop("latest");
   }
 
@@ -481,8 +489,8 @@ class TrainingRun {
 
   const Options& opt_;
   const TrainControl& ctl_;
-  const int world_, rank_;  // data parallel: how many ranks, and which this is (dist/comm.h)
-  const bool root_;         // rank 0: the one that prints and writes
+  const int world_, rank_;      // data parallel: how many ranks, and which this is (dist/comm.h)
+  const bool root_;             // rank 0: the one that prints and writes
   const int64_t global_batch_;  // --batch_size times the ranks: the samples of one step
   const std::unique_ptr<data::Dataset> dataset_;
   data::Loader loader_;
@@ -534,6 +542,9 @@ int training_main(int argc, char** argv, Parsed (*parse)(int, char**),
     const int gpus = static_cast<int>(gpu_id_list(p.opt).size());
     if (gpus > 1 && !kHaveCuda)
       throw Error("--gpu_ids " + p.opt.gpu_ids + ": this build has no CUDA backend");
+    // before any rank starts: one clear error rather than one from every rank
+    if (gpus > 1 && dist::size() == 1 && !cuda_available())
+      throw Error("--gpu_ids " + p.opt.gpu_ids + ": no CUDA device is available on this machine");
     if (const auto rc = dist::launch_ranks(argc, argv, gpus)) return *rc;
     if (prepare) prepare(p.opt);
     const int rc = run_training(p.opt);

@@ -22,9 +22,9 @@ struct TrainControl {
   bool quiet = false;  // no progress output on stdout (files are written as usual)
 };
 
-// Trains the model --model names (create_model) per `opt`. Returns 0 when done (or stopped by `ctl`), 128 + signal after SIGINT/SIGTERM
-// (the step is finished and 'latest' saved first), kExitNonFinite on a NaN/Inf loss. Throws cg::Error
-// for bad options, data or checkpoints.
+// Trains the model --model names (create_model) per `opt`. Returns 0 when done (or stopped by `ctl`), 128 +
+// signal after SIGINT/SIGTERM (the step is finished and 'latest' saved first), kExitNonFinite on a NaN/Inf
+// loss. Throws cg::Error for bad options, data or checkpoints.
 int run_training(const Options& opt, const TrainControl& ctl = {});
 
 // The whole main of a training program (cyclegan_train, cgan_train): joins the ranks of an mpirun

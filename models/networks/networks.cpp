@@ -94,8 +94,7 @@ ResnetGenerator::ResnetGenerator(int input_nc, int output_nc, int ngf, const std
 Tensor ResnetGenerator::forward(const Tensor& x) { return model_->forward(x); }
 
 NLayerDiscriminator::NLayerDiscriminator(int input_nc, int ndf, int n_layers, const std::string& norm) {
-  if (n_layers < 1)
-    throw Error("--n_layers_D must be >= 1, got " + std::to_string(n_layers));
+  if (n_layers < 1) throw Error("--n_layers_D must be >= 1, got " + std::to_string(n_layers));
   const bool use_bias = bias_for(norm);
   model_ = register_module("model", std::make_shared<nn::Sequential>());
   auto& m = *model_;
@@ -212,7 +211,9 @@ int unet_downsamplings(const std::string& netG) {
   return netG == "unet_128" ? 7 : netG == "unet_256" ? 8 : 0;
 }
 
-bool known_generator(const std::string& netG) { return unet_downsamplings(netG) > 0 || resnet_blocks(netG) >= 0; }
+bool known_generator(const std::string& netG) {
+  return unet_downsamplings(netG) > 0 || resnet_blocks(netG) >= 0;
+}
 
 bool known_discriminator(const std::string& netD) {
   return netD == "basic" || netD == "n_layers" || netD == "pixel";

@@ -8,8 +8,8 @@
 #include "models/common/checkpoint.h"
 #include "models/common/cli.h"
 #include "models/common/tester.h"
-#include "models/cyclegan/cycle_gan_model.h"
 #include "models/common/trainer.h"
+#include "models/cyclegan/cycle_gan_model.h"
 #include "ops/ops.h"
 
 using namespace cg;
