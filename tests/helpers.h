@@ -218,37 +218,10 @@ inline std::vector<std::string> tiny_train_command(const std::string& data, cons
 // when told: `extra` comes last.
 inline std::vector<std::string> tiny_pix2pix_command(const std::string& data, const std::string& ckpt,
                                                      const std::vector<std::string>& extra = {}) {
-  std::vector<std::string> args = {std::string(CG_BINARY_DIR) + "/apps/cyclegan_train",
-                                   "--model",
-                                   "pix2pix",
-                                   "--dataroot",
-                                   data,
-                                   "--checkpoints_dir",
-                                   ckpt,
-                                   "--name",
-                                   "p2p",
-                                   "--netG",
-                                   "unet_128",
-                                   "--ngf",
-                                   "4",
-                                   "--ndf",
-                                   "4",
-                                   "--load_size",
-                                   "136",
-                                   "--crop_size",
-                                   "128",
-                                   "--n_epochs",
-                                   "1000",
-                                   "--n_epochs_decay",
-                                   "0",
-                                   "--print_freq",
-                                   "1",
-                                   "--display_freq",
-                                   "1000000",
-                                   "--save_latest_freq",
-                                   "1000000"};
+  std::vector<std::string> args = {"--model",  "pix2pix",     "--name", "p2p",         "--netG",
+                                   "unet_128", "--load_size", "136",    "--crop_size", "128"};
   args.insert(args.end(), extra.begin(), extra.end());
-  return args;
+  return tiny_train_command(data, ckpt, args);  // the last of a flag wins
 }
 
 // The same tiny experiment as Options, for the suites that call run_training (each adds its own

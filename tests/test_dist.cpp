@@ -238,6 +238,15 @@ std::vector<std::vector<double>> csv_rows(const std::string& path) {
   return rows;
 }
 
+// The largest |a / b - 1| over the cells of two tables of one shape.
+double worst_ratio(const std::vector<std::vector<double>>& a, const std::vector<std::vector<double>>& b) {
+  double worst = 0;
+  for (size_t i = 0; i < a.size() && i < b.size(); ++i)
+    for (size_t k = 0; k < a[i].size() && k < b[i].size(); ++k)
+      worst = std::max(worst, std::abs(a[i][k] / b[i][k] - 1));
+  return worst;
+}
+
 // The biases of the tiny networks' convolutions that an instance norm follows: the norm removes
 // them, so their exact gradient is 0 and what they get is rounding noise, which Adam scales to
 // steps of up to --lr either way. They cannot agree between two summation orders; every other
@@ -306,9 +315,7 @@ TEST_CASE(
     const auto r2 = csv_rows(ck2 + "/tiny/loss_log.csv"), r1 = csv_rows(ck1 + "/tiny/loss_log.csv");
     REQUIRE(r1.size() == 4);
     REQUIRE(r2.size() == r1.size());  // one writer: a second would have doubled the rows
-    double worst = 0;
-    for (size_t i = 0; i < r1.size(); ++i)
-      for (size_t k = 0; k < r1[i].size(); ++k) worst = std::max(worst, std::abs(r2[i][k] / r1[i][k] - 1));
+    const double worst = worst_ratio(r2, r1);
     CHECK_MESSAGE(worst < 1e-5, "losses differ by " << worst);  // measured: 1e-7 (float32 sums)
     const Worst w = compare_networks(ck2 + "/tiny", ck1 + "/tiny", true);
     MESSAGE("variant " << v << ": weights differ by " << w.tight << ", cancelled biases by " << w.noise);
@@ -364,9 +371,7 @@ TEST_CASE(
   const auto r2 = csv_rows(dir + "/two/p2p/loss_log.csv"), r1 = csv_rows(dir + "/one/p2p/loss_log.csv");
   REQUIRE(r1.size() == 4);  // 4 steps of the global batch of 2, every one printed
   REQUIRE(r2.size() == r1.size());
-  double worst = 0;
-  for (size_t i = 0; i < r1.size(); ++i)
-    for (size_t k = 0; k < r1[i].size(); ++k) worst = std::max(worst, std::abs(r2[i][k] / r1[i][k] - 1));
+  const double worst = worst_ratio(r2, r1);
   CHECK_MESSAGE(worst < 1e-5, "losses differ by " << worst);
   const Worst w = compare_networks(dir + "/two/p2p", dir + "/one/p2p", false, {"G", "D"});
   MESSAGE("pix2pix syncbatch vs batch: " << w.tight);
