@@ -223,6 +223,7 @@ size_t count(const std::string& text, const std::string& what) {
   return n;
 }
 
+#if CG_HAVE_MPI  // the helpers of the whole-run comparisons below
 // The numbers of loss_log.csv, row by row (the header left out).
 std::vector<std::vector<double>> csv_rows(const std::string& path) {
   std::vector<std::vector<double>> rows;
@@ -287,6 +288,7 @@ Worst compare_networks(const std::string& a, const std::string& b, bool instance
   return w;
 }
 
+#endif
 }  // namespace
 
 #if CG_HAVE_MPI
