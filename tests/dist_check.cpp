@@ -42,16 +42,34 @@ Tensor of_rank(int r, const Shape& shape, uint64_t salt) {
   return test::randn64(shape, g);
 }
 
+// The float types of a device's tensors (the GPU backend has float32 only), and the tolerance of
+// a mean or sum of a few values in each.
+std::vector<DType> dtypes(Device dev) {
+  return dev == Device::CPU ? std::vector<DType>{DType::F32, DType::F64} : std::vector<DType>{DType::F32};
+}
+double tolerance(DType dt) { return dt == DType::F32 ? 1e-6 : 1e-14; }
+
+// all_reduce_sum_ and broadcast_ on tensors of `dev` (on the GPU: through whichever path setup_gpu
+// chose), against what every rank can compute alone.
+void tensor_collectives(Device dev) {
+  const int n = dist::size(), r = dist::rank();
+  for (DType dt : dtypes(dev)) {
+    Tensor t = Tensor::full({1000}, r + 1.0, dt, dev);
+    dist::all_reduce_sum_(t);
+    // exact on the host; NCCL averages and multiplies back
+    expect_close(t.to(Device::CPU), Tensor::full({1000}, n * (n + 1) / 2.0, dt), 0,
+                 dev == Device::CPU ? 0 : tolerance(dt),
+                 std::string("all_reduce_sum_ on ") + device_name(dev));
+    Tensor b = of_rank(r, {17}, 1).to(dt).to(dev);
+    dist::broadcast_(b, 0);
+    expect(test::identical(b.to(Device::CPU), of_rank(0, {17}, 1).to(dt)),
+           std::string("broadcast_ from rank 0 on ") + device_name(dev));
+  }
+}
+
+// The collectives on host values alone.
 void host_collectives() {
   const int n = dist::size(), r = dist::rank();
-  for (DType dt : {DType::F32, DType::F64}) {
-    Tensor t = Tensor::full({1000}, r + 1.0, dt);
-    dist::all_reduce_sum_(t);
-    expect_close(t, Tensor::full({1000}, n * (n + 1) / 2.0, dt), 0, 0, "all_reduce_sum_");
-  }
-  Tensor b = of_rank(r, {17}, 1);
-  dist::broadcast_(b, 0);
-  expect(test::identical(b, of_rank(0, {17}, 1)), "broadcast_ from rank 0");
   expect(dist::all_reduce_max(r * 10) == (n - 1) * 10, "all_reduce_max");
   // ranks send strings of different lengths (rank 0: none)
   const auto all = dist::gather(std::string(static_cast<size_t>(r) * 1000, static_cast<char>('a' + r)));
@@ -66,39 +84,43 @@ void host_collectives() {
   }
 }
 
-void gradient_average() {
+void gradient_average(Device dev) {
   const int n = dist::size(), r = dist::rank();
   // buckets of 64 bytes (16 floats): the 40-value gradient is reduced where it lies, the small ones
   // share buckets, and a bucket closes when the next would not fit
   const std::vector<Shape> shapes = {{3}, {5}, {40}, {7, 2}, {1}, {16}, {2}};
-  for (DType dt : {DType::F32, DType::F64}) {
+  for (DType dt : dtypes(dev)) {
     std::vector<Tensor> grads, expected;
     for (size_t k = 0; k < shapes.size(); ++k) {
       const Tensor base = of_rank(0, shapes[k], 10 + k).to(dt);
-      grads.push_back((base * (r + 1.0)).detach());
+      grads.push_back((base * (r + 1.0)).to(dev).detach());
       expected.push_back(base * ((n + 1) / 2.0));  // the mean of base * 1, ..., base * n
     }
     dist::average_gradients(grads, 64);
     for (size_t k = 0; k < shapes.size(); ++k)
-      expect_close(grads[k], expected[k], 0, dt == DType::F32 ? 1e-6 : 1e-15,
-                   "average_gradients, tensor " + std::to_string(k));
+      expect_close(grads[k].to(Device::CPU), expected[k], 0, dt == DType::F32 ? 1e-6 : 1e-15,
+                   std::string("average_gradients on ") + device_name(dev) + ", tensor " + std::to_string(k));
   }
 }
 
 // The differentiable all-reduce: y = sum over ranks of x, and the gradient at each rank's x is the
 // sum over ranks of the gradients at y.
-void differentiable_all_reduce() {
+void differentiable_all_reduce(Device dev) {
   const int n = dist::size(), r = dist::rank();
-  Tensor x = of_rank(r, {6}, 3).set_requires_grad();
-  Tensor y = dist::all_reduce_sum(x);
-  Tensor sum_x = of_rank(0, {6}, 3);
-  for (int k = 1; k < n; ++k) sum_x = sum_x + of_rank(k, {6}, 3);
-  expect_close(y, sum_x, 1e-14, 1e-14, "all_reduce_sum forward");
-  const Tensor c = of_rank(r, {6}, 4);
-  sum(y * c).backward();
-  Tensor sum_c = of_rank(0, {6}, 4);
-  for (int k = 1; k < n; ++k) sum_c = sum_c + of_rank(k, {6}, 4);
-  expect_close(x.grad(), sum_c, 1e-14, 1e-14, "all_reduce_sum backward");
+  for (DType dt : dtypes(dev)) {
+    const double tol = tolerance(dt);
+    Tensor x = of_rank(r, {6}, 3).to(dt).to(dev).set_requires_grad();
+    Tensor y = dist::all_reduce_sum(x);
+    Tensor sum_x = of_rank(0, {6}, 3);
+    for (int k = 1; k < n; ++k) sum_x = sum_x + of_rank(k, {6}, 3);
+    expect_close(y.to(Device::CPU), sum_x.to(dt), tol, tol,
+                 std::string("all_reduce_sum forward on ") + device_name(dev));
+    sum(y * of_rank(r, {6}, 4).to(dt).to(dev)).backward();
+    Tensor sum_c = of_rank(0, {6}, 4);
+    for (int k = 1; k < n; ++k) sum_c = sum_c + of_rank(k, {6}, 4);
+    expect_close(x.grad().to(Device::CPU), sum_c.to(dt), tol, tol,
+                 std::string("all_reduce_sum backward on ") + device_name(dev));
+  }
 }
 
 // --norm syncbatch on (2, 3, 4, 4) per rank against batch norm on the (2n, 3, 4, 4) batch of all.
@@ -172,37 +194,6 @@ void sync_batch_norm() {
   }
 }
 #if CG_HAVE_CUDA  // the CUDA backend's functions exist in CUDA builds only
-// On GPU tensors, through whichever path setup_gpu chose: the results of the CPU collectives.
-void gpu_collectives() {
-  const int n = dist::size(), r = dist::rank();
-  Tensor t = Tensor::full({1000}, r + 1.0, DType::F32).to(Device::CUDA);
-  dist::all_reduce_sum_(t);
-  expect_close(t.to(Device::CPU), Tensor::full({1000}, n * (n + 1) / 2.0, DType::F32), 0, 1e-6,
-               "all_reduce_sum_ on the GPU");
-  Tensor b = of_rank(r, {17}, 1).to(DType::F32).to(Device::CUDA);
-  dist::broadcast_(b, 0);
-  expect(test::identical(b.to(Device::CPU), of_rank(0, {17}, 1).to(DType::F32)), "broadcast_ on the GPU");
-  const std::vector<Shape> shapes = {{3}, {40}, {7, 2}, {16}};
-  std::vector<Tensor> grads, expected;
-  for (size_t k = 0; k < shapes.size(); ++k) {
-    const Tensor base = of_rank(0, shapes[k], 20 + k).to(DType::F32);
-    grads.push_back((base * (r + 1.0)).to(Device::CUDA).detach());
-    expected.push_back(base * ((n + 1) / 2.0));
-  }
-  dist::average_gradients(grads, 64);
-  for (size_t k = 0; k < shapes.size(); ++k)
-    expect_close(grads[k].to(Device::CPU), expected[k], 0, 1e-6,
-                 "average_gradients on the GPU, tensor " + std::to_string(k));
-  // the differentiable all-reduce's backward on the GPU
-  Tensor x = of_rank(r, {6}, 3).to(DType::F32).to(Device::CUDA).set_requires_grad();
-  Tensor y = dist::all_reduce_sum(x);
-  sum(y * of_rank(r, {6}, 4).to(DType::F32).to(Device::CUDA)).backward();
-  Tensor sum_c = of_rank(0, {6}, 4);
-  for (int k = 1; k < n; ++k) sum_c = sum_c + of_rank(k, {6}, 4);
-  expect_close(x.grad().to(Device::CPU), sum_c.to(DType::F32), 1e-6, 1e-6,
-               "all_reduce_sum backward on the GPU");
-}
-
 // One rank: NCCL on a communicator of one, called directly (training alone never calls NCCL).
 void nccl_one_rank() {
   if (!cuda::nccl_available()) {
@@ -233,18 +224,22 @@ int main(int argc, char** argv) {
 #if CG_HAVE_CUDA
       const std::string line = dist::setup_gpu({}, "auto");
       std::printf("%s\n", line.c_str());
-      if (dist::size() == 1)
+      if (dist::size() == 1) {
         nccl_one_rank();
-      else
-        gpu_collectives();
+      } else {
+        tensor_collectives(Device::CUDA);
+        gradient_average(Device::CUDA);
+        differentiable_all_reduce(Device::CUDA);
+      }
 #endif
     } else if (dist::size() < 2) {
       std::fprintf(stderr, "dist_check: run me with mpirun -np 2 (or more)\n");
       return 2;
     } else {
+      tensor_collectives(Device::CPU);
       host_collectives();
-      gradient_average();
-      differentiable_all_reduce();
+      gradient_average(Device::CPU);
+      differentiable_all_reduce(Device::CPU);
       sync_batch_norm();
     }
   } catch (const std::exception& e) {

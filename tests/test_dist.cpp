@@ -288,6 +288,40 @@ Worst compare_networks(const std::string& a, const std::string& b, bool instance
   return w;
 }
 
+// The same training twice from the same weights: on 2 ranks with --batch_size 1 and `two_flags`
+// into `base`two, and in one process with --batch_size 2 and `one_flags` into `base`one (`cmd`'s
+// experiment `name`); `flags` go to both, with 2 epochs, every global step printed, one loader
+// thread. Each run's output goes to its folder's name + ".log". Returns the experiment folders.
+struct Pair {
+  std::string two, one;
+};
+using Command = std::vector<std::string> (*)(const std::string&, const std::string&,
+                                             const std::vector<std::string>&);
+Pair train_two_and_one(Command cmd, const std::string& data, const std::string& base, const std::string& name,
+                       const std::vector<std::string>& flags, const std::vector<std::string>& two_flags,
+                       const std::vector<std::string>& one_flags) {
+  std::vector<std::string> two = {"--n_epochs", "2", "--print_freq", "2", "--num_threads", "1"};
+  two.insert(two.end(), flags.begin(), flags.end());
+  auto one = two;
+  two.insert(two.end(), {"--batch_size", "1"});
+  two.insert(two.end(), two_flags.begin(), two_flags.end());
+  one.insert(one.end(), {"--batch_size", "2"});
+  one.insert(one.end(), one_flags.begin(), one_flags.end());
+  REQUIRE(run(under_mpirun(2, cmd(data, base + "two", two)), base + "two.log") == 0);
+  REQUIRE(run(cmd(data, base + "one", one), base + "one.log") == 0);
+  return {base + "two/" + name, base + "one/" + name};
+}
+
+// The loss tables of a Pair agree: 4 samples, a global batch of 2, 2 epochs: 4 steps, every one
+// printed (the ranks' mean losses), each loss within 1e-5 relative (measured: 1e-7, float32 sums).
+void expect_same_losses(const Pair& p) {
+  const auto r2 = csv_rows(p.two + "/loss_log.csv"), r1 = csv_rows(p.one + "/loss_log.csv");
+  REQUIRE(r1.size() == 4);
+  REQUIRE(r2.size() == r1.size());  // one writer: a second would have doubled the rows
+  const double worst = worst_ratio(r2, r1);
+  CHECK_MESSAGE(worst < 1e-5, "losses differ by " << worst);
+}
+
 #endif
 }  // namespace
 
@@ -304,29 +338,19 @@ TEST_CASE(
   const std::vector<std::vector<std::string>> variants = {{"--serial_batches", "--no_flip"}, {}};
   for (size_t v = 0; v < variants.size(); ++v) {
     CAPTURE(v);
-    std::vector<std::string> extra = {"--pool_size",  "0", "--n_epochs",    "2",
-                                      "--print_freq", "2", "--num_threads", "1"};
-    extra.insert(extra.end(), variants[v].begin(), variants[v].end());
-    auto two = extra, one = extra;
-    two.insert(two.end(), {"--batch_size", "1"});
-    one.insert(one.end(), {"--batch_size", "2"});
-    const std::string ck2 = dir + "/two" + std::to_string(v), ck1 = dir + "/one" + std::to_string(v);
-    REQUIRE(run(under_mpirun(2, test::tiny_train_command(data, ck2, two)), dir + "/two.log") == 0);
-    REQUIRE(run(test::tiny_train_command(data, ck1, one), dir + "/one.log") == 0);
-    // 4 samples, a global batch of 2, 2 epochs: 4 steps, every one printed (the ranks' mean losses)
-    const auto r2 = csv_rows(ck2 + "/tiny/loss_log.csv"), r1 = csv_rows(ck1 + "/tiny/loss_log.csv");
-    REQUIRE(r1.size() == 4);
-    REQUIRE(r2.size() == r1.size());  // one writer: a second would have doubled the rows
-    const double worst = worst_ratio(r2, r1);
-    CHECK_MESSAGE(worst < 1e-5, "losses differ by " << worst);  // measured: 1e-7 (float32 sums)
-    const Worst w = compare_networks(ck2 + "/tiny", ck1 + "/tiny", true);
+    std::vector<std::string> flags = {"--pool_size", "0"};
+    flags.insert(flags.end(), variants[v].begin(), variants[v].end());
+    const Pair p = train_two_and_one(test::tiny_train_command, data, dir + "/" + std::to_string(v) + "_",
+                                     "tiny", flags, {}, {});
+    expect_same_losses(p);
+    const Worst w = compare_networks(p.two, p.one, true);
     MESSAGE("variant " << v << ": weights differ by " << w.tight << ", cancelled biases by " << w.noise);
     CHECK(w.tight < 1e-6);                    // measured: 1e-8
     CHECK(w.noise <= 2 * 4 * 0.0002 * 1.01);  // 4 steps of at most lr each, either way; measured 3.6e-4
-    const std::string log = test::read_file(dir + "/two.log");
+    const std::string log = test::read_file(dir + "/" + std::to_string(v) + "_two.log");
     CHECK(count(log, "The number of training images = 4") == 1);  // only rank 0 prints
     CHECK(count(log, "data parallel: 2 ranks x --batch_size 1 = a global batch of 2") == 1);
-    CHECK(count(test::read_file(ck2 + "/tiny/loss_log.txt"), "Training Loss") == 1);
+    CHECK(count(test::read_file(p.two + "/loss_log.txt"), "Training Loss") == 1);
   }
 }
 
@@ -336,23 +360,20 @@ TEST_CASE(
   mpi_env();
   const std::string dir = test::scratch("dp_syncbatch");
   const std::string data = test::make_dataset(dir + "/data", 4, 4, 36, 36, 63);
-  const std::vector<std::string> extra = {"--pool_size",  "0", "--n_epochs",    "2",
-                                          "--print_freq", "2", "--num_threads", "1"};
-  auto two = extra, one = extra;
-  two.insert(two.end(), {"--batch_size", "1", "--norm", "syncbatch"});
-  one.insert(one.end(), {"--batch_size", "2", "--norm", "batch"});
-  REQUIRE(run(under_mpirun(2, test::tiny_train_command(data, dir + "/two", two)), dir + "/two.log") == 0);
-  REQUIRE(run(test::tiny_train_command(data, dir + "/one", one), dir + "/one.log") == 0);
+  const Pair p = train_two_and_one(test::tiny_train_command, data, dir + "/", "tiny", {"--pool_size", "0"},
+                                   {"--norm", "syncbatch"}, {"--norm", "batch"});
+  expect_same_losses(p);
   // batch norm's convolutions have no bias: every tensor, the running statistics included, agrees
-  const Worst w = compare_networks(dir + "/two/tiny", dir + "/one/tiny", false);
+  const Worst w = compare_networks(p.two, p.one, false);
   MESSAGE("syncbatch vs batch: " << w.tight);
   CHECK(w.tight < 1e-6);  // measured: 6e-8 to 3e-7
   // and plain batch norm on 2 ranks is not that (each rank's statistics are its own)
-  auto plain = two;
-  plain[plain.size() - 1] = "batch";
-  REQUIRE(run(under_mpirun(2, test::tiny_train_command(data, dir + "/plain", plain)), dir + "/plain.log") ==
-          0);
-  CHECK(compare_networks(dir + "/plain/tiny", dir + "/one/tiny", false).tight > 1e-4);
+  REQUIRE(
+      run(under_mpirun(2, test::tiny_train_command(data, dir + "/plain",
+                                                   {"--n_epochs", "2", "--num_threads", "1", "--pool_size",
+                                                    "0", "--batch_size", "1", "--norm", "batch"})),
+          dir + "/plain.log") == 0);
+  CHECK(compare_networks(dir + "/plain/tiny", p.one, false).tight > 1e-4);
 }
 
 TEST_CASE(
@@ -363,19 +384,11 @@ TEST_CASE(
   const std::string dir = test::scratch("dp_pix2pix");
   const std::string data = test::make_aligned_dataset(dir + "/data", 4, 1, 136, 136, 67);
   // the U-Net's dropout draws from each rank's own stream: off, so that the two runs can agree
-  const std::vector<std::string> extra = {"--serial_batches", "--no_flip", "--no_dropout",  "--n_epochs", "2",
-                                          "--print_freq",     "2",         "--num_threads", "1"};
-  auto two = extra, one = extra;
-  two.insert(two.end(), {"--batch_size", "1", "--norm", "syncbatch"});
-  one.insert(one.end(), {"--batch_size", "2", "--norm", "batch"});
-  REQUIRE(run(under_mpirun(2, test::tiny_pix2pix_command(data, dir + "/two", two)), dir + "/two.log") == 0);
-  REQUIRE(run(test::tiny_pix2pix_command(data, dir + "/one", one), dir + "/one.log") == 0);
-  const auto r2 = csv_rows(dir + "/two/p2p/loss_log.csv"), r1 = csv_rows(dir + "/one/p2p/loss_log.csv");
-  REQUIRE(r1.size() == 4);  // 4 steps of the global batch of 2, every one printed
-  REQUIRE(r2.size() == r1.size());
-  const double worst = worst_ratio(r2, r1);
-  CHECK_MESSAGE(worst < 1e-5, "losses differ by " << worst);
-  const Worst w = compare_networks(dir + "/two/p2p", dir + "/one/p2p", false, {"G", "D"});
+  const Pair p = train_two_and_one(test::tiny_pix2pix_command, data, dir + "/", "p2p",
+                                   {"--serial_batches", "--no_flip", "--no_dropout"}, {"--norm", "syncbatch"},
+                                   {"--norm", "batch"});
+  expect_same_losses(p);
+  const Worst w = compare_networks(p.two, p.one, false, {"G", "D"});
   MESSAGE("pix2pix syncbatch vs batch: " << w.tight);
   // measured: 4.1e-6, in the U-Net's deep down-convolutions (before a batch norm over 2 x 4 x 4
   // values): Adam divides each gradient by its own size, so the float32 rounding of two summation
