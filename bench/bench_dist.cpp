@@ -47,28 +47,49 @@ std::vector<std::vector<Tensor>> gradient_sets(const cyclegan::CycleGANModel& mo
   return sets;
 }
 
+// Runs `body` under bench::run and returns, over the timed iterations only (not its warm-up), the
+// seconds per iteration and what average_gradients did in them.
+struct Timed {
+  double seconds = 0;         // per iteration
+  dist::ReduceStats reduced;  // over all timed iterations
+};
+template <class F>
+Timed timed(benchmark::State& st, F body) {
+  bool warm = false;
+  dist::ReduceStats r0;
+  double total = 0;
+  bench::run(st, 0, [&] {
+    if (!warm) {  // the warm-up: packed buffers, the allocator's blocks, MPI's connections
+      body();
+      r0 = dist::reduce_stats();
+      warm = true;
+      return;
+    }
+    const auto t0 = std::chrono::steady_clock::now();
+    body();
+    total += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  });
+  const dist::ReduceStats r1 = dist::reduce_stats();
+  return {total / static_cast<double>(st.iterations()),
+          {r1.bytes - r0.bytes, r1.seconds - r0.seconds, r1.calls - r0.calls}};
+}
+
 void average_gradients(benchmark::State& st) {
   const cyclegan::CycleGANModel model(default_options(), true);
   const auto sets = gradient_sets(model);
   double bytes = 0;
   for (const auto& s : sets)
     for (const Tensor& t : s) bytes += static_cast<double>(t.nbytes());
-  const auto r0 = dist::reduce_stats();
-  double total = 0;
-  bench::run(st, 0, [&] {
-    const auto t0 = std::chrono::steady_clock::now();
+  const Timed t = timed(st, [&] {
     for (const auto& s : sets) dist::average_gradients(s);
-    total += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   });
   const int n = dist::size();
-  const double per_iter = total / static_cast<double>(st.iterations() + 1);  // the warm-up counted too
   st.counters["ranks"] = n;
   st.counters["MB"] = bytes * 1e-6;
-  st.counters["algbw_GB/s"] = bytes / per_iter * 1e-9;
-  st.counters["busbw_GB/s"] = bytes / per_iter * 1e-9 * 2.0 * (n - 1) / n;
-  st.counters["calls"] =
-      static_cast<double>(dist::reduce_stats().calls - r0.calls) /
-      static_cast<double>(st.iterations() + 1);  // average_gradients calls per iteration (2: G and D)
+  st.counters["algbw_GB/s"] = bytes / t.seconds * 1e-9;
+  st.counters["busbw_GB/s"] = bytes / t.seconds * 1e-9 * 2.0 * (n - 1) / n;
+  // average_gradients calls per iteration (2: G and D)
+  st.counters["calls"] = static_cast<double>(t.reduced.calls) / static_cast<double>(st.iterations());
 }
 
 void train_step_dp(benchmark::State& st) {
@@ -77,19 +98,11 @@ void train_step_dp(benchmark::State& st) {
   Generator g(2 + static_cast<uint64_t>(dist::rank()));  // each rank its own images
   model.set_input(Tensor::rand({1, 3, size, size}, DType::F32, Device::CPU, &g) * 2.0 - 1.0,
                   Tensor::rand({1, 3, size, size}, DType::F32, Device::CPU, &g) * 2.0 - 1.0);
-  model.optimize_parameters();  // warm-up: the packed buffers and the allocator's blocks
-  const auto r0 = dist::reduce_stats();
-  double total = 0;
-  bench::run(st, 0, [&] {
-    const auto t0 = std::chrono::steady_clock::now();
-    model.optimize_parameters();
-    total += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  });
-  const double per_iter = total / static_cast<double>(st.iterations() + 1);
+  const Timed t = timed(st, [&] { model.optimize_parameters(); });
   st.counters["ranks"] = dist::size();
   st.counters["threads_per_rank"] = omp_get_max_threads();
-  st.counters["samples/s"] = dist::size() / per_iter;
-  st.counters["averaging%"] = (dist::reduce_stats().seconds - r0.seconds) / total * 100;
+  st.counters["samples/s"] = dist::size() / t.seconds;
+  st.counters["averaging%"] = t.reduced.seconds / (t.seconds * static_cast<double>(st.iterations())) * 100;
 }
 
 // What ranks other than 0 report to: nothing (rank 0 prints for all).
