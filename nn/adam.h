@@ -60,11 +60,10 @@ class Adam {
   std::vector<Tensor> params_;
   std::vector<ParamState> state_;
   Options opt_;
-  std::vector<size_t> active_;        // the parameters updated by the current step
-  std::vector<double> scalars_host_;  // (step_size, bc2_sqrt) per active parameter
-  std::shared_ptr<Storage> scalars_dev_;
-  std::function<void(const std::vector<Tensor>&)>
-      grad_hook_;  // the same on the parameters' device (2 * params doubles)
+  std::vector<size_t> active_;            // the parameters updated by the current step
+  std::vector<double> scalars_host_;      // (step_size, bc2_sqrt) per active parameter
+  std::shared_ptr<Storage> scalars_dev_;  // the same on the parameters' device (2 * params doubles)
+  std::function<void(const std::vector<Tensor>&)> grad_hook_;  // set_grad_hook's; empty: none
 };
 
 }  // namespace cg::nn

@@ -100,9 +100,8 @@ const std::vector<Flag>& flag_table() {
       {"name", &O::name, kBoth | kCgan,
        "experiment name: checkpoints and results go to folders of this name"},
       {"gpu_ids", &O::gpu_ids, kBoth | kCgan,
-       "-1: the CPU; 0: the first GPU; 0,1,2,3 (training): one rank per GPU, started with mpirun; the same "
-       "as "
-       "--device, the official way"},
+       "-1: the CPU; 0: the first GPU; 0,1,2,3 (training): one rank per GPU, started with mpirun; "
+       "the same as --device, the official way"},
       {"checkpoints_dir", &O::checkpoints_dir, kBoth | kCgan, "where experiments keep their checkpoints"},
       {"model", &O::model, kTrain,
        "cycle_gan (unpaired: trainA/trainB) | pix2pix (paired: AB images in DATAROOT/train); each sets its "

@@ -43,8 +43,8 @@ struct Options {
   std::string device = "cpu";  // cpu | cuda (ours; --gpu_ids sets it the official way)
   uint64_t seed = 0;           // ours: the official is not seeded
   bool amp = false;            // ours: bfloat16 convolutions (ops/conv.h, Bf16Autocast)
-  std::string gpu_ids =
-      "-1";  // "-1": the CPU, "0": the first GPU, "0,1": a rank on each; kept in step with `device`
+  // "-1": the CPU, "0": the first GPU, "0,1": a rank on each; kept in step with `device`
+  std::string gpu_ids = "-1";
   std::string dist_backend = "auto";       // ours: GPU gradients between ranks over nccl | host (MPI) | auto
   std::string dataset_mode = "unaligned";  // unaligned (cycle_gan) | aligned (pix2pix) | single (model test)
   int display_winsize = 256;               // width of the images on the web pages, in pixels
