@@ -1,13 +1,7 @@
 // cgan_train: trains the conditional GAN of GANs in Action (chapter 8) on DATAROOT/<class>/ images,
 // 28x28 gray, with the book's settings; the checkpoints, resume, signals, logs and page are the
 // training harness's (models/common/trainer.h), as for CycleGAN. See `cgan_train --help`.
-#include "data/class_folders.h"
-#include "models/common/cli.h"
+#include "models/cgan/spec.h"
 #include "models/common/trainer.h"
 
-int main(int argc, char** argv) {
-  return cg::models::training_main(argc, argv, cg::models::parse_cgan_train_args, [](cg::models::Options& o) {
-    cg::models::validate_options(o, true);  // the flags first, then the folders
-    o.num_classes = static_cast<int>(cg::data::class_folder_names(o.dataroot).size());
-  });
-}
+int main(int argc, char** argv) { return cg::models::training_main(argc, argv, cg::cgan::train_program()); }

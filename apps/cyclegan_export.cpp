@@ -31,9 +31,10 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--load_iter", o.load_iter, "when > 0, load checkpoint iter_<load_iter> instead of --epoch")
       ->capture_default_str();
-  app.add_option("--model_suffix", o.model_suffix,
-                 "loads <epoch>_net_G<model_suffix>: '_A' for G_A, '_B' for G_B of a cycle_gan experiment; '' "
-                 "for a pix2pix experiment's G")
+  app.add_option(
+         "--model_suffix", std::get<std::string>(o.own.at("model_suffix")),
+         "loads <epoch>_net_G<model_suffix>: '_A' for G_A, '_B' for G_B of a cycle_gan experiment; '' "
+         "for a pix2pix experiment's G")
       ->capture_default_str();
   app.add_option("--netG", o.netG, "resnet_9blocks | resnet_6blocks | resnet_<N>blocks | unet_256 | unet_128")
       ->capture_default_str();
@@ -46,7 +47,8 @@ int main(int argc, char** argv) {
   CLI11_PARSE(app, argc, argv);
   try {
     const std::string label = load_label(o), dir = experiment_dir(o);
-    const std::string file = committed_file(dir, label, net_file(o, label, "G" + o.model_suffix));
+    const std::string file =
+        committed_file(dir, label, net_file(o, label, "G" + o.get<std::string>("model_suffix")));
     Generator gen(0);  // the weights are replaced by the checkpoint's
     auto G = define_G(o.input_nc, o.output_nc, o.ngf, o.netG, o.norm, false, "normal", 0.02, gen);
     if (!fs::exists(file))

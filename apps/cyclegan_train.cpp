@@ -4,6 +4,4 @@
 // it starts itself for --gpu_ids 0,1,... See `cyclegan_train --help` and README.md.
 #include "models/common/trainer.h"
 
-int main(int argc, char** argv) {
-  return cg::models::training_main(argc, argv, cg::models::parse_train_args);
-}
+int main(int argc, char** argv) { return cg::models::training_main(argc, argv, cg::models::train_program()); }

@@ -5,6 +5,7 @@
 
 #include "backend/types.h"
 #include "cpu/kernels.h"
+#include "cuda/device_api.h"
 #include "cuda/kernels.h"
 
 namespace cg::backend {

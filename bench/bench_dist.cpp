@@ -5,7 +5,7 @@
 //   OMP_NUM_THREADS=2 ./build/bench/bench_dist                       # 1 rank x 2 threads
 //   OMP_NUM_THREADS=1 mpirun -np 2 --bind-to none ./build/bench/bench_dist   # 2 ranks x 1 thread
 //
-// - BM_average_gradients: dist::average_gradients on gradients of the shapes of both generators'
+// - BM_average_gradients: distributed::average_gradients on gradients of the shapes of both generators'
 //   parameters (22,756,358 floats, 91 MB) and then both discriminators' (5,529,474 floats, 22 MB),
 //   as one step's two optimizers call it; reports the bytes, the algorithm bandwidth (bytes / time)
 //   and the bus bandwidth NCCL's tests report (algbw x 2(N-1)/N: what each rank's link carried).
@@ -19,11 +19,12 @@
 // The PyTorch peer: bench/peer_dist.py (bench/compare_dist.sh runs all of it).
 #include <cstdio>
 
+#include "backend/comm.h"
 #include "bench/common.h"
 #include "bench/peak.h"
-#include "dist/collectives.h"
-#include "dist/comm.h"
+#include "distributed/data_parallel.h"
 #include "models/cyclegan/cycle_gan_model.h"
+#include "ops/all_reduce.h"
 #include "ops/ops.h"
 
 using namespace cg;
@@ -31,7 +32,7 @@ using namespace cg;
 namespace {
 
 models::Options default_options() {
-  models::Options o;
+  models::Options o = models::default_options("cycle_gan", true);
   o.seed = 1;  // every rank builds the same weights, as a training's broadcast would leave them
   o.device = "cpu";
   return o;
@@ -40,7 +41,7 @@ models::Options default_options() {
 // The gradients one step's optimizers hand to the averaging: both generators', both discriminators'.
 std::vector<std::vector<Tensor>> gradient_sets(const cyclegan::CycleGANModel& model) {
   std::vector<std::vector<Tensor>> sets(2);
-  Generator g(3 + static_cast<uint64_t>(dist::rank()));
+  Generator g(3 + static_cast<uint64_t>(comm::rank()));
   for (const auto& [name, net] : model.networks())
     for (const Tensor& p : net->parameters())
       sets[name[0] == 'G' ? 0 : 1].push_back(Tensor::rand(p.shape(), DType::F32, Device::CPU, &g));
@@ -50,18 +51,18 @@ std::vector<std::vector<Tensor>> gradient_sets(const cyclegan::CycleGANModel& mo
 // Runs `body` under bench::run and returns, over the timed iterations only (not its warm-up), the
 // seconds per iteration and what average_gradients did in them.
 struct Timed {
-  double seconds = 0;         // per iteration
-  dist::ReduceStats reduced;  // over all timed iterations
+  double seconds = 0;                // per iteration
+  distributed::ReduceStats reduced;  // over all timed iterations
 };
 template <class F>
 Timed timed(benchmark::State& st, F body) {
   bool warm = false;
-  dist::ReduceStats r0;
+  distributed::ReduceStats r0;
   double total = 0;
   bench::run(st, 0, [&] {
     if (!warm) {  // the warm-up: packed buffers, the allocator's blocks, MPI's connections
       body();
-      r0 = dist::reduce_stats();
+      r0 = distributed::reduce_stats();
       warm = true;
       return;
     }
@@ -69,7 +70,7 @@ Timed timed(benchmark::State& st, F body) {
     body();
     total += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   });
-  const dist::ReduceStats r1 = dist::reduce_stats();
+  const distributed::ReduceStats r1 = distributed::reduce_stats();
   return {total / static_cast<double>(st.iterations()),
           {r1.bytes - r0.bytes, r1.seconds - r0.seconds, r1.calls - r0.calls}};
 }
@@ -81,9 +82,9 @@ void average_gradients(benchmark::State& st) {
   for (const auto& s : sets)
     for (const Tensor& t : s) bytes += static_cast<double>(t.nbytes());
   const Timed t = timed(st, [&] {
-    for (const auto& s : sets) dist::average_gradients(s);
+    for (const auto& s : sets) distributed::average_gradients(s);
   });
-  const int n = dist::size();
+  const int n = comm::size();
   st.counters["ranks"] = n;
   st.counters["MB"] = bytes * 1e-6;
   st.counters["algbw_GB/s"] = bytes / t.seconds * 1e-9;
@@ -95,13 +96,13 @@ void average_gradients(benchmark::State& st) {
 void train_step_dp(benchmark::State& st) {
   const int64_t size = st.range(0);
   cyclegan::CycleGANModel model(default_options(), true);
-  Generator g(2 + static_cast<uint64_t>(dist::rank()));  // each rank its own images
+  Generator g(2 + static_cast<uint64_t>(comm::rank()));  // each rank its own images
   model.set_input(Tensor::rand({1, 3, size, size}, DType::F32, Device::CPU, &g) * 2.0 - 1.0,
                   Tensor::rand({1, 3, size, size}, DType::F32, Device::CPU, &g) * 2.0 - 1.0);
   const Timed t = timed(st, [&] { model.optimize_parameters(); });
-  st.counters["ranks"] = dist::size();
+  st.counters["ranks"] = comm::size();
   st.counters["threads_per_rank"] = omp_get_max_threads();
-  st.counters["samples/s"] = dist::size() / t.seconds;
+  st.counters["samples/s"] = comm::size() / t.seconds;
   st.counters["averaging%"] = t.reduced.seconds / (t.seconds * static_cast<double>(st.iterations())) * 100;
 }
 
@@ -116,18 +117,18 @@ class Silent : public benchmark::BenchmarkReporter {
 
 int main(int argc, char** argv) {
   try {
-    dist::init(&argc, &argv);
+    comm::init(&argc, &argv);
   } catch (const Error& e) {
     std::fprintf(stderr, "bench_dist: %s\n", e.what());
     return 1;
   }
-  if (dist::is_root()) {
+  if (comm::is_root()) {
     const char* isa = "";
     const double peak = bench::fma_peak_gflops(omp_get_max_threads(), &isa);
-    std::printf("%d rank(s) x %d thread(s); FMA peak of one rank's threads %.1f GFLOP/s (%s)\n", dist::size(),
+    std::printf("%d rank(s) x %d thread(s); FMA peak of one rank's threads %.1f GFLOP/s (%s)\n", comm::size(),
                 omp_get_max_threads(), peak, isa);
   }
-  if (dist::size() > 1)
+  if (comm::size() > 1)
     benchmark::RegisterBenchmark("BM_average_gradients", average_gradients)
         ->Iterations(5)
         ->UseManualTime()
@@ -140,13 +141,13 @@ int main(int argc, char** argv) {
         ->UseManualTime()
         ->Unit(benchmark::kSecond);
   benchmark::Initialize(&argc, argv);
-  if (dist::is_root()) {
+  if (comm::is_root()) {
     benchmark::RunSpecifiedBenchmarks();
   } else {
     Silent silent;
     benchmark::RunSpecifiedBenchmarks(&silent);
   }
   benchmark::Shutdown();
-  dist::finalize();
+  comm::finalize();
   return 0;
 }

@@ -10,10 +10,10 @@
 #include <cstdlib>
 #include <tuple>
 
+#include "backend/device.h"
 #include "bench/common.h"
 #include "bench/peak.h"
 #include "cpu/kernels.h"
-#include "cuda/kernels.h"
 #include "models/cyclegan/cycle_gan_model.h"
 #include "ops/ops.h"
 
@@ -22,7 +22,7 @@ using namespace cg;
 // The step on `device`; on cuda every timed step ends with a stream synchronisation.
 static void train_step(benchmark::State& st, const std::string& device) {
   const int64_t size = st.range(0), batch = st.range(1);
-  models::Options o;
+  models::Options o = models::default_options("cycle_gan", true);
   o.seed = 1;
   o.device = device;
   const char* amp = std::getenv("CG_AMP");
@@ -35,7 +35,7 @@ static void train_step(benchmark::State& st, const std::string& device) {
   auto step = [&] {
     model.optimize_parameters();
     if constexpr (kHaveCuda)
-      if (gpu) cuda::synchronize();
+      if (gpu) backend::synchronize(Device::CUDA);
   };
   step();  // warm-up: caches, packed buffers, the allocator's blocks, cuDNN's engine search
   const uint64_t f0 = cpu::conv_flops();
@@ -47,9 +47,9 @@ static void train_step(benchmark::State& st, const std::string& device) {
   if constexpr (kHaveCuda)
     if (gpu &&
         std::getenv("CG_PROFILE_STEP")) {  // one replayed step for a profiler (ncu --profile-from-start off)
-      cuda::profiler_range(true);
+      backend::profiler_range(true);
       step();
-      cuda::profiler_range(false);
+      backend::profiler_range(false);
     }
   // On the GPU the peak covers the warm-up steps: the blocks a captured graph uses are counted when
   // it is captured, not when it is replayed.
@@ -60,8 +60,8 @@ static void train_step(benchmark::State& st, const std::string& device) {
     st.counters["conv_TFLOP"] = flops * 1e-12;
     st.counters["peak_RSS_MiB"] = bench::peak_rss_mib();
   } else if constexpr (kHaveCuda) {
-    st.counters["peak_GPU_MiB"] = static_cast<double>(cuda::peak_bytes_in_use()) / (1 << 20);
-    st.counters["reserved_GPU_MiB"] = static_cast<double>(cuda::reserved_bytes()) / (1 << 20);
+    st.counters["peak_GPU_MiB"] = static_cast<double>(backend::gpu_memory().peak_in_use) / (1 << 20);
+    st.counters["reserved_GPU_MiB"] = static_cast<double>(backend::gpu_memory().reserved) / (1 << 20);
     st.counters["graph_replays"] = model.graph_replays();
   }
 }

@@ -1,9 +1,9 @@
 // NCCL for the ranks of a data-parallel run, one GPU each: bootstrapped by the unique id that rank 0
-// makes and MPI broadcasts (dist/collectives.cpp), then all-reduces and broadcasts on the
+// makes and MPI broadcasts (backend/comm.cpp), then all-reduces and broadcasts on the
 // framework's stream, so they order with the kernels around them and can be captured in a graph.
 #include <algorithm>
 
-#include "cuda/kernels.h"
+#include "cuda/device_api.h"
 #include "cuda/runtime.h"
 
 #if CG_HAVE_NCCL
@@ -42,9 +42,10 @@ void nccl_finalize() {
   g_comm = nullptr;
 }
 
-void nccl_all_reduce_avg(float* data, size_t n) {
-  if (!g_comm) throw Error("nccl_all_reduce_avg before nccl_init");
-  nccl_check(ncclAllReduce(data, data, n, ncclFloat32, ncclAvg, g_comm, stream()), "ncclAllReduce");
+void nccl_all_reduce(float* data, size_t n, bool average) {
+  if (!g_comm) throw Error("nccl_all_reduce before nccl_init");
+  nccl_check(ncclAllReduce(data, data, n, ncclFloat32, average ? ncclAvg : ncclSum, g_comm, stream()),
+             "ncclAllReduce");
 }
 
 void nccl_broadcast(void* data, size_t bytes, int root) {
@@ -59,7 +60,7 @@ bool nccl_available() { return false; }
 std::string nccl_unique_id() { no_nccl(); }
 void nccl_init(const std::string&, int, int) { no_nccl(); }
 void nccl_finalize() {}
-void nccl_all_reduce_avg(float*, size_t) { no_nccl(); }
+void nccl_all_reduce(float*, size_t, bool) { no_nccl(); }
 void nccl_broadcast(void*, size_t, int) { no_nccl(); }
 #endif
 

@@ -6,6 +6,7 @@
 #include <string>
 
 #include "backend/types.h"
+#include "cuda/device_api.h"
 
 namespace cg::cuda {
 

@@ -14,7 +14,7 @@ using cg::cyclegan::CycleGANModel;
 
 // The model the seeds were saved from (the flags in fuzz/make_seeds.sh).
 Options fuzz_options() {
-  Options o;
+  Options o = default_options("cycle_gan", true);
   o.ngf = 2;
   o.ndf = 2;
   o.netG = "resnet_1blocks";

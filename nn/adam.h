@@ -38,7 +38,7 @@ class Adam {
   void prepare_update();
   // Called with the gradients of the parameters a step updates, in order, just before the update
   // (and captured with it): what may change them in place first, as data-parallel training
-  // averages them over ranks (dist::average_gradients).
+  // averages them over ranks (distributed::DataParallel::attach).
   void set_grad_hook(std::function<void(const std::vector<Tensor>& grads)> hook) {
     grad_hook_ = std::move(hook);
   }

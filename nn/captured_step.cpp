@@ -4,14 +4,14 @@
 #include <cstdlib>
 #include <string>
 
-#include "cuda/kernels.h"  // graph capture; named only under `if constexpr (kHaveCuda)`
+#include "backend/device.h"  // graph capture
 #include "ops/ops.h"
 
 namespace cg::nn {
 
 // One captured piece: its graph, and what it writes (kept as the capture left them).
 struct CapturedStep::Piece {
-  cuda::GraphHandle* graph = nullptr;
+  backend::Graph* graph = nullptr;
   std::vector<Tensor*> slots;                    // the members the body assigns
   std::vector<Tensor> kept;                      // what they held after the capture
   std::vector<std::pair<Tensor, Tensor>> grads;  // (parameter, the gradient the graph writes)
@@ -23,8 +23,7 @@ struct CapturedStep::Graphs {
   std::vector<Tensor> inputs;  // the buffers the pieces read, in input() order
   std::vector<Piece> pieces;
   ~Graphs() {
-    if constexpr (kHaveCuda)
-      for (Piece& p : pieces) cuda::graph_destroy(p.graph);
+    for (Piece& p : pieces) backend::graph_destroy(p.graph);
   }
 };
 
@@ -88,15 +87,15 @@ void CapturedStep::fail(const std::exception& e) {
 
 void CapturedStep::run(const std::function<void(bool)>& body, const std::vector<Adam*>& optimizers,
                        const std::vector<Tensor*>& written) {
-  if constexpr (kHaveCuda) {
+  if (allowed_) {
     if (mode_ == Mode::Capture) {
       Piece p;
-      p.graph = cuda::graph_capture_begin();
+      p.graph = backend::graph_capture_begin();
       try {
         body(true);  // records the kernels without running them
-        cuda::graph_capture_end(p.graph);
+        backend::graph_capture_end(p.graph);
       } catch (const std::exception& e) {
-        cuda::graph_capture_abort(p.graph);
+        backend::graph_capture_abort(p.graph);
         fail(e);
         // The pieces captured so far stay alive until the step ends (the model's members point
         // into their memory); this one and the rest run eagerly.
@@ -105,7 +104,7 @@ void CapturedStep::run(const std::function<void(bool)>& body, const std::vector<
         return;
       }
       for (Adam* o : optimizers) o->prepare_update();
-      cuda::graph_launch(p.graph);
+      backend::graph_launch(p.graph);
       p.slots = written;
       for (Tensor* slot : written) p.kept.push_back(*slot);
       for (Adam* o : optimizers)
@@ -125,7 +124,7 @@ void CapturedStep::run(const std::function<void(bool)>& body, const std::vector<
         q.set_grad(grad);
       }
       for (Adam* o : optimizers) o->prepare_update();
-      cuda::graph_launch(p.graph);
+      backend::graph_launch(p.graph);
       for (size_t i = 0; i < p.slots.size(); ++i) *p.slots[i] = p.kept[i];
       return;
     }

@@ -10,6 +10,7 @@
 #include <fstream>
 #include <limits>
 #include <nlohmann/json.hpp>
+#include <sstream>
 #include <vector>
 
 #include "nn/json_whole.h"
@@ -36,9 +37,9 @@ struct FileDType {
   DType to;
 };
 const std::map<std::string, FileDType>& file_dtypes() {
-  static const std::map<std::string, FileDType> m = {{"F32", {4, DType::F32}},  {"F64", {8, DType::F64}},
-                                                     {"F16", {2, DType::F32}},  {"BF16", {2, DType::F32}},
-                                                     {"I64", {8, DType::F64}},  {"I32", {4, DType::F64}}};
+  static const std::map<std::string, FileDType> m = {{"F32", {4, DType::F32}}, {"F64", {8, DType::F64}},
+                                                     {"F16", {2, DType::F32}}, {"BF16", {2, DType::F32}},
+                                                     {"I64", {8, DType::F64}}, {"I32", {4, DType::F64}}};
   return m;
 }
 
@@ -53,7 +54,7 @@ float half_to_float(uint16_t h) {
     bits = sign | ((exp + 112) << 23) | (man << 13);  // normal: rebias 15 -> 127
   } else if (man == 0) {
     bits = sign;  // +-0
-  } else {  // subnormal: man * 2^-24, normalised for float32
+  } else {        // subnormal: man * 2^-24, normalised for float32
     int e = -1;
     uint32_t m = man;
     do {
@@ -94,7 +95,8 @@ void widen(const std::string& dt, const unsigned char* src, size_t n, void* dst,
     } else {
       std::memcpy(&v, src + 8 * i, 8);
       if (v > kExact || v < -kExact)
-        throw Error(what + " holds " + std::to_string(v) + ", beyond 2^53, which a float64 cannot hold exactly");
+        throw Error(what + " holds " + std::to_string(v) +
+                    ", beyond 2^53, which a float64 cannot hold exactly");
     }
     out[i] = static_cast<double>(v);
   }
@@ -193,14 +195,15 @@ Contents load(std::istream& in, uint64_t file_size, const std::string& name) {
   return out;
 }
 
-void save(const std::string& path, const std::map<std::string, Tensor>& tensors,
-          const std::map<std::string, std::string>& metadata, const std::set<std::string>& int64_keys) {
+std::string serialize(const std::map<std::string, Tensor>& tensors,
+                      const std::map<std::string, std::string>& metadata,
+                      const std::set<std::string>& int64_keys, const std::string& name) {
   json h = json::object();
   if (!metadata.empty()) h["__metadata__"] = metadata;
   uint64_t offset = 0;
   std::vector<std::string> host;  // each tensor's bytes, in key order, as laid out
   for (const std::string& k : int64_keys)
-    if (!tensors.count(k)) throw Error("cannot write '" + path + "': no tensor '" + k + "' to store as I64");
+    if (!tensors.count(k)) throw Error("cannot write " + name + ": no tensor '" + k + "' to store as I64");
   for (const auto& [key, t] : tensors) {
     const Tensor c = t.detach().to(Device::CPU);
     std::string bytes;
@@ -210,7 +213,7 @@ void save(const std::string& path, const std::map<std::string, Tensor>& tensors,
       for (double v : c.to_vector<double>()) {
         // whole numbers in int64's range (2^63 itself is a double but not an int64)
         if (!(v == std::floor(v) && v >= -0x1p63 && v < 0x1p63))
-          throw Error("cannot write '" + path + "': '" + key + "' holds " + std::to_string(v) +
+          throw Error("cannot write " + name + ": '" + key + "' holds " + std::to_string(v) +
                       ", not a whole number, so it cannot be stored as I64");
         const int64_t i = static_cast<int64_t>(v);
         bytes.append(reinterpret_cast<const char*>(&i), 8);
@@ -224,16 +227,28 @@ void save(const std::string& path, const std::map<std::string, Tensor>& tensors,
   }
   std::string header = h.dump();
   header.append((8 - header.size() % 8) % 8, ' ');  // keeps the data 8-byte aligned
+  std::string out(8, '\0');
+  const uint64_t n = header.size();
+  for (int i = 0; i < 8; ++i) out[static_cast<size_t>(i)] = static_cast<char>(n >> (8 * i));
+  out.reserve(8 + header.size() + offset);
+  out += header;
+  for (const std::string& b : host) out += b;
+  return out;
+}
+
+Contents load_bytes(const std::string& bytes, const std::string& name) {
+  std::istringstream in(bytes);
+  return load(in, bytes.size(), name);
+}
+
+void save(const std::string& path, const std::map<std::string, Tensor>& tensors,
+          const std::map<std::string, std::string>& metadata, const std::set<std::string>& int64_keys) {
+  const std::string bytes = serialize(tensors, metadata, int64_keys, "'" + path + "'");
   const std::string tmp = path + ".tmp";
   {
     std::FILE* f = std::fopen(tmp.c_str(), "wb");
     if (!f) throw Error("cannot write '" + tmp + "': " + std::strerror(errno));
-    unsigned char len_bytes[8];
-    uint64_t n = header.size();
-    for (int i = 0; i < 8; ++i) len_bytes[i] = static_cast<unsigned char>(n >> (8 * i));
-    bool ok = std::fwrite(len_bytes, 1, 8, f) == 8 &&
-              std::fwrite(header.data(), 1, header.size(), f) == header.size();
-    for (const std::string& b : host) ok = ok && std::fwrite(b.data(), 1, b.size(), f) == b.size();
+    bool ok = std::fwrite(bytes.data(), 1, bytes.size(), f) == bytes.size();
     ok = ok && std::fflush(f) == 0 && ::fsync(::fileno(f)) == 0;
     ok = (std::fclose(f) == 0) && ok;
     if (!ok) {

@@ -29,11 +29,21 @@ Contents load(const std::string& path);
 // The same from a stream of `size` bytes (the fuzzer's entry point); `name` is used in errors.
 Contents load(std::istream& in, uint64_t size, const std::string& name);
 
+// The file's bytes, in memory (`name` is used in errors): what save writes, and what a rank's
+// state is sent as to rank 0 in data-parallel training.
+std::string serialize(const std::map<std::string, Tensor>& tensors,
+                      const std::map<std::string, std::string>& metadata = {},
+                      const std::set<std::string>& int64_keys = {},
+                      const std::string& name = "safetensors bytes");
+// load() of bytes in memory.
+Contents load_bytes(const std::string& bytes, const std::string& name);
+
 // Writes atomically: a temporary file in the same folder, flushed to disk, then renamed over
 // `path`, so a crash mid-write never leaves a half-written file under the real name. The tensors
 // named in `int64_keys` are written as I64; each of their values must be a whole number (an error
 // names the key otherwise, before anything is written).
 void save(const std::string& path, const std::map<std::string, Tensor>& tensors,
-          const std::map<std::string, std::string>& metadata = {}, const std::set<std::string>& int64_keys = {});
+          const std::map<std::string, std::string>& metadata = {},
+          const std::set<std::string>& int64_keys = {});
 
 }  // namespace cg::safetensors

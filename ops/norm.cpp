@@ -1,9 +1,9 @@
 #include "ops/norm.h"
 
 #include "autograd/tape.h"
+#include "backend/comm.h"
 #include "backend/dispatch.h"
-#include "dist/collectives.h"
-#include "dist/comm.h"
+#include "ops/all_reduce.h"
 #include "ops/elementwise.h"
 #include "ops/reduce.h"
 
@@ -60,12 +60,12 @@ static Tensor batch_norm_impl(const char* op, const Tensor& x, const Tensor& wei
                   x.describe());
     Tensor mu, xc, var;  // (C), x's shape, (C) biased
     double n = static_cast<double>(count);
-    if (sync_ranks && dist::size() > 1) {
+    if (sync_ranks && world_size() > 1) {
       // every rank's sums, all-reduced (differentiably: the backward all-reduces the gradients)
-      dist::all_reduce_sum(&n, 1);
-      mu = dist::all_reduce_sum(sum(x, dims)) / n;
+      comm::all_reduce_sum(&n, 1);
+      mu = all_reduce_sum(sum(x, dims)) / n;
       xc = x - mu;
-      var = dist::all_reduce_sum(sum(square(xc), dims)) / n;
+      var = all_reduce_sum(sum(square(xc), dims)) / n;
     } else {
       mu = mean(x, dims);
       xc = x - mu;

@@ -20,7 +20,7 @@ Tensor instance_norm_act2d(const Tensor& x, double slope, double eps = 1e-5);
 // normalises by the batch in training without touching the running statistics (PyTorch's
 // F.batch_norm with no running statistics; the conditional GAN's frozen discriminator).
 // sync_ranks = true: in training, the mean and variance are those of every rank's batch together
-// (dist/comm.h; PyTorch's SyncBatchNorm): the per-rank sums are all-reduced, forward and backward.
+// (ops/all_reduce.h; PyTorch's SyncBatchNorm): the per-rank sums are all-reduced, forward and backward.
 Tensor batch_norm2d(const Tensor& x, const Tensor& weight, const Tensor& bias, Tensor& running_mean,
                     Tensor& running_var, bool training, double momentum = 0.1, double eps = 1e-5,
                     bool update_running = true, bool sync_ranks = false);

@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "autograd/tape.h"  // only for printing: the name of the record that made a tensor
+#include "backend/device.h"
 #include "backend/dispatch.h"
 
 namespace cg {
@@ -32,23 +33,11 @@ int64_t shape_numel(const Shape& s) {
 // ---- Storage ----
 
 Storage::Storage(size_t nbytes, Device dev) : bytes(nbytes), device(dev) {
-  if (dev == Device::CPU) {
-    data = cpu::alloc(nbytes);
-  } else {
-    if constexpr (kHaveCuda)
-      data = cuda::alloc(nbytes);
-    else
-      backend::no_cuda("alloc");
-  }
+  data = backend::alloc(dev, nbytes);
 }
 
 Storage::~Storage() {
-  if (!data) return;
-  if (device == Device::CPU) {
-    cpu::free(data);
-  } else {
-    if constexpr (kHaveCuda) cuda::free(data);
-  }
+  if (data) backend::free(device, data);
 }
 
 // ---- factories ----
@@ -277,13 +266,8 @@ void check_same_dtype(const char* op, std::initializer_list<const Tensor*> ts) {
   }
 }
 
-void set_cuda_allow_tf32(bool allow) {
-  if constexpr (kHaveCuda) cuda::set_allow_tf32(allow);
-}
+void set_cuda_allow_tf32(bool allow) { backend::set_allow_tf32(allow); }
 
-bool cuda_available() {
-  if constexpr (kHaveCuda) return cuda::device_count() > 0;
-  return false;
-}
+bool cuda_available() { return backend::gpu_count() > 0; }
 
 }  // namespace cg

@@ -14,7 +14,7 @@
 namespace cg::test {
 
 inline cyclegan::Options small_options() {
-  cyclegan::Options o;
+  cyclegan::Options o = models::default_options("cycle_gan", true);
   o.ngf = 8;
   o.ndf = 8;
   o.netG = "resnet_2blocks";

@@ -1,8 +1,8 @@
-// The collectives of dist/ among real ranks: run under mpirun (ctest runs it with 2 and 3 ranks).
-// Each rank checks what it sees; the job fails when any rank found a difference. The synchronised
-// batch norm is checked in float64 against one process's batch norm on every rank's batch at once
-// (forward, input and parameter gradients, running statistics) and by central differences of the
-// loss summed over ranks.
+// The collectives (backend/comm.h, ops/all_reduce.h, distributed/) among real ranks: run under mpirun (ctest
+// runs it with 2 and 3 ranks). Each rank checks what it sees; the job fails when any rank found a difference.
+// The synchronised batch norm is checked in float64 against one process's batch norm on every rank's batch at
+// once (forward, input and parameter gradients, running statistics) and by central differences of the loss
+// summed over ranks.
 //
 // `dist_check --gpu` (where there is a GPU): the same collectives on GPU tensors. With 2 ranks on a
 // machine of one GPU they share it, so they go through the host-staged path; with one rank the
@@ -13,9 +13,11 @@
 #include <string>
 #include <vector>
 
-#include "cuda/kernels.h"
-#include "dist/collectives.h"
-#include "dist/comm.h"
+#include "backend/comm.h"
+#include "backend/device.h"
+#include "cuda/device_api.h"  // NCCL itself, on one rank
+#include "distributed/data_parallel.h"
+#include "ops/all_reduce.h"
 #include "ops/ops.h"
 #define DOCTEST_CONFIG_DISABLE  // only the helpers: no test registry in this program
 #include "helpers.h"
@@ -28,7 +30,7 @@ int failures = 0;
 void expect(bool ok, const std::string& what) {
   if (ok) return;
   ++failures;
-  std::fprintf(stderr, "FAIL on rank %d: %s\n", dist::rank(), what.c_str());
+  std::fprintf(stderr, "FAIL on rank %d: %s\n", comm::rank(), what.c_str());
 }
 
 void expect_close(const Tensor& a, const Tensor& e, double atol, double rtol, const std::string& what) {
@@ -52,16 +54,16 @@ double tolerance(DType dt) { return dt == DType::F32 ? 1e-6 : 1e-14; }
 // all_reduce_sum_ and broadcast_ on tensors of `dev` (on the GPU: through whichever path setup_gpu
 // chose), against what every rank can compute alone.
 void tensor_collectives(Device dev) {
-  const int n = dist::size(), r = dist::rank();
+  const int n = comm::size(), r = comm::rank();
   for (DType dt : dtypes(dev)) {
     Tensor t = Tensor::full({1000}, r + 1.0, dt, dev);
-    dist::all_reduce_sum_(t);
+    all_reduce_sum_(t);
     // exact on the host; NCCL averages and multiplies back
     expect_close(t.to(Device::CPU), Tensor::full({1000}, n * (n + 1) / 2.0, dt), 0,
                  dev == Device::CPU ? 0 : tolerance(dt),
                  std::string("all_reduce_sum_ on ") + device_name(dev));
     Tensor b = of_rank(r, {17}, 1).to(dt).to(dev);
-    dist::broadcast_(b, 0);
+    broadcast_(b, 0);
     expect(test::identical(b.to(Device::CPU), of_rank(0, {17}, 1).to(dt)),
            std::string("broadcast_ from rank 0 on ") + device_name(dev));
   }
@@ -69,10 +71,10 @@ void tensor_collectives(Device dev) {
 
 // The collectives on host values alone.
 void host_collectives() {
-  const int n = dist::size(), r = dist::rank();
-  expect(dist::all_reduce_max(r * 10) == (n - 1) * 10, "all_reduce_max");
+  const int n = comm::size(), r = comm::rank();
+  expect(comm::all_reduce_max(r * 10) == (n - 1) * 10, "all_reduce_max");
   // ranks send strings of different lengths (rank 0: none)
-  const auto all = dist::gather(std::string(static_cast<size_t>(r) * 1000, static_cast<char>('a' + r)));
+  const auto all = comm::gather(std::string(static_cast<size_t>(r) * 1000, static_cast<char>('a' + r)));
   if (r == 0) {
     expect(static_cast<int>(all.size()) == n, "gather: one string per rank");
     for (int k = 0; k < n && k < static_cast<int>(all.size()); ++k)
@@ -85,7 +87,7 @@ void host_collectives() {
 }
 
 void gradient_average(Device dev) {
-  const int n = dist::size(), r = dist::rank();
+  const int n = comm::size(), r = comm::rank();
   // buckets of 64 bytes (16 floats): the 40-value gradient is reduced where it lies, the small ones
   // share buckets, and a bucket closes when the next would not fit
   const std::vector<Shape> shapes = {{3}, {5}, {40}, {7, 2}, {1}, {16}, {2}};
@@ -96,7 +98,7 @@ void gradient_average(Device dev) {
       grads.push_back((base * (r + 1.0)).to(dev).detach());
       expected.push_back(base * ((n + 1) / 2.0));  // the mean of base * 1, ..., base * n
     }
-    dist::average_gradients(grads, 64);
+    distributed::average_gradients(grads, 64);
     for (size_t k = 0; k < shapes.size(); ++k)
       expect_close(grads[k].to(Device::CPU), expected[k], 0, dt == DType::F32 ? 1e-6 : 1e-15,
                    std::string("average_gradients on ") + device_name(dev) + ", tensor " + std::to_string(k));
@@ -106,11 +108,11 @@ void gradient_average(Device dev) {
 // The differentiable all-reduce: y = sum over ranks of x, and the gradient at each rank's x is the
 // sum over ranks of the gradients at y.
 void differentiable_all_reduce(Device dev) {
-  const int n = dist::size(), r = dist::rank();
+  const int n = comm::size(), r = comm::rank();
   for (DType dt : dtypes(dev)) {
     const double tol = tolerance(dt);
     Tensor x = of_rank(r, {6}, 3).to(dt).to(dev).set_requires_grad();
-    Tensor y = dist::all_reduce_sum(x);
+    Tensor y = all_reduce_sum(x);
     Tensor sum_x = of_rank(0, {6}, 3);
     for (int k = 1; k < n; ++k) sum_x = sum_x + of_rank(k, {6}, 3);
     expect_close(y.to(Device::CPU), sum_x.to(dt), tol, tol,
@@ -125,7 +127,7 @@ void differentiable_all_reduce(Device dev) {
 
 // --norm syncbatch on (2, 3, 4, 4) per rank against batch norm on the (2n, 3, 4, 4) batch of all.
 void sync_batch_norm() {
-  const int n = dist::size(), r = dist::rank();
+  const int n = comm::size(), r = comm::rank();
   const Shape shape = {2, 3, 4, 4};
   Generator g(77);
   const Tensor w0 = test::randn64({3}, g), b0 = test::randn64({3}, g);  // the same on every rank
@@ -137,8 +139,8 @@ void sync_batch_norm() {
   Tensor y = batch_norm2d(x, w, b, rm, rv, true, 0.1, 1e-5, true, /*sync_ranks=*/true);
   sum(y * weights(r)).backward();
   Tensor dw = w.grad().clone(), db = b.grad().clone();
-  dist::all_reduce_sum_(dw);  // the parameters' gradient of the loss summed over ranks
-  dist::all_reduce_sum_(db);
+  all_reduce_sum_(dw);  // the parameters' gradient of the loss summed over ranks
+  all_reduce_sum_(db);
 
   std::vector<Tensor> xs, cs;
   for (int k = 0; k < n; ++k) {
@@ -163,7 +165,7 @@ void sync_batch_norm() {
   auto J = [&](const Tensor& xx, const Tensor& ww) {
     Tensor m = Tensor::zeros({3}, DType::F64), v = Tensor::ones({3}, DType::F64);
     double l = sum(batch_norm2d(xx, ww, b0, m, v, true, 0.1, 1e-5, true, true) * weights(r)).item();
-    dist::all_reduce_sum(&l, 1);
+    comm::all_reduce_sum(&l, 1);
     return l;
   };
   const double eps = 1e-6;
@@ -203,9 +205,9 @@ void nccl_one_rank() {
   cuda::nccl_init(cuda::nccl_unique_id(), 0, 1);
   Tensor t = of_rank(0, {1000}, 8).to(DType::F32).to(Device::CUDA);
   const Tensor before = t.to(Device::CPU);
-  cuda::nccl_all_reduce_avg(static_cast<float*>(t.raw()), 1000);
+  cuda::nccl_all_reduce(static_cast<float*>(t.raw()), 1000, true);
   cuda::nccl_broadcast(t.raw(), t.nbytes(), 0);
-  cuda::synchronize();
+  backend::synchronize(Device::CUDA);
   expect(test::identical(t.to(Device::CPU), before), "NCCL all-reduce and broadcast on one rank");
   cuda::nccl_finalize();
 }
@@ -215,16 +217,16 @@ void nccl_one_rank() {
 
 int main(int argc, char** argv) {
   try {
-    dist::init(&argc, &argv);
+    comm::init(&argc, &argv);
     if (argc > 1 && std::string(argv[1]) == "--gpu") {
       if (!kHaveCuda || !cuda_available()) {
         std::printf("dist_check --gpu: no GPU here, skipped\n");
         return 77;
       }
 #if CG_HAVE_CUDA
-      const std::string line = dist::setup_gpu({}, "auto");
+      const std::string line = comm::setup_gpu({}, "auto");
       std::printf("%s\n", line.c_str());
-      if (dist::size() == 1) {
+      if (comm::size() == 1) {
         nccl_one_rank();
       } else {
         tensor_collectives(Device::CUDA);
@@ -232,7 +234,7 @@ int main(int argc, char** argv) {
         differentiable_all_reduce(Device::CUDA);
       }
 #endif
-    } else if (dist::size() < 2) {
+    } else if (comm::size() < 2) {
       std::fprintf(stderr, "dist_check: run me with mpirun -np 2 (or more)\n");
       return 2;
     } else {
@@ -243,14 +245,14 @@ int main(int argc, char** argv) {
       sync_batch_norm();
     }
   } catch (const std::exception& e) {
-    std::fprintf(stderr, "error on %s: %s\n", dist::describe_rank().c_str(), e.what());
-    dist::abort_job(1);
+    std::fprintf(stderr, "error on %s: %s\n", comm::describe_rank().c_str(), e.what());
+    comm::abort_job(1);
     return 1;
   }
-  const int worst = dist::all_reduce_max(failures);
-  if (dist::rank() == 0)
-    std::printf("dist_check: %d ranks, %s\n", dist::size(),
+  const int worst = comm::all_reduce_max(failures);
+  if (comm::rank() == 0)
+    std::printf("dist_check: %d ranks, %s\n", comm::size(),
                 worst ? "FAILED (see above)" : "every check passed");
-  dist::finalize();
+  comm::finalize();
   return worst ? 1 : 0;
 }

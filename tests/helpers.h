@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "data/image.h"
+#include "models/common/model_spec.h"
 #include "models/common/options.h"
 #include "nn/safetensors.h"
 #include "ops/elementwise.h"
@@ -227,7 +228,7 @@ inline std::vector<std::string> tiny_pix2pix_command(const std::string& data, co
 // The same tiny experiment as Options, for the suites that call run_training (each adds its own
 // schedule, pool, printing and seed).
 inline models::Options tiny_experiment(const std::string& data, const std::string& ckpt) {
-  models::Options o;
+  models::Options o = models::default_options("cycle_gan", true);
   o.dataroot = data;
   o.checkpoints_dir = ckpt;
   o.name = "tiny";

@@ -14,10 +14,10 @@
 #include "data/score.h"
 #include "helpers.h"
 #include "models/common/checkpoint.h"
-#include "models/cyclegan/cycle_gan_model.h"
 #include "models/common/cli.h"
-#include "models/networks/networks.h"
 #include "models/common/tester.h"
+#include "models/cyclegan/cycle_gan_model.h"
+#include "models/networks/networks.h"
 #include "nn/safetensors.h"
 
 using namespace cg;
@@ -78,7 +78,7 @@ data::Image textured(int w, int h) {
 // network; the caller writes the images.
 Options model_test_options(const std::string& dir) {
   Options o = test_options(dir);
-  o.model_suffix = "_A";
+  o.set("model_suffix", "_A");
   o.preprocess = "none";
   o.dataroot = dir + "/images";
   fs::create_directories(o.dataroot);
@@ -130,10 +130,10 @@ TEST_CASE(
   o.results_dir = dir + "/results1";
   CHECK(fs::exists(run_test(o, true) + "/images/odd_fake.png"));
   CHECK_FALSE(fs::exists(dir + "/results1/exp/test_latest/images/square_fake.png"));
-  o.model_suffix = "_B";
+  o.set("model_suffix", "_B");
   CHECK_THROWS_WITH_AS(run_test(o, true), doctest::Contains("latest_net_G_B.safetensors"), Error);
   // --load_iter N: the weights of iter_N, the results in <phase>_<epoch>_iterN (the official web_dir)
-  o.model_suffix = "_A";
+  o.set("model_suffix", "_A");
   o.load_iter = 3;
   CHECK_THROWS_WITH_AS(run_test(o, true), doctest::Contains("iter_3_net_G_A.safetensors"), Error);
   fs::copy_file(net_file(o, "latest", "G_A"), net_file(o, "iter_3", "G_A"));
@@ -210,7 +210,7 @@ TEST_CASE("cyclegan_test: clear refusals - a missing --model_suffix - NaN weight
   save_generator(o, "G_A", 3, 3);
   save_generator(o, "G_B", 3, 3);
   CHECK_THROWS_WITH_AS(run_test(o, true), doctest::Contains("add --model_suffix _A (A -> B) or _B"), Error);
-  o.model_suffix = "_A";
+  o.set("model_suffix", "_A");
   CHECK_NOTHROW(run_test(o, true));
   auto c = safetensors::load(net_file(o, "latest", "G_A"));
   static_cast<float*>(c.tensors.at("model.1.weight").raw())[3] = NAN;
@@ -625,9 +625,9 @@ TEST_CASE("Canny edges: one pixel wide black lines on white along a square's bor
   for (int y = 0; y < 32; ++y)
     for (int x = 0; x < 48; ++x)
       line.row(y)[x] = x < 48 - 8 && x >= 36 ? (y < 16 ? 100 : 140)  // the lone weak step, at y = 16
-                       : x < 16               ? (y < 16 ? 0 : 100)
-                       : x < 36               ? (y < 16 ? 255 : 140)
-                                              : 140;
+                       : x < 16              ? (y < 16 ? 0 : 100)
+                       : x < 36              ? (y < 16 ? 255 : 140)
+                                             : 140;
   const data::Image le = data::canny_edges(line);
   for (int y : {4, 24}) {
     CAPTURE(y);
@@ -652,7 +652,8 @@ TEST_CASE("fashion_mnist_edges writes the shoe classes as AB images - edges left
   // 5 images of 4x4: a bright 2x2 block in the middle; labels 5 7 1 9 7
   std::vector<uint8_t> pixels;
   for (int i = 0; i < 5; ++i)
-    for (int k = 0; k < 16; ++k) pixels.push_back((k / 4 == 1 || k / 4 == 2) && (k % 4 == 1 || k % 4 == 2) ? 200 : 10);
+    for (int k = 0; k < 16; ++k)
+      pixels.push_back((k / 4 == 1 || k / 4 == 2) && (k % 4 == 1 || k % 4 == 2) ? 200 : 10);
   for (const char* split : {"train", "t10k"}) {
     write_idx(src + "/" + std::string(split) + "-images-idx3-ubyte.gz", {5, 4, 4}, pixels);
     write_idx(src + "/" + std::string(split) + "-labels-idx1-ubyte.gz", {5}, {5, 7, 1, 9, 7});
@@ -665,11 +666,14 @@ TEST_CASE("fashion_mnist_edges writes the shoe classes as AB images - edges left
   REQUIRE(ab.width == 32);
   REQUIRE(ab.height == 16);
   // the right half is the image scaled up (PIL's bicubic), the left its Canny edges
-  const data::Image scaled = data::resize_bicubic(data::Image{4, 4, 1, {pixels.begin(), pixels.begin() + 16}}, 16, 16);
+  const data::Image scaled =
+      data::resize_bicubic(data::Image{4, 4, 1, {pixels.begin(), pixels.begin() + 16}}, 16, 16);
   const data::Image edges = data::canny_edges(scaled);
   for (int y = 0; y < 16; ++y) {
-    CHECK(std::vector<uint8_t>(ab.row(y) + 16, ab.row(y) + 32) == std::vector<uint8_t>(scaled.row(y), scaled.row(y) + 16));
-    CHECK(std::vector<uint8_t>(ab.row(y), ab.row(y) + 16) == std::vector<uint8_t>(edges.row(y), edges.row(y) + 16));
+    CHECK(std::vector<uint8_t>(ab.row(y) + 16, ab.row(y) + 32) ==
+          std::vector<uint8_t>(scaled.row(y), scaled.row(y) + 16));
+    CHECK(std::vector<uint8_t>(ab.row(y), ab.row(y) + 16) ==
+          std::vector<uint8_t>(edges.row(y), edges.row(y) + 16));
   }
   CHECK(std::count(edges.pixels.begin(), edges.pixels.end(), 0) > 4);
   CHECK(test::run_command(app + " --out " + dir + "/ds2 --classes 5,x 2>&1").second.find("--classes: 'x'") !=
@@ -687,6 +691,6 @@ TEST_CASE("cyclegan_score --truth_label scores fake_B against the real_B beside 
   CHECK(s.rmse == 4.0);
   CHECK(s.pairs[0].truth == dir + "/res/3_real_B.png");
   // without it the folder holds three images numbered 3
-  CHECK_THROWS_WITH_AS(data::score_folders(dir + "/res", dir + "/res", "fake_B"), doctest::Contains("same number 3"),
-                       Error);
+  CHECK_THROWS_WITH_AS(data::score_folders(dir + "/res", dir + "/res", "fake_B"),
+                       doctest::Contains("same number 3"), Error);
 }

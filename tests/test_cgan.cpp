@@ -58,11 +58,11 @@ Options tiny_cgan(const std::string& data, const std::string& ckpt) {
   o.dataroot = data;
   o.checkpoints_dir = ckpt;
   o.name = "cgan";
-  o.num_classes = static_cast<int>(data::class_folder_names(data).size());
-  o.n_iters = 6;
+  o.set("num_classes", static_cast<int>(data::class_folder_names(data).size()));
+  o.set("n_iters", 6);
   o.batch_size = 4;
-  o.z_dim = 8;
-  o.sample_freq = 3;
+  o.set("z_dim", 8);
+  o.set("sample_freq", 3);
   o.display_freq = o.update_html_freq = o.save_latest_freq = 3 * 4;
   o.print_freq = 4;
   o.num_threads = 1;
@@ -264,8 +264,8 @@ TEST_CASE(
     const std::string type = dtype_name(dt);
     CAPTURE(type);
     Options o = default_options("cgan", true);
-    o.num_classes = 10;
-    o.z_dim = 8;
+    o.set("num_classes", 10);
+    o.set("z_dim", 8);
     CGANModel m(o, true);
     for (const auto& [name, net] : m.networks()) {  // converted in place: the Adams keep their handles
       net->to(dt);
@@ -346,8 +346,8 @@ TEST_CASE(
 
 TEST_CASE("the CGAN step: D's two Adam steps, fakes from G in training mode, G's step through a frozen D") {
   Options o = default_options("cgan", true);
-  o.num_classes = 3;
-  o.z_dim = 4;
+  o.set("num_classes", 3);
+  o.set("z_dim", 4);
   CGANModel m(o, true);
   Generator g(9);
   const Tensor real = Tensor::rand({4, 1, 28, 28}, DType::F32, Device::CPU, &g) * 2.0 - 1.0;

@@ -246,9 +246,9 @@ TEST_CASE("each cycle and identity loss takes its own lambda - as the official -
   // The fixtures use lambda_A = lambda_B; a lambda taken from the wrong domain shows only here.
   const auto fx = test::fixture("cyclegan_steps.safetensors");
   Options o = test::small_options();
-  o.lambda_A = 10;
-  o.lambda_B = 4;
-  o.lambda_identity = 0.5;
+  o.set("lambda_A", 10);
+  o.set("lambda_B", 4);
+  o.set("lambda_identity", 0.5);
   CycleGANModel m(o, true);
   m.set_input(fx.tensors.at("real_A").to(DType::F32), fx.tensors.at("real_B").to(DType::F32));
   m.optimize_parameters();  // the losses and visuals of this step's forward (before the update)
@@ -292,7 +292,8 @@ TEST_CASE("an unknown --gan_mode is refused by name - as the official's NotImple
   CHECK_THROWS_WITH_AS(GANLoss(""), doctest::Contains("gan mode '' not implemented"), Error);
   Options o = test::small_options();
   o.gan_mode = "LSGAN";
-  CHECK_THROWS_WITH_AS(CycleGANModel(o, true), doctest::Contains("--gan_mode 'LSGAN' is not implemented"), Error);
+  CHECK_THROWS_WITH_AS(CycleGANModel(o, true), doctest::Contains("--gan_mode 'LSGAN' is not implemented"),
+                       Error);
 }
 
 TEST_CASE("loading a state dict names missing - unexpected and mis-shaped keys") {

@@ -1,4 +1,4 @@
-// Data-parallel training (dist/, the training harness): the loader's split of one shared order,
+// Data-parallel training (distributed/, the training harness): the loader's split of one shared order,
 // one writer per experiment folder, the --gpu_ids launch, and whole runs under mpirun (when this
 // build has MPI): 2 ranks x --batch_size 1 against one process with --batch_size 2, --norm
 // syncbatch against --norm batch, SIGTERM to mpirun and an exact resume, kill -9 of a rank and a
@@ -12,11 +12,11 @@
 #include <filesystem>
 #include <set>
 
-#include "cuda/kernels.h"
+#include "backend/comm.h"
+#include "backend/device.h"
 #include "data/dataset.h"
 #include "data/files.h"
-#include "dist/comm.h"
-#include "dist/launch.h"
+#include "distributed/launch.h"
 #include "helpers.h"
 #include "models/common/checkpoint.h"
 
@@ -144,17 +144,17 @@ TEST_CASE("--gpu_ids 0,1,2 starts a rank per GPU through mpirun with this progra
   std::vector<char*> argv;
   for (auto& a : args) argv.push_back(a.data());
   if (std::string(CG_MPIRUN).find("NOTFOUND") != std::string::npos) {
-    CHECK_THROWS_WITH_AS(dist::launch_command("/bin/prog", 5, argv.data(), 3), doctest::Contains("no mpirun"),
-                         Error);
+    CHECK_THROWS_WITH_AS(distributed::launch_command("/bin/prog", 5, argv.data(), 3),
+                         doctest::Contains("no mpirun"), Error);
     return;
   }
-  const auto cmd = dist::launch_command("/bin/prog", 5, argv.data(), 3);
+  const auto cmd = distributed::launch_command("/bin/prog", 5, argv.data(), 3);
   REQUIRE(cmd.size() == 10);
   CHECK(fs::path(cmd[0]).filename() == fs::path(CG_MPIRUN).filename());
   CHECK(std::vector<std::string>(cmd.begin() + 1, cmd.end()) ==
         std::vector<std::string>{"-np", "3", "--bind-to", "none", "/bin/prog", "--gpu_ids", "0,1,2", "--name",
                                  "x"});
-  CHECK_FALSE(dist::launch_ranks(5, argv.data(), 1));  // one GPU: this process trains
+  CHECK_FALSE(distributed::launch_ranks(5, argv.data(), 1));  // one GPU: this process trains
 }
 
 TEST_CASE("cyclegan_train --gpu_ids 0,1: two ranks on two GPUs - a clear error where there are fewer") {
@@ -168,7 +168,7 @@ TEST_CASE("cyclegan_train --gpu_ids 0,1: two ranks on two GPUs - a clear error w
   const std::string& out = result.second;
   int gpus = 0;
 #if CG_HAVE_CUDA  // the CUDA backend's functions exist in CUDA builds only
-  if (cuda_available()) gpus = cuda::device_count();
+  if (cuda_available()) gpus = backend::gpu_count();
 #endif
   CAPTURE(gpus);
   if (gpus == 0) {  // one error, before any rank starts, and nothing written
@@ -477,7 +477,7 @@ TEST_CASE(
 TEST_CASE("a build without MPI refuses to be one of several ranks under mpirun") {
   if (!have_mpirun()) {
     MESSAGE("no mpirun on this machine: the refusal is checked where one is");
-    CHECK_FALSE(dist::have_mpi());
+    CHECK_FALSE(comm::have_mpi());
     return;
   }
   mpi_env();

@@ -6,9 +6,9 @@
 #include "autograd/gradcheck.h"
 #include "helpers.h"
 #include "models/common/checkpoint.h"
+#include "models/common/trainer.h"
 #include "models/cyclegan/cycle_gan_model.h"
 #include "models/networks/networks.h"
-#include "models/common/trainer.h"
 #include "ops/ops.h"
 
 using namespace cg;
@@ -179,7 +179,7 @@ TEST_CASE(
 TEST_CASE("--netG unet_256 --norm batch trains - saves running statistics - resumes bit for bit") {
   const std::string dir = test::scratch("unet_train");
   const std::string data = test::make_dataset(dir + "/data", 2, 2, 256, 256, 42);
-  Options o;
+  Options o = default_options("cycle_gan", true);
   o.dataroot = data;
   o.checkpoints_dir = dir + "/straight";
   o.name = "unet";

@@ -355,7 +355,7 @@ TEST_CASE(
   const auto fx = test::fixture("pix2pix_steps.safetensors");
   const Tensor A = fx.tensors.at("real_A").to(DType::F64), B = fx.tensors.at("real_B").to(DType::F64);
   Options o = small_pix2pix();
-  o.lambda_L1 = 10;
+  o.set("lambda_L1", 10);
   Pix2PixModel m(o, true);
   Pix2PixModel fresh(o, true);  // the same initial weights (one seed), for a D gradient of its own
   for (Pix2PixModel* x : {&m, &fresh})

@@ -81,14 +81,14 @@ TEST_CASE("--model pix2pix takes the official pix2pix defaults - in training and
   CHECK(o.dataset_mode == "aligned");
   CHECK(o.pool_size == 0);
   CHECK(o.gan_mode == "vanilla");
-  CHECK(o.lambda_L1 == 100.0);
+  CHECK(o.get<double>("lambda_L1") == 100.0);
   CHECK_FALSE(o.no_dropout);  // the base default: pix2pix's U-Net has dropout
   CHECK(o.netD == "basic");
   CHECK(o.lr == 0.0002);
   CHECK(o.beta1 == 0.5);
   // the flags come with their model: --lambda_L1 is pix2pix's, --lambda_A CycleGAN's
-  CHECK(parse({"--model", "pix2pix", "--lambda_L1", "10"}).opt.lambda_L1 == 10.0);
-  CHECK(parse({"--model=pix2pix", "--lambda_L1", "10"}).opt.lambda_L1 == 10.0);
+  CHECK(parse({"--model", "pix2pix", "--lambda_L1", "10"}).opt.get<double>("lambda_L1") == 10.0);
+  CHECK(parse({"--model=pix2pix", "--lambda_L1", "10"}).opt.get<double>("lambda_L1") == 10.0);
   CHECK(parse({"--model", "pix2pix", "--lambda_A", "5"}).exit_code == 2);
   CHECK(parse({"--lambda_L1", "10"}).exit_code == 2);  // --model cycle_gan, the default
   CHECK(parse({"--model", "cycle_gan", "--model", "pix2pix"}).opt.norm == "batch");  // the last wins
@@ -104,7 +104,7 @@ TEST_CASE("--model pix2pix takes the official pix2pix defaults - in training and
   CHECK(parse({"--model", "pix2pix", "--model_suffix", "_A"}, false).exit_code == 2);
   // the options listing marks what differs from pix2pix's defaults, not CycleGAN's
   Options changed = o;
-  changed.lambda_L1 = 50;
+  changed.set("lambda_L1", 50);
   const std::string text = options_text(changed, true);
   CHECK(text.find("                     norm: batch                         \n") != std::string::npos);
   CHECK(text.find("                lambda_L1: 50.0                          \t[default: 100.0]\n") !=
@@ -157,12 +157,12 @@ TEST_CASE("a bad name in any option is refused naming its flag") {
   };
   for (const Case& c : cases) {
     CAPTURE(c.flag);
-    Options o;
+    Options o = default_options("cycle_gan", true);
     c.bad(o);
     CHECK_THROWS_WITH_AS(validate_options(o, true), doctest::Contains(c.flag), Error);
   }
   Options o = default_options("pix2pix", true);
-  o.lambda_L1 = -1;
+  o.set("lambda_L1", -1);
   CHECK_THROWS_WITH_AS(validate_options(o, true), doctest::Contains("--lambda_L1 must be >= 0"), Error);
   o = default_options("pix2pix", true);
   o.dataset_mode = "unaligned";

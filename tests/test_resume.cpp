@@ -465,7 +465,7 @@ TEST_CASE(
   const std::string dir = scratch("gray_to_rgb");
   Options o = small_options(make_dataset(dir + "/data", 2, 2, 36, 36, 31), dir + "/ckpt");
   o.input_nc = 1;  // fake_A (from G_B) has 1 channel, fake_B (from G_A) 3
-  o.lambda_identity = 0;
+  o.set("lambda_identity", 0);
   o.n_epochs = 1;
   o.n_epochs_decay = 0;
   REQUIRE(run_training(o, {nullptr, true}) == 0);

@@ -78,7 +78,8 @@ TEST_CASE("train flags have the official names and defaults") {
   CHECK((o.epoch == "latest" && o.epoch_count == 1 && !o.continue_train && o.phase == "train"));
   CHECK((o.n_epochs == 100 && o.n_epochs_decay == 100 && o.beta1 == 0.5 && o.lr == 0.0002));
   CHECK((o.gan_mode == "lsgan" && o.pool_size == 50 && o.lr_policy == "linear" && o.lr_decay_iters == 50));
-  CHECK((o.lambda_A == 10.0 && o.lambda_B == 10.0 && o.lambda_identity == 0.5));
+  CHECK((o.get<double>("lambda_A") == 10.0 && o.get<double>("lambda_B") == 10.0 &&
+         o.get<double>("lambda_identity") == 0.5));
   CHECK((o.save_epoch_freq == 5 && o.save_latest_freq == 5000 && !o.save_by_iter));
   CHECK((o.print_freq == 100 && o.display_freq == 400 && o.device == "cpu"));
   CHECK_FALSE(o.amp);  // ours: off by default
@@ -179,7 +180,7 @@ TEST_CASE("--suffix - --dataset_mode and the test program's model-dependent defa
   CHECK(p.opt.name == "run_resnet_9blocks_size286");
   CHECK(parse({"--suffix", "{no_such_option}"}).exit_code == 2);
   CHECK(parse({"--suffix", "{netG"}).exit_code == 2);
-  Options o;
+  Options o = default_options("cycle_gan", true);
   o.dataset_mode = "aligned";
   CHECK_THROWS_WITH_AS(validate_options(o, true), doctest::Contains("--dataset_mode"), Error);
   CHECK(parse({}, false).opt.dataset_mode == "single");  // --model test
@@ -212,7 +213,7 @@ TEST_CASE("invalid options fail before the experiment folder or any file is writ
 }
 
 TEST_CASE("the options listing has the official format") {
-  Options o;
+  Options o = default_options("cycle_gan", true);
   o.lr = 0.001;
   const std::string text = options_text(o, true);
   CHECK(text.rfind("----------------- Options ---------------\n", 0) == 0);
@@ -245,15 +246,15 @@ TEST_CASE("the options listing has the official format") {
 }
 
 TEST_CASE("bad option values are refused with the flag's name") {
-  Options o;
+  Options o = default_options("cycle_gan", true);
   o.direction = "sideways";
   CHECK_THROWS_WITH_AS(validate_options(o, true), doctest::Contains("--direction"), Error);
-  o = Options{};
+  o = default_options("cycle_gan", true);
   o.input_nc = 1;
   CHECK_THROWS_WITH_AS(validate_options(o, true), doctest::Contains("--lambda_identity"), Error);
-  o.lambda_identity = 0;
+  o.set("lambda_identity", 0);
   CHECK_NOTHROW(validate_options(o, true));
-  o = Options{};
+  o = default_options("cycle_gan", true);
   o.norm = "group";
   CHECK_THROWS_WITH_AS(validate_options(o, true),
                        doctest::Contains("--norm must be instance, batch, syncbatch or none"), Error);
@@ -322,8 +323,8 @@ TEST_CASE("every range check on a flag refuses the first bad value and accepts i
   };
   for (const Case& c : cases) {
     CAPTURE(c.what);
-    Options o = c.train ? Options{} : default_options("test", false);
-    o.lambda_identity = 0;  // input_nc != output_nc is fine then
+    Options o = c.train ? default_options("cycle_gan", true) : default_options("test", false);
+    o.set("lambda_identity", 0);  // input_nc != output_nc is fine then
     c.bad(o);
     CHECK_THROWS_WITH_AS(validate_options(o, c.train), doctest::Contains(c.error), Error);
     c.edge(o);

@@ -9,11 +9,11 @@
 
 #include "helpers.h"
 #include "models/common/checkpoint.h"
-#include "models/cyclegan/cycle_gan_model.h"
 #include "models/common/cli.h"
+#include "models/common/trainer.h"
+#include "models/cyclegan/cycle_gan_model.h"
 #include "models/networks/gan_loss.h"
 #include "models/networks/networks.h"
-#include "models/common/trainer.h"
 #include "nn/safetensors.h"
 
 using namespace cg;
@@ -151,7 +151,7 @@ TEST_CASE("--direction BtoA feeds B images to G_A - with 1-channel input") {
   o.direction = "BtoA";
   o.input_nc = 1;  // G_A: 1 -> 3 channels, so the B folder is read as gray
   o.output_nc = 3;
-  o.lambda_identity = 0;
+  o.set("lambda_identity", 0);
   {
     CycleGANModel m(o, true);
     const Tensor a = Tensor::full({1, 3, 32, 32}, 0.5), b = Tensor::full({1, 1, 32, 32}, -0.25);

@@ -8,25 +8,28 @@
 namespace cg::cgan {
 
 CGANModel::CGANModel(const Options& o, bool train)
-    : Model(o, train), noise(opt.seed ^ 0x9e3779b97f4a7c15ULL) {
-  if (opt.num_classes < 1)
+    : Model(o, train),
+      num_classes(opt.get<int>("num_classes")),
+      z_dim(opt.get<int>("z_dim")),
+      noise(opt.seed ^ 0x9e3779b97f4a7c15ULL) {
+  if (num_classes < 1)
     throw Error("cgan model: needs the number of classes (from the data or the checkpoint)");
   Generator init_gen(opt.seed);
-  netG = std::make_shared<CGANGenerator>(opt.num_classes, opt.z_dim);
+  netG = std::make_shared<CGANGenerator>(num_classes, z_dim);
   nn::init_keras(*netG, init_gen);
   netG->to(device);
   // the page's noise: fixed for the whole run (and the same after a resume), one row per class
   Generator grid_gen(opt.seed + 7);
-  const int64_t n = int64_t{opt.num_classes} * kGridColumns;
+  const int64_t n = int64_t{num_classes} * kGridColumns;
   std::vector<float> grid_labels(static_cast<size_t>(n));
   for (int64_t i = 0; i < n; ++i) grid_labels[static_cast<size_t>(i)] = static_cast<float>(i / kGridColumns);
-  fixed_z_ = Tensor::randn({n, opt.z_dim}, DType::F32, Device::CPU, &grid_gen).to(device);
+  fixed_z_ = Tensor::randn({n, z_dim}, DType::F32, Device::CPU, &grid_gen).to(device);
   fixed_labels_ = Tensor::from_vector(grid_labels, {n}).to(device);
   if (!is_train) {
     netG->eval();
     return;
   }
-  netD = std::make_shared<CGANDiscriminator>(opt.num_classes);
+  netD = std::make_shared<CGANDiscriminator>(num_classes);
   nn::init_keras(*netD, init_gen);
   netD->to(device);
   add_optimizer("G", netG->parameters(), 1e-7);  // Keras's Adam epsilon
@@ -73,7 +76,7 @@ void CGANModel::forward() {
   const DType dt = netG->fc->weight.dtype();
   const Tensor s = generate(fixed_z_.to(dt), fixed_labels_.to(dt));  // (K*10, 1, 28, 28)
   // one row per class: (K, 10, 28, 28) -> (K, 28, 10, 28) as one (1, 1, 28 K, 280) image
-  const int64_t K = opt.num_classes, C = kGridColumns, S = kImageSize;
+  const int64_t K = num_classes, C = kGridColumns, S = kImageSize;
   const std::vector<float> v = s.to_vector<float>();
   std::vector<float> g(v.size());
   for (int64_t k = 0; k < K; ++k)
@@ -132,10 +135,10 @@ void CGANModel::optimize_parameters() {
   const int64_t N = real.size(0);
   const DType dt = real.dtype();
   // drawn on the host from one generator, in this order, so that a run is the same on every device
-  const Tensor z_fake = Tensor::randn({N, opt.z_dim}, DType::F64, Device::CPU, &noise);
-  const Tensor z_gen = Tensor::randn({N, opt.z_dim}, DType::F64, Device::CPU, &noise);
+  const Tensor z_fake = Tensor::randn({N, z_dim}, DType::F64, Device::CPU, &noise);
+  const Tensor z_gen = Tensor::randn({N, z_dim}, DType::F64, Device::CPU, &noise);
   std::vector<double> y(static_cast<size_t>(N));
-  for (double& v : y) v = static_cast<double>(noise.below(static_cast<uint64_t>(opt.num_classes)));
+  for (double& v : y) v = static_cast<double>(noise.below(static_cast<uint64_t>(num_classes)));
   step(z_fake.to(dt).to(device), z_gen.to(dt).to(device), Tensor::from_vector(y, {N}).to(dt).to(device));
 }
 

@@ -31,7 +31,7 @@ using models::Options;
 
 class CGANModel : public models::Model {
  public:
-  // opt.num_classes classes (> 0), opt.z_dim noise; weights from Keras's initialisers (nn/init.h)
+  // own options num_classes classes (> 0) and z_dim noise; weights from Keras's initialisers (nn/init.h)
   // drawn from a generator seeded with opt.seed. In testing only G.
   CGANModel(const Options& opt, bool is_train);
 
@@ -60,6 +60,7 @@ class CGANModel : public models::Model {
   void load_state(const safetensors::Contents& contents, const nlohmann::json& state) override;
 
   static constexpr int kGridColumns = 10;  // samples per class on the page
+  const int num_classes, z_dim;            // the own options of those names
   std::shared_ptr<CGANGenerator> netG;
   std::shared_ptr<CGANDiscriminator> netD;
   Tensor real, labels;  // (N, 1, 28, 28), (N)

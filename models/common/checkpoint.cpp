@@ -13,7 +13,7 @@
 #include <random>
 
 #include "data/files.h"
-#include "dist/comm.h"
+#include "models/common/model_spec.h"
 #include "nn/json_whole.h"
 #include "nn/safetensors.h"
 #include "ops/ops.h"
@@ -98,42 +98,18 @@ std::string restore_schedule(std::unique_ptr<nn::LRSchedule>& s, const json& j,
   return "schedule flags differ from the saved run's (" + note + ")" + tail;
 }
 
-// ---- a rank's own state as bytes (rank_state), to travel to rank 0: the 8-byte length of a JSON
-//      header {"state": ..., "tensors": {name: {dtype, shape, offset}}}, then the tensors' bytes ----
+// ---- a rank's own state as bytes (rank_state), to travel to rank 0: a safetensors file in memory
+//      whose metadata "state" holds the JSON part ----
 std::string pack_state(const std::map<std::string, Tensor>& tensors, const json& state) {
-  json head = {{"state", state}, {"tensors", json::object()}};
-  std::string data;
-  for (const auto& [k, v] : tensors) {
-    const Tensor c = v.detach().to(Device::CPU);
-    if (c.dtype() != DType::F32 && c.dtype() != DType::F64)
-      throw Error("rank state '" + k + "': not a float tensor");
-    head["tensors"][k] = {
-        {"dtype", c.dtype() == DType::F64 ? "F64" : "F32"}, {"shape", c.shape()}, {"offset", data.size()}};
-    data.append(static_cast<const char*>(c.raw()), c.nbytes());
-  }
-  const std::string h = head.dump();
-  std::string out(8, '\0');
-  const uint64_t n = h.size();
-  std::memcpy(out.data(), &n, 8);
-  return out + h + data;
+  return safetensors::serialize(tensors, {{"state", state.dump()}}, {}, "a rank's state");
 }
 
 void unpack_state(const std::string& bytes, std::map<std::string, Tensor>& tensors, json& state) {
-  uint64_t n = 0;
-  if (bytes.size() < 8) throw Error("a rank's state is truncated");
-  std::memcpy(&n, bytes.data(), 8);
-  if (n > bytes.size() - 8) throw Error("a rank's state is truncated");
-  const json head = json::parse(bytes.substr(8, n));
-  const size_t data = 8 + n;
-  state = head.at("state");
-  for (const auto& [k, d] : head.at("tensors").items()) {
-    const DType dt = d.at("dtype") == "F64" ? DType::F64 : DType::F32;
-    Tensor t = Tensor::empty(d.at("shape").get<Shape>(), dt);
-    const size_t off = d.at("offset").get<size_t>();
-    if (data + off + t.nbytes() > bytes.size()) throw Error("a rank's state is truncated at '" + k + "'");
-    std::memcpy(t.raw(), bytes.data() + data + off, t.nbytes());
-    tensors[k] = t;
-  }
+  const safetensors::Contents c = safetensors::load_bytes(bytes, "a rank's state");
+  const auto it = c.metadata.find("state");
+  if (it == c.metadata.end()) throw Error("a rank's state has no 'state' entry");
+  state = json::parse(it->second);
+  tensors = c.tensors;
 }
 
 std::string rank_prefix(int r) { return "rank" + std::to_string(r) + "/"; }
@@ -284,15 +260,22 @@ std::string load_network(nn::Module& net, const std::string& path) {
 }
 
 namespace {
-// Why a model's network file may be missing when others of the label exist: another model's.
+// Why a model's network file may be missing when others of the label exist: the model's own
+// words, or the files are another model's (all of its testing networks are there).
 std::string missing_network_hint(const Model& m, const std::string& label) {
-  auto has = [&](const char* net) { return fs::exists(net_file(m.opt, label, net)); };
-  if (m.name() == "test" && m.opt.model_suffix.empty() && has("G_A"))
-    return "; this experiment has one generator per direction: add --model_suffix _A (A -> B) or _B (B -> A)";
-  if (m.name() != "cycle_gan" && has("G_A") && !has("G"))
-    return "; this experiment holds a CycleGAN (G_A, G_B): use --model cycle_gan";
-  if (m.name() == "cycle_gan" && has("G") && !has("G_A"))
-    return "; this experiment holds one generator G (pix2pix): use --model pix2pix";
+  const std::function<bool(const std::string&)> has = [&](const std::string& net) {
+    return fs::exists(net_file(m.opt, label, net));
+  };
+  const ModelSpec& mine = model_spec(m.name());
+  if (mine.missing_hint)
+    if (std::string hint = mine.missing_hint(m.opt, label, has); !hint.empty()) return hint;
+  for (const ModelSpec* other : registered_models()) {
+    if (other == &mine || !other->network_names || other->holds.empty() || !other->own_programs.empty())
+      continue;
+    const std::vector<std::string> nets = other->network_names(default_options(other->name, false), false);
+    if (!nets.empty() && std::all_of(nets.begin(), nets.end(), has))
+      return "; this experiment holds " + other->holds + ": use --model " + other->name;
+  }
   return "";
 }
 }  // namespace
@@ -314,12 +297,9 @@ void load_networks(Model& m, const std::string& label) {
     try {
       id = load_network(net, files[i].second);
     } catch (const Error& e) {
-      // The official cycle_gan trains without dropout, and dropout moves a ResNet block's keys
-      if (m.name() == "test" && !m.opt.no_dropout && m.opt.netG.rfind("resnet_", 0) == 0 &&
-          std::string(e.what()).find("conv_block") != std::string::npos)
-        throw Error(std::string(e.what()) +
-                    "\n(a ResNet generator trained without dropout, as --model cycle_gan trains them: add "
-                    "--no_dropout)");
+      const ModelSpec& spec = model_spec(m.name());
+      if (const std::string hint = spec.load_hint ? spec.load_hint(m.opt, e.what()) : ""; !hint.empty())
+        throw Error(std::string(e.what()) + hint);
       throw;
     }
     if (i == 0) first_id = id;
@@ -330,7 +310,7 @@ void load_networks(Model& m, const std::string& label) {
   }
 }
 
-std::optional<Restored> load_checkpoint(Model& m, const std::string& label) {
+std::optional<Restored> load_checkpoint(Model& m, const std::string& label, const RankOf& ranks) {
   const std::string dir = experiment_dir(m.opt);
   if (m.is_train) recover_checkpoint(dir, "");  // a resume clears up after any interrupted save
   std::string id;
@@ -353,11 +333,11 @@ std::optional<Restored> load_checkpoint(Model& m, const std::string& label) {
                 " come from different saves; resume from another --epoch (checkpoints there: " +
                 available_checkpoints(dir) + ")");
 
-  return restore_train_state(m, safetensors::load(spath), "'" + spath + "'", id);
+  return restore_train_state(m, safetensors::load(spath), "'" + spath + "'", id, ranks);
 }
 
 Restored restore_train_state(Model& m, const safetensors::Contents& c, const std::string& what,
-                             const std::string& id) {
+                             const std::string& id, const RankOf& ranks) {
   json st;
   try {
     const auto meta = c.metadata.find("train_state");
@@ -370,8 +350,9 @@ Restored restore_train_state(Model& m, const safetensors::Contents& c, const std
     throw Error(what + " is not a training state this program can read (" + e.what() + ")");
   }
   try {
-    // Before version 3 only CycleGAN was trained
-    const std::string saved_model = st.contains("model") ? st.at("model").get<std::string>() : "cycle_gan";
+    // Before version 3 only the default training model (CycleGAN) was trained
+    const std::string saved_model =
+        st.contains("model") ? st.at("model").get<std::string>() : default_model(train_program());
     if (saved_model != m.name())
       throw Error(what + " is the training state of a --model " + saved_model + " run, not of --model " +
                   m.name());
@@ -414,7 +395,7 @@ Restored restore_train_state(Model& m, const safetensors::Contents& c, const std
     // what is this rank's own: rank 0's at the top level, rank r's under "rank<r>/" and ranks[r - 1]
     const int saved_world =
         static_cast<int>(st.contains("world_size") ? whole(st, "world_size", 1, 1 << 20) : 1);
-    const int me = dist::rank(), world = dist::size();
+    const int me = ranks.rank, world = ranks.world;
     auto restore_own = [&](const safetensors::Contents& cc, const json& s2) {
       m.load_state(cc, s2);
       const json& g = s2.at("generators");

@@ -51,6 +51,11 @@ std::string committed_file(const std::string& dir, const std::string& label, con
 // The checkpoint labels in `dir` that have a network file, as "latest, 5, 10, iter_200" (for messages).
 std::string available_checkpoints(const std::string& dir);
 
+// Which rank of how many is loading (data parallel: each rank takes its own pools and generators).
+struct RankOf {
+  int rank = 0, world = 1;
+};
+
 struct Restored {
   TrainPosition pos;
   std::vector<std::string> notes;  // what the resume did beyond continuing (changed schedule flags)
@@ -65,7 +70,7 @@ struct Restored {
 // epoch it was created with (a new --epoch_count is not added to it). When --lr, --lr_policy,
 // --n_epochs, --n_epochs_decay or --lr_decay_iters differ from the saved run's, the new values'
 // schedule takes over at the restored epoch, and a note says so. A learning rate is never negative.
-std::optional<Restored> load_checkpoint(Model& model, const std::string& label);
+std::optional<Restored> load_checkpoint(Model& model, const std::string& label, const RankOf& ranks = {});
 
 // The training state (everything but the weights) from a loaded <label>_train_state file, into
 // `model`; `id` is the checkpoint id of the network files it must belong to. Rank r of a data-
@@ -74,7 +79,7 @@ std::optional<Restored> load_checkpoint(Model& model, const std::string& label);
 // number, shape and value is checked and an error names `what` and the entry. load_checkpoint's second half,
 // separate so that the fuzzer can reach it without files.
 Restored restore_train_state(Model& model, const safetensors::Contents& state, const std::string& what,
-                             const std::string& id);
+                             const std::string& id, const RankOf& ranks = {});
 
 // One network file into a module, checking every key and shape and that every value is finite.
 // Returns the file's checkpoint id ("" for files without one, e.g. converted .pth).

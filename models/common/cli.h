@@ -1,12 +1,14 @@
-// The command lines of cyclegan_train and cyclegan_test: the official option names and defaults
-// (CLI11), with the defaults of the model --model names (default_options), the official options
-// listing written to CHECKPOINTS/NAME/<phase>_opt.txt, and the one check of every option.
+// The command lines of cyclegan_train, cyclegan_test and the models' own programs: the official
+// option names and defaults (CLI11, from the flag rows of models/common/flags.h), with the defaults
+// of the model --model names (default_options), the official options listing written to
+// CHECKPOINTS/NAME/<phase>_opt.txt, and the one check of every option.
 #pragma once
 
 #include <optional>
 #include <string>
 #include <vector>
 
+#include "models/common/flags.h"
 #include "models/common/options.h"
 
 namespace cg::models {
@@ -17,19 +19,14 @@ struct Parsed {
 };
 
 // Prints --help or usage errors itself. The defaults are those of the model --model names (its
-// last occurrence), and only that model's own flags are accepted (--lambda_L1 with pix2pix, ...),
-// as with the official parser.
-Parsed parse_train_args(int argc, char** argv);
-Parsed parse_test_args(int argc, char** argv);
-// cgan_train and cgan_sample: the conditional GAN's few flags (Keras's defaults), from the same table.
-Parsed parse_cgan_train_args(int argc, char** argv);
-Parsed parse_cgan_sample_args(int argc, char** argv);
+// last occurrence; a model's own program serves its one model), and only that model's own flags
+// are accepted (--lambda_L1 with pix2pix, ...), as with the official parser.
+Parsed parse_args(int argc, char** argv, const Program& program);
+Parsed parse_train_args(int argc, char** argv);  // cyclegan_train
+Parsed parse_test_args(int argc, char** argv);   // cyclegan_test
 
 // The GPUs --gpu_ids names, in order (empty for the CPU).
 std::vector<int> gpu_id_list(const Options& opt);
-// For the programs that run on one GPU (the tester, the CGAN sampler): with --device cuda, makes
-// --gpu_ids' GPU this process's (GPU 0 when none is named). Throws naming a GPU that is not there.
-void select_gpu(const Options& opt);
 
 // The checkpoint label to load: iter_<load_iter> when --load_iter > 0, else --epoch (the official rule).
 std::string load_label(const Options& opt);

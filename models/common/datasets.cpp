@@ -1,10 +1,12 @@
 #include "models/common/datasets.h"
 
-#include "data/class_folders.h"
+#include "models/common/model_spec.h"
 
 namespace cg::models {
 
 std::unique_ptr<data::Dataset> create_dataset(const Options& opt, bool is_train) {
+  if (const ModelSpec* spec = find_model(opt.model); spec && spec->dataset)
+    return spec->dataset(opt, is_train);
   data::DatasetOptions d;
   d.dataroot = opt.dataroot;
   d.phase = opt.phase;
@@ -15,10 +17,6 @@ std::unique_ptr<data::Dataset> create_dataset(const Options& opt, bool is_train)
   d.max_dataset_size = opt.max_dataset_size;
   const bool flip = is_train && !opt.no_flip;  // test.py: no_flip = True
   d.preprocess = {opt.preprocess, opt.load_size, opt.crop_size, flip, 3, opt.max_pixels};
-  if (opt.dataset_mode == "classes")  // the conditional GAN: n_iters batches of random draws
-    return std::make_unique<data::RandomDraws>(
-        std::make_unique<data::ClassFolderDataset>(opt.dataroot, 28, opt.max_pixels),
-        int64_t{opt.n_iters} * opt.batch_size);
   if (opt.dataset_mode == "unaligned") return std::make_unique<data::UnalignedDataset>(d);
   if (opt.dataset_mode == "aligned") return std::make_unique<data::AlignedDataset>(d);
   if (opt.dataset_mode == "single") return std::make_unique<data::SingleDataset>(d);

@@ -3,8 +3,7 @@
 #include <cmath>
 #include <nlohmann/json.hpp>
 
-#include "dist/collectives.h"
-#include "dist/comm.h"
+#include "backend/device.h"
 #include "models/common/cli.h"
 #include "ops/ops.h"
 
@@ -20,6 +19,16 @@ Device options_device(const Options& o) {
   return Device::CUDA;
 }
 
+void select_gpu(const Options& o) {
+  if (o.device != "cuda" || !kHaveCuda || !cuda_available()) return;  // the device's own errors come later
+  const std::vector<int> ids = gpu_id_list(o);
+  const int gpu = ids.empty() ? 0 : ids[0], count = backend::gpu_count();
+  if (gpu >= count)
+    throw Error("--gpu_ids names GPU " + std::to_string(gpu) + ", but this machine has " +
+                std::to_string(count) + " (0 to " + std::to_string(count - 1) + ")");
+  backend::set_gpu(gpu);
+}
+
 namespace {
 // Options are checked in one place, validate_options (cli.cpp): here too, for programs that build
 // a model from an Options of their own rather than from the command line.
@@ -32,9 +41,6 @@ Device checked_device(const Options& o, bool train) {
 Model::Model(const Options& o, bool train)
     : opt(o), is_train(train), device(checked_device(o, train)), step_(device, o.no_dropout) {
   loss_health_ = Tensor::zeros({}, DType::F32, device);
-  // Data parallel: the host-staged all-reduce cannot be captured in a CUDA graph, and NCCL inside
-  // the captured step is not done yet: every step runs eagerly.
-  if (dist::size() > 1) step_.set_enabled(false);
 }
 
 Model::~Model() = default;
@@ -79,10 +85,6 @@ void Model::add_optimizer(const std::string& optimizer_name, std::vector<Tensor>
   Optimizer o{optimizer_name, std::make_unique<nn::Adam>(std::move(params), adam),
               std::make_unique<nn::LRSchedule>(sched)};
   o.adam->set_lr(o.schedule->lr());
-  // Data parallel: every step's gradients are averaged over the ranks before the update, so every
-  // rank takes the same step (the one of the global batch).
-  if (dist::size() > 1)
-    o.adam->set_grad_hook([](const std::vector<Tensor>& g) { dist::average_gradients(g); });
   optimizers_.push_back(std::move(o));
 }
 

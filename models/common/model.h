@@ -24,6 +24,9 @@ namespace cg::models {
 // The device --device names, after checking that this build and this machine can run it: an
 // error that says which is missing otherwise.
 Device options_device(const Options& opt);
+// For the programs that run on one GPU (the tester, the CGAN sampler): with --device cuda, makes
+// --gpu_ids' GPU this process's (GPU 0 when none is named). Throws naming a GPU that is not there.
+void select_gpu(const Options& opt);
 
 class Model {
  public:
@@ -82,7 +85,8 @@ class Model {
   virtual void save_state(std::map<std::string, Tensor>& tensors, nlohmann::json& state) const;
   virtual void load_state(const safetensors::Contents& contents, const nlohmann::json& state);
 
-  // ---- the captured step (cuda): on unless CG_CUDA_GRAPHS=0 or dropout is on ----
+  // ---- the captured step (cuda): on unless CG_CUDA_GRAPHS=0 or dropout is on; the trainer turns
+  //      it off where data parallel cannot be captured ----
   void set_cuda_graphs(bool on) { step_.set_enabled(on); }
   int graph_replays() const { return step_.replays(); }
 
@@ -111,15 +115,6 @@ class Model {
   Tensor loss_health_;  // (): 0 while every loss so far was finite, NaN after
 };
 
-// ---- the models this build has (models/registry.cpp) ----
-
-// The model --model names, built for training (is_train) or testing.
-std::unique_ptr<Model> create_model(const Options& opt, bool is_train);
-// The options of train.py (is_train) or test.py with `model`'s defaults (the official
-// modify_commandline_options): e.g. pix2pix's --norm batch --netG unet_256 --dataset_mode aligned
-// and, in training, --pool_size 0 --gan_mode vanilla.
-Options default_options(const std::string& model, bool is_train);
-// The names --model takes in training or in testing.
-std::vector<std::string> model_names(bool is_train);
-
 }  // namespace cg::models
+
+#include "models/common/model_spec.h"  // create_model, default_options: the registry

@@ -1,26 +1,35 @@
-// Every option of the official train.py and test.py (base, train and test options, and the options
-// of the cycle_gan, pix2pix and test models), with the official defaults, plus ours (device,
-// seed). The member initialisers are the training defaults of the default model, cycle_gan; each
-// model's own (the official modify_commandline_options: pix2pix's --norm batch --netG unet_256,
-// ...) and the test program's come from default_options (models/common/model.h). apps/ fill it from the
-// command line through the flag table in cli.cpp, which is the one list of names, defaults, help texts and
-// listing order.
+// Every option of the official train.py and test.py (base, train and test options), with the
+// official defaults, plus ours (device, seed), and a model's own options by name (`own`: the
+// official modify_commandline_options' add_argument, declared in the model's folder). The member
+// initialisers are the official base and train defaults; a model's own defaults (pix2pix's --norm
+// batch --netG unet_256, ...) and the test program's come from default_options (models/common/
+// model_spec.h). apps/ fill it from the command line through the flag tables (models/common/
+// flag_table.cpp and each model's rows), the one list of names, defaults, help texts and listing
+// order.
 #pragma once
 
 #include <cstdint>
 #include <limits>
+#include <map>
 #include <string>
+#include <type_traits>
+#include <variant>
+
+#include "backend/types.h"  // cg::Error
 
 #include "data/image.h"  // kMaxPixels
 
 namespace cg::models {
+
+// The value of a model's own option: its flag's type.
+using OptionValue = std::variant<int, double, bool, std::string>;
 
 struct Options {
   // ---- base ----
   std::string dataroot;
   std::string name = "experiment_name";
   std::string checkpoints_dir = "./checkpoints";
-  std::string model = "cycle_gan";  // cycle_gan | pix2pix | test | cgan
+  std::string model;  // the --model (models/registry.cpp lists them); set by default_options
   int input_nc = 3, output_nc = 3;
   int ngf = 64, ndf = 64;
   std::string netD = "basic";           // basic | n_layers | pixel
@@ -29,7 +38,7 @@ struct Options {
   std::string norm = "instance";  // instance | batch | syncbatch (statistics over every rank's batch) | none
   std::string init_type = "normal";
   double init_gain = 0.02;
-  bool no_dropout = true;  // the cycle_gan model's default (base and pix2pix: false, dropout on)
+  bool no_dropout = false;  // the base default: dropout on (a model may turn it off)
   std::string direction = "AtoB";
   bool serial_batches = false;
   int num_threads = 4;
@@ -46,7 +55,7 @@ struct Options {
   // "-1": the CPU, "0": the first GPU, "0,1": a rank on each; kept in step with `device`
   std::string gpu_ids = "-1";
   std::string dist_backend = "auto";       // ours: GPU gradients between ranks over nccl | host (MPI) | auto
-  std::string dataset_mode = "unaligned";  // unaligned (cycle_gan) | aligned (pix2pix) | single (model test)
+  std::string dataset_mode = "unaligned";  // unaligned | aligned | single: each model sets its own
   int display_winsize = 256;               // width of the images on the web pages, in pixels
   int load_iter = 0;                       // > 0: load checkpoint iter_<load_iter> instead of --epoch
   bool verbose = false;                    // print the networks' layers
@@ -70,21 +79,46 @@ struct Options {
   int pool_size = 50;
   std::string lr_policy = "linear";
   int lr_decay_iters = 50;
-  double lambda_A = 10.0, lambda_B = 10.0, lambda_identity = 0.5;  // cycle_gan's
-  double lambda_L1 = 100.0;                                        // pix2pix's
-  // ---- the conditional GAN's (cgan_train, cgan_sample) ----
-  int n_iters = 12000;     // training iterations (steps of --batch_size random images)
-  int z_dim = 100;         // length of the noise vector z
-  int sample_freq = 1000;  // iterations between rows of samples on the page
-  int label = -1;          // cgan_sample: the class to draw
-  int num = 10;            // cgan_sample: how many images
-  int num_classes = 0;     // the classes G and D are built for: from the data (training) or the checkpoint
   // ---- test ----
   std::string results_dir = "./results/";
   int64_t num_test = std::numeric_limits<int64_t>::max();  // ours: all images (the official: 50)
-  std::string model_suffix;
   double aspect_ratio = 1.0;  // saved results are stretched to this width/height ratio, as the official
   bool eval = false;          // test in eval mode (dropout off); the official test.py's default is train mode
+
+  // ---- a model's own options, by name: those of its flag rows (with their defaults), and values
+  //      it derives (the CGAN's number of classes) ----
+  std::map<std::string, OptionValue> own;
+  // The value of own option `key`; an error names it when the model has no such option or it has
+  // another type.
+  template <class T>
+  const T& get(const std::string& key) const {
+    const auto it = own.find(key);
+    if (it == own.end()) throw Error("--model " + model + " has no option '" + key + "'");
+    if (const T* v = std::get_if<T>(&it->second)) return *v;
+    throw Error("option '" + key + "' of --model " + model + " is not of the type asked for");
+  }
+  // Sets own option `key`, keeping the type it has (set("lambda_A", 5) stores 5.0 in a double
+  // option); a new key takes the value's type.
+  template <class T>
+  void set(const std::string& key, T value) {
+    const auto it = own.find(key);
+    if (it == own.end()) {
+      if constexpr (std::is_convertible_v<T, std::string>)
+        own[key] = OptionValue(std::string(value));
+      else
+        own[key] = OptionValue(value);
+      return;
+    }
+    std::visit(
+        [&](auto& slot) {
+          using S = std::decay_t<decltype(slot)>;
+          if constexpr (std::is_convertible_v<T, std::string> == std::is_same_v<S, std::string>)
+            slot = static_cast<S>(value);
+          else
+            throw Error("option '" + key + "' of --model " + model + " is not of the type given");
+        },
+        it->second);
+  }
 };
 
 }  // namespace cg::models

@@ -1,27 +1,19 @@
 #include "models/common/trainer.h"
 
-#include <unistd.h>
-
-#include <atomic>
-#include <chrono>
 #include <cmath>
-#include <csignal>
 #include <cstdio>
-#include <ctime>
 #include <filesystem>
-#include <fstream>
-#include <iostream>
 #include <optional>
 
 #include "data/dataset.h"
 #include "data/files.h"
-#include "dist/collectives.h"
-#include "dist/comm.h"
-#include "dist/launch.h"
+#include "distributed/data_parallel.h"
 #include "models/common/checkpoint.h"
 #include "models/common/cli.h"
 #include "models/common/datasets.h"
 #include "models/common/model.h"
+#include "models/common/stop_signals.h"
+#include "models/common/train_report.h"
 #include "models/common/visualizer.h"
 #include "ops/ops.h"
 #include "tensor/tensor.h"
@@ -29,154 +21,9 @@
 namespace cg::models {
 
 namespace fs = std::filesystem;
-using Clock = std::chrono::steady_clock;
+using distributed::DataParallel;
 
 namespace {
-
-// ---- stopping on SIGINT / SIGTERM: the handler only records the signal; the loop acts on it ----
-volatile std::sig_atomic_t g_signal = 0;
-extern "C" void on_stop_signal(int sig) { g_signal = sig; }
-
-// Under mpirun two more: mpirun forwards SIGUSR1 to every rank, and when it is itself told to stop
-// (SIGINT, SIGTERM) its first word to the ranks is SIGCONT, then SIGTERM a second later, then
-// SIGKILL a second after that (OpenMPI 4's odls_base_sigkill_timeout, 1 s): the ranks act on the
-// SIGCONT, so that they have those seconds to finish the step and save.
-struct SignalScope {
-  std::vector<int> signals;
-  std::vector<struct sigaction> old;
-  explicit SignalScope(bool under_mpi) {
-    g_signal = 0;
-    signals = {SIGINT, SIGTERM};
-    if (under_mpi) signals.insert(signals.end(), {SIGUSR1, SIGCONT});
-    old.resize(signals.size());
-    struct sigaction sa {};
-    sa.sa_handler = on_stop_signal;
-    sigemptyset(&sa.sa_mask);
-    for (size_t i = 0; i < signals.size(); ++i) sigaction(signals[i], &sa, &old[i]);
-  }
-  ~SignalScope() {
-    for (size_t i = 0; i < signals.size(); ++i) sigaction(signals[i], &old[i], nullptr);
-  }
-};
-
-const char* signal_words(int sig) {
-  switch (sig) {
-    case SIGINT:
-      return "interrupted (SIGINT)";
-    case SIGTERM:
-      return "terminated (SIGTERM)";
-    case SIGUSR1:
-      return "stopped (SIGUSR1)";
-    case SIGCONT:
-      return "stopped (mpirun was told to stop)";
-    default:
-      return "stopped";
-  }
-}
-
-double seconds_since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
-
-std::string hms(double s) {
-  if (!std::isfinite(s) || s < 0) return "--:--:--";
-  const long t = static_cast<long>(s);
-  char buf[64];
-  if (t >= 86400)
-    std::snprintf(buf, sizeof buf, "%ldd %02ld:%02ld:%02ld", t / 86400, t / 3600 % 24, t / 60 % 60, t % 60);
-  else
-    std::snprintf(buf, sizeof buf, "%02ld:%02ld:%02ld", t / 3600, t / 60 % 60, t % 60);
-  return buf;
-}
-
-// Progress on stdout and the two loss logs in the experiment folder.
-class Reporter {
- public:
-  Reporter(const Options& opt, const std::vector<std::string>& loss_names, bool quiet)
-      : quiet_(quiet),
-        live_(!quiet && isatty(STDOUT_FILENO) && dist::size() == 1) {  // mpirun's pty is not the user's
-    const std::string dir = experiment_dir(opt);
-    txt_.open(dir + "/loss_log.txt", std::ios::app);
-    const std::string csv_path = dir + "/loss_log.csv";
-    const bool fresh = !fs::exists(csv_path) || fs::file_size(csv_path) == 0;
-    csv_.open(csv_path, std::ios::app);
-    if (!txt_ || !csv_) throw Error("cannot write the loss logs in '" + dir + "'");
-    if (fresh) {
-      csv_ << "epoch,iters";
-      for (const std::string& n : loss_names) csv_ << "," << n;
-      csv_ << "\n" << std::flush;
-    }
-    char now[128];
-    const std::time_t t = std::time(nullptr);
-    std::strftime(now, sizeof now, "%c", std::localtime(&t));
-    txt_ << "================ Training Loss (" << now << ") ================\n" << std::flush;
-  }
-  ~Reporter() { clear_live(); }
-
-  // Any line for the user (the live line, if shown, is cleared first and redrawn later).
-  void say(const std::string& line) {
-    if (quiet_) return;
-    clear_live();
-    std::printf("%s\n", line.c_str());
-    std::fflush(stdout);
-  }
-
-  // The official loss line, to loss_log.txt always and to stdout when no live line is shown;
-  // the same values at full precision to loss_log.csv.
-  void losses(int epoch, int64_t iters, const std::vector<std::pair<std::string, double>>& l, double t_comp,
-              double t_data) {
-    char head[128];
-    std::snprintf(head, sizeof head, "(epoch: %d, iters: %lld, time: %.3f, data: %.3f) ", epoch,
-                  static_cast<long long>(iters), t_comp, t_data);
-    std::string msg = head;
-    for (const auto& [k, v] : l) {
-      char item[64];
-      std::snprintf(item, sizeof item, "%s: %.3f ", k.c_str(), v);
-      msg += item;
-    }
-    txt_ << msg << "\n" << std::flush;
-    csv_ << epoch << "," << iters;
-    for (const auto& [k, v] : l) {
-      char num[32];
-      std::snprintf(num, sizeof num, ",%.9g", v);  // 9 significant digits: every float32 exactly
-      csv_ << num;
-    }
-    csv_ << "\n" << std::flush;
-    if (!live_) say(msg);
-  }
-
-  // Whether the live line would be redrawn now (terminals only, at most 5 times a second).
-  bool progress_due() const { return live_ && seconds_since(last_draw_) >= 0.2; }
-
-  // The live line (terminals only), redrawn at most 5 times a second.
-  void progress(int epoch, int total_epochs, int64_t epoch_iter, int64_t epoch_len, double its, double eta,
-                const std::vector<std::pair<std::string, double>>& l) {
-    if (!progress_due()) return;
-    last_draw_ = Clock::now();
-    char head[160];
-    std::snprintf(head, sizeof head, "epoch %d/%d  iter %lld/%lld  %.2f it/s  ETA %s |", epoch, total_epochs,
-                  static_cast<long long>(epoch_iter), static_cast<long long>(epoch_len), its,
-                  hms(eta).c_str());
-    std::string line = head;
-    for (const auto& [k, v] : l) {
-      char item[48];
-      std::snprintf(item, sizeof item, " %s %.3f", k.c_str(), v);
-      line += item;
-    }
-    std::printf("\r%s\033[K", line.c_str());
-    std::fflush(stdout);
-    shown_ = true;
-  }
-
- private:
-  void clear_live() {
-    if (shown_) {
-      std::printf("\r\033[K");
-      shown_ = false;
-    }
-  }
-  bool quiet_, live_, shown_ = false;
-  Clock::time_point last_draw_{};
-  std::ofstream txt_, csv_;
-};
 
 // False when any parameter holds a NaN or an infinity (checked before every save, so that no
 // checkpoint ever holds weights that blew up, even in a step whose losses were still finite).
@@ -196,95 +43,87 @@ std::string fmt(const char* f, auto... args) {
 
 }  // namespace
 
-// The official print_networks: each network's parameter count, and with --verbose its layers
-// (here: every parameter's name and shape, in state-dict order).
-static void print_networks(const Model& m, bool verbose) {
-  std::printf("---------- Networks initialized -------------\n");
-  for (const auto& [name, net] : m.networks()) {
-    int64_t n = 0;
-    for (const auto& [key, p] : net->named_parameters()) {
-      n += p.numel();
-      if (verbose) std::printf("  %s.%s %s\n", name.c_str(), key.c_str(), shape_str(p.shape()).c_str());
-    }
-    std::printf("[Network %s] Total number of parameters : %.3f M\n", name.c_str(),
-                static_cast<double>(n) / 1e6);
-  }
-  std::printf("-----------------------------------------------\n");
-}
-
 namespace {
 
 // One training run, in the steps the official train.py loop is made of: set up (everything that can
 // fail, before any file is written), resume, then per epoch: the schedule step, one iteration per
 // batch, the end of the epoch. Each step returns an exit code when the run must end there.
+//
+// Data parallel is `dp_` (distributed/data_parallel.h): with one rank every call of it is the
+// identity. Only rank 0 prints and writes: the reporter and the page exist there alone.
 class TrainingRun {
  public:
   TrainingRun(const Options& opt, const TrainControl& ctl)
-      : opt_(opt),
+      : opt_(prepared(opt)),
         ctl_(ctl),
-        world_(dist::size()),
-        rank_(dist::rank()),
-        root_(rank_ == 0),
-        global_batch_(int64_t{opt.batch_size} * world_),
-        dataset_(dataset(opt)),
+        global_batch_(int64_t{opt.batch_size} * dp_.size()),
+        dataset_(dataset(opt_)),
         loader_(*dataset_, opt.batch_size, !opt.serial_batches, opt.num_threads, opt.seed,
-                opt.max_dataset_size, rank_, world_),
+                opt.max_dataset_size, dp_.rank(), dp_.size()),
         epoch_len_(loader_.samples_per_epoch()),
         total_epochs_(opt.n_epochs + opt.n_epochs_decay),
-        device_line_(setup_device(opt)),
-        model_holder_((manual_seed(rank_options(opt).seed), create_model(rank_options(opt), true))),
+        device_line_(setup_device()),
+        model_holder_((manual_seed(rank_options().seed), create_model(rank_options(), true))),
         model_(*model_holder_),
         pos_{opt.epoch_count, 0, 0, false},
-        first_epoch_(opt.epoch_count) {}
+        first_epoch_(opt.epoch_count) {
+    for (Model::Optimizer& o : model_.optimizers()) dp_.attach(*o.adam);
+    if (!dp_.graphs_allowed()) model_.set_cuda_graphs(false);
+  }
 
   int run() {
     // One writer per experiment: rank 0 holds the folder's lock for the whole run.
     std::optional<data::FolderLock> lock;
-    if (root_) lock.emplace(experiment_dir(opt_), "train.lock", "the experiment folder");
-    dist::barrier();
+    if (dp_.root()) lock.emplace(experiment_dir(opt_), "train.lock", "the experiment folder");
+    dp_.barrier();
     resume();
-    same_start();
+    dp_.same_start(networks());
     start_output();
-    SignalScope signals(world_ > 1);
+    StopSignals signals(dp_.size() > 1);
     for (int epoch = first_epoch_; epoch <= total_epochs_; ++epoch)
       if (const auto rc = one_epoch(epoch)) return *rc;
     if (const auto rc = final_save()) return *rc;
-    if (root_) visualizer_->finish();
+    if (visualizer_) visualizer_->finish();
     return 0;
   }
 
  private:
-  static std::unique_ptr<data::Dataset> dataset(const Options& opt) {
-    validate_options(opt, true);  // first of all: a bad option fails before any data is read
-    return create_dataset(opt, true);
+  // First of all, a bad option fails before any data is read; then the model completes its options
+  // (the CGAN's classes come from the data).
+  static Options prepared(const Options& opt) {
+    validate_options(opt, true);
+    Options o = opt;
+    if (const ModelSpec& spec = model_spec(o.model); spec.prepare_training) spec.prepare_training(o);
+    return o;
   }
+  static std::unique_ptr<data::Dataset> dataset(const Options& opt) { return create_dataset(opt, true); }
 
   // Each rank's own random streams (image pools, dropout): rank r's generators start from --seed +
   // r; rank 0's are those of a single process. The weights they draw are replaced by rank 0's.
-  static Options rank_options(const Options& opt) {
-    Options o = opt;
-    o.seed = opt.seed + static_cast<uint64_t>(dist::rank());
+  Options rank_options() const {
+    Options o = opt_;
+    o.seed = opt_.seed + static_cast<uint64_t>(dp_.rank());
     return o;
   }
 
   // On the GPU: the rank's GPU and how gradients travel between ranks (a line for the log).
-  static std::string setup_device(const Options& opt) {
-    if (opt.device != "cuda" || !kHaveCuda || !cuda_available()) return "";
-    return dist::setup_gpu(gpu_id_list(opt), opt.dist_backend);
+  std::string setup_device() const {
+    if (opt_.device != "cuda" || !kHaveCuda || !cuda_available()) return "";
+    return dp_.setup_gpu(gpu_id_list(opt_), opt_.dist_backend);
   }
 
-  // Data parallel: every rank starts from rank 0's weights and buffers (after a resume too).
-  void same_start() {
-    if (world_ == 1) return;
-    NoGradGuard no_grad;
-    for (const auto& [name, net] : model_.networks()) {
-      for (auto [key, p] : net->named_parameters()) dist::broadcast_(p);
-      for (auto [key, b] : net->named_buffers()) dist::broadcast_(b);
-    }
+  std::vector<nn::Module*> networks() const {
+    std::vector<nn::Module*> v;
+    for (const auto& [name, net] : model_.networks()) v.push_back(net);
+    return v;
   }
 
   void say(const std::string& line) {
-    if (root_) report_->say(line);
+    if (report_) report_->say(line);
+  }
+  // A line for stderr too (warnings, stops), from rank 0 alone.
+  void warn(const std::string& line) {
+    if (dp_.root()) std::fprintf(stderr, "%s\n", line.c_str());
   }
 
   // --continue_train: the position, optimizers, schedules, pools and generators of the checkpoint
@@ -293,15 +132,14 @@ class TrainingRun {
     if (!opt_.continue_train) return;
     const std::string label = load_label(opt_);
     // rank 0 alone finishes or clears an interrupted save; then every rank reads the same files
-    if (root_) recover_checkpoint(experiment_dir(opt_), "");
-    dist::barrier();
-    const auto restored = load_checkpoint(model_, label);
+    if (dp_.root()) recover_checkpoint(experiment_dir(opt_), "");
+    dp_.barrier();
+    const auto restored = load_checkpoint(model_, label, {dp_.rank(), dp_.size()});
     if (!restored) {
-      if (root_)
-        std::fprintf(stderr,
-                     "warning: checkpoint '%s' in %s has network weights but no training state: starting new "
-                     "optimizers and the learning-rate schedule of --epoch_count %d\n",
-                     label.c_str(), experiment_dir(opt_).c_str(), opt_.epoch_count);
+      warn(
+          fmt("warning: checkpoint '%s' in %s has network weights but no training state: starting new "
+              "optimizers and the learning-rate schedule of --epoch_count %d",
+              label.c_str(), experiment_dir(opt_).c_str(), opt_.epoch_count));
       return;
     }
     pos_ = restored->pos;
@@ -315,23 +153,23 @@ class TrainingRun {
 
   // The first writes: the experiment folder, the options file, the logs and the page.
   void start_output() {
-    if (!root_) return;  // only rank 0 prints and writes
+    if (!dp_.root()) return;  // only rank 0 prints and writes
     fs::create_directories(experiment_dir(opt_));
     write_options_file(opt_, true, experiment_dir(opt_));
     if (!ctl_.quiet) {
       std::printf("%s\n", options_text(opt_, true).c_str());
       print_networks(model_, opt_.verbose);
     }
-    report_.emplace(opt_, model_.loss_names(), ctl_.quiet);
-    report_->say(fmt("The number of training images = %lld", static_cast<long long>(epoch_len_)));
-    if (world_ > 1)
-      report_->say(
+    report_.emplace(opt_, model_.loss_names(), ctl_.quiet, dp_.size() == 1);
+    say(fmt("The number of training images = %lld", static_cast<long long>(epoch_len_)));
+    if (dp_.size() > 1)
+      say(
           fmt("data parallel: %d ranks x --batch_size %d = a global batch of %lld; %lld samples per "
               "rank and epoch",
-              world_, opt_.batch_size, static_cast<long long>(global_batch_),
-              static_cast<long long>((epoch_len_ + world_ - 1) / world_)));
-    if (!device_line_.empty()) report_->say(device_line_);
-    for (const std::string& note : notes_) report_->say(note);
+              dp_.size(), opt_.batch_size, static_cast<long long>(global_batch_),
+              static_cast<long long>((epoch_len_ + dp_.size() - 1) / dp_.size())));
+    if (!device_line_.empty()) say(device_line_);
+    for (const std::string& note : notes_) say(note);
     visualizer_.emplace(model_, ctl_.quiet, epoch_len_);
   }
 
@@ -363,16 +201,15 @@ class TrainingRun {
     model_.set_input(batch);
     model_.optimize_parameters();
     const double t_comp = seconds_since(iter_start) / opt_.batch_size;
-    const double rate = world_ / std::max(t_comp, 1e-9);  // samples per second, every rank's
+    const double rate = dp_.size() / std::max(t_comp, 1e-9);  // samples per second, every rank's
     rate_ = rate_ == 0 ? rate : 0.9 * rate_ + 0.1 * rate;
 
     const int64_t total = pos_.total_iters;
     // Every rank stops at the same step: a signal any rank got (or the control's request) counts
     // for all (256: the control's).
-    int stop_code = g_signal                                      ? static_cast<int>(g_signal)
-                    : (ctl_.stop_after && ctl_.stop_after(total)) ? 256
-                                                                  : 0;
-    if (world_ > 1) stop_code = dist::all_reduce_max(stop_code);
+    const int stop_code = dp_.agree_stop(StopSignals::received() ? StopSignals::received()
+                                         : (ctl_.stop_after && ctl_.stop_after(total)) ? 256
+                                                                                       : 0);
     const int sig = stop_code < 256 ? stop_code : 0;
     const bool stopping = stop_code != 0;
     const bool displaying = total % opt_.display_freq == 0;
@@ -381,21 +218,20 @@ class TrainingRun {
     // The losses and their NaN check stay on the device (a copy would stall the GPU's queue every
     // step); they come to the host only when shown or before anything is saved, so a NaN is caught
     // within --print_freq iterations and never reaches a checkpoint.
-    // In data parallel the check is collective, on the same steps on every rank.
+    // In data parallel the check is collective, on the same steps on every rank (the live line,
+    // which rank 0 alone draws, is shown only when alone).
     std::vector<std::pair<std::string, double>> losses;
-    const bool show = root_ && report_->progress_due();
-    const bool checking = stopping || displaying || printing || saving || (world_ == 1 && show);
-    if (checking || show) losses = model_.current_losses();
-    if (checking && world_ > 1) {  // the losses shown and logged are the global batch's: the ranks' mean
+    const bool show = report_ && report_->progress_due();
+    const bool checking = stopping || displaying || printing || saving || show;
+    if (checking) {
+      losses = model_.current_losses();
+      // the losses shown and logged are the global batch's: the ranks' mean
       std::vector<double> v;
       for (const auto& l : losses) v.push_back(l.second);
-      dist::all_reduce_sum(v.data(), v.size());
-      for (size_t k = 0; k < v.size(); ++k) losses[k].second = v[k] / world_;
-    }
-    if (checking) {
+      dp_.mean(v);
+      for (size_t k = 0; k < v.size(); ++k) losses[k].second = v[k];
       const bool bad_here = !model_.losses_finite();
-      const bool bad = world_ > 1 ? dist::all_reduce_max(bad_here ? 1 : 0) != 0 : bad_here;
-      if (bad) {
+      if (dp_.any(bad_here)) {
         std::string what = bad_here ? "a loss was NaN or infinite within the last " +
                                           std::to_string(opt_.print_freq) + " iterations"
                                     : "a loss was NaN or infinite on another rank";
@@ -407,12 +243,12 @@ class TrainingRun {
         return stop_non_finite(what);
       }
     }
-    if (displaying && root_) {
+    if (displaying && visualizer_) {
       visualizer_->display(model_, epoch, total,
                            total % opt_.update_html_freq == 0 || kept_row_epoch_ != epoch);
       kept_row_epoch_ = epoch;
     }
-    if (printing && root_) report_->losses(epoch, epoch_iter, losses, t_comp, t_data_);
+    if (printing && report_) report_->losses(epoch, epoch_iter, losses, t_comp, t_data_);
     if (saving) {
       say(fmt("saving the latest model (epoch %d, total_iters %lld)", epoch, static_cast<long long>(total)));
       if (const auto rc =
@@ -421,7 +257,7 @@ class TrainingRun {
     }
     const double remaining = static_cast<double>((total_epochs_ - epoch) * epoch_len_ +
                                                  (epoch_len_ - std::min(epoch_iter, epoch_len_)));
-    if (!losses.empty() && root_)
+    if (!losses.empty() && report_)
       report_->progress(epoch, total_epochs_, std::min(epoch_iter, epoch_len_), epoch_len_,
                         rate_ / static_cast<double>(global_batch_), remaining / rate_, losses);
     if (stopping) {
@@ -430,7 +266,7 @@ class TrainingRun {
           fmt("%s: saved 'latest' at epoch %d, iteration %lld (%s); resume with --continue_train",
               signal_words(sig), epoch, static_cast<long long>(epoch_iter), experiment_dir(opt_).c_str());
       say(msg);
-      if (sig && root_) std::fprintf(stderr, "%s\n", msg.c_str());
+      if (sig) warn(msg);
       return sig ? 128 + sig : 0;
     }
     iter_data_time_ = Clock::now();
@@ -465,15 +301,10 @@ class TrainingRun {
   // In data parallel every rank comes here at the same step: the check is collective, every
   // rank's own state goes to rank 0, and rank 0 writes the set.
   std::optional<int> save_or_stop(const std::string& label) {
-    bool bad = !model_.losses_finite() || !parameters_finite(model_);
-    if (world_ > 1) bad = dist::all_reduce_max(bad ? 1 : 0) != 0;
-    if (bad) return stop_non_finite("the weights are no longer finite");
-    std::vector<std::string> others;
-    if (world_ > 1) {
-      std::vector<std::string> all = dist::gather(rank_state(model_));
-      if (root_) others.assign(all.begin() + 1, all.end());
-    }
-    if (root_) save_checkpoint(model_, label, pos_, others);
+    if (dp_.any(!model_.losses_finite() || !parameters_finite(model_)))
+      return stop_non_finite("the weights are no longer finite");
+    const std::vector<std::string> all = dp_.gather(dp_.size() > 1 ? rank_state(model_) : "");
+    if (dp_.root()) save_checkpoint(model_, label, pos_, {all.begin() + 1, all.end()});
     return std::nullopt;
   }
 
@@ -483,14 +314,13 @@ class TrainingRun {
             "checkpoint, which is left as it was.",
             what.c_str(), pos_.epoch, static_cast<long long>(pos_.epoch_iter));
     say(msg);
-    if (root_) std::fprintf(stderr, "%s\n", msg.c_str());
+    warn(msg);
     return kExitNonFinite;
   }
 
-  const Options& opt_;
+  const DataParallel dp_;  // the ranks (one when alone)
+  const Options opt_;      // the options, completed by the model (prepared)
   const TrainControl& ctl_;
-  const int world_, rank_;      // data parallel: how many ranks, and which this is (dist/comm.h)
-  const bool root_;             // rank 0: the one that prints and writes
   const int64_t global_batch_;  // --batch_size times the ranks: the samples of one step
   const std::unique_ptr<data::Dataset> dataset_;
   data::Loader loader_;
@@ -502,9 +332,9 @@ class TrainingRun {
   TrainPosition pos_;  // where the run is: updated by every iteration and at every epoch's end
   int first_epoch_;
   bool resume_mid_epoch_ = false;
-  std::vector<std::string> notes_;  // what the resume did, for the log
-  std::optional<Reporter> report_;
-  std::optional<Visualizer> visualizer_;
+  std::vector<std::string> notes_;        // what the resume did, for the log
+  std::optional<Reporter> report_;        // rank 0 only
+  std::optional<Visualizer> visualizer_;  // rank 0 only
   Clock::time_point iter_data_time_{};
   double t_data_ = 0;  // seconds waiting for data before the last printed iteration
   double rate_ = 0;    // samples per second, smoothed
@@ -519,36 +349,30 @@ int run_training(const Options& opt, const TrainControl& ctl) {
     return TrainingRun(opt, ctl).run();
   } catch (const std::exception& e) {
     // One rank's error ends every rank at once: the others would wait for it in a collective.
-    if (dist::size() > 1) {
-      std::fprintf(stderr, "error on %s: %s\n", dist::describe_rank().c_str(), e.what());
-      std::fflush(stderr);
-      dist::abort_job(1);
-    }
+    DataParallel().abort_on_error(e);
     throw;
   }
 }
 
-int training_main(int argc, char** argv, Parsed (*parse)(int, char**),
-                  const std::function<void(Options&)>& prepare) {
+int training_main(int argc, char** argv, const Program& program) {
   try {
-    dist::init(&argc, &argv);
+    DataParallel::init(&argc, &argv);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "error: %s\n", e.what());
     return 1;
   }
-  Parsed p = parse(argc, argv);
+  Parsed p = parse_args(argc, argv, program);
   if (p.exit_code) return *p.exit_code;
   try {
     const int gpus = static_cast<int>(gpu_id_list(p.opt).size());
     if (gpus > 1 && !kHaveCuda)
       throw Error("--gpu_ids " + p.opt.gpu_ids + ": this build has no CUDA backend");
     // before any rank starts: one clear error rather than one from every rank
-    if (gpus > 1 && dist::size() == 1 && !cuda_available())
+    if (gpus > 1 && !DataParallel::launched() && !cuda_available())
       throw Error("--gpu_ids " + p.opt.gpu_ids + ": no CUDA device is available on this machine");
-    if (const auto rc = dist::launch_ranks(argc, argv, gpus)) return *rc;
-    if (prepare) prepare(p.opt);
+    if (const auto rc = DataParallel::launch(argc, argv, gpus)) return *rc;
     const int rc = run_training(p.opt);
-    dist::finalize();
+    DataParallel::finalize();
     return rc;
   } catch (const std::exception& e) {
     std::fprintf(stderr, "error: %s\n", e.what());

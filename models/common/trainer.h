@@ -22,16 +22,16 @@ struct TrainControl {
   bool quiet = false;  // no progress output on stdout (files are written as usual)
 };
 
-// Trains the model --model names (create_model) per `opt`. Returns 0 when done (or stopped by `ctl`), 128 +
+// Trains the model --model names (create_model) per `opt`, after checking the options and letting
+// the model complete them (ModelSpec::prepare_training). Returns 0 when done (or stopped by `ctl`), 128 +
 // signal after SIGINT/SIGTERM (the step is finished and 'latest' saved first), kExitNonFinite on a NaN/Inf
 // loss. Throws cg::Error for bad options, data or checkpoints.
 int run_training(const Options& opt, const TrainControl& ctl = {});
 
-// The whole main of a training program (cyclegan_train, cgan_train): joins the ranks of an mpirun
-// or srun launch (dist::init), parses the command line with `parse`, starts a rank per GPU itself
-// for --gpu_ids 0,1,... (dist::launch_ranks), lets `prepare` complete the options, and trains.
-// An error is printed as "error: ..." and exits 1.
-int training_main(int argc, char** argv, Parsed (*parse)(int, char**),
-                  const std::function<void(Options&)>& prepare = {});
+// The whole main of a training program (cyclegan_train, a model's own such as cgan_train): joins
+// the ranks of an mpirun or srun launch, parses the command line of `program`, starts a rank per
+// GPU itself for --gpu_ids 0,1,..., and trains. An error is printed as "error: ..." and exits 1; a
+// usage error exits 2.
+int training_main(int argc, char** argv, const Program& program);
 
 }  // namespace cg::models

@@ -64,7 +64,8 @@ long visual_rank(const std::vector<std::string>& order, const std::string& label
 
 // The page's title: the model's paper name.
 std::string model_title(const std::string& name) {
-  return name == "cycle_gan" ? "CycleGAN" : name == "pix2pix" ? "pix2pix" : name;
+  const ModelSpec* spec = find_model(name);
+  return spec && !spec->title.empty() ? spec->title : name;
 }
 
 }  // namespace
@@ -212,9 +213,10 @@ void Visualizer::write_page() const {
     << " .meta{color:#666;font-size:13px}"
     << "</style></head><body>\n";
   h << "<h1>Experiment: " << html_escape(opt_.name) << "</h1>\n";
-  h << "<p class='meta'>" << html_escape(model_title(model_name_)) << " &middot; dataroot " << html_escape(opt_.dataroot) << " &middot; " << html_escape(opt_.netG)
-    << ", ngf " << opt_.ngf << ", " << html_escape(opt_.netD) << ", ndf " << opt_.ndf << ", "
-    << html_escape(opt_.gan_mode) << " &middot; preprocess " << html_escape(opt_.preprocess)
+  h << "<p class='meta'>" << html_escape(model_title(model_name_)) << " &middot; dataroot "
+    << html_escape(opt_.dataroot) << " &middot; " << html_escape(opt_.netG) << ", ngf " << opt_.ngf << ", "
+    << html_escape(opt_.netD) << ", ndf " << opt_.ndf << ", " << html_escape(opt_.gan_mode)
+    << " &middot; preprocess " << html_escape(opt_.preprocess)
     << (opt_.preprocess == "none"
             ? std::string()
             : " (load " + std::to_string(opt_.load_size) + ", crop " + std::to_string(opt_.crop_size) + ")")

@@ -47,7 +47,7 @@ std::vector<std::string> CycleGANModel::loss_names() const {
 }
 
 std::vector<std::string> CycleGANModel::visual_names() const {
-  const bool idt = is_train && opt.lambda_identity > 0;
+  const bool idt = is_train && opt.get<double>("lambda_identity") > 0;
   std::vector<std::string> v{"real_A", "fake_B", "rec_A"};
   if (idt) v.push_back("idt_B");
   v.insert(v.end(), {"real_B", "fake_A", "rec_B"});
@@ -94,7 +94,8 @@ void CycleGANModel::forward() {
 // would mix the two: it gets the official separate passes.)
 void CycleGANModel::forward_train() {
   need_input(real_A.defined() && real_B.defined(), "forward");
-  const bool pair = opt.lambda_identity > 0 && per_image_norm() && real_A.shape() == real_B.shape();
+  const bool pair =
+      opt.get<double>("lambda_identity") > 0 && per_image_norm() && real_A.shape() == real_B.shape();
   if (!pair) {
     forward();
     return;
@@ -111,7 +112,8 @@ void CycleGANModel::forward_train() {
 }
 
 void CycleGANModel::backward_G() {
-  const double lambda_idt = opt.lambda_identity, lambda_A = opt.lambda_A, lambda_B = opt.lambda_B;
+  const double lambda_idt = opt.get<double>("lambda_identity"), lambda_A = opt.get<double>("lambda_A"),
+               lambda_B = opt.get<double>("lambda_B");
   if (lambda_idt > 0) {
     // G_A should be the identity on images already in domain B (forward_train may have run it)
     if (!idt_A.defined()) idt_A = (*netG_A)(real_B);
@@ -183,8 +185,8 @@ void CycleGANModel::optimize_parameters() {
   real_A = step_.input(real_A);
   real_B = step_.input(real_B);
   step_.run([&](bool capturing) { g_part(capturing); }, {&optimizer("G")},
-            {&fake_A, &fake_B, &rec_A, &rec_B, &idt_A, &idt_B, &loss_G_A, &loss_cycle_A, &loss_idt_A, &loss_G_B,
-             &loss_cycle_B, &loss_idt_B, &loss_G});
+            {&fake_A, &fake_B, &rec_A, &rec_B, &idt_A, &idt_B, &loss_G_A, &loss_cycle_A, &loss_idt_A,
+             &loss_G_B, &loss_cycle_B, &loss_idt_B, &loss_G});
   // The pools draw on the host between the pieces, exactly as in the eager step.
   const Tensor pooled_B = step_.input(fake_B_pool.query(fake_B, pool_generator));
   const Tensor pooled_A = step_.input(fake_A_pool.query(fake_A, pool_generator));
@@ -196,9 +198,9 @@ void CycleGANModel::optimize_parameters() {
 }
 
 std::vector<std::pair<std::string, Tensor>> CycleGANModel::current_visuals() const {
-  const std::map<std::string, const Tensor*> all{{"real_A", &real_A}, {"fake_B", &fake_B}, {"rec_A", &rec_A},
-                                                 {"idt_B", &idt_B},   {"real_B", &real_B}, {"fake_A", &fake_A},
-                                                 {"rec_B", &rec_B},   {"idt_A", &idt_A}};
+  const std::map<std::string, const Tensor*> all{
+      {"real_A", &real_A}, {"fake_B", &fake_B}, {"rec_A", &rec_A}, {"idt_B", &idt_B},
+      {"real_B", &real_B}, {"fake_A", &fake_A}, {"rec_B", &rec_B}, {"idt_A", &idt_A}};
   std::vector<std::pair<std::string, Tensor>> v;
   for (const std::string& n : visual_names()) v.emplace_back(n, *all.at(n));
   return v;

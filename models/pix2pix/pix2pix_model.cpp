@@ -70,7 +70,7 @@ void Pix2PixModel::backward_G() {
   // G(A) should fool the discriminator, and be near B
   const Tensor pred_fake = (*netD)(cat1({real_A, fake_B}));
   loss_G_GAN = (*criterion_gan_)(pred_fake, true);
-  loss_G_L1 = l1_loss(fake_B, real_B) * opt.lambda_L1;
+  loss_G_L1 = l1_loss(fake_B, real_B) * opt.get<double>("lambda_L1");
   loss_G = loss_G_GAN + loss_G_L1;
   loss_G.backward();
 }

@@ -21,7 +21,7 @@ TestModel::TestModel(const Options& o, bool train) : Model(test_only(o, train), 
 }
 
 std::vector<std::pair<std::string, nn::Module*>> TestModel::networks() const {
-  return {{"G" + opt.model_suffix, netG.get()}};
+  return {{"G" + opt.get<std::string>("model_suffix"), netG.get()}};
 }
 
 void TestModel::set_input(const data::Batch& batch) {

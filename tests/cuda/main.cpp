@@ -4,15 +4,15 @@
 #include <cstdio>
 
 #include "../run_guard.h"
+#include "backend/device.h"
 #include "tensor/tensor.h"
-#include "cuda/kernels.h"
 
 int main(int argc, char** argv) {
   if (!cg::cuda_available()) {
     std::printf("SKIPPED: the CUDA tests need a GPU; this machine has %s\n",
-                cg::cuda::device_description().c_str());
+                cg::backend::gpu_description().c_str());
     return 77;
   }
-  std::printf("CUDA device: %s\n", cg::cuda::device_description().c_str());
+  std::printf("CUDA device: %s\n", cg::backend::gpu_description().c_str());
   return cg::test::run_tests(argc, argv);
 }

@@ -4,7 +4,6 @@
 #include <cmath>
 
 #include "../helpers.h"
-#include "cuda/kernels.h"
 #include "models/cgan/cgan_model.h"
 #include "ops/ops.h"
 
@@ -26,7 +25,8 @@ TEST_CASE("cuda embedding, linear and batch_norm1d match the cpu, gradients incl
                        doctest::Contains("out of range for 7 embeddings"), Error);
 
   set_cuda_allow_tf32(false);
-  const Tensor x = Tensor::randn({9, 5}, DType::F32, Device::CPU, &g), b = Tensor::randn({4}, DType::F32, Device::CPU, &g);
+  const Tensor x = Tensor::randn({9, 5}, DType::F32, Device::CPU, &g),
+               b = Tensor::randn({4}, DType::F32, Device::CPU, &g);
   const Tensor lw = Tensor::randn({4, 5}, DType::F32, Device::CPU, &g);
   Tensor xc = x.clone().set_requires_grad(), xg = x.to(Device::CUDA).set_requires_grad();
   Tensor lc = linear(xc, lw, b), lg = linear(xg, lw.to(Device::CUDA), b.to(Device::CUDA));
@@ -51,11 +51,12 @@ TEST_CASE("three CGAN iterations on cuda (TF32 off) give PyTorch's losses") {
   const auto fx = test::fixture("cgan_steps.safetensors");
   const auto& t = fx.tensors;
   Options o = default_options("cgan", true);
-  o.num_classes = 10;
-  o.z_dim = 8;
+  o.set("num_classes", 10);
+  o.set("z_dim", 8);
   o.device = "cuda";
   cgan::CGANModel m(o, true);
-  for (const auto& [name, net] : m.networks()) net->load_state_dict(test::with_prefix(t, "init." + name + "."));
+  for (const auto& [name, net] : m.networks())
+    net->load_state_dict(test::with_prefix(t, "init." + name + "."));
   const auto exact = t.at("f64.losses").to_vector<double>();
   for (int i = 0; i < 3; ++i) {
     const std::string s = std::to_string(i);

@@ -2,7 +2,7 @@
 #include <functional>
 
 #include "../helpers.h"
-#include "cuda/kernels.h"
+#include "backend/device.h"
 #include "ops/ops.h"
 
 using namespace cg;
@@ -82,8 +82,8 @@ TEST_CASE("the caching allocator reuses blocks: a repeated computation makes no 
     sum(tanh(x * 2.0)).backward();
   };
   step();
-  const uint64_t before = cuda::malloc_count();
+  const uint64_t before = backend::gpu_memory().mallocs;
   step();
   step();
-  CHECK(cuda::malloc_count() == before);
+  CHECK(backend::gpu_memory().mallocs == before);
 }

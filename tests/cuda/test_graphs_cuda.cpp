@@ -2,15 +2,15 @@
 // deterministic cuDNN engines, so that both runs compute the same sums in the same order), through
 // image-pool draws, changing inputs, a new input shape and a reloaded optimizer state.
 #include "../cyclegan_steps.h"
-#include "cuda/kernels.h"
+#include "backend/device.h"
 #include "ops/ops.h"
 
 using namespace cg;
 
 namespace {
 struct Deterministic {
-  Deterministic() { cuda::set_deterministic(true); }
-  ~Deterministic() { cuda::set_deterministic(false); }
+  Deterministic() { backend::set_deterministic(true); }
+  ~Deterministic() { backend::set_deterministic(false); }
 };
 
 std::unique_ptr<cyclegan::CycleGANModel> make_model(bool graphs) {

@@ -4,7 +4,7 @@
 #include <cmath>
 
 #include "../helpers.h"
-#include "cuda/kernels.h"
+#include "backend/device.h"
 #include "models/pix2pix/pix2pix_model.h"
 #include "ops/ops.h"
 
@@ -28,7 +28,8 @@ TEST_CASE("three pix2pix steps on cuda (TF32 off) agree with PyTorch's exact alg
   set_cuda_allow_tf32(false);
   const auto fx = test::fixture("pix2pix_steps.safetensors");
   Pix2PixModel m(small_pix2pix_cuda(), true);
-  for (auto& [name, net] : m.networks()) net->load_state_dict(test::with_prefix(fx.tensors, "init." + name + "."));
+  for (auto& [name, net] : m.networks())
+    net->load_state_dict(test::with_prefix(fx.tensors, "init." + name + "."));
   m.set_input(fx.tensors.at("real_A"), fx.tensors.at("real_B"));
   const auto exact = fx.tensors.at("f64.losses").to_vector<double>();
   for (int step = 0; step < 3; ++step) {
@@ -51,7 +52,7 @@ TEST_CASE("three pix2pix steps on cuda (TF32 off) agree with PyTorch's exact alg
 }
 
 TEST_CASE("a pix2pix step replayed from one CUDA graph equals the eager step bit for bit") {
-  cuda::set_deterministic(true);
+  backend::set_deterministic(true);
   Options o = small_pix2pix_cuda();
   Pix2PixModel eager(o, true), graphed(o, true);
   eager.set_cuda_graphs(false);
@@ -70,7 +71,8 @@ TEST_CASE("a pix2pix step replayed from one CUDA graph equals the eager step bit
     const auto le = eager.current_losses(), lg = graphed.current_losses();
     for (size_t k = 0; k < le.size(); ++k) CHECK(le[k].second == lg[k].second);
     for (size_t n = 0; n < eager.networks().size(); ++n) {
-      const auto se = eager.networks()[n].second->state_dict(), sg = graphed.networks()[n].second->state_dict();
+      const auto se = eager.networks()[n].second->state_dict(),
+                 sg = graphed.networks()[n].second->state_dict();
       for (const auto& [key, t] : se) {
         CAPTURE(key);
         CHECK_CLOSE(t, sg.at(key), 0.0, 0.0);  // parameters and running statistics
@@ -80,5 +82,5 @@ TEST_CASE("a pix2pix step replayed from one CUDA graph equals the eager step bit
   }
   CHECK(eager.graph_replays() == 0);
   CHECK(graphed.graph_replays() == 3);  // step 1 eager, step 2 captured, 3-5 replayed
-  cuda::set_deterministic(false);
+  backend::set_deterministic(false);
 }

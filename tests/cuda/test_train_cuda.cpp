@@ -4,7 +4,7 @@
 #include <filesystem>
 
 #include "../helpers.h"
-#include "cuda/kernels.h"
+#include "backend/device.h"
 #include "models/common/checkpoint.h"
 #include "models/common/cli.h"
 #include "models/common/tester.h"
@@ -18,7 +18,7 @@ using namespace cg::cyclegan;
 
 TEST_CASE("a short cuda training run writes its checkpoints and they translate images") {
   const std::string dir = test::scratch("cuda_train");
-  Options o;
+  Options o = default_options("cycle_gan", true);
   o.dataroot = test::make_dataset(dir + "/data", 4, 3, 36, 36, 21);
   o.checkpoints_dir = dir + "/ckpt";
   o.results_dir = dir + "/results";
@@ -60,7 +60,7 @@ TEST_CASE("a short cuda training run writes its checkpoints and they translate i
 TEST_CASE("a warm cuda training step makes no cudaMalloc, eager or from graphs") {
   for (bool graphs : {false, true}) {
     CAPTURE(graphs);
-    Options o;
+    Options o = default_options("cycle_gan", true);
     o.ngf = o.ndf = 16;
     o.netG = "resnet_2blocks";
     o.pool_size = 1;  // the pool keeps a different image alive from step to step
@@ -71,10 +71,10 @@ TEST_CASE("a warm cuda training step makes no cudaMalloc, eager or from graphs")
     model.set_input(Tensor::rand({1, 3, 64, 64}, DType::F32, Device::CPU, &g),
                     Tensor::rand({1, 3, 64, 64}, DType::F32, Device::CPU, &g));
     for (int i = 0; i < 3; ++i) model.optimize_parameters();  // cuDNN plans, Adam states, the pools
-    const uint64_t before = cuda::malloc_count();
+    const uint64_t before = backend::gpu_memory().mallocs;
     for (int i = 0; i < 6; ++i) model.optimize_parameters();
-    cuda::synchronize();
-    CHECK(cuda::malloc_count() == before);
+    backend::synchronize(Device::CUDA);
+    CHECK(backend::gpu_memory().mallocs == before);
     CHECK(model.graph_replays() == (graphs ? 7 : 0));
   }
 }
@@ -88,7 +88,7 @@ TEST_CASE("--gpu_ids picks the GPU of a single-process program - and a GPU that 
     return p.opt;
   };
   CHECK_NOTHROW(select_gpu(on("0")));
-  const std::string past = std::to_string(cuda::device_count());  // one past the last
+  const std::string past = std::to_string(backend::gpu_count());  // one past the last
   const std::string expected = "--gpu_ids names GPU " + past + ", but this machine has";
   CHECK_THROWS_WITH_AS(select_gpu(on(past)), doctest::Contains(expected.c_str()), Error);
   select_gpu(on("0"));  // back on GPU 0 for the tests that follow

@@ -1,4 +1,4 @@
-#include "dist/launch.h"
+#include "distributed/launch.h"
 
 #include <sys/wait.h>
 #include <unistd.h>
@@ -10,9 +10,9 @@
 #include <filesystem>
 
 #include "backend/types.h"
-#include "dist/comm.h"
+#include "backend/comm.h"
 
-namespace cg::dist {
+namespace cg::distributed {
 
 namespace {
 std::string find_on_path(const std::string& name) {
@@ -48,8 +48,8 @@ std::vector<std::string> launch_command(const std::string& program, int argc, ch
 }
 
 std::optional<int> launch_ranks(int argc, char** argv, int ranks) {
-  if (ranks <= 1 || launched_size() > 1) return std::nullopt;
-  if (!have_mpi())
+  if (ranks <= 1 || comm::launched_size() > 1) return std::nullopt;
+  if (!comm::have_mpi())
     throw Error("--gpu_ids names " + std::to_string(ranks) +
                 " GPUs, one rank each, but this build has no MPI (install libopenmpi-dev and rebuild)");
   std::error_code ec;
@@ -86,4 +86,4 @@ std::optional<int> launch_ranks(int argc, char** argv, int ranks) {
   return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
 
-}  // namespace cg::dist
+}  // namespace cg::distributed

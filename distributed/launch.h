@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-namespace cg::dist {
+namespace cg::distributed {
 
 // The command that runs `ranks` copies of this program with its arguments: mpirun -np N
 // --bind-to none <program> <argv[1..]>. Throws when there is no mpirun on PATH.
@@ -18,4 +18,4 @@ std::vector<std::string> launch_command(const std::string& program, int argc, ch
 // trains in this process. Throws naming what is missing (MPI in this build, mpirun).
 std::optional<int> launch_ranks(int argc, char** argv, int ranks);
 
-}  // namespace cg::dist
+}  // namespace cg::distributed

@@ -1,0 +1,8 @@
+// The CycleGAN model's declaration to the harness (models/common/model_spec.h).
+#pragma once
+
+#include "models/common/model_spec.h"
+
+namespace cg::cyclegan {
+const models::ModelSpec& spec();
+}  // namespace cg::cyclegan
