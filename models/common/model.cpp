@@ -5,6 +5,7 @@
 
 #include "backend/device.h"
 #include "models/common/cli.h"
+#include "ops/conv.h"  // Bf16Autocast
 #include "ops/ops.h"
 
 namespace cg::models {
@@ -117,6 +118,37 @@ double Model::lr() const {
 
 void Model::save_state(std::map<std::string, Tensor>&, nlohmann::json&) const {}
 void Model::load_state(const safetensors::Contents&, const nlohmann::json&) {}
+
+void Model::run_step(const std::vector<Tensor*>& inputs, const std::vector<StepPiece>& pieces) {
+  if (!is_train) throw Error("optimize_parameters on a model built for testing");
+  std::vector<Shape> shapes;
+  for (const Tensor* t : inputs) {
+    need_input(t->defined(), "optimize_parameters");
+    shapes.push_back(t->shape());
+  }
+  const Bf16Autocast amp(opt.amp);
+  std::vector<Tensor> given;  // the inputs as set_input left them
+  for (Tensor* t : inputs) given.push_back(*t);
+  step_.begin(shapes, fingerprint());
+  for (Tensor* t : inputs) *t = step_.input(*t);
+  for (const StepPiece& p : pieces) {
+    if (p.before) p.before();
+    step_.run(
+        [&](bool capturing) {
+          capturing_ = capturing;
+          p.body();
+          capturing_ = false;
+        },
+        p.optimizers, p.written);
+  }
+  step_.end();
+  for (size_t i = 0; i < inputs.size(); ++i)
+    *inputs[i] = given[i];  // the visuals show the input, not the step's copy
+}
+
+void Model::update(nn::Adam& o) const { nn::CapturedStep::update(o, capturing_); }
+
+Tensor Model::stage(const Tensor& t) { return step_.input(t); }
 
 std::vector<const void*> Model::fingerprint() const {
   std::vector<const void*> f;

@@ -5,6 +5,7 @@
 // interface alone.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <nlohmann/json_fwd.hpp>
 #include <string>
@@ -38,7 +39,7 @@ class Model {
   Model& operator=(const Model&) = delete;
 
   // ---- what the model is (the official names and orders) ----
-  virtual std::string name() const = 0;                     // its --model: "cycle_gan", "pix2pix", ...
+  virtual std::string name() const = 0;                     // its --model (its ModelSpec's name)
   virtual std::vector<std::string> loss_names() const = 0;  // loss_names
   // visual_names: every name current_visuals can return, in its order
   virtual std::vector<std::string> visual_names() const = 0;
@@ -100,6 +101,27 @@ class Model {
   // The step's losses, in loss_names' order, into one device tensor, and their health (call it
   // inside the step: it stays on the device).
   void record_losses(const std::vector<Tensor>& losses);
+  // ---- the training step, as the official optimize_parameters, captured by the harness ----
+  // One piece of a step: `body` is the official code (forward, backward, optimizer updates through
+  // update()); `optimizers` those it updates; `written` the members it assigns (what a replay
+  // points them back at); `before`, host work before the piece that is never captured (the image
+  // pool's draws), whose results the piece reads through stage().
+  struct StepPiece {
+    std::function<void()> body;
+    std::vector<nn::Adam*> optimizers;
+    std::vector<Tensor*> written;
+    std::function<void()> before = {};
+  };
+  // Runs one training step made of `pieces` on the model's `inputs` (the batch's tensors, which the
+  // pieces read): eagerly the first time a shape is seen, then on cuda captured as one CUDA graph
+  // per piece and replayed (nn/captured_step.h), on the CPU always eagerly. Under --amp the
+  // convolutions run in bfloat16. The inputs are left as they were (the visuals show them).
+  void run_step(const std::vector<Tensor*>& inputs, const std::vector<StepPiece>& pieces);
+  // Inside a piece: the optimizer's update (queued while the piece is being captured).
+  void update(nn::Adam& optimizer) const;
+  // Inside a piece's `before`: `t` as the piece will read it (copied into a fixed buffer when the
+  // piece is captured or replayed).
+  Tensor stage(const Tensor& t);
   // Every address a captured step bakes in: the parameters of every network and the optimizers'
   // moments.
   std::vector<const void*> fingerprint() const;
@@ -107,6 +129,7 @@ class Model {
   void need_input(bool ok, const char* what) const;
 
   nn::CapturedStep step_;
+  bool capturing_ = false;  // a piece is being captured (run_step)
   std::vector<std::string> image_paths_;
   Tensor loss_values_;  // (number of losses): the last step's, written by record_losses
 

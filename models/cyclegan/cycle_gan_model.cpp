@@ -151,7 +151,7 @@ Tensor CycleGANModel::backward_D_basic(nn::Module& netD, const Tensor& real, con
   return loss_D;
 }
 
-void CycleGANModel::g_part(bool capturing) {
+void CycleGANModel::g_part() {
   idt_A = idt_B = Tensor();
   forward_train();
   // G step: the discriminators are frozen, so their weights get no gradients from loss_G.
@@ -160,41 +160,36 @@ void CycleGANModel::g_part(bool capturing) {
   nn::Adam& optimizer_G = optimizer("G");
   optimizer_G.zero_grad();
   backward_G();
-  nn::CapturedStep::update(optimizer_G, capturing);
+  update(optimizer_G);
   netD_A->set_requires_grad(true);
   netD_B->set_requires_grad(true);
 }
 
-void CycleGANModel::d_part(const Tensor& pooled_B, const Tensor& pooled_A, bool capturing) {
+void CycleGANModel::d_part() {
   nn::Adam& optimizer_D = optimizer("D");
   optimizer_D.zero_grad();
-  loss_D_A = backward_D_basic(*netD_A, real_B, pooled_B);
-  loss_D_B = backward_D_basic(*netD_B, real_A, pooled_A);
-  nn::CapturedStep::update(optimizer_D, capturing);
+  loss_D_A = backward_D_basic(*netD_A, real_B, pooled_B_);
+  loss_D_B = backward_D_basic(*netD_B, real_A, pooled_A_);
+  update(optimizer_D);
   record_losses({loss_D_A, loss_G_A, loss_cycle_A, loss_idt_A, loss_D_B, loss_G_B, loss_cycle_B, loss_idt_B});
 }
 
-// Two pieces (generators, then discriminators), with the image pools' host-side draws between
-// them; captured and replayed on cuda (nn/captured_step.h), eager elsewhere.
+// The official optimize_parameters in two pieces of the harness's step (run_step): the
+// generators', then the discriminators' on pooled fakes. The pools draw on the host between them
+// (never inside a captured graph), exactly as in the eager step.
 void CycleGANModel::optimize_parameters() {
-  if (!is_train) throw Error("optimize_parameters on a model built for testing");
-  need_input(real_A.defined() && real_B.defined(), "optimize_parameters");
-  const Bf16Autocast amp(opt.amp);
-  const Tensor input_A = real_A, input_B = real_B;
-  step_.begin({real_A.shape(), real_B.shape()}, fingerprint());
-  real_A = step_.input(real_A);
-  real_B = step_.input(real_B);
-  step_.run([&](bool capturing) { g_part(capturing); }, {&optimizer("G")},
-            {&fake_A, &fake_B, &rec_A, &rec_B, &idt_A, &idt_B, &loss_G_A, &loss_cycle_A, &loss_idt_A,
-             &loss_G_B, &loss_cycle_B, &loss_idt_B, &loss_G});
-  // The pools draw on the host between the pieces, exactly as in the eager step.
-  const Tensor pooled_B = step_.input(fake_B_pool.query(fake_B, pool_generator));
-  const Tensor pooled_A = step_.input(fake_A_pool.query(fake_A, pool_generator));
-  step_.run([&](bool capturing) { d_part(pooled_B, pooled_A, capturing); }, {&optimizer("D")},
-            {&loss_D_A, &loss_D_B, &loss_values_});
-  step_.end();
-  real_A = input_A;  // the visuals show the input, not the step's copy of it
-  real_B = input_B;
+  run_step({&real_A, &real_B}, {{[&] { g_part(); },
+                                 {&optimizer("G")},
+                                 {&fake_A, &fake_B, &rec_A, &rec_B, &idt_A, &idt_B, &loss_G_A, &loss_cycle_A,
+                                  &loss_idt_A, &loss_G_B, &loss_cycle_B, &loss_idt_B, &loss_G}},
+                                {[&] { d_part(); },
+                                 {&optimizer("D")},
+                                 {&loss_D_A, &loss_D_B, &loss_values_},
+                                 [&] {
+                                   pooled_B_ = stage(fake_B_pool.query(fake_B, pool_generator));
+                                   pooled_A_ = stage(fake_A_pool.query(fake_A, pool_generator));
+                                 }}});
+  pooled_A_ = pooled_B_ = Tensor();
 }
 
 std::vector<std::pair<std::string, Tensor>> CycleGANModel::current_visuals() const {

@@ -61,8 +61,9 @@ class CycleGANModel : public models::Model {
   void forward_train();  // forward, with each generator's two independent passes as one batch
   void backward_G();
   Tensor backward_D_basic(nn::Module& netD, const Tensor& real, const Tensor& fake);
-  void g_part(bool capturing);  // forward, backward_G and the generators' Adam step
-  void d_part(const Tensor& pooled_B, const Tensor& pooled_A, bool capturing);  // both discriminators
+  void g_part();                // forward, backward_G and the generators' Adam step
+  void d_part();                // both discriminators, on pooled_B_ and pooled_A_
+  Tensor pooled_A_, pooled_B_;  // the pools' answers for this step's discriminator piece
   std::unique_ptr<models::GANLoss> criterion_gan_;
 };
 

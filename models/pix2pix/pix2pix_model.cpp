@@ -75,33 +75,25 @@ void Pix2PixModel::backward_G() {
   loss_G.backward();
 }
 
-void Pix2PixModel::step(bool capturing) {
-  forward();
-  nn::Adam &optimizer_D = optimizer("D"), &optimizer_G = optimizer("G");
-  netD->set_requires_grad(true);
-  optimizer_D.zero_grad();
-  backward_D();
-  nn::CapturedStep::update(optimizer_D, capturing);
-  netD->set_requires_grad(false);  // D takes no gradients from the G step
-  optimizer_G.zero_grad();
-  backward_G();
-  nn::CapturedStep::update(optimizer_G, capturing);
-  record_losses({loss_G_GAN, loss_G_L1, loss_D_real, loss_D_fake});
-}
-
+// The official optimize_parameters, one piece of the harness's step (run_step).
 void Pix2PixModel::optimize_parameters() {
-  if (!is_train) throw Error("optimize_parameters on a model built for testing");
-  need_input(real_A.defined() && real_B.defined(), "optimize_parameters");
-  const Bf16Autocast amp(opt.amp);
-  const Tensor input_A = real_A, input_B = real_B;
-  step_.begin({real_A.shape(), real_B.shape()}, fingerprint());
-  real_A = step_.input(real_A);
-  real_B = step_.input(real_B);
-  step_.run([&](bool capturing) { step(capturing); }, {&optimizer("D"), &optimizer("G")},
-            {&fake_B, &loss_D_fake, &loss_D_real, &loss_D, &loss_G_GAN, &loss_G_L1, &loss_G, &loss_values_});
-  step_.end();
-  real_A = input_A;  // the visuals show the input, not the step's copy of it
-  real_B = input_B;
+  nn::Adam &optimizer_D = optimizer("D"), &optimizer_G = optimizer("G");
+  run_step(
+      {&real_A, &real_B},
+      {{[&] {
+          forward();
+          netD->set_requires_grad(true);
+          optimizer_D.zero_grad();
+          backward_D();
+          update(optimizer_D);
+          netD->set_requires_grad(false);  // D takes no gradients from the G step
+          optimizer_G.zero_grad();
+          backward_G();
+          update(optimizer_G);
+          record_losses({loss_G_GAN, loss_G_L1, loss_D_real, loss_D_fake});
+        },
+        {&optimizer_D, &optimizer_G},
+        {&fake_B, &loss_D_fake, &loss_D_real, &loss_D, &loss_G_GAN, &loss_G_L1, &loss_G, &loss_values_}}});
 }
 
 std::vector<std::pair<std::string, Tensor>> Pix2PixModel::current_visuals() const {

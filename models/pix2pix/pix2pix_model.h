@@ -46,7 +46,6 @@ class Pix2PixModel : public models::Model {
  private:
   void backward_D();
   void backward_G();
-  void step(bool capturing);  // the whole training step
   std::unique_ptr<models::GANLoss> criterion_gan_;
 };
 
