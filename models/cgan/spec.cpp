@@ -82,7 +82,7 @@ const ModelSpec& spec() {
       o.display_freq = o.update_html_freq = o.save_latest_freq = freq * o.batch_size;
       o.print_freq = std::min(100, freq) * o.batch_size;
     };
-    m.validate = [](const Options& o, bool is_train, const Need& need) {
+    m.validate = [](const Options& o, bool is_train, const OptionCheck& need) {
       if (is_train) {
         const int n_iters = o.get<int>("n_iters"), z_dim = o.get<int>("z_dim"),
                   freq = o.get<int>("sample_freq");

@@ -32,6 +32,11 @@ void register_model(const ModelSpec& spec) {
   registry().push_back(&spec);
 }
 
+void unregister_model(const std::string& name) {
+  auto& r = registry();
+  r.erase(std::remove_if(r.begin(), r.end(), [&](const ModelSpec* s) { return s->name == name; }), r.end());
+}
+
 const ModelSpec* find_model(const std::string& name) {
   for (const ModelSpec* s : registry())
     if (s->name == name) return s;

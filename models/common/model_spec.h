@@ -20,7 +20,7 @@ namespace cg::models {
 class Model;
 
 // The options' checks: `need(ok, message)` throws cg::Error(message) when !ok.
-using Need = std::function<void(bool ok, const std::string& message)>;
+using OptionCheck = std::function<void(bool ok, const std::string& message)>;
 
 // The last value given on the command line for a flag (for defaults that depend on another flag,
 // as the official parse_known_args before set_defaults); nothing when not given.
@@ -54,7 +54,7 @@ struct ModelSpec {
   // After the command line was read (e.g. counts given in the model's units made the harness's).
   std::function<void(Options&, bool is_train)> after_parse;
   // Its own checks (the harness checks the flags it owns); messages name the flag.
-  std::function<void(const Options&, bool is_train, const Need& need)> validate;
+  std::function<void(const Options&, bool is_train, const OptionCheck& need)> validate;
   // After the checks, before the model is built for training (e.g. the classes of the data).
   std::function<void(Options&)> prepare_training;
   // The networks its checkpoints hold (<label>_net_<name>), without building the model.
@@ -73,8 +73,11 @@ struct ModelSpec {
 
 // Every model, in registration order.
 const std::vector<const ModelSpec*>& registered_models();
-// Adds a model (a test's); an error when its name is taken. The spec must outlive its use.
+// Adds a model (a test's, a plugin's); an error when its name is taken. The spec must outlive its
+// registration.
 void register_model(const ModelSpec& spec);
+// Takes it out again (nothing when there is no such model).
+void unregister_model(const std::string& name);
 // The model of that --model name, or nullptr.
 const ModelSpec* find_model(const std::string& name);
 // The model of that --model name; an error naming the known ones otherwise.

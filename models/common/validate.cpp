@@ -13,7 +13,7 @@ namespace cg::models {
 // The harness checks the flags the program takes (a model's own program takes few), then the
 // model checks its own.
 void validate_options(const Options& o, bool is_train) {
-  const Need need = [](bool ok, const std::string& msg) {
+  const OptionCheck need = [](bool ok, const std::string& msg) {
     if (!ok) throw Error(msg);
   };
   const Program& program = program_of(o, is_train);

@@ -28,7 +28,7 @@ const ModelSpec& spec() {
          "weight of the identity loss, relative to lambda_A/B (0 disables it)"},
     };
     m.defaults = [](Options& o, bool, const GivenFlag&) { o.no_dropout = true; };
-    m.validate = [](const Options& o, bool is_train, const Need& need) {
+    m.validate = [](const Options& o, bool is_train, const OptionCheck& need) {
       if (!is_train) return;
       const double a = o.get<double>("lambda_A"), b = o.get<double>("lambda_B"),
                    idt = o.get<double>("lambda_identity");

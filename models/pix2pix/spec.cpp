@@ -31,7 +31,7 @@ const ModelSpec& spec() {
         o.gan_mode = "vanilla";
       }
     };
-    m.validate = [](const Options& o, bool is_train, const Need& need) {
+    m.validate = [](const Options& o, bool is_train, const OptionCheck& need) {
       if (!is_train) return;
       const double l1 = o.get<double>("lambda_L1");
       need(l1 >= 0 && std::isfinite(l1), "--lambda_L1 must be >= 0");
