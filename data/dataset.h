@@ -1,21 +1,18 @@
-// The official datasets (unaligned, aligned, single) and their preprocessing, and a background
-// loader that delivers batches of any of them in a fixed order.
+// The official datasets (unaligned, aligned, single): which files, which sample is which, and the
+// folder walk that finds images. Their preprocessing is data/transforms.h; the background loader
+// that batches them, data/loader.h.
 //
-// Randomness: every random choice for a sample (which B image, crop offsets, flips) is drawn from a
-// generator seeded by (seed, epoch, position in the epoch), and the epoch's order from one seeded
-// by (seed, epoch). Which loader thread decodes a sample, and when, therefore changes nothing, and
-// a run resumed at (epoch, position) sees exactly the samples an uninterrupted run would.
+// Randomness: every random choice for a sample (which B image, crop offsets, flips) is drawn from the
+// generator the loader hands to get(), seeded by (seed, epoch, position in the epoch).
 #pragma once
 
-#include <condition_variable>
 #include <cstdint>
 #include <exception>
-#include <mutex>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "data/image.h"
+#include "data/transforms.h"
 #include "tensor/tensor.h"
 
 namespace cg::data {
@@ -26,34 +23,6 @@ bool has_image_extension(const std::string& name);
 // if it is missing or holds no images, and naming the first file in a format we cannot decode
 // (bmp, ppm, tif: the official accepts them; convert them to PNG).
 std::vector<std::string> find_images(const std::string& dir, int64_t max_size);
-
-struct Preprocess {
-  std::string mode = "resize_and_crop";  // resize_and_crop | crop | scale_width | scale_width_and_crop | none
-  int load_size = 286, crop_size = 256;
-  bool flip = true;
-  int channels = 3;
-  int64_t max_pixels = kMaxPixels;  // larger images are refused before decoding (read_image)
-};
-void validate(const Preprocess& p);  // throws on an unknown mode or non-positive sizes
-
-// The random part of one transform (the official get_params): where the crop starts, and whether
-// the image is flipped. The aligned dataset draws it once for both halves of a pair.
-struct TransformParams {
-  int left = 0, top = 0;
-  bool flip = false;
-};
-// Draws from `gen` what the transform of an image of width x height needs: the crop's top and
-// left (only when the resized image is larger than the crop, as torchvision's RandomCrop), then
-// the flip (only when p.flip).
-TransformParams draw_params(int width, int height, const Preprocess& p, Generator& gen);
-// The official get_transform on one image with the given parameters: (C, H, W) float32 in [-1, 1].
-// Throws naming `path` when the image is smaller than the crop after resizing.
-Tensor transform(const Image& img, const Preprocess& p, const TransformParams& params,
-                 const std::string& path);
-// The same with the parameters drawn from `gen`.
-Tensor transform(const Image& img, const Preprocess& p, Generator& gen, const std::string& path);
-// The output (width, height) for an input of the given size, when it does not depend on randomness.
-std::pair<int, int> transformed_size(int width, int height, const Preprocess& p);
 
 // One sample of a dataset: A and B as (C, H, W) (B undefined for a single dataset) and the files
 // they come from (the same AB file twice for an aligned dataset); a class-folder dataset's class
@@ -148,75 +117,6 @@ class SingleDataset : public Dataset {
   Options opt_;
   Preprocess pre_;
   std::vector<std::string> paths_;
-};
-
-// A batch: (N, C, H, W) tensors (B undefined for a single dataset) and the files of each sample;
-// `label` (N) the class numbers as float32 whole numbers, when the samples have them.
-struct Batch {
-  Tensor A, B;
-  std::vector<std::string> A_paths, B_paths;
-  Tensor label;
-};
-
-// Decodes samples on `threads` background threads, up to a few batches ahead, and hands out
-// batches in order.
-//
-// Data parallel (world > 1 ranks, as PyTorch's DistributedSampler): the epoch's order is one
-// permutation shared by every rank (it depends on the seed and the epoch only); the part left
-// after `skip` is padded by wrapping around to a multiple of world, and rank r takes its positions
-// skip + r, skip + r + world, ... Every rank so gets the same number of samples and batches, and a
-// sample's random choices come from its global position, so `world` ranks with batch b see exactly
-// the samples of one process with batch world x b, crops and flips included.
-class Loader {
- public:
-  using Batch = data::Batch;
-  Loader(const Dataset& ds, int batch_size, bool shuffle, int threads, uint64_t seed,
-         int64_t max_dataset_size = INT64_MAX, int rank = 0, int world = 1);
-  ~Loader();
-  Loader(const Loader&) = delete;
-  Loader& operator=(const Loader&) = delete;
-
-  // Samples per epoch over all ranks: the dataset's length, cut (in whole batches of the global
-  // batch, world x batch_size) at max_dataset_size as the official loader does.
-  int64_t samples_per_epoch() const { return epoch_len_; }
-  // Starts an epoch, skipping its first `skip` positions (a resumed run: the samples every rank
-  // together trained on).
-  void start_epoch(int epoch, int64_t skip);
-  // This rank's samples in the epoch started last (after its skip).
-  int64_t rank_samples() const { return end_; }
-  // The next batch of the epoch; false when the epoch is done. A sample that could not be read is
-  // thrown as a LoadError; the batch it belongs to is dropped, and the next call goes on after it.
-  bool next(Batch& out);
-
- private:
-  void worker();
-  void stop_workers();
-  struct Slot {
-    bool ready = false;
-    Sample sample;
-    std::exception_ptr error;
-    std::string file;  // the sample's, when reading it failed
-  };
-  const Dataset& ds_;
-  int batch_size_;
-  bool shuffle_;
-  int threads_;
-  uint64_t seed_;
-  int64_t epoch_len_;
-  int rank_, world_;
-
-  std::mutex mu_;
-  std::condition_variable cv_;
-  std::vector<std::thread> workers_;
-  bool stopping_ = false;
-  int epoch_ = 0;
-  uint64_t generation_ = 0;      // bumped by start_epoch: workers drop stale work
-  std::vector<int64_t> order_;   // the epoch's sample indices by global position, padded
-  int64_t skip_ = 0;             // the global positions before this rank's first
-  int64_t end_ = 0;              // this rank's samples: j in [0, end_) is global skip_ + rank + j * world
-  int64_t next_to_claim_ = 0;    // next j a worker takes
-  int64_t next_to_deliver_ = 0;  // next j the consumer takes
-  std::vector<Slot> ring_;       // j lives in ring_[j % ring_.size()]
 };
 
 }  // namespace cg::data

@@ -11,6 +11,7 @@
 
 #include "data/combine.h"
 #include "data/dataset.h"
+#include "data/loader.h"
 #include "helpers.h"
 
 using namespace cg;
@@ -237,7 +238,8 @@ Image coordinate_pair(int half_width, int height) {
 }
 }  // namespace
 
-TEST_CASE("the aligned dataset splits AB images: A the left half - B the right - one crop and flip for both") {
+TEST_CASE(
+    "the aligned dataset splits AB images: A the left half - B the right - one crop and flip for both") {
   const std::string root = scratch("aligned_split");
   std::filesystem::create_directories(root + "/train");
   write_png(root + "/train/0.png", coordinate_pair(40, 36));
@@ -274,7 +276,8 @@ TEST_CASE("the aligned dataset splits AB images: A the left half - B the right -
   CHECK_MESSAGE(plausible(flipped, n, 0.5), flipped);
 }
 
-TEST_CASE("aligned: gray per side as the official - BtoA swaps which side is the input - --max_dataset_size") {
+TEST_CASE(
+    "aligned: gray per side as the official - BtoA swaps which side is the input - --max_dataset_size") {
   const std::string root = scratch("aligned_channels");
   std::filesystem::create_directories(root + "/test");
   for (int i = 0; i < 3; ++i) write_png(root + "/test/" + std::to_string(i) + ".png", coordinate_pair(16, 8));
@@ -310,20 +313,23 @@ TEST_CASE("aligned: an odd-width AB image - or halves smaller than the crop - is
   o.preprocess = {"crop", 286, 32, false, 3};
   const AlignedDataset ds(o);
   Generator g(2);
-  CHECK_THROWS_WITH_AS(ds.get(0, g), doctest::Contains(("AB image '" + root + "/train/odd.png' is 33x16").c_str()), Error);
+  CHECK_THROWS_WITH_AS(ds.get(0, g),
+                       doctest::Contains(("AB image '" + root + "/train/odd.png' is 33x16").c_str()), Error);
   CHECK_THROWS_WITH_AS(ds.get(0, g), doctest::Contains("the width must be even"), Error);
-  CHECK_THROWS_WITH_AS(ds.get(1, g),
-                       doctest::Contains(("AB image '" + root +
-                                          "/train/small.png' (40x16) has halves of 20x16, smaller than --crop_size 32")
-                                             .c_str()),
-                       Error);
+  CHECK_THROWS_WITH_AS(
+      ds.get(1, g),
+      doctest::Contains(
+          ("AB image '" + root + "/train/small.png' (40x16) has halves of 20x16, smaller than --crop_size 32")
+              .c_str()),
+      Error);
   o.preprocess = {"scale_width_and_crop", 40, 32, false, 3};  // 20x16 -> 40x32: no longer smaller
   CHECK(AlignedDataset(o).get(1, g).A.shape() == Shape{3, 32, 32});
   o.preprocess = {"scale_width_and_crop", 24, 32, false, 3};  // 20x16 -> 24x32
-  CHECK_THROWS_WITH_AS(AlignedDataset(o).get(1, g),
-                       doctest::Contains("has halves of 20x16 (24x32 after --preprocess scale_width_and_crop), "
-                                         "smaller than --crop_size 32"),
-                       Error);
+  CHECK_THROWS_WITH_AS(
+      AlignedDataset(o).get(1, g),
+      doctest::Contains("has halves of 20x16 (24x32 after --preprocess scale_width_and_crop), "
+                        "smaller than --crop_size 32"),
+      Error);
   // the loader names the failing file, drops its batch and goes on
   o.preprocess = {"crop", 286, 16, false, 3};
   const AlignedDataset two(o);
@@ -358,7 +364,7 @@ TEST_CASE("combine_A_and_B: N_A with N_B (--use_AB) into N.png - A left - B righ
   write_png(root + "/B/0_B.png", filled(8, 4, 200, 210, 220));
   write_png(root + "/A/1_A.png", filled(8, 4, 1, 2, 3));
   write_png(root + "/B/1_B.png", coordinates(8, 4));
-  write_png(root + "/A/2_A.png", filled(8, 4, 5, 5, 5));  // no 2_B
+  write_png(root + "/A/2_A.png", filled(8, 4, 5, 5, 5));    // no 2_B
   write_png(root + "/A/notes.png", filled(8, 4, 5, 5, 5));  // not an _A file: ignored with --use_AB
   CombineOptions o{root + "/A", root + "/B", root + "/AB", 1000000, true, false};
   const CombineResult r = combine_A_and_B(o);
@@ -373,7 +379,8 @@ TEST_CASE("combine_A_and_B: N_A with N_B (--use_AB) into N.png - A left - B righ
   const Image b = coordinates(8, 4);
   for (int y = 0; y < 4; ++y) {
     CHECK(std::vector<uint8_t>(ab.row(y), ab.row(y) + 3) == std::vector<uint8_t>{1, 2, 3});
-    CHECK(std::vector<uint8_t>(ab.row(y) + 24, ab.row(y) + 48) == std::vector<uint8_t>(b.row(y), b.row(y) + 24));
+    CHECK(std::vector<uint8_t>(ab.row(y) + 24, ab.row(y) + 48) ==
+          std::vector<uint8_t>(b.row(y), b.row(y) + 24));
   }
   CHECK(read_image(root + "/AB/0.png", 3).pixels[24] == 200);
   CHECK_FALSE(std::filesystem::exists(root + "/AB/2.png"));
@@ -393,7 +400,9 @@ TEST_CASE("combine_A_and_B: N_A with N_B (--use_AB) into N.png - A left - B righ
   CHECK_FALSE(std::filesystem::exists(root + "/AB1/1.png"));
 }
 
-TEST_CASE("combine_A_and_B: splits as the official (train - test subfolders) - by name - by number - clear errors") {
+TEST_CASE(
+    "combine_A_and_B: splits as the official (train - test subfolders) - by name - by number - clear "
+    "errors") {
   const std::string root = scratch("combine_splits");
   for (const char* sp : {"train", "test"}) {
     std::filesystem::create_directories(root + "/A/" + sp);
@@ -412,8 +421,8 @@ TEST_CASE("combine_A_and_B: splits as the official (train - test subfolders) - b
   CHECK(r.splits[1].written == 1);
   CHECK(std::filesystem::exists(root + "/AB/train/x.png"));
   REQUIRE(r.errors.size() == 1);
-  CHECK(r.errors[0].find("'" + root + "/A/test/y.jpg.png' is 4x4 but '" + root + "/B/test/y.jpg.png' is 5x4") !=
-        std::string::npos);
+  CHECK(r.errors[0].find("'" + root + "/A/test/y.jpg.png' is 4x4 but '" + root +
+                         "/B/test/y.jpg.png' is 5x4") != std::string::npos);
   CHECK_FALSE(std::filesystem::exists(root + "/AB/test/y.jpg.png"));
   // by the number in the names, whatever else they say (leading zeros aside)
   const std::string num = scratch("combine_number");
@@ -422,7 +431,8 @@ TEST_CASE("combine_A_and_B: splits as the official (train - test subfolders) - b
   write_png(num + "/photos/tile_012.png", filled(4, 2, 9, 9, 9));
   write_png(num + "/maps/map12.png", filled(4, 2, 8, 8, 8));
   write_png(num + "/photos/tile_013.png", filled(4, 2, 9, 9, 9));
-  const CombineResult n = combine_A_and_B({num + "/photos", num + "/maps", num + "/AB", 1000000, false, true});
+  const CombineResult n =
+      combine_A_and_B({num + "/photos", num + "/maps", num + "/AB", 1000000, false, true});
   CHECK(n.splits[0].written == 1);
   CHECK(read_image(num + "/AB/tile_012.png", 3).pixels[12] == 8);
   CHECK(n.splits[0].unpaired.size() == 1);
@@ -434,13 +444,13 @@ TEST_CASE("combine_A_and_B: splits as the official (train - test subfolders) - b
                        doctest::Contains("holds no images named *_A.*"), Error);
   // the program: exit 1 and the error on stderr for a refused pair; 0 and the counts otherwise
   const std::string bin = std::string(CG_BINARY_DIR) + "/apps/combine_A_and_B";
-  const auto bad = test::run_command(bin + " --fold_A " + root + "/A --fold_B " + root + "/B --fold_AB " + root +
-                                     "/AB2 2>&1");
+  const auto bad = test::run_command(bin + " --fold_A " + root + "/A --fold_B " + root + "/B --fold_AB " +
+                                     root + "/AB2 2>&1");
   CHECK(bad.first == 1);
   CHECK(bad.second.find("split = train, wrote 1 AB images") != std::string::npos);
   CHECK(bad.second.find("error: '" + root + "/A/test/y.jpg.png' is 4x4") != std::string::npos);
-  const auto good =
-      test::run_command(bin + " --fold_A " + num + "/photos --fold_B " + num + "/maps --fold_AB " + num + "/AB3 --by_number");
+  const auto good = test::run_command(bin + " --fold_A " + num + "/photos --fold_B " + num +
+                                      "/maps --fold_AB " + num + "/AB3 --by_number");
   CHECK(good.first == 0);
   CHECK(good.second.find("1 image(s) of A have no partner in B") != std::string::npos);
 }

@@ -16,6 +16,7 @@
 #include "backend/device.h"
 #include "data/dataset.h"
 #include "data/files.h"
+#include "data/loader.h"
 #include "distributed/launch.h"
 #include "helpers.h"
 #include "models/common/checkpoint.h"

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "data/dataset.h"
+#include "data/loader.h"
 #include "models/common/options.h"
 #include "nn/adam.h"
 #include "nn/captured_step.h"

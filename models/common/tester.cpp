@@ -6,6 +6,7 @@
 
 #include "data/dataset.h"
 #include "data/files.h"
+#include "data/loader.h"
 #include "models/common/checkpoint.h"
 #include "models/common/cli.h"
 #include "models/common/datasets.h"

@@ -7,6 +7,7 @@
 
 #include "data/dataset.h"
 #include "data/files.h"
+#include "data/loader.h"
 #include "distributed/data_parallel.h"
 #include "models/common/checkpoint.h"
 #include "models/common/cli.h"
