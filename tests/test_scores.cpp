@@ -145,6 +145,25 @@ TEST_CASE("Frechet distance: closed forms on both routes (rows as the factor, pi
     for (double& v : y) v += 0.5;
     CHECK(data::frechet_distance(x.data(), n, y.data(), n, d) == doctest::Approx(d * 0.25).epsilon(1e-9));
   }
+  // y = 2 x + c: Cy = 4 Cx, so tr(sqrtm(Cx Cy)) = 2 tr(Cx) and the distance is |mx - my|^2 + tr(Cx),
+  // whatever the spread of Cx's eigenvalues: here variances from 1 down to 1e-5 of the largest, which
+  // a rank decision must keep (a coarse pivot tolerance in the Cholesky drops them)
+  for (const auto& nd : {std::pair<int64_t, int64_t>{8, 12}, {50, 12}}) {
+    const int64_t n = nd.first, d = nd.second;
+    CAPTURE(n);
+    auto x = rows(n, d, 1.0);
+    for (int64_t i = 0; i < n; ++i)
+      for (int64_t j = 0; j < d; ++j) x[i * d + j] *= std::pow(10.0, -0.25 * static_cast<double>(j));
+    std::vector<double> y = x, mx(d, 0.0), my(d, 0.0);
+    for (size_t k = 0; k < y.size(); ++k) y[k] = 2 * x[k] + 0.1 * static_cast<double>(k % d);
+    double trx = 0, dm = 0;
+    for (int64_t i = 0; i < n; ++i)
+      for (int64_t j = 0; j < d; ++j) mx[j] += x[i * d + j] / n, my[j] += y[i * d + j] / n;
+    for (int64_t i = 0; i < n; ++i)
+      for (int64_t j = 0; j < d; ++j) trx += (x[i * d + j] - mx[j]) * (x[i * d + j] - mx[j]) / (n - 1);
+    for (int64_t j = 0; j < d; ++j) dm += (mx[j] - my[j]) * (mx[j] - my[j]);
+    CHECK(data::frechet_distance(x.data(), n, y.data(), n, d) == doctest::Approx(dm + trx).epsilon(1e-11));
+  }
   // 1-D: (m1 - m2)^2 + (s1 - s2)^2 with sample standard deviations
   const std::vector<double> x = {1, 2, 4}, y = {0, 5, 5, 10};
   const double m1 = 7.0 / 3, m2 = 5,
@@ -285,9 +304,10 @@ TEST_CASE("FWD refuses: fewer than 2 images - sizes that differ within or betwee
 TEST_CASE("cyclegan_score --fwd --json: PSNR, SSIM and FWD equal the references through the app") {
   const json e = expected();
   const std::string dir = test::scratch("score_fwd_app");
-  const auto [rc, out] =
+  const auto [rc, out_] =
       test::run_command(kApp + " --results " + kScores + "/fwd/res --ground_truth " + kScores +
                         "/fwd/gt --label fake_B --fwd --json " + dir + "/s.json 2>&1");
+  const std::string out = out_;  // CAPTURE cannot take a structured binding (clang)
   CAPTURE(out);
   REQUIRE(rc == 0);
   CHECK(out.find("FWD (Haar, level 4; 20 results, 20 ground-truth images): 0.0887") != std::string::npos);
@@ -299,9 +319,10 @@ TEST_CASE("cyclegan_score --fwd --json: PSNR, SSIM and FWD equal the references 
   CHECK(rel(j["fwd"].get<double>(), e["fwd"]["4"].get<double>()) < 0.01);
   CHECK(rel(j["fwd"].get<double>(), e["fwd_exact"]["4"].get<double>()) < 1e-6);
   // the paired fixture: every paired score in the JSON, and no fwd unless asked
-  const auto [rc2, out2] =
+  const auto [rc2, out2_] =
       test::run_command(kApp + " --results " + kScores + "/pairs/res --ground_truth " + kScores +
                         "/pairs/gt --json " + dir + "/p.json --csv " + dir + "/p.csv 2>&1");
+  const std::string out2 = out2_;  // CAPTURE cannot take a structured binding (clang)
   CAPTURE(out2);
   REQUIRE(rc2 == 0);
   const json p = json::parse(test::read_file(dir + "/p.json"));
@@ -319,8 +340,9 @@ TEST_CASE("cyclegan_score --fwd --json: PSNR, SSIM and FWD equal the references 
   fs::create_directories(few);
   for (int i = 0; i < 8; ++i)
     fs::copy_file(files_in(kScores + "/fwd/gt")[i], few + "/t" + std::to_string(i) + ".png");
-  const auto [rc3, out3] = test::run_command(kApp + " --results " + kScores + "/fwd/res --ground_truth " +
-                                             few + " --unpaired --json " + dir + "/u.json 2>&1");
+  const auto [rc3, out3_] = test::run_command(kApp + " --results " + kScores + "/fwd/res --ground_truth " +
+                                              few + " --unpaired --json " + dir + "/u.json 2>&1");
+  const std::string out3 = out3_;  // CAPTURE cannot take a structured binding (clang)
   CAPTURE(out3);
   REQUIRE(rc3 == 0);
   CHECK(out3.find("pairs:") == std::string::npos);
