@@ -355,7 +355,7 @@ TEST_CASE("scoring two known folders gives the known RMSE and accuracy") {
   CHECK(s.accuracy == doctest::Approx(2.0 / 3));          // 2 of 3 pixels
   data::write_score_csv(s, dir + "/scores.csv");
   const std::string csv = read_file(dir + "/scores.csv");
-  CHECK(csv.rfind("result,ground_truth,rmse,accuracy\n", 0) == 0);
+  CHECK(csv.rfind("result,ground_truth,rmse,accuracy,psnr,ssim\n", 0) == 0);
   CHECK(csv.find("1_A_fake_B.png," + dir + "/gt/1_B.png,2.738613,0.500000") != std::string::npos);
   // unpaired and mis-sized files are errors naming them
   data::write_png(dir + "/res/3_A_fake_B.png", data::Image{1, 1, 3, {0, 0, 0}});
