@@ -255,10 +255,12 @@ TEST_CASE("bmm passes gradcheck and equals the broadcast sum of products - small
   // one-by-one products of length 64 and 5 small products (plain loops, the batch split over
   // threads), 4 medium products (the packed GEMM, the batch split) and one 256 x 64 x 256 product
   // (the GEMM split over threads). The reference multiplies by broadcasting and sums.
-  for (const auto& [B, M, K, N] : {std::tuple<int64_t, int64_t, int64_t, int64_t>{256, 1, 64, 1},
-                                   {5, 33, 17, 9},
-                                   {4, 40, 30, 50},
-                                   {1, 256, 64, 256}}) {
+  struct Dims {
+    int64_t B, M, K, N;
+  };
+  for (const Dims& d :
+       {Dims{256, 1, 64, 1}, Dims{5, 33, 17, 9}, Dims{4, 40, 30, 50}, Dims{1, 256, 64, 256}}) {
+    const int64_t B = d.B, M = d.M, K = d.K, N = d.N;
     CAPTURE(B);
     CAPTURE(M);
     for (DType dt : {DType::F64, DType::F32}) {

@@ -80,8 +80,11 @@ TEST_CASE("cuda depthwise convolution and its transpose match the cpu - inputs a
 TEST_CASE("cuda replication padding - narrow and permute match the cpu - the copies bit for bit") {
   Generator g(362);
   const Tensor x = randn({2, 3, 9, 7}, g);
-  for (const auto& [l, r, t, b] :
-       {std::tuple<int64_t, int64_t, int64_t, int64_t>{1, 1, 1, 1}, {3, 0, 2, 5}, {10, 2, 0, 12}}) {
+  struct Pads {
+    int64_t l, r, t, b;
+  };
+  for (const Pads& p : {Pads{1, 1, 1, 1}, Pads{3, 0, 2, 5}, Pads{10, 2, 0, 12}}) {
+    const int64_t l = p.l, r = p.r, t = p.t, b = p.b;
     CAPTURE(l);
     // copies, and sums of at most a border strip: the same additions in the same order
     compare([=](auto& v) { return replication_pad2d(v[0], l, r, t, b); }, {x}, {true}, 1e-6, 1e-6, g);
@@ -96,9 +99,11 @@ TEST_CASE("cuda replication padding - narrow and permute match the cpu - the cop
 
 TEST_CASE("cuda bmm on cuBLAS matches the cpu - every transposition of its backward") {
   Generator g(363);
-  set_cuda_allow_tf32(false);  // (cuBLAS runs full float32 anyway; the convolutions do not matter here)
-  for (const auto& [B, M, K, N] :
-       {std::tuple<int64_t, int64_t, int64_t, int64_t>{256, 1, 64, 1}, {2, 256, 64, 256}, {3, 5, 7, 2}}) {
+  struct Dims {
+    int64_t B, M, K, N;
+  };
+  for (const Dims& d : {Dims{256, 1, 64, 1}, Dims{2, 256, 64, 256}, Dims{3, 5, 7, 2}}) {
+    const int64_t B = d.B, M = d.M, K = d.K, N = d.N;
     CAPTURE(B);
     CAPTURE(M);
     compare([](auto& v) { return bmm(v[0], v[1]); }, {randn({B, M, K}, g), randn({B, K, N}, g)}, {true, true},
@@ -108,7 +113,6 @@ TEST_CASE("cuda bmm on cuBLAS matches the cpu - every transposition of its backw
                   Tensor::ones({2, 0, 4}, DType::F32, Device::CUDA))
                   .to(Device::CPU),
               Tensor::zeros({2, 3, 4}), 0, 0);
-  set_cuda_allow_tf32(true);
 }
 
 TEST_CASE("cuda log_softmax and cross_entropy match the cpu") {
