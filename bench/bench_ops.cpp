@@ -1,6 +1,7 @@
 // Every convolution of the default CycleGAN at 256x256 (generator and discriminator; forward,
 // backward-data, backward-weight), instance norm and reflection pad, in GFLOP/s and as a share of
-// the measured FMA peak. Run: ./build/bench/bench_ops  (threads: OMP_NUM_THREADS)
+// the measured FMA peak; CUT's antialiasing blurs (depthwise) and PatchNCE's bmm.
+// Run: ./build/bench/bench_ops  (threads: OMP_NUM_THREADS)
 #include <cstdio>
 
 #include "backend/dispatch.h"
@@ -90,6 +91,46 @@ void BM_reflection_pad_backward(benchmark::State& st) {
                                            benchmark::Counter::kIsIterationInvariantRate);
 }
 
+// CUT's blurs, depthwise (Args: C, H (= W, the kernel's input), R (= S), stride, padding): its
+// Downsample is the forward, its Upsample the backward-data of the convolution it transposes.
+kern::ConvGeom depthwise_geom(const benchmark::State& st) {
+  kern::ConvGeom g{1,           st.range(0), st.range(1), st.range(1), st.range(0),
+                   st.range(2), st.range(2), st.range(3), st.range(4)};
+  g.P = (g.H + 2 * g.pad - g.R) / g.stride + 1;
+  g.Q = (g.W + 2 * g.pad - g.S) / g.stride + 1;
+  return g;
+}
+void BM_depthwise_forward(benchmark::State& st) {
+  const auto g = depthwise_geom(st);
+  Tensor x = Tensor::randn({1, g.C, g.H, g.W}), w = Tensor::randn({g.C, 1, g.R, g.S}),
+         y = Tensor::empty({1, g.C, g.P, g.Q});
+  run(st, 2.0 * g.C * g.P * g.Q * g.R * g.S,
+      [&] { cpu::depthwise_conv2d_forward(DType::F32, x.raw(), w.raw(), y.raw(), g); });
+}
+void BM_depthwise_backward_data(benchmark::State& st) {
+  const auto g = depthwise_geom(st);
+  Tensor dy = Tensor::randn({1, g.C, g.P, g.Q}), w = Tensor::randn({g.C, 1, g.R, g.S}),
+         dx = Tensor::empty({1, g.C, g.H, g.W});
+  run(st, 2.0 * g.C * g.P * g.Q * g.R * g.S,
+      [&] { cpu::depthwise_conv2d_backward_data(DType::F32, dy.raw(), w.raw(), dx.raw(), g); });
+}
+// Args: B, M, K, N.
+void BM_bmm(benchmark::State& st) {
+  const int64_t B = st.range(0), M = st.range(1), K = st.range(2), N = st.range(3);
+  Tensor a = Tensor::randn({B, M, K}), b = Tensor::randn({B, K, N}), c = Tensor::empty({B, M, N});
+  run(st, 2.0 * B * M * N * K,
+      [&] { cpu::batched_gemm(DType::F32, a.raw(), b.raw(), c.raw(), B, M, N, K, false, false); });
+}
+void depthwise_shapes(benchmark::internal::Benchmark* b) {
+  b->ArgNames({"C", "H", "R", "s", "p"});
+  b->Args({128, 258, 3, 2, 0});  // G Downsample 1 (reflection-padded 256x256)
+  b->Args({256, 130, 3, 2, 0});  // G Downsample 2
+  b->Args({256, 130, 4, 2, 2});  // G Upsample 1 (the conv it transposes: 130 -> 66, replication-padded 64)
+  b->Args({128, 258, 4, 2, 2});  // G Upsample 2
+  b->Args({64, 257, 3, 2, 0});   // D Downsample 1
+  b->UseManualTime()->Unit(benchmark::kMillisecond);
+}
+
 // The convolutions of the default networks at 256x256. The generator's reflection-padded convs
 // see their padded input with padding 0. A transposed conv (upsampling) is listed as the
 // convolution it transposes: its forward is that conv's backward-data, its backward-data that
@@ -139,6 +180,17 @@ BENCHMARK(BM_reflection_pad_backward)
     ->ArgNames({"C", "H", "p"})
     ->Args({64, 256, 3})
     ->Args({256, 64, 1})
+    ->UseManualTime()
+    ->Unit(benchmark::kMillisecond);
+
+BENCHMARK(BM_depthwise_forward)->Apply(depthwise_shapes);
+BENCHMARK(BM_depthwise_backward_data)->Apply(depthwise_shapes);
+// PatchNCE with 256 patches of 256 features: the negatives (one 256x256x256 product per image) and
+// the positives (256 dot products)
+BENCHMARK(BM_bmm)
+    ->ArgNames({"B", "M", "K", "N"})
+    ->Args({1, 256, 256, 256})
+    ->Args({256, 1, 256, 1})
     ->UseManualTime()
     ->Unit(benchmark::kMillisecond);
 

@@ -17,7 +17,8 @@ void gather_rows(const T* weight, const T* index, T* out, int64_t N, int64_t D) 
 
 template <class T>
 void scatter_add_rows(const T* dy, const T* index, T* dweight, int64_t N, int64_t K, int64_t D) {
-  std::fill(dweight, dweight + K * D, T(0));
+  // (index_rows reads a few rows of a large feature map: zeroing the rest is most of the work)
+  parallel_chunks(K * D, [&](int64_t b, int64_t e) { std::fill(dweight + b, dweight + e, T(0)); });
   // in the order of n for every row: the same sums as the GPU's one thread per (k, d)
   for (int64_t n = 0; n < N; ++n) {
     T* row = dweight + static_cast<int64_t>(index[n]) * D;

@@ -49,6 +49,7 @@ static void add_channel_bias(Tensor& y, const Tensor& b) {
 static thread_local bool t_bf16_autocast = false;
 Bf16Autocast::Bf16Autocast(bool on) : prev_(t_bf16_autocast) { t_bf16_autocast = on; }
 Bf16Autocast::~Bf16Autocast() { t_bf16_autocast = prev_; }
+bool bf16_autocast_enabled() { return t_bf16_autocast; }
 
 // Runs conv(x, w, b) on bfloat16-rounded operands when autocast applies to them; each rounding is
 // a recorded op, so the backward pass rounds the gradients where the forward rounded the values.

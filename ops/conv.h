@@ -20,6 +20,7 @@ Tensor conv_transpose2d(const Tensor& x, const Tensor& w, const Tensor& b, int64
 // rounded the same way (round_bf16's rule). Everything else (norms, losses, Adam and its master
 // weights) stays fp32. This is PyTorch's autocast policy for the convolutions, computed exactly
 // in fp32 arithmetic on rounded values; float64 tensors are left alone.
+// (ops/depthwise_conv.cpp follows the same policy.)
 class Bf16Autocast {
  public:
   explicit Bf16Autocast(bool on = true);
@@ -30,5 +31,6 @@ class Bf16Autocast {
  private:
   bool prev_;
 };
+bool bf16_autocast_enabled();  // whether a Bf16Autocast is alive on this thread
 
 }  // namespace cg

@@ -21,33 +21,49 @@ Tensor linear(const Tensor& x, const Tensor& w, const Tensor& b) {
   return y.reshape({N, out});
 }
 
-// ---- embedding: gather forward, scatter-add backward (cpu/embedding.cpp, cuda/embedding.cu) ----
-Tensor embedding(const Tensor& weight, const Tensor& index) {
-  if (weight.ndim() != 2)
-    throw Error("embedding: weight must be (num_embeddings, dim), got " + weight.describe());
-  if (index.ndim() != 1) throw Error("embedding: index must be (N), got " + index.describe());
-  if (index.dtype() != weight.dtype() || index.device() != weight.device())
-    throw Error("embedding: index " + index.describe() + " must have the dtype and device of weight " +
-                weight.describe());
-  const int64_t K = weight.size(0), D = weight.size(1), N = index.size(0);
-  // the kernels read rows at these positions unchecked: check every one here, on the host
+namespace detail {
+void check_index(const char* op, const Tensor& index, int64_t count, const char* what) {
   const std::vector<double> idx = index.to_vector<double>();
-  for (int64_t n = 0; n < N; ++n) {
-    const double v = idx[static_cast<size_t>(n)];
-    if (!(v >= 0 && v < static_cast<double>(K) && v == std::floor(v)))
-      throw Error("embedding: index " + std::to_string(v) + " at position " + std::to_string(n) +
-                  " is out of range for " + std::to_string(K) +
-                  " embeddings (expected a whole number in [0, " + std::to_string(K - 1) + "])");
+  for (size_t n = 0; n < idx.size(); ++n) {
+    const double v = idx[n];
+    if (!(v >= 0 && v < static_cast<double>(count) && v == std::floor(v)))
+      throw Error(std::string(op) + ": index " + std::to_string(v) + " at position " + std::to_string(n) +
+                  " is out of range for " + std::to_string(count) + " " + what +
+                  " (expected a whole number in [0, " + std::to_string(count - 1) + "])");
   }
-  Tensor y = Tensor::empty({N, D}, weight.dtype(), weight.device());  // (N, D)
-  CG_KERNEL(weight.device(), embedding_forward, weight.dtype(), weight.raw(), index.raw(), y.raw(), N, D);
+}
+}  // namespace detail
+
+// ---- gather_rows: table[index] forward, scatter-add backward (cpu/embedding.cpp,
+// cuda/embedding.cu); embedding and index_rows under their own names ----
+static Tensor gather_rows(const char* op, const Tensor& table, const Tensor& index, const char* what) {
+  if (index.ndim() != 1) throw Error(std::string(op) + ": index must be (N), got " + index.describe());
+  if (index.dtype() != table.dtype() || index.device() != table.device())
+    throw Error(std::string(op) + ": index " + index.describe() + " must have the dtype and device of " +
+                table.describe());
+  const int64_t K = table.size(0), D = table.size(1), N = index.size(0);
+  // the kernels read rows at these positions unchecked: check every one here, on the host
+  detail::check_index(op, index, K, what);
+  Tensor y = Tensor::empty({N, D}, table.dtype(), table.device());  // (N, D)
+  CG_KERNEL(table.device(), embedding_forward, table.dtype(), table.raw(), index.raw(), y.raw(), N, D);
   // index is saved version-checked: rows rewritten after the forward would scatter to the wrong rows
-  record("embedding", {weight}, y, [ix = Saved(index, "embedding"), K, D, N](const Tensor& dy, const Need&) {
+  record(op, {table}, y, [ix = Saved(index, op), K, D, N](const Tensor& dy, const Need&) {
     Tensor dw = Tensor::empty({K, D}, dy.dtype(), dy.device());  // (K, D)
     CG_KERNEL(dy.device(), embedding_backward, dy.dtype(), dy.raw(), ix.get().raw(), dw.raw(), N, K, D);
     return Grads{dw};
   });
   return y;
+}
+
+Tensor embedding(const Tensor& weight, const Tensor& index) {
+  if (weight.ndim() != 2)
+    throw Error("embedding: weight must be (num_embeddings, dim), got " + weight.describe());
+  return gather_rows("embedding", weight, index, "embeddings");
+}
+
+Tensor index_rows(const Tensor& x, const Tensor& index) {
+  if (x.ndim() != 2) throw Error("index_rows: x must be (N, C), got " + x.describe());
+  return gather_rows("index_rows", x, index, "rows");
 }
 
 Tensor flatten(const Tensor& x) {

@@ -18,6 +18,18 @@ Tensor linear(const Tensor& x, const Tensor& w, const Tensor& b);
 // has no gradient.
 Tensor embedding(const Tensor& weight, const Tensor& index);
 
+// x (N, C), index (M) -> (M, C): x[index], the rows index names (as PyTorch's feat[patch_ids]),
+// with embedding's kernels and rules: index holds whole numbers in [0, N) in x's dtype, on x's
+// device, checked on the host; x's gradient is the scatter-add of dy's rows (a row named twice
+// receives both). float32 names rows exactly up to 2^24.
+Tensor index_rows(const Tensor& x, const Tensor& index);
+
+namespace detail {
+// Throws unless every value of index is a whole number in [0, count), naming op, the value, its
+// position and what is counted ("embeddings", "rows", "classes"). Reads index on the host.
+void check_index(const char* op, const Tensor& index, int64_t count, const char* what);
+}  // namespace detail
+
 // (N, d1, d2, ...) -> (N, d1 * d2 * ...): torch.flatten(x, 1), a reshape (no copy).
 Tensor flatten(const Tensor& x);
 

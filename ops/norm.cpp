@@ -99,4 +99,9 @@ Tensor batch_norm1d(const Tensor& x, const Tensor& weight, const Tensor& bias, T
                          update_running);
 }
 
+// ---- l2_normalize: composed (square, sum, sqrt, add, div carry the gradient) ----
+Tensor l2_normalize(const Tensor& x, int dim, double eps) {
+  return x / (sqrt(sum(square(x), {dim}, true)) + eps);
+}
+
 }  // namespace cg

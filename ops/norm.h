@@ -29,4 +29,9 @@ Tensor batch_norm1d(const Tensor& x, const Tensor& weight, const Tensor& bias, T
                     Tensor& running_var, bool training, double momentum = 0.1, double eps = 1e-5,
                     bool update_running = true);
 
+// CUT's Normalize(power=2): x / (sqrt(sum(x^2 over dim, keepdim)) + eps), eps added to the norm
+// (not under the root) as the official code does. Composed of elementwise ops and sum, so its
+// gradient is theirs; an all-zero slice has an infinite gradient there, as in PyTorch.
+Tensor l2_normalize(const Tensor& x, int dim = 1, double eps = 1e-7);
+
 }  // namespace cg

@@ -1,0 +1,58 @@
+// Batched GEMM on the GPU: cuBLAS's strided-batched SGEMM in full float32 (no TF32, as PyTorch's
+// default for matmul: torch.backends.cuda.matmul.allow_tf32 = False). cuBLAS is column-major, so
+// the row-major product c = op(a) op(b) is computed as its transpose, c^T = op(b)^T op(a)^T: a
+// row-major matrix read column-major is its own transpose, so no copy is made.
+#include <cublas_v2.h>
+
+#include <string>
+
+#include "cuda/kernels.h"
+#include "cuda/runtime.h"
+
+namespace cg::cuda {
+namespace {
+
+void cublas_check(cublasStatus_t st, const char* what) {
+  if (st != CUBLAS_STATUS_SUCCESS)
+    throw Error(std::string("cuBLAS error ") + std::to_string(static_cast<int>(st)) + " in " + what);
+}
+#define CG_CUBLAS(call) cublas_check((call), #call)
+
+// One handle on the framework's stream, with a workspace of its own made once (so that a captured
+// graph never asks cuBLAS to allocate).
+cublasHandle_t handle() {
+  static cublasHandle_t h = [] {
+    cublasHandle_t hh;
+    CG_CUBLAS(cublasCreate(&hh));
+    CG_CUBLAS(cublasSetStream(hh, stream()));
+    CG_CUBLAS(cublasSetMathMode(hh, CUBLAS_DEFAULT_MATH));
+    constexpr size_t kWorkspace = size_t(32) << 20;  // cuBLAS's recommendation for Hopper
+    void* ws = nullptr;
+    CG_CUDA_CHECK(cudaMalloc(&ws, kWorkspace));  // kept for the life of the process
+    CG_CUBLAS(cublasSetWorkspace(hh, ws, kWorkspace));
+    return hh;
+  }();
+  return h;
+}
+
+}  // namespace
+
+void batched_gemm(DType dt, const void* a, const void* b, void* c, int64_t batch, int64_t M, int64_t N,
+                  int64_t K, bool trans_a, bool trans_b) {
+  require_f32(dt, "batched_gemm");
+  if (batch == 0 || M == 0 || N == 0) return;
+  const int64_t limit = 2147483647;
+  if (M > limit || N > limit || K > limit || batch > limit)
+    throw Error("cuda::batched_gemm: dims (" + std::to_string(batch) + ", " + std::to_string(M) + ", " +
+                std::to_string(N) + ", " + std::to_string(K) + ") exceed cuBLAS's int range");
+  const float one = 1.f, zero = 0.f;
+  const int m = static_cast<int>(M), n = static_cast<int>(N), k = static_cast<int>(K);
+  // column-major: c^T (N x M) = op(b)^T (N x K) op(a)^T (K x M); b read column-major is (N x K) as
+  // stored (K, N), or needs CUBLAS_OP_T when stored (N, K); likewise a
+  CG_CUBLAS(cublasSgemmStridedBatched(
+      handle(), trans_b ? CUBLAS_OP_T : CUBLAS_OP_N, trans_a ? CUBLAS_OP_T : CUBLAS_OP_N, n, m, k, &one,
+      static_cast<const float*>(b), trans_b ? k : n, K * N, static_cast<const float*>(a), trans_a ? m : k,
+      M * K, &zero, static_cast<float*>(c), n, M * N, static_cast<int>(batch)));
+}
+
+}  // namespace cg::cuda
