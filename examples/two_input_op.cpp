@@ -21,19 +21,20 @@ Tensor gate(const Tensor& x, const Tensor& g) {
     z = x * s;            // (N, C): s is read by every row
   }
   // x comes from the caller, who may write to it: Saved. s is gate's alone: a plain capture.
-  record("gate", {x, g}, z,
-         [xs = Saved(x, "gate"), s, gshape = g.shape()](const Tensor& dz, const Need& need) {
-           Tensor dx, dg;
-           if (need[0]) {  // false when x is data
-             dx = dz * s;  // (N, C)
-             ++dx_computed;
-           }
-           if (need[1]) {                                         // false when the gate is frozen
-             dg = sum_to(dz * xs.get() * s * (1.0 - s), gshape);  // (N, C) summed over the rows to (C)
-             ++dg_computed;
-           }
-           return Grads{dx, dg};
-         });
+  const Shape gshape = g.shape();
+  record("gate", {x, g}, z, [xs = Saved(x, "gate"), s, gshape](const Tensor& dz, const Need& need) {
+    Tensor dx, dg;
+    if (need[0]) {  // false when x is data
+      dx = dz * s;  // (N, C)
+      ++dx_computed;
+    }
+    if (need[1]) {  // false when the gate is frozen
+      // every row read g: its gradient is the sum over the rows, (N, C) -> (C)
+      dg = sum_to(dz * xs.get() * s * (1.0 - s), gshape);
+      ++dg_computed;
+    }
+    return Grads{dx, dg};
+  });
   return z;
 }
 
