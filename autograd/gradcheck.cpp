@@ -80,7 +80,7 @@ GradcheckResult gradcheck(const std::function<Tensor(const std::vector<Tensor>&)
   res.ok = res.worst <= 1.0 && !std::isnan(res.worst);
   std::ostringstream os;
   os << (res.ok ? "gradcheck passed" : "gradcheck FAILED") << ": " << res.checked
-     << " input elements, each element of v^T J against its central difference; worst: " << worst.str();
+     << " input elements, each element of v^T J against its central difference\nworst: " << worst.str();
   res.report = os.str();
   return res;
 }
