@@ -1,6 +1,7 @@
 #include "autograd/gradcheck.h"
 
 #include <cmath>
+#include <ostream>
 #include <sstream>
 
 #include "autograd/tape.h"
@@ -66,7 +67,8 @@ GradcheckResult gradcheck(const std::function<Tensor(const std::vector<Tensor>&)
       const double a = analytic[static_cast<size_t>(i)];
       const double err = std::abs(a - numeric) / (opt.atol + opt.rtol * std::abs(numeric));
       ++res.checked;
-      if (err > res.worst || (std::isnan(err) && !std::isnan(res.worst))) {
+      // the first element too: the report names one even when every difference is exactly 0
+      if (res.checked == 1 || err > res.worst || (std::isnan(err) && !std::isnan(res.worst))) {
         res.worst = err;
         worst.str("");
         worst << "input " << k << " (" << xs[k].describe() << ") element " << index_str(xs[k].shape(), i)
@@ -77,10 +79,12 @@ GradcheckResult gradcheck(const std::function<Tensor(const std::vector<Tensor>&)
   }
   res.ok = res.worst <= 1.0 && !std::isnan(res.worst);
   std::ostringstream os;
-  os << (res.ok ? "gradcheck passed" : "gradcheck FAILED") << " over " << res.checked << " elements; worst "
-     << worst.str();
+  os << (res.ok ? "gradcheck passed" : "gradcheck FAILED") << ": " << res.checked
+     << " input elements, each element of v^T J against its central difference\nworst: " << worst.str();
   res.report = os.str();
   return res;
 }
+
+std::ostream& operator<<(std::ostream& os, const GradcheckResult& r) { return os << r.report; }
 
 }  // namespace cg

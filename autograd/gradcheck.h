@@ -1,9 +1,13 @@
 // Finite-difference check of backward rules, in float64 as PyTorch's gradcheck.
 //
-// f maps the inputs to one tensor y. With a fixed random v the scalar L = sum(y * v) is formed; its
-// gradient by backward() is compared, element by element, with the central difference
-// (L(x + eps) - L(x - eps)) / (2 eps). A random v checks the whole vector-Jacobian product (a
-// wrong rule would have to be orthogonal to v to hide, which a random v makes vanishingly unlikely).
+// f maps the inputs to one tensor y. With one fixed random v (a number per element of y) the scalar
+// L = sum(y * v) is formed. One backward() gives dL/dx = v^T J, a number per input element, and each
+// of those numbers is compared with its own central difference (L(x + eps e_i) - L(x - eps e_i)) /
+// (2 eps): two evaluations of f per input element. So every element of v^T J is checked. That is
+// stricter than PyTorch's gradcheck(fast_mode=True), which compares the single number v^T J u for a
+// second random vector u (two evaluations of f per input), and weaker than its default mode, which
+// builds the whole J (an error in J orthogonal to v would pass here, which a random v makes
+// vanishingly unlikely). See "Gradcheck mechanics" in PyTorch's documentation (notes/gradcheck).
 //
 // Kinks (relu and abs at 0, ...): the central difference straddles a kink if an input lies within
 // eps of it and then measures the average slope, not either one-sided derivative. Tests therefore
@@ -12,6 +16,7 @@
 #pragma once
 
 #include <functional>
+#include <iosfwd>
 #include <string>
 #include <vector>
 
@@ -30,8 +35,11 @@ struct GradcheckResult {
   bool ok = true;
   int64_t checked = 0;  // input elements compared
   double worst = 0;     // worst |analytic - numeric| / (atol + rtol |numeric|); ok iff <= 1
-  std::string report;   // where the worst element is, with both values
+  std::string report;   // passed or FAILED, how many elements, the worst one with both values
 };
+
+// Prints the report: `std::cout << gradcheck(...) << "\n";` (gradcheck itself prints nothing).
+std::ostream& operator<<(std::ostream& os, const GradcheckResult& r);
 
 // Inputs must be float64 CPU tensors. Those with requires_grad set are checked; others are held
 // constant. The caller's tensors are not modified.

@@ -5,6 +5,7 @@
 #include <sstream>
 #include <unordered_map>
 #include <unordered_set>
+#include <utility>
 
 #include "backend/dispatch.h"
 
@@ -103,7 +104,7 @@ static void accumulate(Tensor& sum, Tensor g) {
     sum = sole_owner(g) ? std::move(g) : g.detach().clone();
     return;
   }
-  CG_KERNEL(sum.device(), axpy, sum.dtype(), 1.0, g.raw(), sum.raw(), sum.numel());
+  CG_KERNEL(sum.device(), axpy, sum.dtype(), 1.0, std::as_const(g).raw(), sum.raw(), sum.numel());
   sum.bump_version();
 }
 
@@ -124,8 +125,12 @@ void backward(const Tensor& root, const Tensor& seed, bool retain_graph) {
     if (root.numel() != 1)
       throw Error("backward() without a seed needs a one-element result, got " + root.describe());
     droot = Tensor::ones(root.shape(), root.dtype(), root.device());
-  } else if (droot.shape() != root.shape()) {
-    throw Error("backward(): seed " + droot.describe() + " does not match result " + root.describe());
+  } else if (droot.shape() != root.shape() || droot.dtype() != root.dtype() ||
+             droot.device() != root.device()) {
+    // caught here, where both are known: a float32 seed into a float64 graph would otherwise fail
+    // inside the first rule, naming neither the seed nor the result
+    throw Error("backward(): seed " + droot.describe() + " does not match result " + root.describe() +
+                " (a seed must have the result's shape, dtype and device)");
   }
   NoGradGuard no_grad;
   if (root.is_leaf()) {

@@ -127,7 +127,11 @@ std::string Tensor::describe() const {
 }
 
 const void* Tensor::raw() const { return checked().storage->data; }
-void* Tensor::raw() { return checked().storage->data; }
+void* Tensor::raw() {
+  Storage& s = *checked().storage;
+  ++s.version;  // the caller may write: a Saved copy of this tensor must see it (tensor.h)
+  return s.data;
+}
 
 template <class T>
 static constexpr DType dtype_of() {

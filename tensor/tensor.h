@@ -18,8 +18,9 @@ using Shape = std::vector<int64_t>;
 std::string shape_str(const Shape& s);  // "[1, 3, 256, 256]"
 int64_t shape_numel(const Shape& s);
 
-// Bytes on one device. `version` counts in-place writes so that a tensor saved for backward and
-// then overwritten is caught (see Saved in autograd/tape.h).
+// Bytes on one device. `version` counts in-place writes (and the mutable pointers handed out, which
+// may be written through) so that a tensor saved for backward and then overwritten is caught (see
+// Saved in autograd/tape.h).
 struct Storage {
   Storage(size_t bytes, Device device);
   ~Storage();
@@ -75,8 +76,13 @@ class Tensor {
   std::string describe() const;  // "float32[2, 3] on cpu"
 
   // ---- data access ----
+  // A mutable pointer counts as a write: raw() and data<T>() on a non-const handle bump the
+  // storage's version when they hand the pointer out, so a tensor saved for backward and then
+  // written through one makes backward throw instead of using the new values. Read through a const
+  // handle (std::as_const(t).data<T>(), to_vector, item) to leave the version alone. A pointer taken
+  // before a tensor was saved and written through after escapes the check: take it where you write.
   const void* raw() const;
-  void* raw();  // mutable access does not bump the version: in-place writers call bump_version()
+  void* raw();
   template <class T>
   const T* data() const;
   template <class T>

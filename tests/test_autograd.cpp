@@ -1,4 +1,7 @@
 // The tape: accumulation, grad mode, detach, freeing, in-place detection, and gradcheck itself.
+#include <cmath>
+#include <sstream>
+
 #include "autograd/gradcheck.h"
 #include "helpers.h"
 #include "ops/ops.h"
@@ -106,7 +109,31 @@ TEST_CASE("an in-place write to a tensor saved for backward is an error - not a 
   }
 }
 
-TEST_CASE("non-scalar backward needs a seed of the result's shape") {
+TEST_CASE(
+    "a write through data<T>() or raw() to a saved tensor is an error - a read through a const handle is "
+    "not") {
+  Tensor a = Tensor::from_vector(std::vector<double>{0.5, -1.0}, {2}).set_requires_grad();
+  Tensor th = tanh(a);  // tanh saves its output
+  Tensor s = sum(th);
+  th.data<double>()[0] = 0;  // a mutable pointer counts as a write
+  CHECK_THROWS_WITH_AS(s.backward(), doctest::Contains("modified in place"), Error);
+  Tensor th2 = tanh(a), s2 = sum(th2);
+  static_cast<double*>(th2.reshape({1, 2}).raw())[1] = 0;  // through another handle on the same storage
+  CHECK_THROWS_WITH_AS(s2.backward(), doctest::Contains("modified in place"), Error);
+  // reads leave the version alone: const data<T>(), const raw(), to_vector, printing
+  Tensor th3 = tanh(a), s3 = sum(th3);
+  const Tensor& ro = th3;
+  double seen = ro.data<double>()[0] + static_cast<const double*>(ro.raw())[1] + th3.to_vector<double>()[0];
+  std::ostringstream printed;
+  printed << th3;
+  CHECK(seen == doctest::Approx(2 * std::tanh(0.5) + std::tanh(-1.0)));
+  s3.backward();
+  const std::vector<double> ga = a.grad().to_vector<double>();
+  CHECK(ga[0] == doctest::Approx(1 - std::tanh(0.5) * std::tanh(0.5)).epsilon(1e-12));
+  CHECK(ga[1] == doctest::Approx(1 - std::tanh(-1.0) * std::tanh(-1.0)).epsilon(1e-12));
+}
+
+TEST_CASE("backward needs a seed of the result's shape, dtype and device") {
   Tensor x = Tensor::ones({2, 2}, DType::F64).set_requires_grad();
   Tensor y = x * 3.0;
   CHECK_THROWS_WITH_AS(y.backward(), doctest::Contains("one-element"), Error);
@@ -115,6 +142,11 @@ TEST_CASE("non-scalar backward needs a seed of the result's shape") {
                        Error);
   CHECK_THROWS_WITH_AS(y.backward(Tensor::full({1, 4}, 2.0, DType::F64)), doctest::Contains("does not match"),
                        Error);
+  // a float32 seed into a float64 graph: named here, not inside the first rule ("inputs of different dtypes")
+  CHECK_THROWS_WITH_AS(
+      y.backward(Tensor::full({2, 2}, 2.0)),
+      doctest::Contains("seed float32[2, 2] on cpu does not match result float64[2, 2] on cpu"), Error);
+  CHECK_FALSE(x.grad().defined());  // refused before any rule ran
   y.backward(Tensor::full({2, 2}, 2.0, DType::F64));
   for (double g : x.grad().to_vector<double>()) CHECK(g == 6.0);
 }
@@ -167,6 +199,14 @@ TEST_CASE("gradcheck fails on a wrong backward and reports the worst element") {
   auto none = gradcheck([](const std::vector<Tensor>& in) { return in[0].detach() * in[1]; },
                         {x, test::randn64({4, 3}, g).set_requires_grad()});
   CHECK_FALSE(none.ok);
+  // the report prints as it reads, and names an element even when every difference is exactly 0
+  std::ostringstream printed;
+  printed << bad;
+  CHECK(printed.str() == bad.report);
+  auto flat = gradcheck([](const std::vector<Tensor>& in) { return in[0] * 0.0; }, {x});
+  CHECK_MESSAGE(flat.ok, flat.report);
+  CHECK(flat.report.find("worst: input 0 (float64[4, 3] on cpu) element [0, 0]: analytic 0, numeric 0") !=
+        std::string::npos);
 }
 
 TEST_CASE("the docs/autograd.md walk-through gives the numbers it shows") {
