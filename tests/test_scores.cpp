@@ -257,7 +257,7 @@ TEST_CASE(
         REQUIRE(from_images.coefficients(n, p)[j] == from_batch.coefficients(n, p)[j]);
 }
 
-TEST_CASE("FWD equals the reference written from pytorchfwd (levels 1, 2, 4; fewer images than dimensions)") {
+TEST_CASE("FWD equals the reference written from pytorchfwd at levels 1, 2 and 4 - with fewer images than dimensions") {
   const json e = expected();
   const auto res = files_in(kScores + "/fwd/res"), gt = files_in(kScores + "/fwd/gt");
   REQUIRE((res.size() == 20 && gt.size() == 20));
