@@ -13,6 +13,7 @@
 
 #include "cpu/conv_narrow.h"
 #include "cpu/gemm.h"
+#include "cpu/im2col.h"
 #include "cpu/kernels.h"
 #include "cpu/loops.h"
 #include "cpu/scratch.h"
@@ -25,30 +26,6 @@ using kern::ConvGeom;
 std::atomic<uint64_t> g_conv_flops{0};
 void count(const ConvGeom& g) {
   g_conv_flops += static_cast<uint64_t>(2 * g.N * g.K * g.P * g.Q * g.C * g.R * g.S);
-}
-
-// col (C*R*S, P*Q) -> dx (C, H, W), adding every column entry into the pixel it came from.
-template <class T>
-void col2im(const T* col, T* dx, const ConvGeom& g) {
-  const int64_t PQ = g.P * g.Q;
-#pragma omp parallel for schedule(static) if (g.C * g.R * g.S * PQ > kParallelGrain)
-  for (int64_t c = 0; c < g.C; ++c) {  // channels own disjoint planes of dx: no races
-    T* dxc = dx + c * g.H * g.W;
-    std::fill(dxc, dxc + g.H * g.W, T(0));
-    for (int64_t r = 0; r < g.R; ++r)
-      for (int64_t s = 0; s < g.S; ++s) {
-        const T* src = col + ((c * g.R + r) * g.S + s) * PQ;
-        const int64_t q_lo = std::clamp<int64_t>((g.pad - s + g.stride - 1) / g.stride, 0, g.Q);
-        const int64_t q_hi = std::clamp<int64_t>((g.W + g.pad - s + g.stride - 1) / g.stride, q_lo, g.Q);
-        for (int64_t p = 0; p < g.P; ++p) {
-          const int64_t ih = p * g.stride - g.pad + r;
-          if (ih < 0 || ih >= g.H) continue;
-          T* drow = dxc + ih * g.W;
-          const T* srow = src + p * g.Q;
-          for (int64_t q = q_lo; q < q_hi; ++q) drow[q * g.stride - g.pad + s] += srow[q];
-        }
-      }
-  }
 }
 
 template <class T>

@@ -14,8 +14,10 @@
 #include <cstring>
 #include <type_traits>
 
+#include "cpu/im2col.h"
 #include "cpu/isa.h"
 #include "cpu/kernels.h"
+#include "cpu/pack.h"
 #include "cpu/scratch.h"
 
 namespace cg::cpu {
@@ -132,45 +134,6 @@ struct Kernel {
   const char* isa;
 };
 
-bool has_avx512() { return cpu_isa() == Isa::Avx512; }
-
-// Transposes a 16 x 16 block held in 16 vectors (r[i] = row i) in place: r[j] becomes column j.
-// Four rounds of 16 shuffles (unpack ps, unpack pd, two rounds of 128-bit lane shuffles).
-// GCC 12's unpack intrinsics start from an undefined register, which -Wmaybe-uninitialized
-// reports inside the compiler's own header; the values are all defined.
-#pragma GCC diagnostic push
-#if !defined(__clang__)  // (clang has no such warning)
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#endif
-__attribute__((target("avx512f"))) inline void transpose16(__m512 r[16]) {
-  __m512 t[16], u[16];
-  for (int i = 0; i < 8; ++i) {  // t[2i] lane L: r2i[4L], r2i+1[4L], r2i[4L+1], r2i+1[4L+1]
-    t[2 * i] = _mm512_unpacklo_ps(r[2 * i], r[2 * i + 1]);
-    t[2 * i + 1] = _mm512_unpackhi_ps(r[2 * i], r[2 * i + 1]);
-  }
-  for (int g = 0; g < 4; ++g) {  // u[4g + j] lane L: column 4L + j, rows 4g .. 4g + 3
-    u[4 * g + 0] =
-        _mm512_castpd_ps(_mm512_unpacklo_pd(_mm512_castps_pd(t[4 * g]), _mm512_castps_pd(t[4 * g + 2])));
-    u[4 * g + 1] =
-        _mm512_castpd_ps(_mm512_unpackhi_pd(_mm512_castps_pd(t[4 * g]), _mm512_castps_pd(t[4 * g + 2])));
-    u[4 * g + 2] =
-        _mm512_castpd_ps(_mm512_unpacklo_pd(_mm512_castps_pd(t[4 * g + 1]), _mm512_castps_pd(t[4 * g + 3])));
-    u[4 * g + 3] =
-        _mm512_castpd_ps(_mm512_unpackhi_pd(_mm512_castps_pd(t[4 * g + 1]), _mm512_castps_pd(t[4 * g + 3])));
-  }
-  for (int j = 0; j < 4; ++j) {  // gather the four row blocks of each column
-    const __m512 v0 = _mm512_shuffle_f32x4(u[j], u[4 + j], 0x88),
-                 v1 = _mm512_shuffle_f32x4(u[j], u[4 + j], 0xDD);
-    const __m512 v2 = _mm512_shuffle_f32x4(u[8 + j], u[12 + j], 0x88),
-                 v3 = _mm512_shuffle_f32x4(u[8 + j], u[12 + j], 0xDD);
-    r[j] = _mm512_shuffle_f32x4(v0, v2, 0x88);
-    r[8 + j] = _mm512_shuffle_f32x4(v0, v2, 0xDD);
-    r[4 + j] = _mm512_shuffle_f32x4(v1, v3, 0x88);
-    r[12 + j] = _mm512_shuffle_f32x4(v1, v3, 0xDD);
-  }
-}
-#pragma GCC diagnostic pop
-
 // Packs an MR <= 16 row panel of a row-major float A (rows `src + r*rs`, mr of them valid) for k in
 // [0, kc): dst[k*MR + r]. Blocks of 16 k go through a register transpose; the rest one by one.
 __attribute__((target("avx512f"))) void pack_a_rows_avx512(const float* src, int64_t rs, int mr, int MR,
@@ -251,40 +214,6 @@ void pack_a(MatView<T> A, int64_t i0, int64_t mc, int64_t k0, int64_t kc, int MR
 // ---- packing B: rows [k0, k0+kc), cols [j0, j0+nc) -> NR-column panels, each k-major:
 //      panel t holds columns [t*NR, t*NR + NR) at dst + t*kc*NR, element (k, j) at k*NR + j ----
 
-// Writes `count` values of B's row k, starting at block column jl, into the panels: from `src`
-// (stride `step`), or zeros when src is null. Splits at panel boundaries.
-template <class T>
-inline void put_row_run(T* dst, int64_t kc, int NR, int64_t k, int64_t jl, const T* src, int64_t step,
-                        int64_t count) {
-  while (count > 0) {
-    const int64_t col = jl % NR, n = std::min<int64_t>(count, NR - col);
-    T* d = dst + (jl / NR) * kc * NR + k * NR + col;
-    // Runs are short (at most one panel row): plain loops the compiler inlines and vectorises
-    // beat calls to memcpy/memset here.
-    if (!src) {
-      for (int64_t i = 0; i < n; ++i) d[i] = T(0);
-    } else if (step == 1) {
-#pragma omp simd
-      for (int64_t i = 0; i < n; ++i) d[i] = src[i];
-    } else {
-      for (int64_t i = 0; i < n; ++i) d[i] = src[i * step];
-    }
-    if (src) src += n * step;
-    jl += n;
-    count -= n;
-  }
-}
-
-// Zeroes the columns of the last panel beyond nc (the micro-kernel always reads NR columns).
-template <class T>
-void zero_tail(T* dst, int64_t kc, int NR, int64_t nc) {
-  const int64_t used = nc % NR;
-  if (used == 0) return;
-  T* d = dst + (nc / NR) * kc * NR;
-  for (int64_t k = 0; k < kc; ++k)
-    std::memset(d + k * NR + used, 0, sizeof(T) * static_cast<size_t>(NR - used));
-}
-
 template <class T>
 struct DenseB {
   MatView<T> v;
@@ -303,109 +232,6 @@ struct DenseB {
     zero_tail(dst, kc, NR, nc);
   }
 };
-
-// The output columns q of one output row whose input column q*stride - pad + s lies in [0, W).
-inline void valid_q(const ConvGeom& g, int64_t s, int64_t& lo, int64_t& hi) {
-  lo = std::clamp<int64_t>((g.pad - s + g.stride - 1) / g.stride, 0, g.Q);
-  hi = std::clamp<int64_t>((g.W + g.pad - s + g.stride - 1) / g.stride, lo, g.Q);
-}
-
-// Calls run(j_offset, src or nullptr, step, count) for the output positions [pq0, pq0 + n) of
-// input channel c and kernel tap (r, s), in runs within one output row: the values are
-// x[c][ih][iw] along the run (stride `step`), or zeros where the tap falls on the padding.
-template <class T, class Run>
-inline void for_each_tap_run(const T* x, const ConvGeom& g, int64_t c, int64_t r, int64_t s, int64_t pq0,
-                             int64_t n, Run&& run) {
-  int64_t q_lo, q_hi;
-  valid_q(g, s, q_lo, q_hi);
-  const T* xc = x + c * g.H * g.W;
-  int64_t off = 0;
-  while (off < n) {
-    const int64_t pq = pq0 + off, p = pq / g.Q, q = pq % g.Q;
-    const int64_t len = std::min(g.Q - q, n - off);  // to the end of this output row
-    const int64_t ih = p * g.stride - g.pad + r;
-    if (ih < 0 || ih >= g.H) {
-      run(off, nullptr, 0, len);
-    } else {
-      const T* row = xc + ih * g.W;
-      const int64_t a = std::clamp(q_lo, q, q + len), b = std::clamp(q_hi, a, q + len);
-      if (a > q) run(off, nullptr, 0, a - q);
-      if (b > a) run(off + (a - q), row + a * g.stride - g.pad + s, g.stride, b - a);
-      if (q + len > b) run(off + (b - q), nullptr, 0, q + len - b);
-    }
-    off += len;
-  }
-}
-
-// B = im2col(x): row (c, r, s), column (p, q).
-template <class T>
-struct Im2colB {
-  const T* x;
-  ConvGeom g;
-  void pack(int64_t k0, int64_t kc, int64_t j0, int64_t nc, int NR, T* dst) const {
-    for (int64_t k = 0; k < kc; ++k) {
-      const int64_t crs = k0 + k, c = crs / (g.R * g.S), r = crs / g.S % g.R, s = crs % g.S;
-      for_each_tap_run(x, g, c, r, s, j0, nc, [&](int64_t off, const T* src, int64_t step, int64_t count) {
-        put_row_run(dst, kc, NR, k, off, src, step, count);
-      });
-    }
-    zero_tail(dst, kc, NR, nc);
-  }
-};
-
-// B = im2col(x)^T: row (p, q), column (c, r, s). Each column is one tap read along the image:
-// contiguous in x but a column of the panel, so the panel is a transpose. With AVX-512 the columns
-// are first copied into a column-major buffer and transposed in 16 x 16 register blocks; otherwise
-// they are written one element at a time.
-template <class T>
-struct Im2colTB {
-  const T* x;
-  ConvGeom g;
-  // Column j of the block (tap j0 + j) for rows [k0, k0 + kc): out[i * stride] for each row i.
-  void column(int64_t k0, int64_t kc, int64_t crs, T* out, int64_t stride) const {
-    const int64_t c = crs / (g.R * g.S), r = crs / g.S % g.R, s = crs % g.S;
-    for_each_tap_run(x, g, c, r, s, k0, kc, [&](int64_t off, const T* src, int64_t step, int64_t count) {
-      T* o = out + off * stride;
-      if (!src)
-        for (int64_t i = 0; i < count; ++i) o[i * stride] = T(0);
-      else if (step == 1 && stride == 1)
-        std::memcpy(o, src, sizeof(T) * static_cast<size_t>(count));
-      else
-        for (int64_t i = 0; i < count; ++i) o[i * stride] = src[i * step];
-    });
-  }
-  void pack(int64_t k0, int64_t kc, int64_t j0, int64_t nc, int NR, T* dst) const {
-    if constexpr (std::is_same_v<T, float>) {
-      if (has_avx512() && NR % 16 == 0) return pack_transposed(k0, kc, j0, nc, NR, dst);
-    }
-    for (int64_t j = 0; j < nc; ++j) column(k0, kc, j0 + j, dst + (j / NR) * kc * NR + j % NR, NR);
-    zero_tail(dst, kc, NR, nc);
-  }
-  void pack_transposed(int64_t k0, int64_t kc, int64_t j0, int64_t nc, int NR, float* dst) const;
-};
-
-template <>
-__attribute__((target("avx512f"))) void Im2colTB<float>::pack_transposed(int64_t k0, int64_t kc, int64_t j0,
-                                                                         int64_t nc, int NR,
-                                                                         float* dst) const {
-  float* cols = scratch<float>(kTranspose, static_cast<size_t>(NR * kc));  // (NR, kc): column-major panel
-  for (int64_t jp = 0; jp < nc; jp += NR) {
-    const int64_t ncols = std::min<int64_t>(NR, nc - jp);
-    for (int64_t j = 0; j < ncols; ++j) column(k0, kc, j0 + jp + j, cols + j * kc, 1);
-    std::memset(cols + ncols * kc, 0, sizeof(float) * static_cast<size_t>((NR - ncols) * kc));
-    float* panel = dst + (jp / NR) * kc * NR;
-    int64_t kb = 0;
-    for (; kb + 16 <= kc; kb += 16)
-      for (int jb = 0; jb < NR; jb += 16) {
-        __m512 v[16];
-        for (int c = 0; c < 16; ++c) v[c] = _mm512_loadu_ps(cols + (jb + c) * kc + kb);
-        transpose16(v);
-        for (int i = 0; i < 16; ++i) _mm512_storeu_ps(panel + (kb + i) * NR + jb, v[i]);
-      }
-    for (; kb < kc; ++kb)
-      for (int j = 0; j < NR; ++j) panel[kb * NR + j] = cols[j * kc + kb];
-  }
-}
 
 // One thread's share: C rows [m0, m1), cols [n0, n1).
 template <class T, class BSrc>

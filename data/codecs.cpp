@@ -1,0 +1,263 @@
+// Reading and writing image files: PNG through libpng and JPEG through libjpeg-turbo, converted the
+// way PIL converts them; the pixel operations are data/image.cpp's.
+#include "data/image.h"
+
+#include <jpeglib.h>
+// after jpeglib.h: the message codes
+#include <jerror.h>
+#include <png.h>
+
+#include <cerrno>
+#include <cmath>
+#include <csetjmp>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+
+namespace cg::data {
+
+namespace {
+
+Error bad_image(const std::string& name, const std::string& why) {
+  return Error("cannot read image '" + name + "': " + why);
+}
+
+// Empty when width x height is within the limit, else the reason to refuse the image.
+std::string too_many_pixels(uint64_t width, uint64_t height, int64_t max_pixels) {
+  if (width * height <= static_cast<uint64_t>(max_pixels)) return "";  // both < 2^32: no overflow
+  return "its header claims " + std::to_string(width) + "x" + std::to_string(height) + " = " +
+         std::to_string(width * height) + " pixels, more than the limit of " + std::to_string(max_pixels) +
+         " (--max_pixels; PIL refuses such images too)";
+}
+
+// ---- PNG (classic libpng API, so that every conversion is the one PIL makes) ----
+
+struct PngSource {
+  const std::vector<uint8_t>* bytes;
+  size_t pos = 0;
+};
+
+struct PngErrorState {
+  std::jmp_buf jmp;
+  char message[256] = "";
+};
+
+void png_read_from_memory(png_structp png, png_bytep out, png_size_t n) {
+  auto* src = static_cast<PngSource*>(png_get_io_ptr(png));
+  if (src->pos + n > src->bytes->size()) png_error(png, "file is truncated");
+  std::memcpy(out, src->bytes->data() + src->pos, n);
+  src->pos += n;
+}
+
+void png_on_error(png_structp png, png_const_charp msg) {
+  auto* st = static_cast<PngErrorState*>(png_get_error_ptr(png));
+  std::snprintf(st->message, sizeof st->message, "%s", msg);
+  std::longjmp(st->jmp, 1);
+}
+
+void png_on_warning(png_structp, png_const_charp) {}
+
+// Decodes to 8-bit RGB (or L when the file is gray and `want_gray`).
+Image decode_png(const std::vector<uint8_t>& bytes, const std::string& name, bool want_gray,
+                 int64_t max_pixels) {
+  PngErrorState err;
+  PngSource src{&bytes};
+  Image img;
+  std::vector<png_bytep> rows;
+  std::string refuse;  // like every object with a destructor here: declared before setjmp
+  png_structp png = png_create_read_struct(PNG_LIBPNG_VER_STRING, &err, png_on_error, png_on_warning);
+  png_infop info = png ? png_create_info_struct(png) : nullptr;
+  if (!png || !info) {
+    png_destroy_read_struct(&png, &info, nullptr);
+    throw bad_image(name, "out of memory starting the PNG decoder");
+  }
+  if (setjmp(err.jmp)) {
+    png_destroy_read_struct(&png, &info, nullptr);
+    throw bad_image(name, std::string("corrupt or truncated PNG (") + err.message + ")");
+  }
+  png_set_read_fn(png, &src, png_read_from_memory);
+  png_read_info(png, info);
+  refuse = too_many_pixels(png_get_image_width(png, info), png_get_image_height(png, info), max_pixels);
+  if (!refuse.empty()) {
+    png_destroy_read_struct(&png, &info, nullptr);
+    throw bad_image(name, refuse);
+  }
+  const int color = png_get_color_type(png, info), depth = png_get_bit_depth(png, info);
+  png_set_strip_16(png);     // 16-bit samples -> their high byte
+  png_set_strip_alpha(png);  // PIL's convert('RGB') drops alpha without compositing
+  if (color == PNG_COLOR_TYPE_PALETTE) png_set_palette_to_rgb(png);
+  if ((color == PNG_COLOR_TYPE_GRAY || color == PNG_COLOR_TYPE_GRAY_ALPHA) && depth < 8)
+    png_set_expand_gray_1_2_4_to_8(png);
+  const bool gray = color == PNG_COLOR_TYPE_GRAY || color == PNG_COLOR_TYPE_GRAY_ALPHA;
+  if (gray && !want_gray) png_set_gray_to_rgb(png);
+  png_set_interlace_handling(png);
+  png_read_update_info(png, info);
+  img.width = static_cast<int>(png_get_image_width(png, info));
+  img.height = static_cast<int>(png_get_image_height(png, info));
+  img.channels = png_get_channels(png, info);
+  if (png_get_rowbytes(png, info) != static_cast<size_t>(img.width) * img.channels)
+    png_error(png, "unexpected row layout after conversion");
+  img.pixels.resize(static_cast<size_t>(img.width) * img.height * img.channels);
+  rows.resize(static_cast<size_t>(img.height));
+  for (int y = 0; y < img.height; ++y) rows[static_cast<size_t>(y)] = img.row(y);
+  png_read_image(png, rows.data());
+  png_read_end(png, nullptr);
+  png_destroy_read_struct(&png, &info, nullptr);
+  return img;
+}
+
+// ---- JPEG ----
+
+struct JpegError {
+  jpeg_error_mgr mgr;
+  std::jmp_buf jmp;
+  bool truncated = false;
+};
+
+void jpeg_on_error(j_common_ptr cinfo) { std::longjmp(reinterpret_cast<JpegError*>(cinfo->err)->jmp, 1); }
+
+void jpeg_on_message(j_common_ptr cinfo, int level) {
+  // libjpeg only warns about a file that ends early and fills the rest with gray; PIL refuses such
+  // files ("image file is truncated"), and so do we. Other warnings are ignored, as PIL does.
+  if (level < 0 && cinfo->err->msg_code == JWRN_JPEG_EOF)
+    reinterpret_cast<JpegError*>(cinfo->err)->truncated = true;
+}
+
+// Pillow's rounded a * b / 255 for 8-bit a, b (its MULDIV255 macro, libImaging/ImagingUtils.h):
+// t = a * b + 128, then (t + (t >> 8)) >> 8.
+unsigned muldiv255(unsigned a, unsigned b) {
+  const unsigned t = a * b + 128;
+  return (t + (t >> 8)) >> 8;
+}
+
+// One row of libjpeg's CMYK samples -> RGB as PIL's Image.open(f).convert('RGB') gives it. PIL reads a
+// 4-component JPEG with rawmode "CMYK;I" (JpegImagePlugin.py: "assume adobe conventions"), i.e. it
+// stores 255 - x for each sample x libjpeg gives; its CMYK -> RGB (libImaging/Convert.c, cmyk2rgb) is
+// then, per channel X of C, M, Y: nk = 255 - K, out = clip(nk - muldiv255(X, nk)). The clip never
+// acts (muldiv255(X, nk) <= nk for X <= 255), so there is none here. Checked against Pillow 9.4
+// for all (X, K) pairs.
+void pil_cmyk_row_to_rgb(const uint8_t* cmyk, uint8_t* rgb, int width) {
+  for (int x = 0; x < width; ++x, cmyk += 4, rgb += 3) {
+    const unsigned k = 255u - cmyk[3], nk = 255u - k;
+    for (int c = 0; c < 3; ++c) rgb[c] = static_cast<uint8_t>(nk - muldiv255(255u - cmyk[c], nk));
+  }
+}
+
+Image decode_jpeg(const std::vector<uint8_t>& bytes, const std::string& name, int64_t max_pixels) {
+  jpeg_decompress_struct cinfo;
+  JpegError err;
+  Image img;
+  std::vector<uint8_t> cmyk_row;  // declared before setjmp: libjpeg's longjmp must not skip its destructor
+  std::string refuse;             // the same
+  cinfo.err = jpeg_std_error(&err.mgr);
+  err.mgr.error_exit = jpeg_on_error;
+  err.mgr.emit_message = jpeg_on_message;
+  if (setjmp(err.jmp)) {
+    char msg[JMSG_LENGTH_MAX];
+    (*cinfo.err->format_message)(reinterpret_cast<j_common_ptr>(&cinfo), msg);
+    jpeg_destroy_decompress(&cinfo);
+    throw bad_image(name, std::string("corrupt JPEG (") + msg + ")");
+  }
+  jpeg_create_decompress(&cinfo);
+  jpeg_mem_src(&cinfo, bytes.data(), static_cast<unsigned long>(bytes.size()));
+  jpeg_read_header(&cinfo, TRUE);
+  refuse = too_many_pixels(cinfo.image_width, cinfo.image_height, max_pixels);
+  if (!refuse.empty()) {
+    jpeg_destroy_decompress(&cinfo);
+    throw bad_image(name, refuse);
+  }
+  // libjpeg calls every 4-component JPEG CMYK or YCCK (by its Adobe marker); PIL asks libjpeg for
+  // CMYK in both cases (libjpeg converts YCCK itself) and converts that to RGB, and so do we.
+  const bool cmyk = cinfo.jpeg_color_space == JCS_CMYK || cinfo.jpeg_color_space == JCS_YCCK;
+  // Gray JPEGs stay gray (L -> RGB -> L is the identity, so this equals PIL's path for gray output).
+  if (cmyk)
+    cinfo.out_color_space = JCS_CMYK;
+  else if (cinfo.jpeg_color_space != JCS_GRAYSCALE)
+    cinfo.out_color_space = JCS_RGB;
+  jpeg_start_decompress(&cinfo);
+  img.width = static_cast<int>(cinfo.output_width);
+  img.height = static_cast<int>(cinfo.output_height);
+  img.channels = cmyk ? 3 : cinfo.output_components;
+  img.pixels.resize(static_cast<size_t>(img.width) * img.height * img.channels);
+  if (cmyk) cmyk_row.resize(static_cast<size_t>(img.width) * 4);
+  while (cinfo.output_scanline < cinfo.output_height) {
+    const int y = static_cast<int>(cinfo.output_scanline);
+    JSAMPROW row = cmyk ? cmyk_row.data() : img.row(y);
+    jpeg_read_scanlines(&cinfo, &row, 1);
+    if (cmyk) pil_cmyk_row_to_rgb(cmyk_row.data(), img.row(y), img.width);
+  }
+  jpeg_finish_decompress(&cinfo);
+  jpeg_destroy_decompress(&cinfo);
+  if (err.truncated) throw bad_image(name, "the JPEG data is truncated");
+  return img;
+}
+
+Image gray_to_rgb(const Image& g) {
+  Image out{g.width, g.height, 3, {}};
+  out.pixels.resize(g.pixels.size() * 3);
+  for (size_t i = 0; i < g.pixels.size(); ++i)
+    out.pixels[3 * i] = out.pixels[3 * i + 1] = out.pixels[3 * i + 2] = g.pixels[i];
+  return out;
+}
+
+}  // namespace
+
+Image decode_image(const std::vector<uint8_t>& bytes, const std::string& name, int channels,
+                   int64_t max_pixels) {
+  if (channels != 1 && channels != 3)
+    throw Error("images can be read with 1 or 3 channels, not " + std::to_string(channels) + " ('" + name +
+                "')");
+  static const uint8_t kPng[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
+  Image img;
+  if (bytes.size() >= 8 && std::memcmp(bytes.data(), kPng, 8) == 0)
+    img = decode_png(bytes, name, channels == 1, max_pixels);
+  else if (bytes.size() >= 3 && bytes[0] == 0xFF && bytes[1] == 0xD8 && bytes[2] == 0xFF)
+    img = decode_jpeg(bytes, name, max_pixels);
+  else
+    throw bad_image(name, bytes.empty() ? "the file is empty" : "not a PNG or JPEG file");
+  if (img.width <= 0 || img.height <= 0) throw bad_image(name, "the image has no pixels");
+  if (channels == 1 && img.channels == 3) return to_gray(img);
+  if (channels == 3 && img.channels == 1) return gray_to_rgb(img);
+  return img;
+}
+
+Image read_image(const std::string& path, int channels, int64_t max_pixels) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw bad_image(path, std::strerror(errno));
+  std::vector<uint8_t> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  if (in.bad()) throw bad_image(path, "read error");
+  return decode_image(bytes, path, channels, max_pixels);
+}
+
+void write_png(const std::string& path, const Image& img) {
+  if (img.channels != 1 && img.channels != 3)
+    throw Error("write_png: 1 or 3 channels, got " + std::to_string(img.channels));
+  const std::string tmp = path + ".tmp";
+  std::FILE* f = std::fopen(tmp.c_str(), "wb");
+  if (!f) throw Error("cannot write image '" + tmp + "': " + std::strerror(errno));
+  PngErrorState err;
+  png_structp png = png_create_write_struct(PNG_LIBPNG_VER_STRING, &err, png_on_error, png_on_warning);
+  png_infop info = png ? png_create_info_struct(png) : nullptr;
+  if (!png || !info || setjmp(err.jmp)) {
+    png_destroy_write_struct(&png, &info);
+    std::fclose(f);
+    std::remove(tmp.c_str());
+    throw Error("writing PNG '" + path + "' failed: " + err.message);
+  }
+  png_init_io(png, f);
+  png_set_IHDR(png, info, static_cast<png_uint_32>(img.width), static_cast<png_uint_32>(img.height), 8,
+               img.channels == 3 ? PNG_COLOR_TYPE_RGB : PNG_COLOR_TYPE_GRAY, PNG_INTERLACE_NONE,
+               PNG_COMPRESSION_TYPE_DEFAULT, PNG_FILTER_TYPE_DEFAULT);
+  png_write_info(png, info);
+  for (int y = 0; y < img.height; ++y) png_write_row(png, const_cast<png_bytep>(img.row(y)));
+  png_write_end(png, nullptr);
+  png_destroy_write_struct(&png, &info);
+  const bool ok = std::fflush(f) == 0;
+  if (std::fclose(f) != 0 || !ok || std::rename(tmp.c_str(), path.c_str()) != 0) {
+    const std::string why = std::strerror(errno);
+    std::remove(tmp.c_str());
+    throw Error("writing PNG '" + path + "' failed: " + why);
+  }
+}
+
+}  // namespace cg::data
