@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <climits>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 
@@ -98,6 +99,12 @@ void init(int* argc, char*** argv) {
                 "--mpi=none?), so the tasks cannot form one world and each would train alone; " +
                 kHowToLaunch);
 #if CG_HAVE_MPI
+  // srun --mpi=pmi2: Debian's Open MPI takes srun's tasks through PMIx only, and aborts in MPI_Init
+  // with its own words; ours first, since nothing of ours runs after that abort
+  if (!std::getenv("PMIX_RANK") && !std::getenv("OMPI_COMM_WORLD_RANK") && std::getenv("PMI_FD"))
+    std::fprintf(stderr,
+                 "note: started by srun with PMI-2; if MPI_Init fails below, this MPI joins srun's tasks "
+                 "through PMIx: launch with `srun --mpi=pmix`\n");
   int provided = 0;
   check(MPI_Init_thread(argc, argv, MPI_THREAD_FUNNELED, &provided), "MPI_Init_thread");
   w.mpi = true;

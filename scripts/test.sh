@@ -5,8 +5,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 start=$(date +%s)
 # the ONNX export's build (protobuf classes) and its test (onnx.checker, onnxruntime-node below);
-# graphviz for the test that renders autograd_demo's graph
-bash scripts/deps.sh libonnx-dev libprotobuf-dev python3-onnx graphviz openmpi-bin libopenmpi-dev
+# graphviz for the test that renders autograd_demo's graph; OpenMPI for the data-parallel tests, and
+# Slurm and munge for the srun test (it starts its own one-node Slurm and stops it)
+bash scripts/deps.sh libonnx-dev libprotobuf-dev python3-onnx graphviz openmpi-bin libopenmpi-dev \
+  slurmctld slurmd slurm-client munge
 bash scripts/build.sh "$@"
 # onnxruntime's CPU runtime from npm, once per build folder; --onnxruntime-node-install=skip keeps its
 # install script from downloading GPU binaries

@@ -152,8 +152,9 @@ inline std::pair<int, std::string> run_command(const std::string& cmd) {
   return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
 }
 
-// Starts `args` (a program and its arguments) as our own child, fork + exec with no shell between,
-// so its exit status can be read; its stdout and stderr go to the file `log`. -1 if fork failed.
+// Starts `args` (a program, found on PATH when it has no '/', and its arguments) as our own child,
+// fork + exec with no shell between, so its exit status can be read; its stdout and stderr go to
+// the file `log`. -1 if fork failed; the child exits 127 when the program cannot be run.
 inline pid_t spawn(const std::vector<std::string>& args, const std::string& log) {
   std::vector<char*> argv;
   for (const std::string& a : args) argv.push_back(const_cast<char*>(a.c_str()));
@@ -165,7 +166,7 @@ inline pid_t spawn(const std::vector<std::string>& args, const std::string& log)
       dup2(fd, 1);
       dup2(fd, 2);
     }
-    execv(argv[0], argv.data());
+    execvp(argv[0], argv.data());
     _exit(127);
   }
   return pid;

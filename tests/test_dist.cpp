@@ -398,6 +398,60 @@ TEST_CASE(
   CHECK(w.tight < 2e-5);
 }
 
+// ---- Slurm: srun --mpi=pmix forms the world that mpirun does ----
+// These run in ctest's slurm_srun test (tests/test_slurm.sh), which starts a one-node Slurm of its
+// own (munged, slurmctld, slurmd; SLURM_CONF names its configuration) and runs them with
+// --no-skip; without that Slurm there is nothing to launch with, so the plain listing skips them.
+
+std::vector<std::string> under_srun(int ranks, const std::string& mpi, const std::vector<std::string>& cmd) {
+  // --overcommit: more tasks than the node's CPUs is fine (CI has 2 cores)
+  std::vector<std::string> out = {"srun", "--mpi=" + mpi, "-n", std::to_string(ranks), "--overcommit"};
+  out.insert(out.end(), cmd.begin(), cmd.end());
+  return out;
+}
+
+TEST_CASE("srun --mpi=pmix -n 2 with --batch_size 1 trains the networks of one process with --batch_size 2" *
+          doctest::skip()) {
+  REQUIRE_MESSAGE(std::getenv("SLURM_CONF"), "run through ctest's slurm_srun (tests/test_slurm.sh)");
+  mpi_env();
+  const std::string dir = test::scratch("dp_srun");
+  const std::string data = test::make_dataset(dir + "/data", 4, 4, 36, 36, 62);
+  const std::vector<std::string> flags = {"--n_epochs", "2",          "--print_freq", "2", "--num_threads",
+                                          "1",          "--pool_size", "0"};
+  auto two = flags, one = flags;
+  two.insert(two.end(), {"--batch_size", "1"});
+  one.insert(one.end(), {"--batch_size", "2"});
+  REQUIRE(run(under_srun(2, "pmix", test::tiny_train_command(data, dir + "/two", two)), dir + "/two.log") == 0);
+  REQUIRE(run(test::tiny_train_command(data, dir + "/one", one), dir + "/one.log") == 0);
+  // checked as the mpirun run is: the ranks' mean losses, the weights, one writer
+  const Pair p{dir + "/two/tiny", dir + "/one/tiny"};
+  expect_same_losses(p);
+  const Worst w = compare_networks(p.two, p.one, true);
+  MESSAGE("weights differ by " << w.tight << ", cancelled biases by " << w.noise);
+  CHECK(w.tight < 1e-6);
+  CHECK(w.noise <= 2 * 4 * 0.0002 * 1.01);
+  const std::string log = test::read_file(dir + "/two.log");
+  CHECK(count(log, "data parallel: 2 ranks x --batch_size 1 = a global batch of 2") == 1);
+  CHECK(count(log, "The number of training images = 4") == 1);
+}
+
+TEST_CASE("srun --mpi=none -n 2 is refused at once - its tasks would each train alone" * doctest::skip()) {
+  REQUIRE_MESSAGE(std::getenv("SLURM_CONF"), "run through ctest's slurm_srun (tests/test_slurm.sh)");
+  mpi_env();
+  const std::string dir = test::scratch("dp_srun_none");
+  const std::string data = test::make_dataset(dir + "/data", 2, 2, 36, 36, 67);
+  const auto t0 = std::chrono::steady_clock::now();
+  const int rc = run(under_srun(2, "none", test::tiny_train_command(data, dir + "/ckpt", {"--n_epochs", "1"})),
+                     dir + "/log", 60);
+  const double took = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  CHECK(rc > 0);
+  CHECK(took < 30);
+  const std::string log = test::read_file(dir + "/log");
+  CHECK_MESSAGE(count(log, "cannot form one world") == 2, log);  // each task says so
+  CHECK(log.find("srun --mpi=pmix") != std::string::npos);
+  CHECK_FALSE(fs::exists(dir + "/ckpt/tiny"));  // nothing written
+}
+
 TEST_CASE(
     "SIGTERM to mpirun: every rank stops at one step, rank 0 saves latest, --continue_train on 2 ranks "
     "resumes exactly") {
@@ -473,7 +527,27 @@ TEST_CASE(
   }
 }
 
-#else
+#endif
+
+// No launcher needed: a process whose environment says it is one of 2 srun tasks, without any
+// process-management interface, is refused before it reads data or writes a file.
+TEST_CASE("a launch that does not form one world is refused naming how to launch instead") {
+  const std::string dir = test::scratch("split_world");
+  const std::string data = test::make_dataset(dir + "/data", 2, 2, 36, 36, 68);
+  std::vector<std::string> cmd = {"env", "-u", "PMIX_RANK", "-u", "PMI_RANK", "-u", "PMI_FD", "-u",
+                                  "OMPI_COMM_WORLD_RANK", "-u", "OMPI_COMM_WORLD_SIZE", "SLURM_STEP_NUM_TASKS=2",
+                                  "SLURM_NTASKS=2", "SLURM_PROCID=1"};
+  const auto train = test::tiny_train_command(data, dir + "/ckpt", {"--n_epochs", "1"});
+  cmd.insert(cmd.end(), train.begin(), train.end());
+  CHECK(run(cmd, dir + "/log", 60) == 1);
+  const std::string log = test::read_file(dir + "/log");
+  CHECK_MESSAGE(log.find("started as one of 2 tasks (SLURM_STEP_NUM_TASKS=2)") != std::string::npos, log);
+  CHECK(log.find("cannot form one world") != std::string::npos);
+  CHECK(log.find("srun --mpi=pmix -n N") != std::string::npos);
+  CHECK_FALSE(fs::exists(dir + "/ckpt/tiny"));
+}
+
+#if !CG_HAVE_MPI
 
 TEST_CASE("a build without MPI refuses to be one of several ranks under mpirun") {
   if (!have_mpirun()) {
