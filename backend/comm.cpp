@@ -234,7 +234,7 @@ namespace {
 GpuPath g_path = GpuPath::kHost;
 
 // Host memory for the host-staged path, kept between calls.
-std::vector<char>& staging(size_t bytes) {
+[[maybe_unused]] std::vector<char>& staging(size_t bytes) {  // GPU paths only
   static std::vector<char> buf;
   if (buf.size() < bytes) buf.resize(bytes);
   return buf;

@@ -196,7 +196,7 @@ TEST_CASE("a model registered from outside the harness trains - resumes exactly 
   CHECK(test::first_difference(net_file(straight, "latest", "G"), net_file(split, "latest", "G")) == "");
   const auto a = safetensors::load(state_file(straight, "latest")),
              b = safetensors::load(state_file(split, "latest"));
-  for (const auto& [k, t] : a.tensors) CHECK_MESSAGE(test::identical(t, b.tensors.at(k)), k);
+  for (const auto& kv : a.tensors) CHECK_MESSAGE(test::identical(kv.second, b.tensors.at(kv.first)), kv.first);
   // the model's own state came back with the resume (12 steps in all: 4 samples x 3 epochs)
   const auto state = nlohmann::json::parse(b.metadata.at("train_state"));
   CHECK(state.at("steps") == 12);
