@@ -45,6 +45,7 @@ const ModelSpec& spec() {
     m.own_programs = {&train_program(), &sample_program()};
     m.dataset_mode = "classes";
     m.dataset_what = "class folders";
+    m.dataroot_help = "one folder per class (cgan_train)";
     // n_iters batches of random draws (with replacement) from the class folders
     m.dataset = [](const Options& o, bool) -> std::unique_ptr<data::Dataset> {
       return std::make_unique<data::RandomDraws>(

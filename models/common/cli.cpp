@@ -83,17 +83,18 @@ std::optional<std::string> given_value(int argc, char** argv, const std::string&
 // The help of the rows whose text depends on the models: --model and --dataroot.
 std::string help_text(const Flag& f, const Program& program) {
   if (*f.help) return f.help;
+  const bool model_row = std::string(f.name) == "model";
   std::string out;
   for (const std::string& m : model_names(program)) {
     const ModelSpec& s = model_spec(m);
-    if (std::string(f.name) == "model") {
+    if (model_row) {
       const std::string& what = program.is_train ? s.train_summary : s.test_summary;
       out += (out.empty() ? "" : " | ") + m + (what.empty() ? "" : " (" + what + ")");
     } else if (!s.dataroot_help.empty()) {
       out += (out.empty() ? "folder of the images: " : ", ") + s.dataroot_help;
     }
   }
-  if (std::string(f.name) == "model") out += "; each sets its own defaults";
+  if (model_row) out += "; each sets its own defaults";
   return out.empty() ? "folder of the images" : out;
 }
 
