@@ -80,7 +80,16 @@ int main(int argc, char** argv) {
       classes.insert(c);
     }
     if (classes.empty()) throw cg::Error("--classes: no class given");
-    cg::data::canny_edges(cg::data::Image{1, 1, 1, {0}}, canny);  // checks the thresholds first
+    // each flag checked by name (NaN fails every comparison, so it is refused here too)
+    if (!(canny.sigma > 0 && canny.sigma <= 100))
+      throw cg::Error("--sigma must be a number above 0 and at most 100 (the blur, in pixels), got " +
+                      std::to_string(canny.sigma));
+    if (!(canny.low >= 0 && canny.low <= 1))
+      throw cg::Error("--low must be a number from 0 to 1, got " + std::to_string(canny.low));
+    if (!(canny.high >= canny.low && canny.high <= 1))
+      throw cg::Error("--high must be a number from --low (" + std::to_string(canny.low) + ") to 1, got " +
+                      std::to_string(canny.high));
+    cg::data::canny_edges(cg::data::Image{1, 1, 1, {0}}, canny);  // and as the library checks them
     const fs::path o(out);
     const int tr = write_pairs(cg::data::read_fashion_mnist(source, "train"), classes, n_train, size, canny, o / "train");
     const int te = write_pairs(cg::data::read_fashion_mnist(source, "t10k"), classes, n_test, size, canny, o / "test");

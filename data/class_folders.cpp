@@ -3,9 +3,12 @@
 #include <algorithm>
 #include <filesystem>
 
+#include "data/files.h"
+
 namespace cg::data {
 
 namespace fs = std::filesystem;
+
 
 std::vector<std::string> class_folder_names(const std::string& root) {
   if (root.empty()) throw Error("--dataroot is required: a folder with one folder of images per class");
@@ -18,6 +21,22 @@ std::vector<std::string> class_folder_names(const std::string& root) {
   if (classes.empty())
     throw Error("--dataroot '" + root + "' has no class folders (expected one folder of images per class, " +
                 "e.g. " + root + "/0/, " + root + "/1/, ...)");
+  // A class folder may be a link (as ImageFolder's), but not to --dataroot or above it, nor to a
+  // folder that holds or lies in another class's: its images would be counted twice, under two
+  // classes.
+  std::vector<std::string> real(classes.size());
+  for (size_t k = 0; k < classes.size(); ++k) {
+    real[k] = fs::canonical(fs::path(root) / classes[k]).string();
+    if (within_folder(root, real[k]))
+      throw Error("class folder '" + root + "/" + classes[k] + "' is a link to '" + real[k] +
+                  "', which holds --dataroot itself: every class's images would be class " + std::to_string(k) +
+                  "'s too");
+    for (size_t j = 0; j < k; ++j)
+      if (within_folder(real[j], real[k]) || within_folder(real[k], real[j]))
+        throw Error("class folders '" + root + "/" + classes[j] + "' and '" + root + "/" + classes[k] +
+                    "' are the same folder or one holds the other (through a link): their images would be "
+                    "counted under both classes");
+  }
   return classes;
 }
 

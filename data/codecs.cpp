@@ -57,6 +57,55 @@ void png_on_error(png_structp png, png_const_charp msg) {
 
 void png_on_warning(png_structp, png_const_charp) {}
 
+uint32_t be32(const uint8_t* p) {
+  return uint32_t{p[0]} << 24 | uint32_t{p[1]} << 16 | uint32_t{p[2]} << 8 | uint32_t{p[3]};
+}
+
+// Empty when the file can hold the image its header claims, else why not; read from the chunks
+// alone, before the decoder allocates anything the size of the claim. A file that ends inside a
+// chunk or before IEND is truncated (libpng would find that only after allocating every row), and
+// the IDAT chunks must be able to inflate to the claimed pixels: deflate expands a byte to at most
+// 1032 (a 258-byte match costs at least 2 bits), so a 70-byte file claiming 20000x8900 RGBA is
+// refused here rather than after taking 700 MB. `bytes` starts with the PNG signature.
+std::string png_cannot_hold(const std::vector<uint8_t>& bytes) {
+  uint64_t width = 0, height = 0, bits_per_pixel = 0, idat = 0;
+  bool ended = false;
+  size_t at = 8;
+  while (!ended) {
+    if (bytes.size() - at < 12)
+      return "the file is truncated: it ends at byte " + std::to_string(bytes.size()) +
+             (at == 8 ? std::string(", before the header chunk") : " without the IEND chunk that closes a PNG");
+    const uint64_t len = be32(&bytes[at]);
+    const std::string type(reinterpret_cast<const char*>(&bytes[at + 4]), 4);
+    if (len > bytes.size() - at - 12)
+      return "the file is truncated: its " + type + " chunk at byte " + std::to_string(at) + " claims " +
+             std::to_string(len) + " bytes, but the file ends at byte " + std::to_string(bytes.size());
+    const uint8_t* data = &bytes[at + 8];
+    if (type == "IHDR" && len >= 13) {
+      width = be32(data);
+      height = be32(data + 4);
+      const int depth = data[8], color = data[9];
+      const int samples = color == 2 ? 3 : color == 4 ? 2 : color == 6 ? 4 : 1;  // RGB, LA, RGBA; else 1
+      bits_per_pixel = static_cast<uint64_t>(depth) * samples;
+    } else if (type == "IDAT") {
+      idat += len;
+    } else if (type == "IEND") {
+      ended = true;
+    }
+    at += 12 + static_cast<size_t>(len);
+  }
+  // the pixels alone (each row also has a filter byte); libpng has checked width, height < 2^31
+  const uint64_t row = (width * bits_per_pixel + 7) / 8;
+  const uint64_t raw = height && row > UINT64_MAX / height ? UINT64_MAX : row * height;
+  constexpr uint64_t kMaxInflate = 1032;
+  if (raw / kMaxInflate > idat + 64)  // +64: zlib's header, checksum and block headers
+    return "its header claims " + std::to_string(width) + "x" + std::to_string(height) + " pixels (" +
+           std::to_string(raw) + " bytes), but its " + std::to_string(idat) +
+           " bytes of image data can inflate to at most " + std::to_string((idat + 64) * kMaxInflate) +
+           " (the file is truncated or forged)";
+  return "";
+}
+
 // Decodes to 8-bit RGB (or L when the file is gray and `want_gray`).
 Image decode_png(const std::vector<uint8_t>& bytes, const std::string& name, bool want_gray,
                  int64_t max_pixels) {
@@ -78,6 +127,7 @@ Image decode_png(const std::vector<uint8_t>& bytes, const std::string& name, boo
   png_set_read_fn(png, &src, png_read_from_memory);
   png_read_info(png, info);
   refuse = too_many_pixels(png_get_image_width(png, info), png_get_image_height(png, info), max_pixels);
+  if (refuse.empty()) refuse = png_cannot_hold(bytes);
   if (!refuse.empty()) {
     png_destroy_read_struct(&png, &info, nullptr);
     throw bad_image(name, refuse);
@@ -143,6 +193,27 @@ void pil_cmyk_row_to_rgb(const uint8_t* cmyk, uint8_t* rgb, int width) {
   }
 }
 
+// Empty when the file holds the end-of-image marker (FF D9) after its first scan's header, else why
+// not: a truncated JPEG is known before its pixel rows are allocated (libjpeg would decode it to
+// the end, filling the missing part with gray, and warn only then). The marker segments before the
+// scan are walked by their lengths (a thumbnail in APP1 holds markers of its own); inside scans,
+// FF D9 cannot occur but as the end (an FF in the data is followed by 00 or a restart marker).
+std::string jpeg_truncated(const std::vector<uint8_t>& bytes) {
+  size_t at = 2;  // after SOI
+  for (;;) {
+    while (at < bytes.size() && bytes[at] == 0xFF) ++at;  // a marker, with any fill bytes before it
+    if (at >= bytes.size()) return "the file is truncated (it ends before its image data)";
+    const uint8_t marker = bytes[at++];
+    if (marker == 0xDA) break;  // the first start of scan
+    if (marker == 0x01 || (marker >= 0xD0 && marker <= 0xD7)) continue;  // no length
+    if (bytes.size() - at < 2) return "the file is truncated (it ends inside a marker segment)";
+    at += static_cast<size_t>(bytes[at]) << 8 | bytes[at + 1];
+  }
+  for (size_t i = at; i + 1 < bytes.size(); ++i)
+    if (bytes[i] == 0xFF && bytes[i + 1] == 0xD9) return "";
+  return "the JPEG data is truncated (no end-of-image marker after its image data)";
+}
+
 Image decode_jpeg(const std::vector<uint8_t>& bytes, const std::string& name, int64_t max_pixels) {
   jpeg_decompress_struct cinfo;
   JpegError err;
@@ -162,6 +233,7 @@ Image decode_jpeg(const std::vector<uint8_t>& bytes, const std::string& name, in
   jpeg_mem_src(&cinfo, bytes.data(), static_cast<unsigned long>(bytes.size()));
   jpeg_read_header(&cinfo, TRUE);
   refuse = too_many_pixels(cinfo.image_width, cinfo.image_height, max_pixels);
+  if (refuse.empty()) refuse = jpeg_truncated(bytes);
   if (!refuse.empty()) {
     jpeg_destroy_decompress(&cinfo);
     throw bad_image(name, refuse);
@@ -233,7 +305,10 @@ void write_png(const std::string& path, const Image& img) {
   if (img.channels != 1 && img.channels != 3)
     throw Error("write_png: 1 or 3 channels, got " + std::to_string(img.channels));
   const std::string tmp = path + ".tmp";
-  std::FILE* f = std::fopen(tmp.c_str(), "wb");
+  // a stale temporary file goes first, and the new one is made afresh ("x": O_EXCL, which also
+  // refuses to follow a link left under that name into some other file)
+  std::remove(tmp.c_str());
+  std::FILE* f = std::fopen(tmp.c_str(), "wbx");
   if (!f) throw Error("cannot write image '" + tmp + "': " + std::strerror(errno));
   PngErrorState err;
   png_structp png = png_create_write_struct(PNG_LIBPNG_VER_STRING, &err, png_on_error, png_on_warning);

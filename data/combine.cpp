@@ -7,6 +7,7 @@
 
 #include "backend/types.h"
 #include "data/dataset.h"
+#include "data/files.h"
 #include "data/image.h"
 
 namespace cg::data {
@@ -111,12 +112,28 @@ CombineResult combine_A_and_B(const CombineOptions& opt) {
   if (!fs::is_directory(opt.fold_A)) throw Error("folder A '" + opt.fold_A + "' does not exist or is not a folder");
   if (!fs::is_directory(opt.fold_B)) throw Error("folder B '" + opt.fold_B + "' does not exist or is not a folder");
   if (opt.fold_AB.empty()) throw Error("--fold_AB: no output folder given");
+  // Never over the inputs: the AB images would replace A or B images of the same name (links
+  // resolved, so a link to an input folder is that folder).
+  for (const auto& [flag, input] : {std::pair<const char*, const std::string&>{"--fold_A", opt.fold_A},
+                                    std::pair<const char*, const std::string&>{"--fold_B", opt.fold_B}})
+    if (within_folder(opt.fold_AB, input))
+      throw Error("--fold_AB '" + opt.fold_AB + "' is " + flag + " '" + input +
+                  "' or a folder inside it: the AB images would be written among (and over) the input images; "
+                  "give an output folder outside the inputs");
   std::vector<std::string> splits;
   for (const auto& e : fs::directory_iterator(opt.fold_A))
     if (e.is_directory()) splits.push_back(e.path().filename().string());
   std::sort(splits.begin(), splits.end());
   if (splits.empty()) splits.push_back("");  // fold_A is itself the one split
   CombineResult r;
+  for (const std::string& sp : splits) {
+    // a split's output may still land in an input (--fold_AB above --fold_B, a split named as it)
+    const std::string out = (fs::path(opt.fold_AB) / sp).string();
+    for (const std::string& input : {opt.fold_A, opt.fold_B})
+      if (within_folder(out, input))
+        throw Error("split '" + sp + "' would be written to '" + out + "', inside the input folder '" + input +
+                    "'; give an output folder outside the inputs");
+  }
   for (const std::string& sp : splits) {
     CombineResult::Split s;
     s.name = sp;

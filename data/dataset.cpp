@@ -38,9 +38,15 @@ std::vector<std::string> find_images(const std::string& dir, int64_t max_size) {
   if (!fs::is_directory(dir, ec))
     throw Error("dataset folder '" + dir + "' does not exist or is not a folder");
   std::vector<std::string> files;
-  for (auto it = fs::recursive_directory_iterator(dir, fs::directory_options::follow_directory_symlink, ec);
+  // As the official os.walk: `dir` itself may be a link, but links to folders below it are not
+  // followed (links to files are). A link to a folder above or beside it (`a -> .`, `up -> ..`)
+  // would otherwise walk forever, or count the same images again.
+  for (auto it = fs::recursive_directory_iterator(dir, fs::directory_options::none, ec);
        !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
-    if (!it->is_regular_file(ec)) continue;
+    if (!it->is_regular_file(ec)) {
+      ec.clear();  // a dangling link, a socket: not an image
+      continue;
+    }
     const std::string path = it->path().string();
     if (!has_image_extension(path)) continue;
     bool decodable = false;

@@ -41,6 +41,13 @@ class Dataset {
   virtual Sample get(int64_t index, Generator& gen) const = 0;
   // The file sample `index` is read from (its A file; B may be drawn at random), for errors.
   virtual std::string file(int64_t index) const = 0;
+  // The images the samples come from (for the log): size() unless the samples are draws from a
+  // set of another size.
+  virtual int64_t images() const { return size(); }
+  // Whether a longer dataset of this kind begins with this one's samples (each position's sample
+  // depends on the position alone): then an epoch finished at this length can be taken further
+  // when a resumed run makes it longer, and the result is the longer run's.
+  virtual bool extends_in_place() const { return false; }
 };
 
 // A sample that could not be read, as the loader rethrows it: the reader's message (which names

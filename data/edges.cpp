@@ -10,8 +10,9 @@ namespace cg::data {
 
 Image canny_edges(const Image& input, const CannyOptions& opt) {
   if (input.channels != 1) throw Error("canny_edges needs a gray image, got " + std::to_string(input.channels) + " channels");
-  if (!(opt.sigma > 0) || !(opt.low >= 0) || !(opt.high >= opt.low) || !(opt.high <= 1))
-    throw Error("canny_edges: need sigma > 0 and 0 <= low <= high <= 1");
+  // (a blur far wider than any image would only make a kernel of gigabytes)
+  if (!(opt.sigma > 0 && opt.sigma <= 1000) || !(opt.low >= 0) || !(opt.high >= opt.low) || !(opt.high <= 1))
+    throw Error("canny_edges: need 0 < sigma <= 1000 and 0 <= low <= high <= 1");
   const int W = input.width, H = input.height;
   auto at = [&](const std::vector<double>& v, int x, int y) {  // clamped at the border
     return v[static_cast<size_t>(std::clamp(y, 0, H - 1)) * W + std::clamp(x, 0, W - 1)];

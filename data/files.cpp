@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <sys/file.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -43,6 +44,16 @@ void fsync_dir(const std::string& dir) {
   }
 }
 
+bool within_folder(const std::string& inner, const std::string& outer) {
+  const fs::path i = fs::weakly_canonical(fs::absolute(inner)), o = fs::weakly_canonical(fs::absolute(outer));
+  auto at = i.begin();
+  for (auto part = o.begin(); part != o.end(); ++part, ++at) {
+    if (part->empty() && std::next(part) == o.end()) break;  // "a/b/": the trailing empty part
+    if (at == i.end() || *at != *part) return false;
+  }
+  return true;
+}
+
 // ---- one writer per folder ----
 
 namespace {
@@ -62,22 +73,36 @@ std::string holder_line() {
 }  // namespace
 
 FolderLock::FolderLock(const std::string& dir, const std::string& file, const std::string& what) {
+  for (fs::path p = fs::absolute(dir); !p.empty() && !fs::exists(p); p = p.parent_path()) {
+    made_.push_back(p.string());
+    if (p == p.parent_path()) break;
+  }
   fs::create_directories(dir);
-  const std::string path = (fs::path(dir) / file).string();
-  fd_ = open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-  if (fd_ < 0) throw Error("cannot open the lock file '" + path + "': " + std::strerror(errno));
-  if (flock(fd_, LOCK_EX | LOCK_NB) != 0) {
-    const int err = errno;
-    std::string holder(4096, '\0');
-    const ssize_t n = pread(fd_, holder.data(), holder.size(), 0);
-    holder.resize(n > 0 ? static_cast<size_t>(n) : 0);
-    while (!holder.empty() && (holder.back() == '\n' || holder.back() == '\0')) holder.pop_back();
-    close(fd_);
+  path_ = (fs::path(dir) / file).string();
+  // The holder removes the file when it lets go: a lock taken on a file that is no longer the one
+  // under the name (removed between our open and our flock) is no lock, so that case tries again.
+  for (;;) {
+    fd_ = open(path_.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (fd_ < 0) throw Error("cannot open the lock file '" + path_ + "': " + std::strerror(errno));
+    if (flock(fd_, LOCK_EX | LOCK_NB) != 0) {
+      const int err = errno;
+      std::string holder(4096, '\0');
+      const ssize_t n = pread(fd_, holder.data(), holder.size(), 0);
+      holder.resize(n > 0 ? static_cast<size_t>(n) : 0);
+      while (!holder.empty() && (holder.back() == '\n' || holder.back() == '\0')) holder.pop_back();
+      close(fd_);
+      fd_ = -1;
+      if (err != EWOULDBLOCK) throw Error("cannot lock '" + path_ + "': " + std::strerror(err));
+      throw Error(what + " '" + dir + "' is in use by another training (" +
+                  (holder.empty() ? std::string("holder unknown") : holder) +
+                  "); wait for it to end, stop it, or train under another --name");
+    }
+    struct stat held {}, named {};
+    if (fstat(fd_, &held) == 0 && stat(path_.c_str(), &named) == 0 && held.st_dev == named.st_dev &&
+        held.st_ino == named.st_ino)
+      break;
+    close(fd_);  // the file we locked was removed meanwhile: lock the one under the name now
     fd_ = -1;
-    if (err != EWOULDBLOCK) throw Error("cannot lock '" + path + "': " + std::strerror(err));
-    throw Error(what + " '" + dir + "' is in use by another training (" +
-                (holder.empty() ? std::string("holder unknown") : holder) +
-                "); wait for it to end, stop it, or train under another --name");
   }
   const std::string line = holder_line() + "\n";
   if (ftruncate(fd_, 0) != 0 || pwrite(fd_, line.data(), line.size(), 0) < 0) {
@@ -86,9 +111,12 @@ FolderLock::FolderLock(const std::string& dir, const std::string& file, const st
 
 FolderLock::~FolderLock() {
   if (fd_ < 0) return;
-  if (ftruncate(fd_, 0) != 0) {
-  }  // an empty file: nobody holds it (the flock goes with the close)
+  // removed while still held, so that nobody can lock the old file once we let go of it
+  ::unlink(path_.c_str());
   close(fd_);
+  std::error_code ec;
+  for (const std::string& d : made_)
+    if (!fs::remove(d, ec)) break;  // not empty (the run wrote there), or gone: keep the rest
 }
 
 }  // namespace cg::data

@@ -45,9 +45,18 @@ Loader::Loader(const Dataset& ds, int batch_size, bool shuffle, int threads, uin
   const int64_t global_batch = int64_t{batch_size} * world;
   const int64_t cap_batches = max_dataset_size / global_batch + (max_dataset_size % global_batch != 0);
   epoch_len_ = std::min(ds.size(), cap_batches > ds.size() ? ds.size() : cap_batches * global_batch);
-  ring_.resize(static_cast<size_t>(4 * batch_size + 2 * threads_));
+  // A few batches ahead, but never more slots than a rank's share of an epoch has samples: a
+  // --batch_size far beyond the data costs nothing.
+  const int64_t per_rank = (epoch_len_ + world - 1) / world;
+  ring_.resize(static_cast<size_t>(std::min<int64_t>(4 * int64_t{batch_size}, per_rank) + 2 * threads_));
   next_to_claim_ = next_to_deliver_ = end_ = 0;  // nothing to do before start_epoch
-  for (int t = 0; t < threads_; ++t) workers_.emplace_back([this] { worker(); });
+  try {
+    for (int t = 0; t < threads_; ++t) workers_.emplace_back([this] { worker(); });
+  } catch (const std::exception& e) {
+    stop_workers();  // joins those that started: a std::thread left joinable would abort the program
+    throw Error("cannot start " + std::to_string(threads_) + " loader threads (--num_threads): " + e.what() +
+                "; started " + std::to_string(workers_.size()));
+  }
 }
 
 Loader::~Loader() { stop_workers(); }
@@ -63,18 +72,22 @@ void Loader::stop_workers() {
 }
 
 void Loader::start_epoch(int epoch, int64_t skip) {
-  std::vector<int64_t> order(static_cast<size_t>(ds_.size()));
-  for (size_t i = 0; i < order.size(); ++i) order[i] = static_cast<int64_t>(i);
+  // The epoch's order, by global position; in order (no shuffle), it is the position itself and is
+  // not stored (a dataset of random draws may be billions of positions long).
+  std::vector<int64_t> order;
   if (shuffle_) {
+    order.resize(static_cast<size_t>(ds_.size()));
+    for (size_t i = 0; i < order.size(); ++i) order[i] = static_cast<int64_t>(i);
     Generator g(epoch_seed(seed_, epoch));
     for (size_t i = order.size(); i > 1; --i) std::swap(order[i - 1], order[g.below(i)]);  // Fisher-Yates
+    order.resize(static_cast<size_t>(epoch_len_));
   }
-  order.resize(static_cast<size_t>(epoch_len_));
   // what is left after skip, padded by wrapping around to a multiple of the rank count
   skip = std::clamp<int64_t>(skip, 0, epoch_len_);
   const int64_t per_rank = (epoch_len_ - skip + world_ - 1) / world_;
-  for (int64_t g = epoch_len_; g < skip + per_rank * world_; ++g)
-    order.push_back(order[static_cast<size_t>(g % std::max<int64_t>(epoch_len_, 1))]);
+  if (shuffle_)
+    for (int64_t g = epoch_len_; g < skip + per_rank * world_; ++g)
+      order.push_back(order[static_cast<size_t>(g % std::max<int64_t>(epoch_len_, 1))]);
   {
     std::lock_guard<std::mutex> lock(mu_);
     ++generation_;
@@ -100,7 +113,8 @@ void Loader::worker() {
     const int64_t pos = skip_ + rank_ + j * world_;  // the global position: the sample's random choices
     const uint64_t gen_id = generation_;
     const int epoch = epoch_;
-    const int64_t index = order_[static_cast<size_t>(pos)];
+    const int64_t index =
+        shuffle_ ? order_[static_cast<size_t>(pos)] : pos % std::max<int64_t>(epoch_len_, 1);
     lock.unlock();
     Slot filled;
     try {

@@ -80,7 +80,7 @@ class Loader {
   bool stopping_ = false;
   int epoch_ = 0;
   uint64_t generation_ = 0;      // bumped by start_epoch: workers drop stale work
-  std::vector<int64_t> order_;   // the epoch's sample indices by global position, padded
+  std::vector<int64_t> order_;   // shuffled: the epoch's sample indices by global position, padded
   int64_t skip_ = 0;             // the global positions before this rank's first
   int64_t end_ = 0;              // this rank's samples: j in [0, end_) is global skip_ + rank + j * world
   int64_t next_to_claim_ = 0;    // next j a worker takes

@@ -108,6 +108,13 @@ void DataParallel::abort_on_error(const std::exception& e) const {
   comm::abort_job(1);
 }
 
+void DataParallel::abort_job(int code) const {
+  if (size_ == 1) return;
+  std::fflush(stdout);
+  std::fflush(stderr);
+  comm::abort_job(code);
+}
+
 // ---- the bucketed gradient average ----
 
 void average_gradients(const std::vector<Tensor>& grads, size_t bucket_bytes) {

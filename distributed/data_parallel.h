@@ -66,6 +66,9 @@ class DataParallel {
   // After an error on this rank: prints it with the rank and ends every rank at once (MPI_Abort),
   // so that none waits in a collective for this one. Returns when alone.
   void abort_on_error(const std::exception& e) const;
+  // Ends every rank at once with exit status `code` (MPI_Abort), for a rank that stops before
+  // training with its own message printed (a usage error). Returns when alone.
+  void abort_job(int code) const;
 
  private:
   int rank_, size_;

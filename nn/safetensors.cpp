@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cmath>
 #include <cstdio>
@@ -134,7 +135,16 @@ Contents load(std::istream& in, uint64_t file_size, const std::string& name) {
   if (!h.is_object()) throw bad("header is not a JSON object");
   const uint64_t data_start = 8 + header_len, data_len = file_size - data_start;
 
+  // First every entry is checked (dtype, shape, offsets), then that their byte ranges tile the
+  // data, and only then is anything allocated or read.
+  struct Entry {
+    std::string key, dt;
+    DType dtype;
+    Shape shape;
+    uint64_t begin, end;
+  };
   Contents out;
+  std::vector<Entry> entries;
   for (auto& [key, entry] : h.items()) {
     if (key == "__metadata__") {
       if (!entry.is_object()) throw bad("__metadata__ is not an object");
@@ -150,7 +160,6 @@ Contents load(std::istream& in, uint64_t file_size, const std::string& name) {
       const auto known = file_dtypes().find(dt);
       if (known == file_dtypes().end())
         throw bad("tensor '" + key + "' has dtype " + dt + " (supported: F32, F64, F16, BF16, I64, I32)");
-      const DType dtype = known->second.to;
       Shape shape;
       std::vector<uint64_t> offs;
       try {
@@ -171,26 +180,48 @@ Contents load(std::istream& in, uint64_t file_size, const std::string& name) {
       if (offs[1] - offs[0] != need)
         throw bad("tensor '" + key + "' of shape " + shape_str(shape) + " needs " + std::to_string(need) +
                   " bytes but has " + std::to_string(offs[1] - offs[0]));
-      Tensor t = Tensor::empty(shape, dtype);
-      in.seekg(static_cast<std::streamoff>(data_start + offs[0]));
-      if (dt == "F32" || dt == "F64") {  // stored as held: read in place
-        in.read(static_cast<char*>(t.raw()), static_cast<std::streamsize>(need));
-        if (!in) throw bad("tensor '" + key + "' could not be read (truncated file?)");
-      } else {
-        std::vector<unsigned char> raw(static_cast<size_t>(need));
-        in.read(reinterpret_cast<char*>(raw.data()), static_cast<std::streamsize>(need));
-        if (!in) throw bad("tensor '" + key + "' could not be read (truncated file?)");
-        try {
-          widen(dt, raw.data(), static_cast<size_t>(t.numel()), t.raw(), "tensor '" + key + "'");
-        } catch (const Error& e) {
-          throw bad(e.what());
-        }
-      }
-      out.tensors.emplace(key, t);
-      out.dtypes.emplace(key, dt);
+      entries.push_back({key, dt, known->second.to, shape, offs[0], offs[1]});
     } catch (const json::exception& e) {
       throw bad("entry '" + key + "' is malformed (" + e.what() + ")");
     }
+  }
+  // The format's rule: the ranges, sorted, cover the data from its first byte to its last, each
+  // starting where the one before ends (no overlap, no hole: two tensors never share bytes, and
+  // no bytes hide between them).
+  std::sort(entries.begin(), entries.end(), [](const Entry& a, const Entry& b) {
+    return a.begin != b.begin ? a.begin < b.begin : a.end < b.end;
+  });
+  uint64_t covered = 0;
+  for (const Entry& e : entries) {
+    if (e.begin != covered)
+      throw bad("the tensors' data ranges do not tile the data: tensor '" + e.key + "' starts at byte " +
+                std::to_string(e.begin) + " where " +
+                (e.begin < covered ? "the tensors before it end at byte " + std::to_string(covered) + " (an overlap)"
+                                   : "the tensors before it end at byte " + std::to_string(covered) + " (a hole)"));
+    covered = e.end;
+  }
+  if (covered != data_len)
+    throw bad("the tensors' data ranges do not tile the data: they end at byte " + std::to_string(covered) + " of " +
+              std::to_string(data_len) + " bytes of data");
+  for (const Entry& e : entries) {
+    const uint64_t need = e.end - e.begin;
+    Tensor t = Tensor::empty(e.shape, e.dtype);
+    in.seekg(static_cast<std::streamoff>(data_start + e.begin));
+    if (e.dt == "F32" || e.dt == "F64") {  // stored as held: read in place
+      in.read(static_cast<char*>(t.raw()), static_cast<std::streamsize>(need));
+      if (!in) throw bad("tensor '" + e.key + "' could not be read (truncated file?)");
+    } else {
+      std::vector<unsigned char> raw(static_cast<size_t>(need));
+      in.read(reinterpret_cast<char*>(raw.data()), static_cast<std::streamsize>(need));
+      if (!in) throw bad("tensor '" + e.key + "' could not be read (truncated file?)");
+      try {
+        widen(e.dt, raw.data(), static_cast<size_t>(t.numel()), t.raw(), "tensor '" + e.key + "'");
+      } catch (const Error& err) {
+        throw bad(err.what());
+      }
+    }
+    out.tensors.emplace(e.key, t);
+    out.dtypes.emplace(e.key, e.dt);
   }
   return out;
 }

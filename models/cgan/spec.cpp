@@ -4,6 +4,7 @@
 #include "models/cgan/spec.h"
 
 #include <algorithm>
+#include <climits>
 #include <cmath>
 
 #include "data/class_folders.h"
@@ -12,6 +13,12 @@
 namespace cg::cgan {
 
 using namespace models;
+
+namespace {
+// The longest noise vector: the book's is 100; beyond this G's first layer alone would take
+// gigabytes (z_dim x 12544 weights).
+constexpr int kMaxZDim = 4096;
+}  // namespace
 
 const Program& train_program() {
   static const Program p{
@@ -22,7 +29,7 @@ const Program& train_program() {
       "the sorted folder names being the classes 0..K-1).",
       "cgan",
       {"dataroot", "name", "gpu_ids", "checkpoints_dir", "num_threads", "batch_size", "max_pixels", "epoch",
-       "verbose", "device", "dist_backend", "seed", "no_html", "continue_train", "beta1", "lr"}};
+       "verbose", "device", "dist_backend", "seed", "no_html", "continue_train", "overwrite", "beta1", "lr"}};
   return p;
 }
 
@@ -46,14 +53,16 @@ const ModelSpec& spec() {
     m.dataset_mode = "classes";
     m.dataset_what = "class folders";
     m.dataroot_help = "one folder per class (cgan_train)";
-    // n_iters batches of random draws (with replacement) from the class folders
+    // n_iters optimizer steps of random draws (with replacement) from the class folders: each step
+    // takes --batch_size draws on every rank
     m.dataset = [](const Options& o, bool) -> std::unique_ptr<data::Dataset> {
       return std::make_unique<data::RandomDraws>(
           std::make_unique<data::ClassFolderDataset>(o.dataroot, 28, o.max_pixels),
-          int64_t{o.get<int>("n_iters")} * o.batch_size);
+          int64_t{o.get<int>("n_iters")} * o.batch_size * o.ranks);
     };
     m.flags = {
-        {"n_iters", Own{12000}, kTrain, "training iterations, each on --batch_size random real images"},
+        {"n_iters", Own{12000}, kTrain,
+         "training iterations (optimizer steps), each on --batch_size random real images per rank"},
         {"z_dim", Own{100}, kTrain, "length of the noise vector z"},
         {"sample_freq", Own{1000}, kTrain,
          "iterations between rows of samples on the page (one row per class) and 'latest' checkpoints"},
@@ -80,15 +89,19 @@ const ModelSpec& spec() {
     m.after_parse = [](Options& o, bool is_train) {
       const int freq = o.get<int>("sample_freq");
       if (!is_train || o.batch_size < 1 || freq < 1) return;
-      o.display_freq = o.update_html_freq = o.save_latest_freq = freq * o.batch_size;
-      o.print_freq = std::min(100, freq) * o.batch_size;
+      const auto images = [&](int iters) {  // saturated: a huge count means "never", not a wrap
+        return static_cast<int>(std::min<int64_t>(INT_MAX, int64_t{iters} * o.batch_size));
+      };
+      o.display_freq = o.update_html_freq = o.save_latest_freq = images(freq);
+      o.print_freq = images(std::min(100, freq));
     };
     m.validate = [](const Options& o, bool is_train, const OptionCheck& need) {
       if (is_train) {
         const int n_iters = o.get<int>("n_iters"), z_dim = o.get<int>("z_dim"),
                   freq = o.get<int>("sample_freq");
         need(n_iters >= 1, "--n_iters must be >= 1, got " + std::to_string(n_iters));
-        need(z_dim >= 1, "--z_dim must be >= 1, got " + std::to_string(z_dim));
+        need(z_dim >= 1 && z_dim <= kMaxZDim,
+             "--z_dim must be 1 to " + std::to_string(kMaxZDim) + ", got " + std::to_string(z_dim));
         need(freq >= 1, "--sample_freq must be >= 1, got " + std::to_string(freq));
       } else {
         const int num = o.get<int>("num"), label = o.get<int>("label");
@@ -99,6 +112,9 @@ const ModelSpec& spec() {
     // the classes G and D are built for: the data's (the flags first, then the folders)
     m.prepare_training = [](Options& o) {
       o.set("num_classes", static_cast<int>(data::class_folder_names(o.dataroot).size()));
+      // the harness counts the samples of every rank: an iteration is --batch_size x ranks of them
+      for (int* freq : {&o.display_freq, &o.update_html_freq, &o.save_latest_freq, &o.print_freq})
+        *freq = static_cast<int>(std::min<int64_t>(INT_MAX, int64_t{*freq} * o.ranks));
     };
     m.network_names = [](const Options&, bool is_train) -> std::vector<std::string> {
       if (is_train) return {"G", "D"};

@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 #include <random>
 
+#include "models/common/cli.h"
 #include "models/common/file_set.h"
 #include "models/common/model_spec.h"
 #include "models/common/train_state.h"
@@ -35,7 +36,11 @@ std::string new_checkpoint_id(int64_t total_iters) {
 
 }  // namespace
 
-std::string experiment_dir(const Options& opt) { return (fs::path(opt.checkpoints_dir) / opt.name).string(); }
+std::string experiment_dir(const Options& opt) {
+  // validate_options refuses such a name first; this keeps every path made here inside the folder
+  check_folder_name("--name", opt.name, "the experiment's folder in --checkpoints_dir");
+  return (fs::path(opt.checkpoints_dir) / opt.name).string();
+}
 
 std::string net_file(const Options& opt, const std::string& label, const std::string& net) {
   return (fs::path(experiment_dir(opt)) / (label + "_net_" + net + ".safetensors")).string();
@@ -109,19 +114,38 @@ void save_checkpoint(const Model& m, const std::string& label, const TrainPositi
   recover_checkpoint(dir, label);
   const std::string id = new_checkpoint_id(pos.total_iters);
   std::vector<std::string> names;  // of the final files, for the journal
-  for (const auto& [name, net] : m.networks()) {
-    const std::string path = net_file(m.opt, label, name);
-    safetensors::save(path + ".new", net->state_dict(), {{"checkpoint", id}, {"net", name}},
-                      net->integer_buffers());
-    names.push_back(fs::path(path).filename().string());
+  try {
+    for (const auto& [name, net] : m.networks()) {
+      const std::string path = net_file(m.opt, label, name);
+      safetensors::save(path + ".new", net->state_dict(), {{"checkpoint", id}, {"net", name}},
+                        net->integer_buffers());
+      names.push_back(fs::path(path).filename().string());
+    }
+    if (m.is_train) {
+      const TrainState state = train_state(m, pos, id, other_ranks);
+      const std::string path = state_file(m.opt, label);
+      safetensors::save(path + ".new", state.tensors, state.metadata);
+      names.push_back(fs::path(path).filename().string());
+    }
+    commit_file_set(dir, set_name(label), names);  // puts the new files in place
+  } catch (const std::exception& e) {
+    // A save that failed (a full disk): what it wrote goes now, not at the next resume, and the
+    // message says which checkpoint is there to resume from.
+    try {
+      recover_checkpoint(dir, label);
+    } catch (const std::exception&) {
+    }
+    std::vector<std::string> kept;
+    for (const auto& [name, net] : m.networks())
+      if (fs::exists(net_file(m.opt, label, name))) kept.push_back(fs::path(net_file(m.opt, label, name)).filename());
+    std::string what;
+    for (const std::string& k : kept) what += (what.empty() ? "" : ", ") + k;
+    throw Error("checkpoint '" + label + "' was not saved (" + e.what() + "); the files of this save were removed. " +
+                (kept.empty() ? "There was no checkpoint '" + label + "' in " + dir + " before it (checkpoints there: " +
+                                    available_checkpoints(dir) + ")"
+                              : "The checkpoint '" + label + "' saved before is intact in " + dir + " (" + what +
+                                    "): --continue_train resumes from it"));
   }
-  if (m.is_train) {
-    const TrainState state = train_state(m, pos, id, other_ranks);
-    const std::string path = state_file(m.opt, label);
-    safetensors::save(path + ".new", state.tensors, state.metadata);
-    names.push_back(fs::path(path).filename().string());
-  }
-  commit_file_set(dir, set_name(label), names);  // puts the new files in place
 }
 
 std::string load_network(nn::Module& net, const std::string& path) {

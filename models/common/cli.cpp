@@ -2,6 +2,10 @@
 
 #include <CLI/CLI.hpp>
 #include <algorithm>
+#include <cctype>
+#include <cerrno>
+#include <cmath>
+#include <cstdlib>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -44,6 +48,57 @@ bool parse_count(const std::string& text, const char* word, int64_t& out) {
   } catch (const std::exception&) {
     return false;
   }
+}
+
+// A whole number written in decimal (argparse's int(): "010" is ten, "0x10" is refused), that fits T.
+template <class T>
+bool parse_whole(const std::string& text, T& out) {
+  size_t i = text.size() > 1 && (text[0] == '-' || text[0] == '+') ? 1 : 0;
+  if (i == text.size() || text.find_first_not_of("0123456789", i) != std::string::npos) return false;
+  if constexpr (std::is_unsigned_v<T>) {
+    if (text[0] == '-') return false;  // no wrap to 2^64 - 1
+    errno = 0;
+    const unsigned long long v = std::strtoull(text.c_str() + i, nullptr, 10);
+    if (errno == ERANGE || v > std::numeric_limits<T>::max()) return false;
+    out = static_cast<T>(v);
+  } else {
+    errno = 0;
+    const long long v = std::strtoll(text.c_str(), nullptr, 10);
+    if (errno == ERANGE || v < std::numeric_limits<T>::min() || v > std::numeric_limits<T>::max()) return false;
+    out = static_cast<T>(v);
+  }
+  return true;
+}
+
+// A number as Python's float() reads one ("1e-4", "nan", "inf"); the checks say where NaN is wrong.
+bool parse_real(const std::string& text, double& out) {
+  if (text.empty() || std::isspace(static_cast<unsigned char>(text[0]))) return false;
+  char* end = nullptr;
+  errno = 0;
+  out = std::strtod(text.c_str(), &end);
+  return end == text.c_str() + text.size() && !(errno == ERANGE && std::isinf(out));
+}
+
+// Reads every value given to a numeric flag (not only the last, which alone sets it: argparse
+// refuses `--batch_size abc --batch_size 2`, and so do we) into `slot`; the last wins. An error
+// names the flag and the value.
+template <class T>
+std::string read_values(const std::string& flag, const std::vector<std::string>& given, T& slot) {
+  for (const std::string& text : given) {
+    T v{};
+    bool ok;
+    if constexpr (std::is_same_v<T, double>)
+      ok = parse_real(text, v);
+    else
+      ok = parse_whole(text, v);
+    if (!ok)
+      return flag + ": '" + text + "' is not " +
+             (std::is_same_v<T, double>   ? std::string("a number")
+              : std::is_unsigned_v<T>     ? "a whole number >= 0"
+                                          : "a whole number in range");
+    slot = v;
+  }
+  return "";
 }
 
 // "{netG}_size{load_size}" with every {option} replaced by its listed value.
@@ -132,6 +187,7 @@ Parsed parse_args(int argc, char** argv, const Program& program) {
   app.get_formatter()->column_width(34);
   const std::vector<const Flag*> flags = program_flags(program, model);
   std::map<std::string, std::string> counts;  // Count flags are read as text first
+  std::map<const Flag*, CLI::Option*> bound;
   for (const Flag* f : flags) {
     const std::string name = std::string("--") + f->name, help = help_text(*f, program);
     CLI::Option* opt = std::visit(
@@ -160,6 +216,7 @@ Parsed parse_args(int argc, char** argv, const Program& program) {
         f->member);
     // argparse's rule, which scripts that append an override rely on: the last one wins
     opt->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
+    bound[f] = opt;
   }
   Parsed p;
   try {
@@ -190,10 +247,40 @@ Parsed parse_args(int argc, char** argv, const Program& program) {
     return p;
   };
   for (const Flag* f : flags) {
+    const std::string flag = std::string("--") + f->name;
+    const std::vector<std::string> given = bound.at(f)->results();  // every value given, in order
+    const std::string bad = std::visit(
+        [&](auto&& m) -> std::string {
+          using M = std::decay_t<decltype(m)>;
+          if constexpr (std::is_same_v<M, int Options::*> || std::is_same_v<M, double Options::*> ||
+                        std::is_same_v<M, uint64_t Options::*>) {
+            return read_values(flag, given, o.*m);
+          } else if constexpr (std::is_same_v<M, Own>) {
+            return std::visit(
+                [&](auto& slot) -> std::string {
+                  using S = std::decay_t<decltype(slot)>;
+                  if constexpr (std::is_same_v<S, int> || std::is_same_v<S, double>)
+                    return read_values(flag, given, slot);
+                  else
+                    return "";
+                },
+                o.own.at(f->name));
+          } else if constexpr (std::is_same_v<M, Count>) {
+            int64_t v = 0;
+            for (const std::string& text : given)
+              if (!parse_count(text, m.word, v))
+                return flag + ": expected '" + m.word + "' or a whole number >= 0, got '" + text + "'";
+            return "";
+          } else {
+            return "";
+          }
+        },
+        f->member);
+    if (!bad.empty()) return usage_error(bad);
     if (const Count* c = std::get_if<Count>(&f->member))
       if (!parse_count(counts[f->name], c->word, o.*c->m))
-        return usage_error(std::string("--") + f->name + ": expected '" + c->word +
-                           "' or a whole number >= 0, got '" + counts[f->name] + "'");
+        return usage_error(flag + ": expected '" + c->word + "' or a whole number >= 0, got '" +
+                           counts[f->name] + "'");
     if (f->ignored && app.count(std::string("--") + f->name))
       std::printf("--%s: accepted and ignored (%s)\n", f->name, f->ignored);
   }
@@ -276,6 +363,12 @@ std::string options_text(const Options& opt, bool is_train) {
   }
   msg += "----------------- End -------------------";
   return msg;
+}
+
+std::string option_lines(const Options& opt, bool is_train) {
+  std::string out;
+  for (const auto& [name, value] : values(opt, is_train)) out += "--" + name + " " + value + "\n";
+  return out;
 }
 
 void write_options_file(const Options& opt, bool is_train, const std::string& folder) {

@@ -34,8 +34,15 @@ std::string load_label(const Options& opt);
 // The official print_options block: every option sorted by name, "{:>25}: {:<30}" with
 // "\t[default: X]" where the value differs from the default.
 std::string options_text(const Options& opt, bool is_train);
+// Every option as "--name value", a line each, sorted by name (what the ranks of a data-parallel
+// run compare: they must train one run).
+std::string option_lines(const Options& opt, bool is_train);
 // Writes options_text to CHECKPOINTS/NAME/<phase>_opt.txt (or RESULTS for test), creating folders.
 void write_options_file(const Options& opt, bool is_train, const std::string& folder);
+
+// Throws cg::Error naming `flag` unless `value` is one folder name (not empty, '.' or '..', no '/'):
+// a name that cannot lead outside the folder it is made in. `what` says what it names.
+void check_folder_name(const std::string& flag, const std::string& value, const std::string& what);
 
 // Checks what can be checked before any work starts (values in range, known names, what the model
 // needs), throwing cg::Error whose message names the flag.

@@ -121,6 +121,9 @@ const std::vector<Flag>& base_flags() {
        "name the periodic checkpoints iter_<N> instead of 'latest'"},
       {"continue_train", &O::continue_train, kTrain,
        "resume from the checkpoint --epoch (exactly where it stopped when its training state is there)"},
+      {"overwrite", &O::overwrite, kTrain,
+       "start a new training in an experiment folder that holds trained weights (<label>_net_*), replacing "
+       "them as it saves; without it such a start is refused"},
       {"epoch_count", &O::epoch_count, kTrain,
        "number of the first epoch (when starting from weights only; see the README on resuming)"},
       {"phase", &O::phase, kBoth, "dataset split: reads DATAROOT/<phase>A and <phase>B"},

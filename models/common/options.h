@@ -71,6 +71,7 @@ struct Options {
   std::string display_server = "http://localhost", display_env = "main";
   int save_latest_freq = 5000, save_epoch_freq = 5;
   bool save_by_iter = false, continue_train = false;
+  bool overwrite = false;  // ours: a new training may replace the trained weights of its experiment
   int epoch_count = 1;
   std::string phase = "train";
   int n_epochs = 100, n_epochs_decay = 100;
@@ -84,6 +85,10 @@ struct Options {
   int64_t num_test = std::numeric_limits<int64_t>::max();  // ours: all images (the official: 50)
   double aspect_ratio = 1.0;  // saved results are stretched to this width/height ratio, as the official
   bool eval = false;          // test in eval mode (dropout off); the official test.py's default is train mode
+
+  // ---- not a flag: the ranks of the data-parallel training these options run in (set by the
+  //      trainer before the data is made; a model whose dataset counts optimizer steps needs it) ----
+  int ranks = 1;
 
   // ---- a model's own options, by name: those of its flag rows (with their defaults), and values
   //      it derives (the CGAN's number of classes) ----

@@ -64,22 +64,25 @@ class ResultsPage {
 
 // The official save_image's stretch, with its PIL argument order kept: size (h, w * ratio) as
 // (width, height) above 1, (h / ratio, w) below.
-data::Image stretch(const data::Image& im, double aspect_ratio) {
-  if (aspect_ratio > 1.0)
-    return data::resize_bicubic(im, im.height, static_cast<int>(im.width * aspect_ratio));
-  if (aspect_ratio < 1.0)
-    return data::resize_bicubic(im, static_cast<int>(im.height / aspect_ratio), im.width);
-  return im;
+data::Image stretch(const data::Image& im, double aspect_ratio, int64_t max_pixels) {
+  if (aspect_ratio == 1.0) return im;
+  const double w = aspect_ratio > 1.0 ? im.height : im.height / aspect_ratio;
+  const double h = aspect_ratio > 1.0 ? im.width * aspect_ratio : im.width;
+  if (w * h > static_cast<double>(max_pixels))
+    throw Error("--aspect_ratio " + py_float(aspect_ratio) + " would save it as " + std::to_string(int64_t(w)) +
+                "x" + std::to_string(int64_t(h)) + " pixels, more than --max_pixels " + std::to_string(max_pixels));
+  return data::resize_bicubic(im, static_cast<int>(w), static_cast<int>(h));
 }
 
 // Saves each visual as images/<stem>_<label>.png and adds the row to the page.
 void save_images(ResultsPage& page, const std::string& image_dir, const std::string& source_path,
-                 const std::vector<std::pair<std::string, Tensor>>& visuals, double aspect_ratio) {
+                 const std::vector<std::pair<std::string, Tensor>>& visuals, double aspect_ratio,
+                 int64_t max_pixels) {
   const std::string stem = fs::path(source_path).stem().string();
   std::vector<std::pair<std::string, std::string>> row;
   for (const auto& [label, t] : visuals) {
     const std::string file = stem + "_" + label + ".png";
-    data::write_png(image_dir + "/" + file, stretch(data::from_tensor(t), aspect_ratio));
+    data::write_png(image_dir + "/" + file, stretch(data::from_tensor(t), aspect_ratio, max_pixels));
     row.emplace_back(label, file);
   }
   page.add(stem, row);
@@ -88,7 +91,10 @@ void save_images(ResultsPage& page, const std::string& image_dir, const std::str
 }  // namespace
 
 std::string results_folder(const Options& opt) {
+  // validate_options refuses these first; this keeps the folder inside --results_dir
+  check_folder_name("--name", opt.name, "the experiment's folder in --results_dir");
   std::string leaf = opt.phase + "_" + opt.epoch;
+  check_folder_name("--phase and --epoch", leaf, "the results' folder (<phase>_<epoch>)");
   if (opt.load_iter > 0) leaf += "_iter" + std::to_string(opt.load_iter);  // the official's web_dir
   return (fs::path(opt.results_dir) / opt.name / leaf).string();
 }
@@ -135,7 +141,7 @@ std::string run_test(const Options& opt, bool quiet, std::vector<std::string>* f
       model->set_input(b);
       model->test();
       progress(i, path);
-      save_images(page, image_dir, path, model->current_visuals(), opt.aspect_ratio);
+      save_images(page, image_dir, path, model->current_visuals(), opt.aspect_ratio, opt.max_pixels);
     } catch (const Error& e) {
       // an unpaired test names both of its files
       const std::string other = opt.direction == "AtoB" ? b.B_paths[0] : b.A_paths[0];

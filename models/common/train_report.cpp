@@ -54,6 +54,13 @@ void Reporter::say(const std::string& line) {
   std::fflush(stdout);
 }
 
+void Reporter::warn(const std::string& line) {
+  clear_live();
+  std::fflush(stdout);
+  std::fprintf(stderr, "%s\n", line.c_str());
+  std::fflush(stderr);
+}
+
 void Reporter::losses(int epoch, int64_t iters, const std::vector<std::pair<std::string, double>>& l,
                       double t_comp, double t_data) {
   char head[128];

@@ -30,6 +30,8 @@ class Reporter {
 
   // Any line for the user (the live line, if shown, is cleared first and redrawn later).
   void say(const std::string& line);
+  // A warning or a stop, to stderr (quiet or not), the live line cleared first.
+  void warn(const std::string& line);
   // The official loss line, to loss_log.txt always and to stdout when no live line is shown;
   // the same values at full precision to loss_log.csv.
   void losses(int epoch, int64_t iters, const std::vector<std::pair<std::string, double>>& l, double t_comp,

@@ -1,5 +1,6 @@
 #include "models/common/trainer.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
@@ -55,7 +56,7 @@ namespace {
 class TrainingRun {
  public:
   TrainingRun(const Options& opt, const TrainControl& ctl)
-      : opt_(prepared(opt)),
+      : opt_(prepared(opt, dp_)),
         ctl_(ctl),
         global_batch_(int64_t{opt.batch_size} * dp_.size()),
         dataset_(dataset(opt_)),
@@ -75,9 +76,16 @@ class TrainingRun {
   int run() {
     // One writer per experiment: rank 0 holds the folder's lock for the whole run.
     std::optional<data::FolderLock> lock;
-    if (dp_.root()) lock.emplace(experiment_dir(opt_), "train.lock", "the experiment folder");
+    if (dp_.root()) {
+      lock.emplace(experiment_dir(opt_), "train.lock", "the experiment folder");
+      refuse_overwrite();
+    }
     dp_.barrier();
     resume();
+    if (first_epoch_ > total_epochs_)
+      warn(fmt("nothing to train: the checkpoint ends at epoch %d, the last of the %d these options train "
+               "(%lld samples an epoch); ask for a longer training to go further",
+               pos_.epoch, total_epochs_, static_cast<long long>(epoch_len_)));
     dp_.same_start(networks());
     start_output();
     StopSignals signals(dp_.size() > 1);
@@ -89,13 +97,39 @@ class TrainingRun {
   }
 
  private:
-  // First of all, a bad option fails before any data is read; then the model completes its options
-  // (the CGAN's classes come from the data).
-  static Options prepared(const Options& opt) {
+  // First of all, a bad option fails before any data is read, and every rank must have been given
+  // the same (a difference would fail later in a collective, or train another run silently: the
+  // first option that differs is an error on every rank); then the model completes its options
+  // (the CGAN's classes come from the data), knowing how many ranks share each step.
+  static Options prepared(const Options& opt, const DataParallel& dp) {
     validate_options(opt, true);
+    dp.check_same(option_lines(opt, true), "options");
     Options o = opt;
+    o.ranks = dp.size();
     if (const ModelSpec& spec = model_spec(o.model); spec.prepare_training) spec.prepare_training(o);
     return o;
+  }
+
+  // Nothing lost: a new training (no --continue_train) in a folder that holds trained weights
+  // would replace them as it saves. Refused unless --overwrite says so.
+  void refuse_overwrite() const {
+    if (opt_.continue_train || opt_.overwrite) return;
+    const std::string dir = experiment_dir(opt_);
+    std::vector<std::string> found;
+    for (const auto& e : fs::directory_iterator(dir)) {
+      const std::string f = e.path().filename().string();
+      const size_t at = f.find("_net_");
+      if (at != std::string::npos && at > 0 && f.ends_with(".safetensors")) found.push_back(f);
+    }
+    if (found.empty()) return;
+    std::sort(found.begin(), found.end());
+    std::string list;
+    for (size_t i = 0; i < found.size() && i < 3; ++i) list += (i ? ", " : "") + found[i];
+    if (found.size() > 3) list += ", ...";
+    throw Error("the experiment folder '" + dir + "' holds trained weights (" + list +
+                ") that a new training would replace: to go on training them, add --continue_train; to "
+                "keep them and start afresh, train under another --name; to start afresh over them, add "
+                "--overwrite");
   }
   static std::unique_ptr<data::Dataset> dataset(const Options& opt) { return create_dataset(opt, true); }
 
@@ -122,9 +156,13 @@ class TrainingRun {
   void say(const std::string& line) {
     if (report_) report_->say(line);
   }
-  // A line for stderr too (warnings, stops), from rank 0 alone.
+  // A line for stderr (warnings, stops), from rank 0 alone: once, not on stdout too (a terminal,
+  // or mpirun's merged output, would show it twice).
   void warn(const std::string& line) {
-    if (dp_.root()) std::fprintf(stderr, "%s\n", line.c_str());
+    if (report_)
+      report_->warn(line);
+    else if (dp_.root())
+      std::fprintf(stderr, "%s\n", line.c_str());
   }
 
   // --continue_train: the position, optimizers, schedules, pools and generators of the checkpoint
@@ -145,6 +183,16 @@ class TrainingRun {
     }
     pos_ = restored->pos;
     notes_ = restored->notes;
+    // An epoch whose samples depend on their position alone (random draws, in order) that ended
+    // shorter than it is now (cgan_train --n_iters 12 after 6) goes on to its new end: the run so
+    // extended is the longer run's, as a larger --n_epochs extends the others.
+    if (pos_.epoch_done && dataset_->extends_in_place() && opt_.serial_batches && pos_.epoch_iter < epoch_len_) {
+      pos_.epoch_done = false;
+      notes_.push_back(fmt("epoch %d of the checkpoint ended after %lld samples; it has %lld now: training the "
+                           "%lld more",
+                           pos_.epoch, static_cast<long long>(pos_.epoch_iter), static_cast<long long>(epoch_len_),
+                           static_cast<long long>(epoch_len_ - pos_.epoch_iter)));
+    }
     resume_mid_epoch_ = !pos_.epoch_done;
     first_epoch_ = pos_.epoch_done ? pos_.epoch + 1 : pos_.epoch;
     notes_.push_back(fmt("resuming checkpoint '%s': epoch %d, %lld samples into it, %lld in all, lr %.7f",
@@ -162,7 +210,12 @@ class TrainingRun {
       print_networks(model_, opt_.verbose);
     }
     report_.emplace(opt_, model_.loss_names(), ctl_.quiet, dp_.size() == 1);
-    say(fmt("The number of training images = %lld", static_cast<long long>(epoch_len_)));
+    if (dataset_->images() == dataset_->size())
+      say(fmt("The number of training images = %lld", static_cast<long long>(epoch_len_)));
+    else  // samples drawn from the images (the CGAN's): both counts, as they are
+      say(fmt("The number of training images = %lld (an epoch is %lld random draws from them, with "
+              "replacement)",
+              static_cast<long long>(dataset_->images()), static_cast<long long>(epoch_len_)));
     if (dp_.size() > 1)
       say(
           fmt("data parallel: %d ranks x --batch_size %d = a global batch of %lld; %lld samples per "
@@ -266,8 +319,10 @@ class TrainingRun {
       const std::string msg =
           fmt("%s: saved 'latest' at epoch %d, iteration %lld (%s); resume with --continue_train",
               signal_words(sig), epoch, static_cast<long long>(epoch_iter), experiment_dir(opt_).c_str());
-      say(msg);
-      if (sig) warn(msg);
+      if (sig)
+        warn(msg);
+      else
+        say(msg);
       return sig ? 128 + sig : 0;
     }
     iter_data_time_ = Clock::now();
@@ -314,7 +369,6 @@ class TrainingRun {
         fmt("error: %s at epoch %d, iteration %lld; stopping. Nothing was saved after the last "
             "checkpoint, which is left as it was.",
             what.c_str(), pos_.epoch, static_cast<long long>(pos_.epoch_iter));
-    say(msg);
     warn(msg);
     return kExitNonFinite;
   }
@@ -345,9 +399,26 @@ class TrainingRun {
 
 }  // namespace
 
+namespace {
+// What std::bad_alloc means to the user: the flags that size the run's memory, with their values.
+Error out_of_memory(const Options& opt) {
+  std::string flags;
+  const Program& program = program_of(opt, true);
+  for (const Flag* f : program_flags(program, opt.model))
+    for (const char* name : {"batch_size", "load_size", "crop_size", "ngf", "ndf", "num_threads", "pool_size"})
+      if (std::string(f->name) == name) flags += (flags.empty() ? "--" : ", --") + std::string(name) + " " + value_text(opt, *f);
+  return Error("out of memory (std::bad_alloc): this training needs more memory than the machine gives it" +
+               (flags.empty() ? std::string() : "; lower " + flags));
+}
+}  // namespace
+
 int run_training(const Options& opt, const TrainControl& ctl) {
   try {
     return TrainingRun(opt, ctl).run();
+  } catch (const std::bad_alloc&) {
+    const Error e = out_of_memory(opt);
+    DataParallel().abort_on_error(e);
+    throw e;
   } catch (const std::exception& e) {
     // One rank's error ends every rank at once: the others would wait for it in a collective.
     DataParallel().abort_on_error(e);
@@ -363,7 +434,12 @@ int training_main(int argc, char** argv, const Program& program) {
     return 1;
   }
   Parsed p = parse_args(argc, argv, program);
-  if (p.exit_code) return *p.exit_code;
+  if (p.exit_code) {
+    // A usage error on one rank of several (its message is printed): the others would wait for it
+    // in their first collective, so it ends them all.
+    if (*p.exit_code != 0) DataParallel().abort_job(*p.exit_code);
+    return *p.exit_code;
+  }
   try {
     const int gpus = static_cast<int>(gpu_id_list(p.opt).size());
     if (gpus > 1 && !kHaveCuda)
@@ -377,6 +453,7 @@ int training_main(int argc, char** argv, const Program& program) {
     return rc;
   } catch (const std::exception& e) {
     std::fprintf(stderr, "error: %s\n", e.what());
+    DataParallel().abort_job(1);  // an error before the training (run_training ends the ranks itself)
     return 1;
   }
 }

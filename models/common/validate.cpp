@@ -10,6 +10,31 @@
 
 namespace cg::models {
 
+namespace {
+// Counts that size memory or threads at once, bounded so that a typo is an error naming its flag
+// rather than an abort or an allocation of the whole machine.
+constexpr int kMaxThreads = 256;        // --num_threads: loader threads
+constexpr int kMaxBatch = 65536;        // --batch_size: samples per rank and step
+constexpr int kMaxFilters = 4096;       // --ngf, --ndf: 64 by default; a ResNet G at 4096 is 9.6 GB
+constexpr int kMaxPool = 65536;         // --pool_size: images each pool may hold
+constexpr double kMaxAspect = 100;      // --aspect_ratio: a saved image stretched this far at most
+}  // namespace
+
+void check_folder_name(const std::string& flag, const std::string& value, const std::string& what) {
+  std::string why;
+  if (value.empty())
+    why = "is empty";
+  else if (value == "." || value == "..")
+    why = "is '" + value + "'";
+  else if (value.find('/') != std::string::npos)
+    why = "holds a '/'";
+  else if (value.find('\0') != std::string::npos)
+    why = "holds a NUL";
+  if (!why.empty())
+    throw Error(flag + " '" + value + "' " + why + ": it names " + what +
+                ", one folder name (no '/', not '.' or '..'), so that nothing is written outside its folder");
+}
+
 // The harness checks the flags the program takes (a model's own program takes few), then the
 // model checks its own.
 void validate_options(const Options& o, bool is_train) {
@@ -30,12 +55,25 @@ void validate_options(const Options& o, bool is_train) {
     need(o.dataset_mode == spec.dataset_mode, "--dataset_mode: --model " + o.model + " reads " +
                                                   spec.dataset_what + ", got '" + o.dataset_mode + "'");
   need(o.device == "cpu" || o.device == "cuda", "--device must be cpu or cuda, got '" + o.device + "'");
+  // ---- names that become folders and files: each is one name, so nothing lands outside its folder ----
+  if (has("name"))
+    check_folder_name(o.suffix.empty() ? "--name" : "--name (with --suffix)", o.name,
+                      "the experiment's folder in --checkpoints_dir" +
+                          std::string(has("results_dir") ? " and --results_dir" : ""));
+  if (has("phase") && (o.phase.empty() || o.phase.find('/') != std::string::npos))
+    throw Error("--phase '" + o.phase + "' must be a name without '/' (train, test, ...): it names folders and files");
+  if (has("epoch") && (o.epoch.empty() || o.epoch.find('/') != std::string::npos))
+    throw Error("--epoch '" + o.epoch +
+                "' must be a checkpoint label without '/' (latest, an epoch number, iter_<N>): it names files");
   // ---- networks ----
   if (has("input_nc")) {
     need(o.input_nc == 1 || o.input_nc == 3, "--input_nc must be 1 or 3");
     need(o.output_nc == 1 || o.output_nc == 3, "--output_nc must be 1 or 3");
   }
-  if (has("ngf")) need(o.ngf > 0 && o.ndf > 0, "--ngf and --ndf must be positive");
+  if (has("ngf"))
+    need(o.ngf > 0 && o.ndf > 0 && o.ngf <= kMaxFilters && o.ndf <= kMaxFilters,
+         "--ngf and --ndf must be 1 to " + std::to_string(kMaxFilters) + ", got " + std::to_string(o.ngf) +
+             " and " + std::to_string(o.ndf));
   if (has("netG"))
     need(known_generator(o.netG), "--netG '" + o.netG +
                                       "' is not recognized (expected resnet_9blocks, resnet_6blocks, "
@@ -61,8 +99,12 @@ void validate_options(const Options& o, bool is_train) {
     need(o.direction == "AtoB" || o.direction == "BtoA",
          "--direction must be AtoB or BtoA, got '" + o.direction + "'");
   if (has("batch_size"))
-    need(o.batch_size >= 1, "--batch_size must be >= 1, got " + std::to_string(o.batch_size));
-  if (has("num_threads")) need(o.num_threads >= 0, "--num_threads must be >= 0");
+    need(o.batch_size >= 1 && o.batch_size <= kMaxBatch, "--batch_size must be 1 to " + std::to_string(kMaxBatch) +
+                                                             ", got " + std::to_string(o.batch_size));
+  if (has("num_threads"))
+    need(o.num_threads >= 0 && o.num_threads <= kMaxThreads,
+         "--num_threads must be 0 to " + std::to_string(kMaxThreads) + " (threads decoding images), got " +
+             std::to_string(o.num_threads));
   if (has("max_dataset_size")) need(o.max_dataset_size >= 1, "--max_dataset_size must be >= 1");
   if (has("preprocess")) {
     data::validate(
@@ -87,6 +129,13 @@ void validate_options(const Options& o, bool is_train) {
     need(o.preprocess != "scale_width" || (o.load_size >= 4 && o.load_size % 4 == 0),
          "--load_size must be a positive multiple of 4 with --preprocess scale_width, got " +
              std::to_string(o.load_size));
+    // every image is resized to load_size x load_size (or that wide): no bigger than an image may be
+    const int64_t pixels = int64_t{o.load_size} * o.load_size;
+    const bool resizes =
+        o.preprocess.find("resize") != std::string::npos || o.preprocess.find("scale_width") != std::string::npos;
+    need(!resizes || pixels <= o.max_pixels,
+         "--load_size " + std::to_string(o.load_size) + " would resize every image to " + std::to_string(pixels) +
+             " pixels or more, beyond --max_pixels " + std::to_string(o.max_pixels));
   }
   if (has("display_winsize")) need(o.display_winsize >= 1, "--display_winsize must be >= 1");
   if (has("max_pixels")) need(o.max_pixels >= 1, "--max_pixels must be >= 1 (or 'none')");
@@ -99,7 +148,9 @@ void validate_options(const Options& o, bool is_train) {
   if (has("print_freq"))
     need(o.print_freq >= 1 && o.display_freq >= 1 && o.save_latest_freq >= 1 && o.save_epoch_freq >= 1,
          "--print_freq, --display_freq, --save_latest_freq and --save_epoch_freq must be >= 1");
-  if (has("pool_size")) need(o.pool_size >= 0, "--pool_size must be >= 0");
+  if (has("pool_size"))
+    need(o.pool_size >= 0 && o.pool_size <= kMaxPool,
+         "--pool_size must be 0 to " + std::to_string(kMaxPool) + ", got " + std::to_string(o.pool_size));
   if (has("lr")) need(o.lr > 0 && std::isfinite(o.lr), "--lr must be positive");
   if (has("beta1")) need(o.beta1 >= 0 && o.beta1 < 1, "--beta1 must be in [0, 1)");
   if (has("gan_mode"))
@@ -113,7 +164,10 @@ void validate_options(const Options& o, bool is_train) {
          "--lr_decay_iters must be > 0 with --lr_policy step, got " + std::to_string(o.lr_decay_iters));
   }
   // ---- testing ----
-  if (has("aspect_ratio")) need(o.aspect_ratio > 0, "--aspect_ratio must be positive");
+  if (has("aspect_ratio"))
+    need(o.aspect_ratio > 0 && o.aspect_ratio >= 1 / kMaxAspect && o.aspect_ratio <= kMaxAspect,
+         "--aspect_ratio must be positive, from 0.01 to 100 (a saved image is stretched by it), got " +
+             py_float(o.aspect_ratio));
   // ---- the model's own ----
   if (spec.validate) spec.validate(o, is_train, need);
 }
