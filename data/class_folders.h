@@ -44,7 +44,7 @@ class RandomDraws : public Dataset {
   int64_t size() const override { return draws_; }
   Sample get(int64_t index, Generator& gen) const override;
   std::string file(int64_t) const override { return "a random draw"; }
-  int64_t images() const override { return base_->size(); }
+  int64_t drawn_from() const override { return base_->size(); }
   bool extends_in_place() const override { return true; }
 
  private:

@@ -41,9 +41,9 @@ class Dataset {
   virtual Sample get(int64_t index, Generator& gen) const = 0;
   // The file sample `index` is read from (its A file; B may be drawn at random), for errors.
   virtual std::string file(int64_t index) const = 0;
-  // The images the samples come from (for the log): size() unless the samples are draws from a
-  // set of another size.
-  virtual int64_t images() const { return size(); }
+  // When the samples are random draws from a set of images (for the log): how many images; 0 when
+  // each sample is one of the dataset's own.
+  virtual int64_t drawn_from() const { return 0; }
   // Whether a longer dataset of this kind begins with this one's samples (each position's sample
   // depends on the position alone): then an epoch finished at this length can be taken further
   // when a resumed run makes it longer, and the result is the longer run's.

@@ -3,6 +3,7 @@
 #include <chrono>
 #include <cstdio>
 #include <sstream>
+#include <thread>
 
 #include "autograd/tape.h"
 #include "backend/comm.h"
@@ -95,15 +96,21 @@ void DataParallel::check_same(const std::string& text, const std::string& what) 
   comm::broadcast(&len, sizeof len, bad_rank);
   detail.resize(len);
   comm::broadcast(detail.data(), len, bad_rank);
-  throw Error("the ranks were given different " + what + ": rank " + std::to_string(bad_rank) + " has " +
-              detail + "; give every rank the same command line");
+  throw AgreedError("the ranks were given different " + what + ": rank " + std::to_string(bad_rank) + " has " +
+                    detail + "; give every rank the same command line");
 }
 
 std::vector<std::string> DataParallel::gather(const std::string& mine) const { return comm::gather(mine); }
 
 void DataParallel::abort_on_error(const std::exception& e) const {
   if (size_ == 1) return;
-  std::fprintf(stderr, "error on %s: %s\n", describe().c_str(), e.what());
+  // An error every rank has alike is said once, by rank 0, whose MPI_Abort ends the others; they
+  // give it a few seconds to (an abort of theirs first could end rank 0 before it has spoken).
+  if (rank_ != 0 && dynamic_cast<const AgreedError*>(&e)) {
+    std::this_thread::sleep_for(std::chrono::seconds(3));
+  } else {
+    std::fprintf(stderr, "error on %s: %s\n", describe().c_str(), e.what());
+  }
   std::fflush(stderr);
   comm::abort_job(1);
 }

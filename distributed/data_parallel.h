@@ -20,6 +20,11 @@
 
 namespace cg::distributed {
 
+// An error that every rank throws alike (the ranks' options differ): rank 0 alone prints it.
+struct AgreedError : Error {
+  using Error::Error;
+};
+
 class DataParallel {
  public:
   // ---- before anything else, in main ----
@@ -58,7 +63,8 @@ class DataParallel {
   bool any(bool flag) const;                     // true when any rank's flag is
   void mean(std::vector<double>& values) const;  // in place: the mean over ranks
   void barrier() const;
-  // Every rank's `text` must be rank 0's (their options): an error names the first line that differs.
+  // Every rank's `text` must be rank 0's (their options): an AgreedError, on every rank, names the
+  // first line that differs.
   void check_same(const std::string& text, const std::string& what) const;
   // At rank 0: every rank's `mine`, in rank order; elsewhere: empty. (Alone: {mine}.)
   std::vector<std::string> gather(const std::string& mine) const;

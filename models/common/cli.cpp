@@ -93,9 +93,10 @@ std::string read_values(const std::string& flag, const std::vector<std::string>&
       ok = parse_whole(text, v);
     if (!ok)
       return flag + ": '" + text + "' is not " +
-             (std::is_same_v<T, double>   ? std::string("a number")
-              : std::is_unsigned_v<T>     ? "a whole number >= 0"
-                                          : "a whole number in range");
+             (std::is_same_v<T, double> ? std::string("a number")
+              : std::is_unsigned_v<T>   ? "a whole number >= 0"
+                                        : "a whole number") +
+             (std::is_same_v<T, double> ? "" : " (up to " + std::to_string(std::numeric_limits<T>::max()) + ")");
     slot = v;
   }
   return "";

@@ -210,12 +210,12 @@ class TrainingRun {
       print_networks(model_, opt_.verbose);
     }
     report_.emplace(opt_, model_.loss_names(), ctl_.quiet, dp_.size() == 1);
-    if (dataset_->images() == dataset_->size())
-      say(fmt("The number of training images = %lld", static_cast<long long>(epoch_len_)));
-    else  // samples drawn from the images (the CGAN's): both counts, as they are
+    if (const int64_t images = dataset_->drawn_from())  // samples drawn from the images (the CGAN's)
       say(fmt("The number of training images = %lld (an epoch is %lld random draws from them, with "
               "replacement)",
-              static_cast<long long>(dataset_->images()), static_cast<long long>(epoch_len_)));
+              static_cast<long long>(images), static_cast<long long>(epoch_len_)));
+    else
+      say(fmt("The number of training images = %lld", static_cast<long long>(epoch_len_)));
     if (dp_.size() > 1)
       say(
           fmt("data parallel: %d ranks x --batch_size %d = a global batch of %lld; %lld samples per "
