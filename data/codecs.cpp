@@ -296,8 +296,26 @@ Image decode_image(const std::vector<uint8_t>& bytes, const std::string& name, i
 Image read_image(const std::string& path, int channels, int64_t max_pixels) {
   std::ifstream in(path, std::ios::binary);
   if (!in) throw bad_image(path, std::strerror(errno));
-  std::vector<uint8_t> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  if (in.bad()) throw bad_image(path, "read error");
+  // Before reading it whole: a file that is not an image (a sparse 100 GB file named x.png) or is
+  // far larger than any image within max_pixels could be is refused from its size and first bytes.
+  in.seekg(0, std::ios::end);
+  const std::streamoff size = in.tellg();
+  in.seekg(0);
+  if (size < 0) throw bad_image(path, "not a regular file");
+  uint8_t head[8] = {};
+  in.read(reinterpret_cast<char*>(head), sizeof head);
+  const bool png = in.gcount() == 8 && std::memcmp(head, "\x89PNG\r\n\x1a\n", 8) == 0;
+  const bool jpeg = in.gcount() >= 3 && head[0] == 0xFF && head[1] == 0xD8 && head[2] == 0xFF;
+  if (!png && !jpeg) throw bad_image(path, size == 0 ? "the file is empty" : "not a PNG or JPEG file");
+  // 8 bytes a pixel (16-bit RGBA, stored uncompressed) and 256 MiB of other chunks at most
+  const double most = 8.0 * static_cast<double>(max_pixels) + double(256 << 20);
+  if (static_cast<double>(size) > most)
+    throw bad_image(path, "the file has " + std::to_string(size) + " bytes, more than an image of --max_pixels " +
+                              std::to_string(max_pixels) + " pixels can take");
+  std::vector<uint8_t> bytes(static_cast<size_t>(size));
+  in.seekg(0);
+  in.read(reinterpret_cast<char*>(bytes.data()), size);
+  if (in.bad() || in.gcount() != size) throw bad_image(path, "read error");
   return decode_image(bytes, path, channels, max_pixels);
 }
 

@@ -223,7 +223,7 @@ TEST_CASE("hostile: --num_threads 100000 is an error naming the flag - no abort"
   const auto rc = r_rc.first;
   const auto& out = r_rc.second;
   CHECK_MESSAGE(rc == 1, out);  // the old code: 134, "terminate called without an active exception"
-  CHECK_MESSAGE(out.find("--num_threads must be 0 to 256") != std::string::npos, out);
+  CHECK_MESSAGE(out.find("--num_threads must be >= 0 and at most 256") != std::string::npos, out);
   CHECK_FALSE(fs::exists(dir + "/ckpt"));
   Options o = test::tiny_experiment(data, dir + "/ckpt");
   o.num_threads = 257;
@@ -288,7 +288,7 @@ TEST_CASE("hostile: a truncated JPEG is known before its rows are decoded") {
 TEST_CASE("hostile: --batch_size 2147483647 is an error naming the flag - a batch beyond the data costs nothing") {
   Options o = default_options("cycle_gan", true);
   o.batch_size = INT_MAX;
-  CHECK_THROWS_WITH_AS(validate_options(o, true), doctest::Contains("--batch_size must be 1 to 65536"), Error);
+  CHECK_THROWS_WITH_AS(validate_options(o, true), doctest::Contains("--batch_size must be >= 1 and at most 65536"), Error);
   o.batch_size = 65536;
   CHECK_NOTHROW(validate_options(o, true));
   // the loader itself: its read-ahead is bounded by the data, not by the batch (the old code
@@ -316,8 +316,8 @@ TEST_CASE("hostile: counts that size memory are bounded - each error names its f
     const char* flag;
   };
   for (const Case& c : std::vector<Case>{
-           {[](Options& o) { o.ngf = 100000; }, "--ngf and --ndf must be 1 to 4096"},
-           {[](Options& o) { o.pool_size = 2000000000; }, "--pool_size must be 0 to 65536"},
+           {[](Options& o) { o.ngf = 100000; }, "--ngf and --ndf must be positive and at most 4096"},
+           {[](Options& o) { o.pool_size = 2000000000; }, "--pool_size must be >= 0 and at most 65536"},
            {[](Options& o) { o.load_size = 100000; }, "--load_size 100000 would resize every image"},
        }) {
     Options o = default_options("cycle_gan", true);
@@ -329,7 +329,21 @@ TEST_CASE("hostile: counts that size memory are bounded - each error names its f
   CHECK_THROWS_WITH_AS(validate_options(t, false), doctest::Contains("--aspect_ratio"), Error);
   Options g = default_options("cgan", true);
   g.set("z_dim", 1000000);
-  CHECK_THROWS_WITH_AS(validate_options(g, true), doctest::Contains("--z_dim must be 1 to 4096"), Error);
+  CHECK_THROWS_WITH_AS(validate_options(g, true), doctest::Contains("--z_dim must be >= 1 and at most 4096"), Error);
+  Options e = default_options("cycle_gan", true);
+  e.n_epochs = INT_MAX;  // with --n_epochs_decay its sum would wrap
+  CHECK_THROWS_WITH_AS(validate_options(e, true), doctest::Contains("--n_epochs and --n_epochs_decay"), Error);
+  Options s = default_options("cgan", false);
+  s.set("label", 0);
+  s.set("num", 2000000000);
+  CHECK_THROWS_WITH_AS(validate_options(s, false), doctest::Contains("--num must be >= 1 and at most"), Error);
+  // a file far larger than an image within --max_pixels could be is refused unread (sparse here)
+  const std::string big = test::scratch("hostile_big_file") + "/big.png";
+  write_bytes(big, std::string("\x89PNG\r\n\x1a\n", 8));
+  fs::resize_file(big, uintmax_t{300} << 20);
+  CHECK_THROWS_WITH_AS(data::read_image(big, 3, 1000),
+                       doctest::Contains("more than an image of --max_pixels 1000 pixels can take"), Error);
+  fs::remove(big);
   // a thin image scaled to --load_size wide would be taller than any image may be
   data::Preprocess p{"scale_width", 286, 256, false, 3};
   Generator gen(1);
@@ -367,6 +381,26 @@ TEST_CASE("hostile: combine_A_and_B never writes over its inputs - --fold_AB in 
   const auto& log = r_rc.second;
   CHECK_MESSAGE(rc == 0, log);
   CHECK(data::read_image(dir + "/AB/0.png", 3).width == 8);
+}
+
+TEST_CASE("hostile: cyclegan_test never writes its results among the images it reads") {
+  const std::string dir = test::scratch("hostile_results_in_data");
+  const std::string data = test::make_dataset(dir + "/data", 1, 1, 36, 36, 13);
+  const std::string before = test::read_file(data + "/testA/0_A.png");
+  for (const auto& c : std::vector<std::vector<std::string>>{
+           {"--model", "cycle_gan", "--results_dir", data + "/testA"},
+           {"--model", "test", "--dataroot", data + "/testA", "--results_dir", data + "/testA/out"},
+       }) {
+    std::vector<std::string> cmd = {kBin + "cyclegan_test", "--dataroot", data, "--name", "n", "--checkpoints_dir",
+                                    dir + "/ckpt"};
+    cmd.insert(cmd.end(), c.begin(), c.end());
+    const auto r = run_logged(cmd, dir + "/log");
+    const std::string& out = r.second;
+    CHECK(r.first == 1);
+    CHECK_MESSAGE(out.find("inside the input folder") != std::string::npos, out);
+  }
+  CHECK(test::read_file(data + "/testA/0_A.png") == before);
+  CHECK_FALSE(fs::exists(data + "/testA/n"));
 }
 
 TEST_CASE("hostile: a new training over trained weights is refused - --continue_train or --overwrite go on") {

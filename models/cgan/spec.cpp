@@ -18,6 +18,8 @@ namespace {
 // The longest noise vector: the book's is 100; beyond this G's first layer alone would take
 // gigabytes (z_dim x 12544 weights).
 constexpr int kMaxZDim = 4096;
+// The most images cgan_sample writes in one run (one file each).
+constexpr int kMaxNum = 1000000;
 }  // namespace
 
 const Program& train_program() {
@@ -101,11 +103,12 @@ const ModelSpec& spec() {
                   freq = o.get<int>("sample_freq");
         need(n_iters >= 1, "--n_iters must be >= 1, got " + std::to_string(n_iters));
         need(z_dim >= 1 && z_dim <= kMaxZDim,
-             "--z_dim must be 1 to " + std::to_string(kMaxZDim) + ", got " + std::to_string(z_dim));
+             "--z_dim must be >= 1 and at most " + std::to_string(kMaxZDim) + ", got " + std::to_string(z_dim));
         need(freq >= 1, "--sample_freq must be >= 1, got " + std::to_string(freq));
       } else {
         const int num = o.get<int>("num"), label = o.get<int>("label");
-        need(num >= 1, "--num must be >= 1, got " + std::to_string(num));
+        need(num >= 1 && num <= kMaxNum,
+             "--num must be >= 1 and at most " + std::to_string(kMaxNum) + ", got " + std::to_string(num));
         need(label >= 0, "--label is required: the class to draw (0 .. K-1), got " + std::to_string(label));
       }
     };

@@ -104,6 +104,18 @@ std::string run_test(const Options& opt, bool quiet, std::vector<std::string>* f
   select_gpu(opt);
   const std::string folder = results_folder(opt), image_dir = folder + "/images";
   const std::string label = load_label(opt), dir = experiment_dir(opt);
+  // Never among the inputs: a result <stem>_<label>.png could replace an input of that name, and
+  // would be read as an input by the next test.
+  const std::string root = opt.dataroot.empty() ? "." : opt.dataroot;
+  const std::vector<std::string> inputs =
+      opt.dataset_mode == "unaligned" ? std::vector<std::string>{root + "/" + opt.phase + "A", root + "/" + opt.phase + "B"}
+      : opt.dataset_mode == "aligned" ? std::vector<std::string>{root + "/" + opt.phase}
+      : opt.dataset_mode == "single"  ? std::vector<std::string>{root}
+                                      : std::vector<std::string>{};
+  for (const std::string& in : inputs)
+    if (data::within_folder(image_dir, in))
+      throw Error("--results_dir: the results would be written to '" + image_dir + "', inside the input folder '" +
+                  in + "' (--dataroot); give a --results_dir outside the data");
   // One image that cannot be translated is reported with its name and skipped; the rest go on.
   std::vector<std::string> local_failed;
   std::vector<std::string>& fails = failed ? *failed : local_failed;

@@ -17,7 +17,8 @@ constexpr int kMaxThreads = 256;        // --num_threads: loader threads
 constexpr int kMaxBatch = 65536;        // --batch_size: samples per rank and step
 constexpr int kMaxFilters = 4096;       // --ngf, --ndf: 64 by default; a ResNet G at 4096 is 9.6 GB
 constexpr int kMaxPool = 65536;         // --pool_size: images each pool may hold
-constexpr double kMaxAspect = 100;      // --aspect_ratio: a saved image stretched this far at most
+constexpr double kMaxAspect = 1e4;      // --aspect_ratio: a saved image stretched this far at most
+constexpr int kMaxEpochs = 10000000;    // --n_epochs, --n_epochs_decay, --epoch_count: their sum fits an int
 }  // namespace
 
 void check_folder_name(const std::string& flag, const std::string& value, const std::string& what) {
@@ -72,8 +73,8 @@ void validate_options(const Options& o, bool is_train) {
   }
   if (has("ngf"))
     need(o.ngf > 0 && o.ndf > 0 && o.ngf <= kMaxFilters && o.ndf <= kMaxFilters,
-         "--ngf and --ndf must be 1 to " + std::to_string(kMaxFilters) + ", got " + std::to_string(o.ngf) +
-             " and " + std::to_string(o.ndf));
+         "--ngf and --ndf must be positive and at most " + std::to_string(kMaxFilters) + ", got " +
+             std::to_string(o.ngf) + " and " + std::to_string(o.ndf));
   if (has("netG"))
     need(known_generator(o.netG), "--netG '" + o.netG +
                                       "' is not recognized (expected resnet_9blocks, resnet_6blocks, "
@@ -99,12 +100,13 @@ void validate_options(const Options& o, bool is_train) {
     need(o.direction == "AtoB" || o.direction == "BtoA",
          "--direction must be AtoB or BtoA, got '" + o.direction + "'");
   if (has("batch_size"))
-    need(o.batch_size >= 1 && o.batch_size <= kMaxBatch, "--batch_size must be 1 to " + std::to_string(kMaxBatch) +
-                                                             ", got " + std::to_string(o.batch_size));
+    need(o.batch_size >= 1 && o.batch_size <= kMaxBatch, "--batch_size must be >= 1 and at most " +
+                                                             std::to_string(kMaxBatch) + ", got " +
+                                                             std::to_string(o.batch_size));
   if (has("num_threads"))
     need(o.num_threads >= 0 && o.num_threads <= kMaxThreads,
-         "--num_threads must be 0 to " + std::to_string(kMaxThreads) + " (threads decoding images), got " +
-             std::to_string(o.num_threads));
+         "--num_threads must be >= 0 and at most " + std::to_string(kMaxThreads) +
+             " (threads decoding images), got " + std::to_string(o.num_threads));
   if (has("max_dataset_size")) need(o.max_dataset_size >= 1, "--max_dataset_size must be >= 1");
   if (has("preprocess")) {
     data::validate(
@@ -143,14 +145,20 @@ void validate_options(const Options& o, bool is_train) {
   // ---- training ----
   if (has("update_html_freq")) need(o.update_html_freq >= 1, "--update_html_freq must be >= 1");
   if (has("n_epochs"))
-    need(o.n_epochs >= 0 && o.n_epochs_decay >= 0, "--n_epochs and --n_epochs_decay must be >= 0");
-  if (has("epoch_count")) need(o.epoch_count >= 1, "--epoch_count must be >= 1");
+    need(o.n_epochs >= 0 && o.n_epochs_decay >= 0 && o.n_epochs <= kMaxEpochs && o.n_epochs_decay <= kMaxEpochs,
+         "--n_epochs and --n_epochs_decay must be >= 0 and at most " + std::to_string(kMaxEpochs) + ", got " +
+             std::to_string(o.n_epochs) + " and " + std::to_string(o.n_epochs_decay));
+  if (has("epoch_count"))
+    need(o.epoch_count >= 1 && o.epoch_count <= kMaxEpochs,
+         "--epoch_count must be >= 1 and at most " + std::to_string(kMaxEpochs) + ", got " +
+             std::to_string(o.epoch_count));
   if (has("print_freq"))
     need(o.print_freq >= 1 && o.display_freq >= 1 && o.save_latest_freq >= 1 && o.save_epoch_freq >= 1,
          "--print_freq, --display_freq, --save_latest_freq and --save_epoch_freq must be >= 1");
   if (has("pool_size"))
     need(o.pool_size >= 0 && o.pool_size <= kMaxPool,
-         "--pool_size must be 0 to " + std::to_string(kMaxPool) + ", got " + std::to_string(o.pool_size));
+         "--pool_size must be >= 0 and at most " + std::to_string(kMaxPool) + ", got " +
+             std::to_string(o.pool_size));
   if (has("lr")) need(o.lr > 0 && std::isfinite(o.lr), "--lr must be positive");
   if (has("beta1")) need(o.beta1 >= 0 && o.beta1 < 1, "--beta1 must be in [0, 1)");
   if (has("gan_mode"))
@@ -165,8 +173,8 @@ void validate_options(const Options& o, bool is_train) {
   }
   // ---- testing ----
   if (has("aspect_ratio"))
-    need(o.aspect_ratio > 0 && o.aspect_ratio >= 1 / kMaxAspect && o.aspect_ratio <= kMaxAspect,
-         "--aspect_ratio must be positive, from 0.01 to 100 (a saved image is stretched by it), got " +
+    need(o.aspect_ratio >= 1 / kMaxAspect && o.aspect_ratio <= kMaxAspect,
+         "--aspect_ratio must be positive (from 0.0001 to 10000: a saved image is stretched by it), got " +
              py_float(o.aspect_ratio));
   // ---- the model's own ----
   if (spec.validate) spec.validate(o, is_train, need);
