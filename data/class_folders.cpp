@@ -9,7 +9,6 @@ namespace cg::data {
 
 namespace fs = std::filesystem;
 
-
 std::vector<std::string> class_folder_names(const std::string& root) {
   if (root.empty()) throw Error("--dataroot is required: a folder with one folder of images per class");
   std::error_code ec;
@@ -29,8 +28,8 @@ std::vector<std::string> class_folder_names(const std::string& root) {
     real[k] = fs::canonical(fs::path(root) / classes[k]).string();
     if (within_folder(root, real[k]))
       throw Error("class folder '" + root + "/" + classes[k] + "' is a link to '" + real[k] +
-                  "', which holds --dataroot itself: every class's images would be class " + std::to_string(k) +
-                  "'s too");
+                  "', which holds --dataroot itself: every class's images would be class " +
+                  std::to_string(k) + "'s too");
     for (size_t j = 0; j < k; ++j)
       if (within_folder(real[j], real[k]) || within_folder(real[k], real[j]))
         throw Error("class folders '" + root + "/" + classes[j] + "' and '" + root + "/" + classes[k] +

@@ -74,7 +74,8 @@ std::string png_cannot_hold(const std::vector<uint8_t>& bytes) {
   while (!ended) {
     if (bytes.size() - at < 12)
       return "the file is truncated: it ends at byte " + std::to_string(bytes.size()) +
-             (at == 8 ? std::string(", before the header chunk") : " without the IEND chunk that closes a PNG");
+             (at == 8 ? std::string(", before the header chunk")
+                      : " without the IEND chunk that closes a PNG");
     const uint64_t len = be32(&bytes[at]);
     const std::string type(reinterpret_cast<const char*>(&bytes[at + 4]), 4);
     if (len > bytes.size() - at - 12)
@@ -204,7 +205,7 @@ std::string jpeg_truncated(const std::vector<uint8_t>& bytes) {
     while (at < bytes.size() && bytes[at] == 0xFF) ++at;  // a marker, with any fill bytes before it
     if (at >= bytes.size()) return "the file is truncated (it ends before its image data)";
     const uint8_t marker = bytes[at++];
-    if (marker == 0xDA) break;  // the first start of scan
+    if (marker == 0xDA) break;                                           // the first start of scan
     if (marker == 0x01 || (marker >= 0xD0 && marker <= 0xD7)) continue;  // no length
     if (bytes.size() - at < 2) return "the file is truncated (it ends inside a marker segment)";
     at += static_cast<size_t>(bytes[at]) << 8 | bytes[at + 1];
@@ -310,8 +311,9 @@ Image read_image(const std::string& path, int channels, int64_t max_pixels) {
   // 8 bytes a pixel (16-bit RGBA, stored uncompressed) and 256 MiB of other chunks at most
   const double most = 8.0 * static_cast<double>(max_pixels) + double(256 << 20);
   if (static_cast<double>(size) > most)
-    throw bad_image(path, "the file has " + std::to_string(size) + " bytes, more than an image of --max_pixels " +
-                              std::to_string(max_pixels) + " pixels can take");
+    throw bad_image(path, "the file has " + std::to_string(size) +
+                              " bytes, more than an image of --max_pixels " + std::to_string(max_pixels) +
+                              " pixels can take");
   std::vector<uint8_t> bytes(static_cast<size_t>(size));
   in.seekg(0);
   in.read(reinterpret_cast<char*>(bytes.data()), size);

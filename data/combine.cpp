@@ -117,9 +117,10 @@ CombineResult combine_A_and_B(const CombineOptions& opt) {
   for (const auto& [flag, input] : {std::pair<const char*, const std::string&>{"--fold_A", opt.fold_A},
                                     std::pair<const char*, const std::string&>{"--fold_B", opt.fold_B}})
     if (within_folder(opt.fold_AB, input))
-      throw Error("--fold_AB '" + opt.fold_AB + "' is " + flag + " '" + input +
-                  "' or a folder inside it: the AB images would be written among (and over) the input images; "
-                  "give an output folder outside the inputs");
+      throw Error(
+          "--fold_AB '" + opt.fold_AB + "' is " + flag + " '" + input +
+          "' or a folder inside it: the AB images would be written among (and over) the input images; "
+          "give an output folder outside the inputs");
   std::vector<std::string> splits;
   for (const auto& e : fs::directory_iterator(opt.fold_A))
     if (e.is_directory()) splits.push_back(e.path().filename().string());
@@ -131,8 +132,8 @@ CombineResult combine_A_and_B(const CombineOptions& opt) {
     const std::string out = (fs::path(opt.fold_AB) / sp).string();
     for (const std::string& input : {opt.fold_A, opt.fold_B})
       if (within_folder(out, input))
-        throw Error("split '" + sp + "' would be written to '" + out + "', inside the input folder '" + input +
-                    "'; give an output folder outside the inputs");
+        throw Error("split '" + sp + "' would be written to '" + out + "', inside the input folder '" +
+                    input + "'; give an output folder outside the inputs");
   }
   for (const std::string& sp : splits) {
     CombineResult::Split s;

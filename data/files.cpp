@@ -97,7 +97,8 @@ FolderLock::FolderLock(const std::string& dir, const std::string& file, const st
                   (holder.empty() ? std::string("holder unknown") : holder) +
                   "); wait for it to end, stop it, or train under another --name");
     }
-    struct stat held {}, named {};
+    struct stat held {
+    }, named{};
     if (fstat(fd_, &held) == 0 && stat(path_.c_str(), &named) == 0 && held.st_dev == named.st_dev &&
         held.st_ino == named.st_ino)
       break;

@@ -38,8 +38,8 @@ class FolderLock {
 
  private:
   int fd_ = -1;
-  std::string path_;                 // the lock file
-  std::vector<std::string> made_;    // the folders the lock made, deepest first
+  std::string path_;               // the lock file
+  std::vector<std::string> made_;  // the folders the lock made, deepest first
 };
 
 }  // namespace cg::data

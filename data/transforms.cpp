@@ -75,12 +75,14 @@ Tensor transform(const Image& input, const Preprocess& p, const TransformParams&
   const double W = input.width, H = input.height, load = p.load_size;
   const bool resizes = p.mode.find("resize") != std::string::npos;
   const bool scales = !resizes && p.mode.find("scale_width") != std::string::npos;
-  const double pixels = resizes ? load * load : scales ? load * std::max(load * H / W, double(p.crop_size)) : W * H;
+  const double pixels = resizes  ? load * load
+                        : scales ? load * std::max(load * H / W, double(p.crop_size))
+                                 : W * H;
   if (pixels > static_cast<double>(p.max_pixels))
     throw Error("image '" + path + "' (" + std::to_string(input.width) + "x" + std::to_string(input.height) +
-                ") would have " + std::to_string(static_cast<long long>(std::min(pixels, 9e18))) + " pixels after --preprocess " +
-                p.mode + " --load_size " + std::to_string(p.load_size) + ", more than --max_pixels " +
-                std::to_string(p.max_pixels));
+                ") would have " + std::to_string(static_cast<long long>(std::min(pixels, 9e18))) +
+                " pixels after --preprocess " + p.mode + " --load_size " + std::to_string(p.load_size) +
+                ", more than --max_pixels " + std::to_string(p.max_pixels));
   Image img = p.channels == 1 ? to_gray(input) : input;
   const bool resize = p.mode.find("resize") != std::string::npos;
   if (resize)

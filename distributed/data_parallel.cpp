@@ -96,8 +96,8 @@ void DataParallel::check_same(const std::string& text, const std::string& what) 
   comm::broadcast(&len, sizeof len, bad_rank);
   detail.resize(len);
   comm::broadcast(detail.data(), len, bad_rank);
-  throw AgreedError("the ranks were given different " + what + ": rank " + std::to_string(bad_rank) + " has " +
-                    detail + "; give every rank the same command line");
+  throw AgreedError("the ranks were given different " + what + ": rank " + std::to_string(bad_rank) +
+                    " has " + detail + "; give every rank the same command line");
 }
 
 std::vector<std::string> DataParallel::gather(const std::string& mine) const { return comm::gather(mine); }

@@ -196,13 +196,14 @@ Contents load(std::istream& in, uint64_t file_size, const std::string& name) {
     if (e.begin != covered)
       throw bad("the tensors' data ranges do not tile the data: tensor '" + e.key + "' starts at byte " +
                 std::to_string(e.begin) + " where " +
-                (e.begin < covered ? "the tensors before it end at byte " + std::to_string(covered) + " (an overlap)"
-                                   : "the tensors before it end at byte " + std::to_string(covered) + " (a hole)"));
+                (e.begin < covered
+                     ? "the tensors before it end at byte " + std::to_string(covered) + " (an overlap)"
+                     : "the tensors before it end at byte " + std::to_string(covered) + " (a hole)"));
     covered = e.end;
   }
   if (covered != data_len)
-    throw bad("the tensors' data ranges do not tile the data: they end at byte " + std::to_string(covered) + " of " +
-              std::to_string(data_len) + " bytes of data");
+    throw bad("the tensors' data ranges do not tile the data: they end at byte " + std::to_string(covered) +
+              " of " + std::to_string(data_len) + " bytes of data");
   for (const Entry& e : entries) {
     const uint64_t need = e.end - e.begin;
     Tensor t = Tensor::empty(e.shape, e.dtype);

@@ -9,6 +9,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <zlib.h>
 #include <chrono>
 #include <climits>
 #include <cstdlib>
@@ -17,7 +18,6 @@
 #include <functional>
 #include <set>
 #include <sstream>
-#include <zlib.h>
 
 #include "data/class_folders.h"
 #include "data/combine.h"
@@ -88,7 +88,8 @@ void write_bytes(const std::string& path, const std::string& bytes) {
 
 // A 28x28 gray PNG whose pixels are `value`.
 void gray_png(const std::string& path, uint8_t value, int size = 28) {
-  data::write_png(path, data::Image{size, size, 1, std::vector<uint8_t>(static_cast<size_t>(size) * size, value)});
+  data::write_png(path,
+                  data::Image{size, size, 1, std::vector<uint8_t>(static_cast<size_t>(size) * size, value)});
 }
 
 // DIR/<class>/ with `per_class` 28x28 PNGs per class, class k's pixels 10 * (k + 1) + image number.
@@ -96,7 +97,8 @@ std::string class_folders(const std::string& root, int classes, int per_class) {
   for (int k = 0; k < classes; ++k) {
     fs::create_directories(root + "/" + std::to_string(k));
     for (int i = 0; i < per_class; ++i)
-      gray_png(root + "/" + std::to_string(k) + "/" + std::to_string(i) + ".png", static_cast<uint8_t>(10 * (k + 1) + i));
+      gray_png(root + "/" + std::to_string(k) + "/" + std::to_string(i) + ".png",
+               static_cast<uint8_t>(10 * (k + 1) + i));
   }
   return root;
 }
@@ -147,10 +149,21 @@ std::vector<std::string> files_ending(const std::string& dir, const std::vector<
 }
 
 // cgan_train on the class folders `data` into ckpt/<name>, a tiny noise vector, one loader thread.
-std::vector<std::string> cgan_command(const std::string& data, const std::string& ckpt, const std::string& name,
-                                      const std::vector<std::string>& extra) {
-  std::vector<std::string> cmd = {kBin + "cgan_train", "--dataroot", data, "--checkpoints_dir", ckpt, "--name", name,
-                                  "--z_dim", "4", "--num_threads", "1", "--batch_size", "2"};
+std::vector<std::string> cgan_command(const std::string& data, const std::string& ckpt,
+                                      const std::string& name, const std::vector<std::string>& extra) {
+  std::vector<std::string> cmd = {kBin + "cgan_train",
+                                  "--dataroot",
+                                  data,
+                                  "--checkpoints_dir",
+                                  ckpt,
+                                  "--name",
+                                  name,
+                                  "--z_dim",
+                                  "4",
+                                  "--num_threads",
+                                  "1",
+                                  "--batch_size",
+                                  "2"};
   cmd.insert(cmd.end(), extra.begin(), extra.end());
   return cmd;
 }
@@ -218,8 +231,8 @@ TEST_CASE("hostile: a class folder's link up -> .. does not make every class's i
 TEST_CASE("hostile: --num_threads 100000 is an error naming the flag - no abort") {
   const std::string dir = test::scratch("hostile_threads");
   const std::string data = test::make_dataset(dir + "/data", 2, 2, 36, 36, 3);
-  const auto r_rc = run_logged(test::tiny_train_command(data, dir + "/ckpt", {"--num_threads", "100000"}),
-                                    dir + "/log");
+  const auto r_rc =
+      run_logged(test::tiny_train_command(data, dir + "/ckpt", {"--num_threads", "100000"}), dir + "/log");
   const auto rc = r_rc.first;
   const auto& out = r_rc.second;
   CHECK_MESSAGE(rc == 1, out);  // the old code: 134, "terminate called without an active exception"
@@ -249,7 +262,8 @@ TEST_CASE("hostile: six 70-byte PNGs claiming 20000x8900 RGBA on 6 threads are r
     CHECK_MESSAGE(m.find("cannot read image 'forged.png': the file is truncated") != std::string::npos, m);
   }
   // the whole program, 6 loader threads: the old code took 2.8 GB before the first refusal
-  const pid_t pid = test::spawn(test::tiny_train_command(data, dir + "/ckpt", {"--num_threads", "6"}), dir + "/log");
+  const pid_t pid =
+      test::spawn(test::tiny_train_command(data, dir + "/ckpt", {"--num_threads", "6"}), dir + "/log");
   REQUIRE(pid > 0);
   const auto r_rc = wait_with_rusage(pid, 120);
   const auto rc = r_rc.first;
@@ -263,7 +277,8 @@ TEST_CASE("hostile: six 70-byte PNGs claiming 20000x8900 RGBA on 6 threads are r
   // never inflate to the rows it claims is refused by that count
   const std::string whole = test::read_file(data + "/trainB/0_B.png");
   const std::vector<uint8_t> cut(whole.begin(), whole.end() - 12);  // IEND cut off
-  CHECK_THROWS_WITH_AS(data::decode_image(cut, "cut.png", 3), doctest::Contains("without the IEND chunk"), Error);
+  CHECK_THROWS_WITH_AS(data::decode_image(cut, "cut.png", 3), doctest::Contains("without the IEND chunk"),
+                       Error);
   std::string big_claim = whole;
   big_claim[16] = 0;  // width 983040, within libpng's limit: more pixels than the data can hold
   big_claim[17] = 0x0f;
@@ -271,24 +286,27 @@ TEST_CASE("hostile: six 70-byte PNGs claiming 20000x8900 RGBA on 6 threads are r
   std::string fixed_ihdr = big_claim.substr(12, 17);  // type + data of IHDR, for its CRC
   const uLong crc = crc32(0, reinterpret_cast<const Bytef*>(fixed_ihdr.data()), 17);
   for (int s = 0; s < 4; ++s) big_claim[29 + s] = static_cast<char>(crc >> (24 - 8 * s) & 0xff);
-  CHECK_THROWS_WITH_AS(data::decode_image(std::vector<uint8_t>(big_claim.begin(), big_claim.end()), "big.png", 3,
-                                          INT64_MAX),
-                       doctest::Contains("can inflate to at most"), Error);
+  CHECK_THROWS_WITH_AS(
+      data::decode_image(std::vector<uint8_t>(big_claim.begin(), big_claim.end()), "big.png", 3, INT64_MAX),
+      doctest::Contains("can inflate to at most"), Error);
 }
 
 TEST_CASE("hostile: a truncated JPEG is known before its rows are decoded") {
   const std::string jpg = test::read_file(std::string(CG_FIXTURE_DIR) + "/img_rgb.jpg");
   REQUIRE(jpg.size() > 200);
   const std::vector<uint8_t> cut(jpg.begin(), jpg.end() - 10);  // its last scan bytes and EOI
-  CHECK_THROWS_WITH_AS(data::decode_image(cut, "half.jpg", 3), doctest::Contains("no end-of-image marker"), Error);
+  CHECK_THROWS_WITH_AS(data::decode_image(cut, "half.jpg", 3), doctest::Contains("no end-of-image marker"),
+                       Error);
   const std::vector<uint8_t> whole(jpg.begin(), jpg.end());
   CHECK(data::decode_image(whole, "whole.jpg", 3).width > 0);
 }
 
-TEST_CASE("hostile: --batch_size 2147483647 is an error naming the flag - a batch beyond the data costs nothing") {
+TEST_CASE(
+    "hostile: --batch_size 2147483647 is an error naming the flag - a batch beyond the data costs nothing") {
   Options o = default_options("cycle_gan", true);
   o.batch_size = INT_MAX;
-  CHECK_THROWS_WITH_AS(validate_options(o, true), doctest::Contains("--batch_size must be >= 1 and at most 65536"), Error);
+  CHECK_THROWS_WITH_AS(validate_options(o, true),
+                       doctest::Contains("--batch_size must be >= 1 and at most 65536"), Error);
   o.batch_size = 65536;
   CHECK_NOTHROW(validate_options(o, true));
   // the loader itself: its read-ahead is bounded by the data, not by the batch (the old code
@@ -329,14 +347,17 @@ TEST_CASE("hostile: counts that size memory are bounded - each error names its f
   CHECK_THROWS_WITH_AS(validate_options(t, false), doctest::Contains("--aspect_ratio"), Error);
   Options g = default_options("cgan", true);
   g.set("z_dim", 1000000);
-  CHECK_THROWS_WITH_AS(validate_options(g, true), doctest::Contains("--z_dim must be >= 1 and at most 4096"), Error);
+  CHECK_THROWS_WITH_AS(validate_options(g, true), doctest::Contains("--z_dim must be >= 1 and at most 4096"),
+                       Error);
   Options e = default_options("cycle_gan", true);
   e.n_epochs = INT_MAX;  // with --n_epochs_decay its sum would wrap
-  CHECK_THROWS_WITH_AS(validate_options(e, true), doctest::Contains("--n_epochs and --n_epochs_decay"), Error);
+  CHECK_THROWS_WITH_AS(validate_options(e, true), doctest::Contains("--n_epochs and --n_epochs_decay"),
+                       Error);
   Options s = default_options("cgan", false);
   s.set("label", 0);
   s.set("num", 2000000000);
-  CHECK_THROWS_WITH_AS(validate_options(s, false), doctest::Contains("--num must be >= 1 and at most"), Error);
+  CHECK_THROWS_WITH_AS(validate_options(s, false), doctest::Contains("--num must be >= 1 and at most"),
+                       Error);
   // a file far larger than an image within --max_pixels could be is refused unread (sparse here)
   const std::string big = test::scratch("hostile_big_file") + "/big.png";
   write_bytes(big, std::string("\x89PNG\r\n\x1a\n", 8));
@@ -348,7 +369,8 @@ TEST_CASE("hostile: counts that size memory are bounded - each error names its f
   data::Preprocess p{"scale_width", 286, 256, false, 3};
   Generator gen(1);
   const data::Image thin{1, 1000000, 3, std::vector<uint8_t>(3000000)};
-  CHECK_THROWS_WITH_AS(data::transform(thin, p, gen, "thin.png"), doctest::Contains("more than --max_pixels"), Error);
+  CHECK_THROWS_WITH_AS(data::transform(thin, p, gen, "thin.png"), doctest::Contains("more than --max_pixels"),
+                       Error);
 }
 
 // ==== data lost ====
@@ -367,7 +389,7 @@ TEST_CASE("hostile: combine_A_and_B never writes over its inputs - --fold_AB in 
                                  dir + "/link_to_A/new", dir + "/A/../A"}) {
     CAPTURE(out);
     const auto r_rc = test::run_command(kBin + "combine_A_and_B --fold_A " + dir + "/A --fold_B " + dir +
-                                             "/B --fold_AB " + out + " 2>&1");
+                                        "/B --fold_AB " + out + " 2>&1");
     const auto rc = r_rc.first;
     const auto& log = r_rc.second;
     CHECK(rc == 1);
@@ -376,7 +398,8 @@ TEST_CASE("hostile: combine_A_and_B never writes over its inputs - --fold_AB in 
   CHECK(test::read_file(dir + "/A/0.png") == before);  // the old code replaced it by the AB image
   CHECK_FALSE(fs::exists(dir + "/A/sub"));
   // an output beside the inputs is fine
-  const auto r_rc = test::run_command(kBin + "combine_A_and_B --fold_A " + dir + "/A --fold_B " + dir + "/B --fold_AB " + dir + "/AB 2>&1");
+  const auto r_rc = test::run_command(kBin + "combine_A_and_B --fold_A " + dir + "/A --fold_B " + dir +
+                                      "/B --fold_AB " + dir + "/AB 2>&1");
   const auto rc = r_rc.first;
   const auto& log = r_rc.second;
   CHECK_MESSAGE(rc == 0, log);
@@ -391,8 +414,8 @@ TEST_CASE("hostile: cyclegan_test never writes its results among the images it r
            {"--model", "cycle_gan", "--results_dir", data + "/testA"},
            {"--model", "test", "--dataroot", data + "/testA", "--results_dir", data + "/testA/out"},
        }) {
-    std::vector<std::string> cmd = {kBin + "cyclegan_test", "--dataroot", data, "--name", "n", "--checkpoints_dir",
-                                    dir + "/ckpt"};
+    std::vector<std::string> cmd = {kBin + "cyclegan_test", "--dataroot", data, "--name", "n",
+                                    "--checkpoints_dir",    dir + "/ckpt"};
     cmd.insert(cmd.end(), c.begin(), c.end());
     const auto r = run_logged(cmd, dir + "/log");
     const std::string& out = r.second;
@@ -406,8 +429,10 @@ TEST_CASE("hostile: cyclegan_test never writes its results among the images it r
 TEST_CASE("hostile: a new training over trained weights is refused - --continue_train or --overwrite go on") {
   const std::string dir = test::scratch("hostile_overwrite");
   const std::string data = test::make_dataset(dir + "/data", 2, 2, 36, 36, 6);
-  const std::vector<std::string> one_epoch = {"--n_epochs", "1", "--print_freq", "1000", "--num_threads", "1"};
-  REQUIRE(run_logged(test::tiny_train_command(data, dir + "/ckpt", one_epoch), dir + "/first.log").first == 0);
+  const std::vector<std::string> one_epoch = {"--n_epochs",    "1", "--print_freq", "1000",
+                                              "--num_threads", "1"};
+  REQUIRE(run_logged(test::tiny_train_command(data, dir + "/ckpt", one_epoch), dir + "/first.log").first ==
+          0);
   const std::string weights = dir + "/ckpt/tiny/latest_net_G_A.safetensors";
   const std::string trained = test::read_file(weights);
   const auto r_rc = run_logged(test::tiny_train_command(data, dir + "/ckpt", one_epoch), dir + "/again.log");
@@ -467,7 +492,9 @@ TEST_CASE("hostile: a failed save (a full disk) removes its .new files and names
 
 // ==== writes outside the intended folder ====
 
-TEST_CASE("hostile: --name is one folder name - ../../x - absolute - empty - . and .. are refused by every program") {
+TEST_CASE(
+    "hostile: --name is one folder name - ../../x - absolute - empty - . and .. are refused by every "
+    "program") {
   const std::string dir = test::scratch("hostile_names");
   for (const bool train : {true, false}) {
     for (const std::string name : {"../../x", "/tmp/abs", "", ".", "..", "a/b"}) {
@@ -477,13 +504,15 @@ TEST_CASE("hostile: --name is one folder name - ../../x - absolute - empty - . a
       o.checkpoints_dir = dir + "/ckpt";
       o.results_dir = dir + "/results";
       o.name = name;
-      CHECK_THROWS_WITH_AS(validate_options(o, train), doctest::Contains(("--name '" + name + "'").c_str()), Error);
+      CHECK_THROWS_WITH_AS(validate_options(o, train), doctest::Contains(("--name '" + name + "'").c_str()),
+                           Error);
       CHECK_THROWS_WITH_AS(experiment_dir(o), doctest::Contains("--name"), Error);
     }
   }
   // the programs: nothing is written anywhere
   const std::string data = test::make_dataset(dir + "/data", 2, 2, 36, 36, 8);
-  const auto r_rc = run_logged(test::tiny_train_command(data, dir + "/ckpt/deep", {"--name", "../../escaped"}), dir + "/log");
+  const auto r_rc = run_logged(
+      test::tiny_train_command(data, dir + "/ckpt/deep", {"--name", "../../escaped"}), dir + "/log");
   const auto rc = r_rc.first;
   const auto& out = r_rc.second;
   CHECK(rc == 1);
@@ -514,56 +543,65 @@ TEST_CASE("hostile: safetensors whose tensors' byte ranges overlap - or leave a 
   struct Case {
     std::string header, data, error;
   };
-  for (const Case& c : std::vector<Case>{
-           // b's bytes are a's last 8: an overlap, leaving the last 8 bytes unused
-           {R"({"a":{"dtype":"F32","shape":[4],"data_offsets":[0,16]},"b":{"dtype":"F32","shape":[2],"data_offsets":[8,16]}})",
-            data, "tensor 'b' starts at byte 8 where the tensors before it end at byte 16 (an overlap)"},
-           {R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"b":{"dtype":"F32","shape":[2],"data_offsets":[16,24]}})",
-            data, "tensor 'b' starts at byte 16 where the tensors before it end at byte 8 (a hole)"},
-           {R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[8,16]}})", std::string(16, '\0'),
-            "tensor 'a' starts at byte 8"},
-           {R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}})", data, "they end at byte 8 of 24"},
-           {R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"b":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}})",
-            std::string(8, '\0'), "an overlap"},
-       }) {
+  for (
+      const Case& c : std::vector<Case>{
+          // b's bytes are a's last 8: an overlap, leaving the last 8 bytes unused
+          {R"({"a":{"dtype":"F32","shape":[4],"data_offsets":[0,16]},"b":{"dtype":"F32","shape":[2],"data_offsets":[8,16]}})",
+           data, "tensor 'b' starts at byte 8 where the tensors before it end at byte 16 (an overlap)"},
+          {R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"b":{"dtype":"F32","shape":[2],"data_offsets":[16,24]}})",
+           data, "tensor 'b' starts at byte 16 where the tensors before it end at byte 8 (a hole)"},
+          {R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[8,16]}})", std::string(16, '\0'),
+           "tensor 'a' starts at byte 8"},
+          {R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}})", data, "they end at byte 8 of 24"},
+          {R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"b":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}})",
+           std::string(8, '\0'), "an overlap"},
+      }) {
     CAPTURE(c.header);
     raw_safetensors(path, c.header, c.data);
     CHECK_THROWS_WITH_AS(safetensors::load(path), doctest::Contains(c.error.c_str()), Error);
   }
   // ranges given out of order tile all the same, and zero-byte tensors sit anywhere in the tiling
-  raw_safetensors(path,
-                  R"({"b":{"dtype":"F32","shape":[2],"data_offsets":[8,16]},"e":{"dtype":"F32","shape":[0],"data_offsets":[8,8]},"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}})",
-                  std::string(16, '\0'));
+  raw_safetensors(
+      path,
+      R"({"b":{"dtype":"F32","shape":[2],"data_offsets":[8,16]},"e":{"dtype":"F32","shape":[0],"data_offsets":[8,8]},"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}})",
+      std::string(16, '\0'));
   CHECK(safetensors::load(path).tensors.size() == 3);
 }
 
-TEST_CASE("hostile: cgan_train --continue_train --n_iters 12 on a finished 6-iteration run trains the 6 more") {
+TEST_CASE(
+    "hostile: cgan_train --continue_train --n_iters 12 on a finished 6-iteration run trains the 6 more") {
   const std::string dir = test::scratch("hostile_cgan_extend");
   const std::string cls = class_folders(dir + "/data", 2, 3);
   REQUIRE(run_logged(cgan_command(cls, dir + "/ck", "run", {"--n_iters", "6"}), dir + "/6.log").first == 0);
   CHECK(g_steps(dir + "/ck/run/latest_train_state.safetensors") == 6);
-  const auto r_rc = run_logged(cgan_command(cls, dir + "/ck", "run", {"--n_iters", "12", "--continue_train"}), dir + "/12.log");
+  const auto r_rc = run_logged(cgan_command(cls, dir + "/ck", "run", {"--n_iters", "12", "--continue_train"}),
+                               dir + "/12.log");
   const auto rc = r_rc.first;
   const auto& out = r_rc.second;
   CHECK_MESSAGE(rc == 0, out);
   CHECK(g_steps(dir + "/ck/run/latest_train_state.safetensors") == 12);  // the old code: still 6
-  CHECK_MESSAGE(out.find("ended after 12 samples; it has 24 now: training the 12 more") != std::string::npos, out);
+  CHECK_MESSAGE(out.find("ended after 12 samples; it has 24 now: training the 12 more") != std::string::npos,
+                out);
   // exactly the run of 12 iterations in one go
-  REQUIRE(run_logged(cgan_command(cls, dir + "/ck", "straight", {"--n_iters", "12"}), dir + "/s.log").first == 0);
+  REQUIRE(run_logged(cgan_command(cls, dir + "/ck", "straight", {"--n_iters", "12"}), dir + "/s.log").first ==
+          0);
   for (const char* net : {"G", "D"}) {
-    const std::string diff = test::first_difference(dir + "/ck/run/latest_net_" + std::string(net) + ".safetensors",
-                                                    dir + "/ck/straight/latest_net_" + std::string(net) + ".safetensors");
+    const std::string diff =
+        test::first_difference(dir + "/ck/run/latest_net_" + std::string(net) + ".safetensors",
+                               dir + "/ck/straight/latest_net_" + std::string(net) + ".safetensors");
     CHECK_MESSAGE(diff.empty(), net << ": " << diff);
   }
   // resuming the finished run again says there is nothing to train
-  const auto r_rc3 = run_logged(cgan_command(cls, dir + "/ck", "run", {"--n_iters", "12", "--continue_train"}), dir + "/again.log");
+  const auto r_rc3 = run_logged(
+      cgan_command(cls, dir + "/ck", "run", {"--n_iters", "12", "--continue_train"}), dir + "/again.log");
   const auto rc3 = r_rc3.first;
   const auto& out3 = r_rc3.second;
   CHECK(rc3 == 0);
   CHECK_MESSAGE(out3.find("nothing to train") != std::string::npos, out3);
 }
 
-TEST_CASE("hostile: cgan_train says how many images the class folders hold - and how many draws an epoch is") {
+TEST_CASE(
+    "hostile: cgan_train says how many images the class folders hold - and how many draws an epoch is") {
   const std::string dir = test::scratch("hostile_cgan_count");
   const std::string cls = class_folders(dir + "/data", 4, 5);  // 20 images
   const auto r_rc = run_logged(cgan_command(cls, dir + "/ck", "n", {"--n_iters", "2"}), dir + "/log");
@@ -589,7 +627,8 @@ TEST_CASE("hostile: --seed -1 and --batch_size abc --batch_size 2 are refused na
            {{"--lr", "x", "--lr", "0.1"}, "--lr: 'x' is not a number"},
            {{"--max_dataset_size", "x", "--max_dataset_size", "5"}, "--max_dataset_size: expected 'inf'"},
            {{"--lambda_A", "x", "--lambda_A", "1"}, "--lambda_A: 'x' is not a number"},
-           {{"--batch_size", "99999999999", "--batch_size", "2"}, "--batch_size: '99999999999' is not a whole number"},
+           {{"--batch_size", "99999999999", "--batch_size", "2"},
+            "--batch_size: '99999999999' is not a whole number"},
        }) {
     CAPTURE(c.error);
     std::vector<std::string> args = {"cyclegan_train"};
@@ -612,7 +651,8 @@ TEST_CASE("hostile: --seed -1 and --batch_size abc --batch_size 2 are refused na
     CHECK_MESSAGE(err.find(c.error) != std::string::npos, err);
   }
   // decimal as argparse's int(): "010" is ten; the last value wins
-  std::vector<std::string> args = {"cyclegan_train", "--batch_size", "3", "--batch_size", "010", "--seed", "7"};
+  std::vector<std::string> args = {
+      "cyclegan_train", "--batch_size", "3", "--batch_size", "010", "--seed", "7"};
   std::vector<char*> argv;
   for (std::string& a : args) argv.push_back(a.data());
   const Parsed p = parse_train_args(static_cast<int>(argv.size()), argv.data());
@@ -628,7 +668,8 @@ TEST_CASE("hostile: --gpu_ids 0 on a machine without a GPU names --gpu_ids") {
   }
   const std::string dir = test::scratch("hostile_gpu_ids");
   const std::string data = test::make_dataset(dir + "/data", 2, 2, 36, 36, 9);
-  const auto r_rc = run_logged(test::tiny_train_command(data, dir + "/ckpt", {"--gpu_ids", "0"}), dir + "/log");
+  const auto r_rc =
+      run_logged(test::tiny_train_command(data, dir + "/ckpt", {"--gpu_ids", "0"}), dir + "/log");
   const auto rc = r_rc.first;
   const auto& out = r_rc.second;
   CHECK(rc == 1);
@@ -639,7 +680,8 @@ TEST_CASE("hostile: --gpu_ids 0 on a machine without a GPU names --gpu_ids") {
 TEST_CASE("hostile: --continue_train without a checkpoint leaves no train.lock - no folder - behind") {
   const std::string dir = test::scratch("hostile_lock");
   const std::string data = test::make_dataset(dir + "/data", 2, 2, 36, 36, 10);
-  const auto r_rc = run_logged(test::tiny_train_command(data, dir + "/ckpt", {"--continue_train"}), dir + "/log");
+  const auto r_rc =
+      run_logged(test::tiny_train_command(data, dir + "/ckpt", {"--continue_train"}), dir + "/log");
   const auto rc = r_rc.first;
   const auto& out = r_rc.second;
   CHECK(rc == 1);
@@ -648,16 +690,18 @@ TEST_CASE("hostile: --continue_train without a checkpoint leaves no train.lock -
   CHECK_FALSE(fs::exists(dir + "/ckpt"));
   // a folder that existed stays, without the lock
   fs::create_directories(dir + "/ckpt/tiny");
-  CHECK(run_logged(test::tiny_train_command(data, dir + "/ckpt", {"--continue_train"}), dir + "/log").first == 1);
+  CHECK(run_logged(test::tiny_train_command(data, dir + "/ckpt", {"--continue_train"}), dir + "/log").first ==
+        1);
   CHECK(fs::is_directory(dir + "/ckpt/tiny"));
   CHECK(fs::is_empty(dir + "/ckpt/tiny"));
 }
 
 TEST_CASE("hostile: fashion_mnist_edges --sigma nan (and --low and --high) name their flag") {
   const std::string dir = test::scratch("hostile_edges");
-  for (const auto& c : std::vector<std::pair<std::string, std::string>>{
-           {"--sigma nan", "--sigma must be"}, {"--sigma 1e9", "--sigma must be"}, {"--low nan", "--low must be"},
-           {"--high 2", "--high must be"}}) {
+  for (const auto& c : std::vector<std::pair<std::string, std::string>>{{"--sigma nan", "--sigma must be"},
+                                                                        {"--sigma 1e9", "--sigma must be"},
+                                                                        {"--low nan", "--low must be"},
+                                                                        {"--high 2", "--high must be"}}) {
     const std::string& args = c.first;
     const std::string& flag = c.second;
     CAPTURE(args);
@@ -673,7 +717,8 @@ TEST_CASE("hostile: fashion_mnist_edges --sigma nan (and --low and --high) name 
 TEST_CASE("hostile: a stop by SIGTERM is said once - not on stdout and stderr both") {
   const std::string dir = test::scratch("hostile_stop_once");
   const std::string data = test::make_dataset(dir + "/data", 2, 2, 36, 36, 11);
-  const pid_t pid = test::spawn(test::tiny_train_command(data, dir + "/ckpt", {"--num_threads", "1"}), dir + "/log");
+  const pid_t pid =
+      test::spawn(test::tiny_train_command(data, dir + "/ckpt", {"--num_threads", "1"}), dir + "/log");
   REQUIRE(pid > 0);
   const std::string csv = dir + "/ckpt/tiny/loss_log.csv";
   for (int i = 0; i < 600 && !(fs::exists(csv) && fs::file_size(csv) > 100); ++i) usleep(50000);
@@ -698,8 +743,9 @@ void mpi_env() {
 }
 
 // mpirun of two ranks, each with its own command line (MPMD: `-np 1 A : -np 1 B`), in `dirs`.
-std::vector<std::string> two_ranks(const std::vector<std::string>& rank0, const std::vector<std::string>& rank1,
-                                   const std::string& wdir0 = "", const std::string& wdir1 = "") {
+std::vector<std::string> two_ranks(const std::vector<std::string>& rank0,
+                                   const std::vector<std::string>& rank1, const std::string& wdir0 = "",
+                                   const std::string& wdir1 = "") {
   std::vector<std::string> cmd = {CG_MPIRUN, "--oversubscribe", "-np", "1"};
   if (!wdir0.empty()) cmd.insert(cmd.end(), {"-wdir", wdir0});
   cmd.insert(cmd.end(), rank0.begin(), rank0.end());
@@ -746,10 +792,11 @@ TEST_CASE("hostile mpirun: an error before training on one rank ends the whole j
   for (const Case& c : std::vector<Case>{
            // a usage error on rank 1 alone: the old code's rank 1 left through MPI_Finalize while rank
            // 0 waited for it in a barrier, forever
-           {"usage error", cgan_command("data", dir + "/ck", "n", {"--n_iters", "2", "--batch_size", "abc"}), dir,
-            "--batch_size"},
-           {"usage error before the last value", cgan_command("data", dir + "/ck", "n", {"--n_iters", "x", "--n_iters", "2"}),
-            dir, "--n_iters: 'x' is not a whole number"},
+           {"usage error", cgan_command("data", dir + "/ck", "n", {"--n_iters", "2", "--batch_size", "abc"}),
+            dir, "--batch_size"},
+           {"usage error before the last value",
+            cgan_command("data", dir + "/ck", "n", {"--n_iters", "x", "--n_iters", "2"}), dir,
+            "--n_iters: 'x' is not a whole number"},
            // the same (relative) --dataroot, which rank 1 cannot read where it runs
            {"unreadable --dataroot", good, dir + "/elsewhere", "--dataroot 'data' is not a folder"},
            // another --dataroot on rank 1: refused on every rank, naming it
@@ -787,9 +834,10 @@ TEST_CASE("hostile mpirun: ranks given different options are refused naming the 
   const std::string log = test::read_file(dir + "/log");
   CHECK_MESSAGE(rc == 1, log);
   CHECK(took < 10);
-  CHECK_MESSAGE(log.find("the ranks were given different options: rank 1 has '--batch_size 3' where rank 0 has "
-                         "'--batch_size 2'; give every rank the same command line") != std::string::npos,
-                log);
+  CHECK_MESSAGE(
+      log.find("the ranks were given different options: rank 1 has '--batch_size 3' where rank 0 has "
+               "'--batch_size 2'; give every rank the same command line") != std::string::npos,
+      log);
   CHECK(count(log, "the ranks were given different options") == 1);  // said once, by rank 0
   CHECK_FALSE(fs::exists(dir + "/ckpt/tiny/latest_net_G_A.safetensors"));
 }
@@ -806,6 +854,7 @@ TEST_CASE("hostile mpirun: cgan_train -np 2 --batch_size 2 --n_iters 6 takes 6 o
   const std::string log = test::read_file(dir + "/log");
   REQUIRE_MESSAGE(rc == 0, log);
   CHECK(g_steps(dir + "/ck/two/latest_train_state.safetensors") == 6);  // the old code: 3
-  CHECK_MESSAGE(log.find("The number of training images = 6 (an epoch is 24 random draws") != std::string::npos, log);
+  CHECK_MESSAGE(
+      log.find("The number of training images = 6 (an epoch is 24 random draws") != std::string::npos, log);
 }
 #endif

@@ -102,8 +102,8 @@ const ModelSpec& spec() {
         const int n_iters = o.get<int>("n_iters"), z_dim = o.get<int>("z_dim"),
                   freq = o.get<int>("sample_freq");
         need(n_iters >= 1, "--n_iters must be >= 1, got " + std::to_string(n_iters));
-        need(z_dim >= 1 && z_dim <= kMaxZDim,
-             "--z_dim must be >= 1 and at most " + std::to_string(kMaxZDim) + ", got " + std::to_string(z_dim));
+        need(z_dim >= 1 && z_dim <= kMaxZDim, "--z_dim must be >= 1 and at most " + std::to_string(kMaxZDim) +
+                                                  ", got " + std::to_string(z_dim));
         need(freq >= 1, "--sample_freq must be >= 1, got " + std::to_string(freq));
       } else {
         const int num = o.get<int>("num"), label = o.get<int>("label");

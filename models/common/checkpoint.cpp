@@ -137,14 +137,16 @@ void save_checkpoint(const Model& m, const std::string& label, const TrainPositi
     }
     std::vector<std::string> kept;
     for (const auto& [name, net] : m.networks())
-      if (fs::exists(net_file(m.opt, label, name))) kept.push_back(fs::path(net_file(m.opt, label, name)).filename());
+      if (fs::exists(net_file(m.opt, label, name)))
+        kept.push_back(fs::path(net_file(m.opt, label, name)).filename());
     std::string what;
     for (const std::string& k : kept) what += (what.empty() ? "" : ", ") + k;
-    throw Error("checkpoint '" + label + "' was not saved (" + e.what() + "); the files of this save were removed. " +
-                (kept.empty() ? "There was no checkpoint '" + label + "' in " + dir + " before it (checkpoints there: " +
-                                    available_checkpoints(dir) + ")"
-                              : "The checkpoint '" + label + "' saved before is intact in " + dir + " (" + what +
-                                    "): --continue_train resumes from it"));
+    throw Error("checkpoint '" + label + "' was not saved (" + e.what() +
+                "); the files of this save were removed. " +
+                (kept.empty() ? "There was no checkpoint '" + label + "' in " + dir +
+                                    " before it (checkpoints there: " + available_checkpoints(dir) + ")"
+                              : "The checkpoint '" + label + "' saved before is intact in " + dir + " (" +
+                                    what + "): --continue_train resumes from it"));
   }
 }
 

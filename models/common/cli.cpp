@@ -5,8 +5,8 @@
 #include <cctype>
 #include <cerrno>
 #include <cmath>
-#include <cstdlib>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -64,7 +64,8 @@ bool parse_whole(const std::string& text, T& out) {
   } else {
     errno = 0;
     const long long v = std::strtoll(text.c_str(), nullptr, 10);
-    if (errno == ERANGE || v < std::numeric_limits<T>::min() || v > std::numeric_limits<T>::max()) return false;
+    if (errno == ERANGE || v < std::numeric_limits<T>::min() || v > std::numeric_limits<T>::max())
+      return false;
     out = static_cast<T>(v);
   }
   return true;
@@ -96,7 +97,8 @@ std::string read_values(const std::string& flag, const std::vector<std::string>&
              (std::is_same_v<T, double> ? std::string("a number")
               : std::is_unsigned_v<T>   ? "a whole number >= 0"
                                         : "a whole number") +
-             (std::is_same_v<T, double> ? "" : " (up to " + std::to_string(std::numeric_limits<T>::max()) + ")");
+             (std::is_same_v<T, double> ? ""
+                                        : " (up to " + std::to_string(std::numeric_limits<T>::max()) + ")");
     slot = v;
   }
   return "";

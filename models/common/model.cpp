@@ -15,9 +15,10 @@ Device options_device(const Options& o) {
   // both spellings: the user gave one of them (--gpu_ids 0 is the official one)
   const std::string asked = "--device cuda (--gpu_ids " + o.gpu_ids + ")";
   if (!kHaveCuda)
-    throw Error(asked +
-                ": this build has no CUDA backend (rebuild with -DCYCLEGAN_CUDA=ON on a machine with the CUDA "
-                "toolkit and cuDNN); --gpu_ids -1 runs on the CPU");
+    throw Error(
+        asked +
+        ": this build has no CUDA backend (rebuild with -DCYCLEGAN_CUDA=ON on a machine with the CUDA "
+        "toolkit and cuDNN); --gpu_ids -1 runs on the CPU");
   if (!cuda_available())
     throw Error(asked + ": no CUDA device is available on this machine; --gpu_ids -1 runs on the CPU");
   return Device::CUDA;

@@ -69,8 +69,9 @@ data::Image stretch(const data::Image& im, double aspect_ratio, int64_t max_pixe
   const double w = aspect_ratio > 1.0 ? im.height : im.height / aspect_ratio;
   const double h = aspect_ratio > 1.0 ? im.width * aspect_ratio : im.width;
   if (w * h > static_cast<double>(max_pixels))
-    throw Error("--aspect_ratio " + py_float(aspect_ratio) + " would save it as " + std::to_string(int64_t(w)) +
-                "x" + std::to_string(int64_t(h)) + " pixels, more than --max_pixels " + std::to_string(max_pixels));
+    throw Error("--aspect_ratio " + py_float(aspect_ratio) + " would save it as " +
+                std::to_string(int64_t(w)) + "x" + std::to_string(int64_t(h)) +
+                " pixels, more than --max_pixels " + std::to_string(max_pixels));
   return data::resize_bicubic(im, static_cast<int>(w), static_cast<int>(h));
 }
 
@@ -108,14 +109,16 @@ std::string run_test(const Options& opt, bool quiet, std::vector<std::string>* f
   // would be read as an input by the next test.
   const std::string root = opt.dataroot.empty() ? "." : opt.dataroot;
   const std::vector<std::string> inputs =
-      opt.dataset_mode == "unaligned" ? std::vector<std::string>{root + "/" + opt.phase + "A", root + "/" + opt.phase + "B"}
+      opt.dataset_mode == "unaligned"
+          ? std::vector<std::string>{root + "/" + opt.phase + "A", root + "/" + opt.phase + "B"}
       : opt.dataset_mode == "aligned" ? std::vector<std::string>{root + "/" + opt.phase}
       : opt.dataset_mode == "single"  ? std::vector<std::string>{root}
                                       : std::vector<std::string>{};
   for (const std::string& in : inputs)
     if (data::within_folder(image_dir, in))
-      throw Error("--results_dir: the results would be written to '" + image_dir + "', inside the input folder '" +
-                  in + "' (--dataroot); give a --results_dir outside the data");
+      throw Error("--results_dir: the results would be written to '" + image_dir +
+                  "', inside the input folder '" + in +
+                  "' (--dataroot); give a --results_dir outside the data");
   // One image that cannot be translated is reported with its name and skipped; the rest go on.
   std::vector<std::string> local_failed;
   std::vector<std::string>& fails = failed ? *failed : local_failed;

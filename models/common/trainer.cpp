@@ -83,9 +83,10 @@ class TrainingRun {
     dp_.barrier();
     resume();
     if (first_epoch_ > total_epochs_)
-      warn(fmt("nothing to train: the checkpoint ends at epoch %d, the last of the %d these options train "
-               "(%lld samples an epoch); ask for a longer training to go further",
-               pos_.epoch, total_epochs_, static_cast<long long>(epoch_len_)));
+      warn(
+          fmt("nothing to train: the checkpoint ends at epoch %d, the last of the %d these options train "
+              "(%lld samples an epoch); ask for a longer training to go further",
+              pos_.epoch, total_epochs_, static_cast<long long>(epoch_len_)));
     dp_.same_start(networks());
     start_output();
     StopSignals signals(dp_.size() > 1);
@@ -186,12 +187,14 @@ class TrainingRun {
     // An epoch whose samples depend on their position alone (random draws, in order) that ended
     // shorter than it is now (cgan_train --n_iters 12 after 6) goes on to its new end: the run so
     // extended is the longer run's, as a larger --n_epochs extends the others.
-    if (pos_.epoch_done && dataset_->extends_in_place() && opt_.serial_batches && pos_.epoch_iter < epoch_len_) {
+    if (pos_.epoch_done && dataset_->extends_in_place() && opt_.serial_batches &&
+        pos_.epoch_iter < epoch_len_) {
       pos_.epoch_done = false;
-      notes_.push_back(fmt("epoch %d of the checkpoint ended after %lld samples; it has %lld now: training the "
-                           "%lld more",
-                           pos_.epoch, static_cast<long long>(pos_.epoch_iter), static_cast<long long>(epoch_len_),
-                           static_cast<long long>(epoch_len_ - pos_.epoch_iter)));
+      notes_.push_back(
+          fmt("epoch %d of the checkpoint ended after %lld samples; it has %lld now: training the "
+              "%lld more",
+              pos_.epoch, static_cast<long long>(pos_.epoch_iter), static_cast<long long>(epoch_len_),
+              static_cast<long long>(epoch_len_ - pos_.epoch_iter)));
     }
     resume_mid_epoch_ = !pos_.epoch_done;
     first_epoch_ = pos_.epoch_done ? pos_.epoch + 1 : pos_.epoch;
@@ -211,7 +214,8 @@ class TrainingRun {
     }
     report_.emplace(opt_, model_.loss_names(), ctl_.quiet, dp_.size() == 1);
     if (const int64_t images = dataset_->drawn_from())  // samples drawn from the images (the CGAN's)
-      say(fmt("The number of training images = %lld (an epoch is %lld random draws from them, with "
+      say(
+          fmt("The number of training images = %lld (an epoch is %lld random draws from them, with "
               "replacement)",
               static_cast<long long>(images), static_cast<long long>(epoch_len_)));
     else
@@ -405,8 +409,10 @@ Error out_of_memory(const Options& opt) {
   std::string flags;
   const Program& program = program_of(opt, true);
   for (const Flag* f : program_flags(program, opt.model))
-    for (const char* name : {"batch_size", "load_size", "crop_size", "ngf", "ndf", "num_threads", "pool_size"})
-      if (std::string(f->name) == name) flags += (flags.empty() ? "--" : ", --") + std::string(name) + " " + value_text(opt, *f);
+    for (const char* name :
+         {"batch_size", "load_size", "crop_size", "ngf", "ndf", "num_threads", "pool_size"})
+      if (std::string(f->name) == name)
+        flags += (flags.empty() ? "--" : ", --") + std::string(name) + " " + value_text(opt, *f);
   return Error("out of memory (std::bad_alloc): this training needs more memory than the machine gives it" +
                (flags.empty() ? std::string() : "; lower " + flags));
 }

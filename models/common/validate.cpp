@@ -13,12 +13,12 @@ namespace cg::models {
 namespace {
 // Counts that size memory or threads at once, bounded so that a typo is an error naming its flag
 // rather than an abort or an allocation of the whole machine.
-constexpr int kMaxThreads = 256;        // --num_threads: loader threads
-constexpr int kMaxBatch = 65536;        // --batch_size: samples per rank and step
-constexpr int kMaxFilters = 4096;       // --ngf, --ndf: 64 by default; a ResNet G at 4096 is 9.6 GB
-constexpr int kMaxPool = 65536;         // --pool_size: images each pool may hold
-constexpr double kMaxAspect = 1e4;      // --aspect_ratio: a saved image stretched this far at most
-constexpr int kMaxEpochs = 10000000;    // --n_epochs, --n_epochs_decay, --epoch_count: their sum fits an int
+constexpr int kMaxThreads = 256;      // --num_threads: loader threads
+constexpr int kMaxBatch = 65536;      // --batch_size: samples per rank and step
+constexpr int kMaxFilters = 4096;     // --ngf, --ndf: 64 by default; a ResNet G at 4096 is 9.6 GB
+constexpr int kMaxPool = 65536;       // --pool_size: images each pool may hold
+constexpr double kMaxAspect = 1e4;    // --aspect_ratio: a saved image stretched this far at most
+constexpr int kMaxEpochs = 10000000;  // --n_epochs, --n_epochs_decay, --epoch_count: their sum fits an int
 }  // namespace
 
 void check_folder_name(const std::string& flag, const std::string& value, const std::string& what) {
@@ -62,10 +62,12 @@ void validate_options(const Options& o, bool is_train) {
                       "the experiment's folder in --checkpoints_dir" +
                           std::string(has("results_dir") ? " and --results_dir" : ""));
   if (has("phase") && (o.phase.empty() || o.phase.find('/') != std::string::npos))
-    throw Error("--phase '" + o.phase + "' must be a name without '/' (train, test, ...): it names folders and files");
+    throw Error("--phase '" + o.phase +
+                "' must be a name without '/' (train, test, ...): it names folders and files");
   if (has("epoch") && (o.epoch.empty() || o.epoch.find('/') != std::string::npos))
-    throw Error("--epoch '" + o.epoch +
-                "' must be a checkpoint label without '/' (latest, an epoch number, iter_<N>): it names files");
+    throw Error(
+        "--epoch '" + o.epoch +
+        "' must be a checkpoint label without '/' (latest, an epoch number, iter_<N>): it names files");
   // ---- networks ----
   if (has("input_nc")) {
     need(o.input_nc == 1 || o.input_nc == 3, "--input_nc must be 1 or 3");
@@ -133,11 +135,11 @@ void validate_options(const Options& o, bool is_train) {
              std::to_string(o.load_size));
     // every image is resized to load_size x load_size (or that wide): no bigger than an image may be
     const int64_t pixels = int64_t{o.load_size} * o.load_size;
-    const bool resizes =
-        o.preprocess.find("resize") != std::string::npos || o.preprocess.find("scale_width") != std::string::npos;
+    const bool resizes = o.preprocess.find("resize") != std::string::npos ||
+                         o.preprocess.find("scale_width") != std::string::npos;
     need(!resizes || pixels <= o.max_pixels,
-         "--load_size " + std::to_string(o.load_size) + " would resize every image to " + std::to_string(pixels) +
-             " pixels or more, beyond --max_pixels " + std::to_string(o.max_pixels));
+         "--load_size " + std::to_string(o.load_size) + " would resize every image to " +
+             std::to_string(pixels) + " pixels or more, beyond --max_pixels " + std::to_string(o.max_pixels));
   }
   if (has("display_winsize")) need(o.display_winsize >= 1, "--display_winsize must be >= 1");
   if (has("max_pixels")) need(o.max_pixels >= 1, "--max_pixels must be >= 1 (or 'none')");
@@ -145,20 +147,21 @@ void validate_options(const Options& o, bool is_train) {
   // ---- training ----
   if (has("update_html_freq")) need(o.update_html_freq >= 1, "--update_html_freq must be >= 1");
   if (has("n_epochs"))
-    need(o.n_epochs >= 0 && o.n_epochs_decay >= 0 && o.n_epochs <= kMaxEpochs && o.n_epochs_decay <= kMaxEpochs,
+    need(o.n_epochs >= 0 && o.n_epochs_decay >= 0 && o.n_epochs <= kMaxEpochs &&
+             o.n_epochs_decay <= kMaxEpochs,
          "--n_epochs and --n_epochs_decay must be >= 0 and at most " + std::to_string(kMaxEpochs) + ", got " +
              std::to_string(o.n_epochs) + " and " + std::to_string(o.n_epochs_decay));
   if (has("epoch_count"))
-    need(o.epoch_count >= 1 && o.epoch_count <= kMaxEpochs,
-         "--epoch_count must be >= 1 and at most " + std::to_string(kMaxEpochs) + ", got " +
-             std::to_string(o.epoch_count));
+    need(o.epoch_count >= 1 && o.epoch_count <= kMaxEpochs, "--epoch_count must be >= 1 and at most " +
+                                                                std::to_string(kMaxEpochs) + ", got " +
+                                                                std::to_string(o.epoch_count));
   if (has("print_freq"))
     need(o.print_freq >= 1 && o.display_freq >= 1 && o.save_latest_freq >= 1 && o.save_epoch_freq >= 1,
          "--print_freq, --display_freq, --save_latest_freq and --save_epoch_freq must be >= 1");
   if (has("pool_size"))
-    need(o.pool_size >= 0 && o.pool_size <= kMaxPool,
-         "--pool_size must be >= 0 and at most " + std::to_string(kMaxPool) + ", got " +
-             std::to_string(o.pool_size));
+    need(o.pool_size >= 0 && o.pool_size <= kMaxPool, "--pool_size must be >= 0 and at most " +
+                                                          std::to_string(kMaxPool) + ", got " +
+                                                          std::to_string(o.pool_size));
   if (has("lr")) need(o.lr > 0 && std::isfinite(o.lr), "--lr must be positive");
   if (has("beta1")) need(o.beta1 >= 0 && o.beta1 < 1, "--beta1 must be in [0, 1)");
   if (has("gan_mode"))
