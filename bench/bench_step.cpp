@@ -4,6 +4,7 @@
 // (BM_train_step_cuda, with the peak GPU memory in use) at 256, 512 and 1024 with batch 1 and 256
 // with batch 4, the sizes of bench/compare_cuda.sh. On the GPU the timed steps are replays of the
 // captured CUDA graphs (the first step is eager, the second captures).
+// Also CUT's and FastCUT's iteration at 256x256 on the CPU (BM_cut_step).
 // Run: ./build/bench/bench_step   (threads: OMP_NUM_THREADS; --benchmark_filter=size:256 for one size;
 // CG_AMP=1 for the step with --amp)
 #include <cstdio>
@@ -14,6 +15,7 @@
 #include "bench/common.h"
 #include "bench/peak.h"
 #include "cpu/kernels.h"
+#include "models/cut/cut_model.h"
 #include "models/cyclegan/cycle_gan_model.h"
 #include "ops/ops.h"
 
@@ -65,6 +67,39 @@ static void train_step(benchmark::State& st, const std::string& device) {
     st.counters["graph_replays"] = model.graph_replays();
   }
 }
+
+// One CUT (mode 0) or FastCUT (mode 1) training iteration (CUTModel::optimize_parameters: G on the
+// batch (and on real_B for CUT's identity PatchNCE), D's step, G's and F's step on the GAN and
+// PatchNCE losses) at the official defaults (resnet_9blocks antialiased, ngf 64; basic D
+// antialiased, ndf 64; F: mlp_sample, 256 channels, 256 positions per layer at 0,4,8,12,16), batch 1,
+// on the CPU. One process per model gives each its own peak memory (bench/compare_cut.py).
+static void BM_cut_step(benchmark::State& st) {
+  const int64_t size = st.range(0);
+  const std::string mode = st.range(1) == 0 ? "CUT" : "FastCUT";
+  models::Options o = models::default_options("cut", true, [&](const std::string& flag) {
+    return flag == "CUT_mode" ? std::optional<std::string>(mode) : std::nullopt;
+  });
+  o.set("CUT_mode", mode);
+  o.seed = 1;
+  cut::CUTModel model(o, true);
+  Generator g(2);
+  model.set_input(Tensor::rand({1, 3, size, size}, DType::F32, Device::CPU, &g) * 2.0 - 1.0,
+                  Tensor::rand({1, 3, size, size}, DType::F32, Device::CPU, &g) * 2.0 - 1.0);
+  model.optimize_parameters();  // warm-up: caches, packed buffers, the allocator's blocks
+  const uint64_t f0 = cpu::conv_flops();
+  model.optimize_parameters();
+  const double flops = static_cast<double>(cpu::conv_flops() - f0);
+  bench::run(st, flops, [&] { model.optimize_parameters(); });
+  st.counters["conv_TFLOP"] = flops * 1e-12;
+  st.counters["peak_RSS_MiB"] = bench::peak_rss_mib();
+}
+BENCHMARK(BM_cut_step)
+    ->ArgNames({"size", "mode"})
+    ->Args({256, 0})
+    ->Args({256, 1})
+    ->Iterations(3)
+    ->UseManualTime()
+    ->Unit(benchmark::kSecond);
 
 static void BM_train_step(benchmark::State& st) { train_step(st, "cpu"); }
 static void BM_train_step_cuda(benchmark::State& st) { train_step(st, "cuda"); }

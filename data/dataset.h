@@ -39,6 +39,13 @@ class Dataset {
   virtual ~Dataset() = default;
   virtual int64_t size() const = 0;
   virtual Sample get(int64_t index, Generator& gen) const = 0;
+  // Sample `index` in epoch `epoch` (numbered as the training loop numbers them, from
+  // --epoch_count), which the loader asks for: a dataset whose samples change with the epoch (the
+  // official BaseDataset.current_epoch, which CUT's unaligned dataset reads) overrides it.
+  virtual Sample get_in_epoch(int64_t index, int epoch, Generator& gen) const {
+    (void)epoch;
+    return get(index, gen);
+  }
   // The file sample `index` is read from (its A file; B may be drawn at random), for errors.
   virtual std::string file(int64_t index) const = 0;
   // When the samples are random draws from a set of images (for the log): how many images; 0 when

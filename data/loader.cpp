@@ -29,7 +29,7 @@ uint64_t sample_seed(uint64_t seed, int epoch, int64_t position) {
 // ---- the loader ----
 
 Loader::Loader(const Dataset& ds, int batch_size, bool shuffle, int threads, uint64_t seed,
-               int64_t max_dataset_size, int rank, int world)
+               int64_t max_dataset_size, int rank, int world, bool drop_last)
     : ds_(ds),
       batch_size_(batch_size),
       shuffle_(shuffle),
@@ -45,6 +45,8 @@ Loader::Loader(const Dataset& ds, int batch_size, bool shuffle, int threads, uin
   const int64_t global_batch = int64_t{batch_size} * world;
   const int64_t cap_batches = max_dataset_size / global_batch + (max_dataset_size % global_batch != 0);
   epoch_len_ = std::min(ds.size(), cap_batches > ds.size() ? ds.size() : cap_batches * global_batch);
+  // drop_last (DataLoader's): whole global batches only
+  if (drop_last) epoch_len_ -= epoch_len_ % global_batch;
   // A few batches ahead, but never more slots than a rank's share of an epoch has samples: a
   // --batch_size far beyond the data costs nothing.
   const int64_t per_rank = (epoch_len_ + world - 1) / world;
@@ -119,7 +121,7 @@ void Loader::worker() {
     Slot filled;
     try {
       Generator g(sample_seed(seed_, epoch, pos));
-      filled.sample = ds_.get(index, g);
+      filled.sample = ds_.get_in_epoch(index, epoch, g);
     } catch (...) {
       filled.error = std::current_exception();
       filled.file = ds_.file(index);

@@ -39,8 +39,9 @@ struct Batch {
 class Loader {
  public:
   using Batch = data::Batch;
+  // drop_last: an epoch is whole global batches only (PyTorch DataLoader's drop_last).
   Loader(const Dataset& ds, int batch_size, bool shuffle, int threads, uint64_t seed,
-         int64_t max_dataset_size = INT64_MAX, int rank = 0, int world = 1);
+         int64_t max_dataset_size = INT64_MAX, int rank = 0, int world = 1, bool drop_last = false);
   ~Loader();
   Loader(const Loader&) = delete;
   Loader& operator=(const Loader&) = delete;

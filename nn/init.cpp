@@ -40,7 +40,7 @@ std::vector<double> orthogonal(int64_t rows, int64_t cols, Generator& gen) {
 }
 
 void init_weight(Tensor& w, const std::string& type, double gain, Generator& gen) {
-  const int64_t receptive = w.size(2) * w.size(3);
+  const int64_t receptive = w.ndim() == 4 ? w.size(2) * w.size(3) : 1;  // a Linear's (out, in): 1
   const double fan_in = static_cast<double>(w.size(1) * receptive),
                fan_out = static_cast<double>(w.size(0) * receptive);
   std::vector<double> v(static_cast<size_t>(w.numel()));
@@ -76,6 +76,9 @@ void init_weights(Module& net, const std::string& type, double gain, Generator& 
     } else if (auto* t = dynamic_cast<ConvTranspose2d*>(m)) {
       w = &t->weight;
       b = &t->bias;
+    } else if (auto* l = dynamic_cast<Linear*>(m)) {  // the official init_func takes 'Linear' too
+      w = &l->weight;
+      b = &l->bias;
     } else if (auto* bn = dynamic_cast<BatchNorm2d*>(m)) {
       // the official: batch norm weights ~ N(1, gain) whatever init_type says, biases 0
       std::vector<double> v(static_cast<size_t>(bn->weight.numel()));

@@ -1,5 +1,5 @@
-// Weight initialisation as the official CycleGAN's --init_type: every Conv2d and ConvTranspose2d
-// weight drawn by the chosen rule, every bias set to 0.
+// Weight initialisation as the official CycleGAN's --init_type: every Conv2d, ConvTranspose2d and
+// Linear weight drawn by the chosen rule, every bias set to 0.
 #pragma once
 
 #include <string>

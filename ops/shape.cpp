@@ -4,6 +4,7 @@
 
 #include "autograd/tape.h"
 #include "backend/dispatch.h"
+#include "ops/linear.h"  // index_rows, for flip
 
 namespace cg {
 
@@ -83,6 +84,22 @@ Tensor transpose(const Tensor& x, int d0, int d1) {
   for (int i = 0; i < x.ndim(); ++i) dims[static_cast<size_t>(i)] = i;
   std::swap(dims[static_cast<size_t>(a)], dims[static_cast<size_t>(b)]);
   return permute(x, dims);
+}
+
+// ---- flip: composed of permute and index_rows ----
+Tensor flip(const Tensor& x, int dim) {
+  const int d = normalise_dim("flip", x, dim);
+  std::vector<int> to_front{d}, back(static_cast<size_t>(x.ndim()));
+  for (int k = 0; k < x.ndim(); ++k)
+    if (k != d) to_front.push_back(k);
+  for (int k = 0; k < x.ndim(); ++k) back[static_cast<size_t>(to_front[static_cast<size_t>(k)])] = k;
+  const int64_t D = x.size(d);
+  if (D == 0 || x.numel() == 0) return x.detach().clone();
+  const Tensor front = permute(x, to_front);  // (D, the other dims)
+  std::vector<double> reversed(static_cast<size_t>(D));
+  for (int64_t i = 0; i < D; ++i) reversed[static_cast<size_t>(i)] = static_cast<double>(D - 1 - i);
+  const Tensor index = Tensor::from_vector(reversed, {D}).to(x.dtype()).to(x.device());  // (D)
+  return permute(index_rows(front.reshape({D, x.numel() / D}), index).reshape(front.shape()), back);
 }
 
 }  // namespace cg

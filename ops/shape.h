@@ -19,4 +19,9 @@ Tensor permute(const Tensor& x, const std::vector<int>& dims);
 // x.transpose(d0, d1): the permutation that swaps two dims.
 Tensor transpose(const Tensor& x, int d0, int d1);
 
+// torch.flip(x, [dim]): x reversed along `dim` (CUT's flip equivariance flips images and features
+// along the width). Composed: `dim` permuted to the front, its rows gathered in reverse order
+// (index_rows), permuted back; its gradient is theirs, dy reversed.
+Tensor flip(const Tensor& x, int dim);
+
 }  // namespace cg

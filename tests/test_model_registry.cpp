@@ -67,7 +67,9 @@ class TinyModel : public Model {
   std::vector<std::pair<std::string, Tensor>> current_visuals() const override {
     return {{"real_A", real_A}, {"fake_B", fake_B}};
   }
-  void save_state(std::map<std::string, Tensor>&, nlohmann::json& state) const override { state["steps"] = steps; }
+  void save_state(std::map<std::string, Tensor>&, nlohmann::json& state) const override {
+    state["steps"] = steps;
+  }
   void load_state(const safetensors::Contents&, const nlohmann::json& state) override {
     steps = state.at("steps").get<int64_t>();
   }
@@ -130,7 +132,8 @@ std::string read_file(const std::string& path) {
 
 }  // namespace
 
-TEST_CASE("a model registered from outside the harness takes its flags - defaults - checks through the harness") {
+TEST_CASE(
+    "a model registered from outside the harness takes its flags - defaults - checks through the harness") {
   const Registered tiny;
   CHECK_THROWS_WITH_AS(register_model(tiny_spec()), doctest::Contains("registered already"), Error);
   // cyclegan_train and cyclegan_test list it, with its own flag and defaults
@@ -141,7 +144,8 @@ TEST_CASE("a model registered from outside the harness takes its flags - default
   CHECK(p.opt.get<double>("tiny_weight") == 3.5);
   CHECK(p.opt.load_size == 8);
   CHECK(p.opt.dataset_mode == "unaligned");
-  CHECK(options_text(p.opt, true).find("              tiny_weight: 3.5                           \t[default: 2.0]") !=
+  CHECK(options_text(p.opt, true)
+            .find("              tiny_weight: 3.5                           \t[default: 2.0]") !=
         std::string::npos);
   // its flag is its own: refused for another model, naming the owner
   CHECK(parse_with(train_program(), {"--model", "cycle_gan", "--tiny_weight", "3"}).exit_code == 2);
@@ -154,11 +158,12 @@ TEST_CASE("an unregistered model is gone from every program") {
   { const Registered tiny; }
   CHECK_FALSE(find_model("tiny"));
   const auto names = model_names(train_program());
-  CHECK(names == std::vector<std::string>{"cycle_gan", "pix2pix"});
-  CHECK(model_names(test_program()) == std::vector<std::string>{"cycle_gan", "pix2pix", "test"});
+  CHECK(names == std::vector<std::string>{"cycle_gan", "pix2pix", "cut"});
+  CHECK(model_names(test_program()) == std::vector<std::string>{"cycle_gan", "pix2pix", "test", "cut"});
 }
 
-TEST_CASE("a model registered from outside the harness trains - resumes exactly - and translates through it") {
+TEST_CASE(
+    "a model registered from outside the harness trains - resumes exactly - and translates through it") {
   const Registered tiny;
   const std::string dir = test::scratch("registry_tiny");
   const std::string data = test::make_dataset(dir + "/data", 4, 4, 8, 8, 21);

@@ -317,7 +317,7 @@ TEST_CASE("every range check on a flag refuses the first bad value and accepts i
        "--dataset_mode: --model cycle_gan reads two unpaired folders (unaligned), got 'aligned'", true},
       {"test model pix2pixHD", [](Options& o) { o.model = "pix2pixHD"; },
        [](Options& o) { o.model = "test"; },
-       "--model must be cycle_gan, pix2pix or test in cyclegan_test, got 'pix2pixHD'", false},
+       "--model must be cycle_gan, pix2pix, test or cut in cyclegan_test, got 'pix2pixHD'", false},
       {"aspect_ratio 0", [](Options& o) { o.aspect_ratio = 0; }, [](Options& o) { o.aspect_ratio = 1e-3; },
        "--aspect_ratio must be positive", false},
   };

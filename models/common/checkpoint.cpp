@@ -171,13 +171,23 @@ std::string missing_network_hint(const Model& m, const std::string& label) {
   const ModelSpec& mine = model_spec(m.name());
   if (mine.missing_hint)
     if (std::string hint = mine.missing_hint(m.opt, label, has); !hint.empty()) return hint;
+  // Of the models whose testing networks are all there, the one whose training networks are all
+  // there too, the most of them (pix2pix's G and D are also a CUT's G, F and D's).
+  const ModelSpec* best = nullptr;
+  size_t best_score = 0;
   for (const ModelSpec* other : registered_models()) {
     if (other == &mine || !other->network_names || other->holds.empty() || !other->own_programs.empty())
       continue;
     const std::vector<std::string> nets = other->network_names(default_options(other->name, false), false);
-    if (!nets.empty() && std::all_of(nets.begin(), nets.end(), has))
-      return "; this experiment holds " + other->holds + ": use --model " + other->name;
+    if (nets.empty() || !std::all_of(nets.begin(), nets.end(), has)) continue;
+    const std::vector<std::string> all = other->network_names(default_options(other->name, true), true);
+    const size_t score = 1 + (std::all_of(all.begin(), all.end(), has) ? all.size() : 0);
+    if (score > best_score) {
+      best = other;
+      best_score = score;
+    }
   }
+  if (best) return "; this experiment holds " + best->holds + ": use --model " + best->name;
   return "";
 }
 }  // namespace

@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <optional>
 #include <set>
 #include <sstream>
 #include <variant>
@@ -104,6 +105,15 @@ std::string read_values(const std::string& flag, const std::vector<std::string>&
   return "";
 }
 
+// The official util.str2bool: a flag given alone is true; otherwise its word, in any case.
+std::optional<bool> str2bool(std::string v) {
+  if (v.empty()) return true;
+  for (char& c : v) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  if (v == "yes" || v == "true" || v == "t" || v == "y" || v == "1") return true;
+  if (v == "no" || v == "false" || v == "f" || v == "n" || v == "0") return false;
+  return std::nullopt;
+}
+
 // "{netG}_size{load_size}" with every {option} replaced by its listed value.
 std::string fill_suffix(const Options& o, bool is_train) {
   const auto vals = values(o, is_train);
@@ -190,6 +200,7 @@ Parsed parse_args(int argc, char** argv, const Program& program) {
   app.get_formatter()->column_width(34);
   const std::vector<const Flag*> flags = program_flags(program, model);
   std::map<std::string, std::string> counts;  // Count flags are read as text first
+  std::map<std::string, std::string> bools;   // and str2bool flags (Own::optional_value)
   std::map<const Flag*, CLI::Option*> bound;
   for (const Flag* f : flags) {
     const std::string name = std::string("--") + f->name, help = help_text(*f, program);
@@ -200,6 +211,12 @@ Parsed parse_args(int argc, char** argv, const Program& program) {
             counts[f->name] = value_text(o, f->member);
             return app.add_option(name, counts[f->name], help)->capture_default_str();
           } else if constexpr (std::is_same_v<P, Own>) {
+            if (p.optional_value) {  // --flag alone, or with a word: its text is read after parsing
+              // (no default_str: CLI11 would take it as the value of a flag given alone)
+              bools[f->name] = "";
+              return app.add_option(name, bools[f->name], help + " [" + value_text(o, *f) + "]")
+                  ->expected(0, 1);
+            }
             // bound to the value in Options::own (a map node: its address is stable)
             return std::visit(
                 [&](auto& slot) -> CLI::Option* {
@@ -284,6 +301,15 @@ Parsed parse_args(int argc, char** argv, const Program& program) {
       if (!parse_count(counts[f->name], c->word, o.*c->m))
         return usage_error(flag + ": expected '" + c->word + "' or a whole number >= 0, got '" +
                            counts[f->name] + "'");
+    if (const Own* own = std::get_if<Own>(&f->member); own && own->optional_value) {
+      if (app.count(std::string("--") + f->name) == 0) continue;
+      const std::optional<bool> b = str2bool(bools[f->name]);
+      if (!b)
+        return usage_error(std::string("--") + f->name +
+                           ": a Boolean value is expected (yes, true, t, y, 1 " +
+                           "or no, false, f, n, 0), got '" + bools[f->name] + "'");
+      o.set(f->name, *b);
+    }
     if (f->ignored && app.count(std::string("--") + f->name))
       std::printf("--%s: accepted and ignored (%s)\n", f->name, f->ignored);
   }
@@ -354,8 +380,16 @@ std::string load_label(const Options& opt) {
 }
 
 std::string options_text(const Options& opt, bool is_train) {
-  const Options defaults = default_options(opt.model, is_train);
-  const auto now = values(opt, is_train), def = values(defaults, is_train);
+  // The defaults as the official parser holds them after the model's set_defaults, which may
+  // depend on values given (CUT's on --CUT_mode): a model's defaults see this run's values.
+  const auto now = values(opt, is_train);
+  const Options defaults =
+      default_options(opt.model, is_train, [&](const std::string& flag) -> std::optional<std::string> {
+        for (const auto& [k, v] : now)
+          if (k == flag) return v;
+        return std::nullopt;
+      });
+  const auto def = values(defaults, is_train);
   std::string msg = "----------------- Options ---------------\n";
   for (size_t i = 0; i < now.size(); ++i) {
     char line[512];

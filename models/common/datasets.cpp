@@ -7,6 +7,10 @@ namespace cg::models {
 std::unique_ptr<data::Dataset> create_dataset(const Options& opt, bool is_train) {
   if (const ModelSpec* spec = find_model(opt.model); spec && spec->dataset)
     return spec->dataset(opt, is_train);
+  return standard_dataset(opt, is_train);
+}
+
+std::unique_ptr<data::Dataset> standard_dataset(const Options& opt, bool is_train) {
   data::DatasetOptions d;
   d.dataroot = opt.dataroot;
   d.phase = opt.phase;

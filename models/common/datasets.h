@@ -11,7 +11,9 @@
 namespace cg::models {
 
 // For training (random crops and flips as the flags say) or testing (the official test.py: no
-// flips, B in order).
+// flips, B in order): the model's own dataset (ModelSpec::dataset) or standard_dataset.
 std::unique_ptr<data::Dataset> create_dataset(const Options& opt, bool is_train);
+// The standard dataset --dataset_mode names (unaligned, aligned or single), whatever the model.
+std::unique_ptr<data::Dataset> standard_dataset(const Options& opt, bool is_train);
 
 }  // namespace cg::models

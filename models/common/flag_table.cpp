@@ -164,15 +164,21 @@ bool takes_flag(const Program& program, const std::string& model, const std::str
 
 std::vector<const Flag*> program_flags(const Program& program, const std::string& model) {
   std::vector<const Flag*> out;
+  const ModelSpec* spec = find_model(model);
   for (const Flag& f : base_flags()) {
     if (!(f.scope & program.kind())) continue;
     // a model's own program takes the harness flags it lists, and no --model
     if (!program.model.empty() &&
         std::find(program.base_flags.begin(), program.base_flags.end(), f.name) == program.base_flags.end())
       continue;
+    // the harness's programs take every harness flag but those the model has none of
+    if (program.model.empty() && spec &&
+        std::find(spec->without_flags.begin(), spec->without_flags.end(), f.name) !=
+            spec->without_flags.end())
+      continue;
     out.push_back(&f);
   }
-  if (const ModelSpec* spec = find_model(model))
+  if (spec)
     for (const Flag& f : spec->flags)
       if (f.scope & program.kind()) out.push_back(&f);
   return out;

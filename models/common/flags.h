@@ -26,8 +26,12 @@ struct Count {
   const char* word;
 };
 // A model's own option, kept in Options::own under the flag's name, with its default.
+// `optional_value`: a bool flag that also takes a value, as the official's util.str2bool flags
+// (nargs='?', const=True): --flag, --flag True, --flag no, --flag=0; so one whose default is on
+// (CUT's --nce_idt) can be turned off.
 struct Own {
   OptionValue def;
+  bool optional_value = false;
 };
 using Member = std::variant<int Options::*, double Options::*, bool Options::*, std::string Options::*,
                             uint64_t Options::*, Count, Own>;

@@ -83,8 +83,9 @@ void Model::record_losses(const std::vector<Tensor>& losses) {
   axpy_(loss_health_, 0.0, sum(loss_values_).to(loss_health_.dtype()));
 }
 
-void Model::add_optimizer(const std::string& optimizer_name, std::vector<Tensor> params, double eps) {
-  const nn::Adam::Options adam{opt.lr, opt.beta1, 0.999, eps};
+void Model::add_optimizer(const std::string& optimizer_name, std::vector<Tensor> params, double eps,
+                          double beta2) {
+  const nn::Adam::Options adam{opt.lr, opt.beta1, beta2, eps};
   const nn::LRSchedule::Options sched{opt.lr_policy,      opt.lr,          opt.n_epochs,
                                       opt.n_epochs_decay, opt.epoch_count, opt.lr_decay_iters};
   Optimizer o{optimizer_name, std::make_unique<nn::Adam>(std::move(params), adam),

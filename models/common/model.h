@@ -97,8 +97,10 @@ class Model {
   const Device device;
 
  protected:
-  // Adam(--lr, (--beta1, 0.999), eps) over `params` with the schedule of --lr_policy.
-  void add_optimizer(const std::string& name, std::vector<Tensor> params, double eps = 1e-8);
+  // Adam(--lr, (--beta1, beta2), eps) over `params` with the schedule of --lr_policy (beta2: the
+  // official CycleGAN's fixed 0.999, or a model's flag such as CUT's --beta2).
+  void add_optimizer(const std::string& name, std::vector<Tensor> params, double eps = 1e-8,
+                     double beta2 = 0.999);
   // The step's losses, in loss_names' order, into one device tensor, and their health (call it
   // inside the step: it stays on the device).
   void record_losses(const std::vector<Tensor>& losses);

@@ -49,6 +49,9 @@ struct ModelSpec {
   std::string dataroot_help;  // what --dataroot holds for it
   // Its own flags (values in Options::own), in listing order.
   std::vector<Flag> flags;
+  // Harness flags it has no use for, which cyclegan_train and cyclegan_test then refuse with it
+  // (the official CUT has --normG and --normD where the harness has --norm).
+  std::vector<std::string> without_flags;
   // Its defaults over the harness's (set_defaults in modify_commandline_options).
   std::function<void(Options&, bool is_train, const GivenFlag& given)> defaults;
   // After the command line was read (e.g. counts given in the model's units made the harness's).
@@ -57,6 +60,11 @@ struct ModelSpec {
   std::function<void(const Options&, bool is_train, const OptionCheck& need)> validate;
   // After the checks, before the model is built for training (e.g. the classes of the data).
   std::function<void(Options&)> prepare_training;
+  // How its official train.py loops: whether the learning-rate schedules step at the end of each
+  // epoch (the official CUT's) rather than at its start (the official CycleGAN's), and whether an
+  // epoch's last partial batch is dropped (the official CUT's DataLoader has drop_last=True).
+  bool lr_steps_after_epoch = false;
+  bool drop_last = false;
   // The networks its checkpoints hold (<label>_net_<name>), without building the model.
   std::function<std::vector<std::string>(const Options&, bool is_train)> network_names;
   // Why a network file of `label` may be missing, given which files exist (`has(network)`), or "".

@@ -61,8 +61,9 @@ class TrainingRun {
         global_batch_(int64_t{opt.batch_size} * dp_.size()),
         dataset_(dataset(opt_)),
         loader_(*dataset_, opt.batch_size, !opt.serial_batches, opt.num_threads, opt.seed,
-                opt.max_dataset_size, dp_.rank(), dp_.size()),
-        epoch_len_(loader_.samples_per_epoch()),
+                opt.max_dataset_size, dp_.rank(), dp_.size(), model_spec(opt_.model).drop_last),
+        epoch_len_(whole_batches(loader_.samples_per_epoch())),
+        lr_after_epoch_(model_spec(opt_.model).lr_steps_after_epoch),
         total_epochs_(opt.n_epochs + opt.n_epochs_decay),
         device_line_(setup_device()),
         model_holder_((manual_seed(rank_options().seed), create_model(rank_options(), true))),
@@ -133,6 +134,17 @@ class TrainingRun {
                 "--overwrite");
   }
   static std::unique_ptr<data::Dataset> dataset(const Options& opt) { return create_dataset(opt, true); }
+  // The epoch's length, which is 0 only when a model that drops partial batches gets fewer images
+  // than one batch: every epoch would be empty.
+  int64_t whole_batches(int64_t samples) const {
+    if (samples == 0 && dataset_->size() > 0)
+      throw Error("--batch_size " + std::to_string(opt_.batch_size) +
+                  (dp_.size() > 1 ? " x " + std::to_string(dp_.size()) + " ranks" : std::string()) +
+                  ": the " + std::to_string(dataset_->size()) +
+                  " training images make no whole batch, and --model " + opt_.model +
+                  " drops incomplete batches (as its official loader)");
+    return samples;
+  }
 
   // Each rank's own random streams (image pools, dropout): rank r's generators start from --seed +
   // r; rank 0's are those of a single process. The weights they draw are replaced by rank 0's.
@@ -236,10 +248,8 @@ class TrainingRun {
     int64_t epoch_iter = 0;
     if (resume_mid_epoch_ && epoch == first_epoch_) {
       epoch_iter = pos_.epoch_iter;  // the schedule was already stepped for this epoch
-    } else {
-      const auto [old_lr, new_lr] =
-          model_.update_learning_rate();  // at the start of every epoch, as the official
-      say(fmt("learning rate %.7f -> %.7f", old_lr, new_lr));
+    } else if (!lr_after_epoch_) {
+      step_learning_rate();  // at the start of every epoch, as the official CycleGAN
     }
     loader_.start_epoch(epoch, epoch_iter);
     iter_data_time_ = Clock::now();
@@ -333,8 +343,16 @@ class TrainingRun {
     return std::nullopt;
   }
 
+  void step_learning_rate() {
+    const auto [old_lr, new_lr] = model_.update_learning_rate();
+    say(fmt("learning rate %.7f -> %.7f", old_lr, new_lr));
+  }
+
   std::optional<int> end_of_epoch(int epoch, int64_t epoch_iter, Clock::time_point epoch_start) {
     pos_ = {epoch, epoch_iter, pos_.total_iters, true};
+    // At the end of every epoch, as the official CUT; before the saves, so that the state of a
+    // finished epoch holds the rate the next one starts with.
+    if (lr_after_epoch_) step_learning_rate();
     if (epoch % opt_.save_epoch_freq == 0) {
       say(fmt("saving the model at the end of epoch %d, iters %lld", epoch,
               static_cast<long long>(pos_.total_iters)));
@@ -384,6 +402,7 @@ class TrainingRun {
   const std::unique_ptr<data::Dataset> dataset_;
   data::Loader loader_;
   const int64_t epoch_len_;
+  const bool lr_after_epoch_;  // the model's schedules step at the end of each epoch (ModelSpec)
   const int total_epochs_;
   const std::string device_line_;  // the GPU and gradient path, for the log; made before the model
   const std::unique_ptr<Model> model_holder_;

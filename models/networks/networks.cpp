@@ -6,16 +6,17 @@
 #include "ops/ops.h"
 
 namespace cg::models {
-namespace {
 
 // The official norm_layer: InstanceNorm2d(affine=False), BatchNorm2d(affine=True, running
 // statistics), or an identity for "none". It decides use_bias too: convolutions before an instance
 // norm keep their bias; with batch norm (which has its own) and with "none" they have none.
+namespace {
 class Identity : public nn::Module {
  public:
   Tensor forward(const Tensor& x) override { return x; }
   std::string type_name() const override { return "Identity"; }
 };
+}  // namespace
 
 std::shared_ptr<nn::Module> norm_layer(const std::string& norm, int64_t channels) {
   if (norm == "instance") return std::make_shared<nn::InstanceNorm2d>(channels);
@@ -49,8 +50,6 @@ bool bias_for(const std::string& norm) {
   norm_layer(norm, 1);  // validates the name
   return norm == "instance";
 }
-
-}  // namespace
 
 ResnetBlock::ResnetBlock(int64_t dim, const std::string& norm, bool use_dropout, bool use_bias) {
   conv_block_ = register_module("conv_block", std::make_shared<nn::Sequential>());

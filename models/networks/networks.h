@@ -11,6 +11,16 @@
 
 namespace cg::models {
 
+// The official get_norm_layer(norm)(channels): InstanceNorm2d (affine=False), BatchNorm2d (affine,
+// running statistics; "syncbatch": over every rank's batch) or an identity for "none".
+std::shared_ptr<nn::Module> norm_layer(const std::string& norm, int64_t channels);
+// Appends norm_layer(norm) and ReLU (slope 0) or LeakyReLU(slope) to `m`; an instance norm and its
+// activation as one fused layer (nn::InstanceNormAct) under the same two indices.
+void add_norm_act(nn::Sequential& m, const std::string& norm, int64_t channels, double slope);
+// The official use_bias: convolutions before an instance norm have a bias, before batch norm (which
+// has its own) or none they have none.
+bool bias_for(const std::string& norm);
+
 // [ReflectionPad(1), Conv3x3, Norm, ReLU, (Dropout 0.5), ReflectionPad(1), Conv3x3, Norm] + skip.
 class ResnetBlock : public nn::Module {
  public:
