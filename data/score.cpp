@@ -88,8 +88,9 @@ double ssim_channel_sum(const Image& a, const Image& b, int c) {
   return sum;
 }
 
-// The first run of digits in a file name; empty if there is none.
-std::string number_key(const std::string& path) {
+}  // namespace
+
+std::string pair_key(const std::string& path) {
   const std::string name = fs::path(path).filename().string();
   const size_t b = name.find_first_of("0123456789");
   if (b == std::string::npos) return "";
@@ -99,10 +100,12 @@ std::string number_key(const std::string& path) {
   return nz == std::string::npos ? "0" : digits.substr(nz);
 }
 
+namespace {
+
 std::map<std::string, std::string> by_number(const std::vector<std::string>& files, const std::string& what) {
   std::map<std::string, std::string> m;
   for (const std::string& f : files) {
-    const std::string k = number_key(f);
+    const std::string k = pair_key(f);
     if (k.empty())
       throw Error(what + " file '" + f +
                   "' has no number in its name to pair it by (folders that do not pair: FWD alone, "

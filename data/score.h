@@ -67,6 +67,10 @@ struct ScoreOptions {
   int fwd_level = 4;
 };
 
+// The key a file pairs by: the first run of digits in its name, leading zeros dropped ("12_A.jpg"
+// and "012_B.png": "12"); empty when the name has no digits.
+std::string pair_key(const std::string& path);
+
 // Pairs the files by the first run of digits in their names ("12_A_fake_B.png" <-> "12_B.jpg").
 // Both images are compared as RGB. Throws naming the files when a result has no partner, none
 // does, two files share a number, or the sizes differ; for FWD when the images are not all of one

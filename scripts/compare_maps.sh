@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
-# pix2pix against CycleGAN on the shared maps tiles (aerial photo -> map), the same number of
-# iterations each on 128x128 crops, both scored on all 1098 test tiles at 256x256 against testB
-# (per-pixel RMSE and pixel accuracy, cyclegan_score). CPU; about 45 minutes on 2 cores at the
-# default ITERS (one pass over the 1096 training tiles).
+# pix2pix against CycleGAN on the shared maps tiles (aerial photo -> map): the same number of
+# iterations each on 128x128 crops, both translating the first NUM_TEST test tiles at 256x256, scored
+# against those tiles' maps by every score cyclegan_score has: per-pixel RMSE and pixel accuracy, PSNR
+# and SSIM (paired by tile number) and FWD (the translations and the maps as two sets). A baseline
+# row scores the aerial photos themselves as maps (no model). Prints the table in Markdown, as the
+# README has it. CPU; about 45 minutes on 2 cores at the default ITERS (one pass over the 1096
+# training tiles) and all 1098 test tiles.
 #   bash scripts/compare_maps.sh [MAPS_DIR] [WORK_DIR]     (ITERS=N to change the length, NUM_TEST=N
-#   to score the first N test tiles only)
+#   to translate and score the first N test tiles only)
 # Both runs keep a constant learning rate (--lr_policy step, whose first step comes at epoch 50): with
 # the official linear policy a run of one epoch would train at lr 0.
 set -euo pipefail
@@ -19,6 +22,19 @@ if [[ ! -d $work/maps_AB/test ]]; then
   "$bin"/combine_A_and_B --fold_A "$maps/trainA" --fold_B "$maps/trainB" --fold_AB "$work/maps_AB/train" --use_AB
   "$bin"/combine_A_and_B --fold_A "$maps/testA" --fold_B "$maps/testB" --fold_AB "$work/maps_AB/test" --use_AB
 fi
+# The tiles scored, in the testers' order (sorted by name, the first NUM_TEST): their maps are the
+# ground truth and their photos the baseline. FWD compares sets and depends on their size, so every
+# row is scored against these same maps.
+for side in A B; do
+  dir=$work/test${side}_$num_test
+  if [[ ! -d $dir ]]; then
+    mkdir -p "$dir.partial"
+    find "$maps/test$side" -maxdepth 1 -type f -printf '%f\n' | LC_ALL=C sort |
+      if [[ $num_test == all ]]; then cat; else head -n "$num_test"; fi |
+      while read -r f; do cp "$maps/test$side/$f" "$dir.partial/"; done
+    mv "$dir.partial" "$dir"
+  fi
+done
 train=(--checkpoints_dir "$work/ckpt" --load_size 143 --crop_size 128 --n_epochs 1 --n_epochs_decay 0
        --lr_policy step --max_dataset_size "$iters" --print_freq 100 --display_freq 500 --seed 1)
 test=(--checkpoints_dir "$work/ckpt" --results_dir "$work/results" --load_size 256 --crop_size 256
@@ -34,10 +50,26 @@ t2=$(date +%s)
 "$bin"/cyclegan_test --model test --dataroot "$maps/testA" --name maps_cyclegan --model_suffix _A --no_dropout \
   "${test[@]}"
 echo "== training: pix2pix $((t1 - t0)) s, CycleGAN $((t2 - t1)) s for $iters iterations each"
-echo "== pix2pix (train mode, as test.py):"
-"$bin"/cyclegan_score --results "$work/results/maps_pix2pix/test_latest/images" --label fake_B --ground_truth "$maps/testB"
-echo "== pix2pix (--eval):"
-"$bin"/cyclegan_score --results "$work/results_eval/maps_pix2pix/test_latest/images" --label fake_B \
-  --ground_truth "$maps/testB"
-echo "== CycleGAN G_A:"
-"$bin"/cyclegan_score --results "$work/results/maps_cyclegan/test_latest/images" --label fake --ground_truth "$maps/testB"
+score() {  # NAME RESULTS LABEL
+  echo "== $1:"
+  "$bin"/cyclegan_score --results "$2" --label "$3" --ground_truth "$work/testB_$num_test" --fwd \
+    --json "$work/scores_$1.json"
+}
+score pix2pix "$work/results/maps_pix2pix/test_latest/images" fake_B
+score pix2pix_eval "$work/results_eval/maps_pix2pix/test_latest/images" fake_B
+score cyclegan "$work/results/maps_cyclegan/test_latest/images" fake
+score photo "$work/testA_$num_test" A
+python3 - "$work" "$iters" <<'EOF'
+import json, sys
+work, iters = sys.argv[1], sys.argv[2]
+rows = [("pix2pix (unet_128), train mode as test.py", "pix2pix"), ("pix2pix (unet_128), --eval", "pix2pix_eval"),
+        ("CycleGAN (resnet_9blocks), G_A", "cyclegan"), ("no model: the aerial photo as the map", "photo")]
+print(f"| {iters} iterations, 128x128 crops | RMSE (0-255) ↓ | pixel accuracy ↑ | PSNR (dB) ↑ | SSIM ↑ | FWD ↓ |")
+print("|---|---|---|---|---|---|")
+for title, name in rows:
+    s = json.load(open(f"{work}/scores_{name}.json"))
+    print(f"| {title} | {s['rmse']:.2f} | {s['accuracy']:.4f} | {s['psnr']:.2f} | {s['ssim']:.4f} | {s['fwd']:.2f} |")
+s = json.load(open(f"{work}/scores_photo.json"))
+print(f"\n{s['pairs']} tiles, each scored against its map; FWD between the {s['fwd_results']} translations and the "
+      f"{s['fwd_ground_truth']} maps as sets")
+EOF

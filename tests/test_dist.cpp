@@ -1,8 +1,9 @@
 // Data-parallel training (distributed/, the training harness): the loader's split of one shared order,
 // one writer per experiment folder, the --gpu_ids launch, and whole runs under mpirun (when this
 // build has MPI): 2 ranks x --batch_size 1 against one process with --batch_size 2, --norm
-// syncbatch against --norm batch, SIGTERM to mpirun and an exact resume, kill -9 of a rank and a
-// resume on another number of ranks. A build without MPI is checked to refuse a launch of several.
+// syncbatch against --norm batch, validation on rank 0, SIGTERM to mpirun and an exact resume,
+// kill -9 of a rank and a resume on another number of ranks. A build without MPI is checked to
+// refuse a launch of several.
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -10,6 +11,7 @@
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
+#include <nlohmann/json.hpp>
 #include <set>
 
 #include "backend/comm.h"
@@ -450,6 +452,38 @@ TEST_CASE("srun --mpi=none -n 2 is refused at once - its tasks would each train 
   CHECK_MESSAGE(count(log, "cannot form one world") == 2, log);  // each task says so
   CHECK(log.find("srun --mpi=pmix") != std::string::npos);
   CHECK_FALSE(fs::exists(dir + "/ckpt/tiny"));  // nothing written
+}
+
+TEST_CASE(
+    "--val_freq 1 on 2 ranks: rank 0 validates while the others wait - 'best' saved together - the weights "
+    "of a run without") {
+  if (!have_mpirun()) FAIL("this build has MPI but no mpirun was found at configure time");
+  mpi_env();
+  const std::string dir = test::scratch("dp_validation");
+  const std::string data = test::make_dataset(dir + "/data", 4, 4, 36, 36, 69);
+  const std::vector<std::string> flags = {"--n_epochs", "2", "--num_threads", "1", "--lr_policy", "step"};
+  auto with_val = flags;
+  with_val.insert(with_val.end(), {"--val_freq", "1"});
+  REQUIRE(run(under_mpirun(2, test::tiny_train_command(data, dir + "/plain", flags)), dir + "/plain.log") ==
+          0);
+  REQUIRE(run(under_mpirun(2, test::tiny_train_command(data, dir + "/val", with_val)), dir + "/val.log") ==
+          0);
+  for (const char* net : {"G_A", "G_B", "D_A", "D_B"}) {
+    CAPTURE(net);
+    const std::string f = std::string("/tiny/latest_net_") + net + ".safetensors";
+    const std::string diff = test::first_difference(dir + "/val" + f, dir + "/plain" + f);
+    CHECK_MESSAGE(diff.empty(), diff);  // bit for bit
+    CHECK(fs::exists(dir + "/val/tiny/best_net_" + net + ".safetensors"));
+  }
+  // one writer: a row per epoch, a line per validation
+  const std::string csv = test::read_file(dir + "/val/tiny/val_log.csv");
+  CHECK(count(csv, "\n") == 1 + 2);
+  CHECK(count(test::read_file(dir + "/val.log"), "validation at the end of epoch") == 2);
+  // every rank's pools and generators are in 'best' (saved by all ranks together)
+  const auto best = nlohmann::json::parse(
+      safetensors::load(dir + "/val/tiny/best_train_state.safetensors").metadata.at("train_state"));
+  CHECK(best.at("world_size") == 2);
+  CHECK(best.at("best_val").at("metric") == "psnr");
 }
 
 TEST_CASE(

@@ -323,7 +323,7 @@ TEST_CASE("checkpoints store num_batches_tracked as I64 - as PyTorch - and read 
               Tensor::rand({1, 3, 128, 128}, DType::F32, Device::CPU, &g) * 2.0 - 1.0);
   m.optimize_parameters();
   m.optimize_parameters();
-  save_checkpoint(m, "latest", TrainPosition{1, 2, 2, false});
+  save_checkpoint(m, "latest", TrainPosition{1, 2, 2, false, {}});
   for (const char* net : {"G", "D"}) {
     CAPTURE(net);
     const auto c = safetensors::load(net_file(o, "latest", net));

@@ -135,6 +135,18 @@ const std::vector<Flag>& base_flags() {
       {"pool_size", &O::pool_size, kTrain, "size of the buffer of generated images the discriminators see"},
       {"lr_policy", &O::lr_policy, kTrain, "learning-rate schedule: linear | step | plateau | cosine"},
       {"lr_decay_iters", &O::lr_decay_iters, kTrain, "epochs between x0.1 steps when --lr_policy step"},
+      // ---- validation during training (ours) ----
+      {"val_freq", &O::val_freq, kTrain,
+       "validate every this many epochs and after the last: translate the validation images in eval mode, "
+       "score them, log val_log.csv, keep the best checkpoint as 'best' (0: no validation)"},
+      {"val_dataroot", &O::val_dataroot, kTrain,
+       "where the validation split is (default: --dataroot): its val split (valA and valB, or val of AB "
+       "images), else its test split"},
+      {"val_metric", &O::val_metric, kTrain,
+       "what 'best' is by: auto (psnr when the validation images pair up, fwd when not) | rmse | accuracy | "
+       "psnr | ssim | fwd"},
+      {"val_max", Count{&O::val_max, "all"}, kTrain,
+       "validate on at most this many images per domain, the first in sorted order ('all' or a number)"},
       // ---- testing ----
       {"results_dir", &O::results_dir, kTest, "where results are written"},
       {"aspect_ratio", &O::aspect_ratio, kTest,

@@ -80,6 +80,11 @@ struct Options {
   int pool_size = 50;
   std::string lr_policy = "linear";
   int lr_decay_iters = 50;
+  // ours: validation during training (models/common/validation.h)
+  int val_freq = 0;                 // epochs between validations (and after the last); 0: none
+  std::string val_dataroot;         // where the validation split is; "": --dataroot
+  std::string val_metric = "auto";  // what 'best' is by: auto | rmse | accuracy | psnr | ssim | fwd
+  int64_t val_max = std::numeric_limits<int64_t>::max();  // images scored per validation
   // ---- test ----
   std::string results_dir = "./results/";
   int64_t num_test = std::numeric_limits<int64_t>::max();  // ours: all images (the official: 50)

@@ -100,6 +100,32 @@ std::string results_folder(const Options& opt) {
   return (fs::path(opt.results_dir) / opt.name / leaf).string();
 }
 
+void translate_images(Model& model, const data::Dataset& ds, const Options& opt, int64_t limit,
+                      const std::function<void(const Translation&)>& each,
+                      const std::function<void(const std::string& files, const std::exception&)>& skip) {
+  data::Loader loader(ds, 1, false, std::max(1, opt.num_threads), opt.seed, opt.max_dataset_size);
+  loader.start_epoch(1, 0);
+  data::Batch b;
+  for (int64_t i = 0; i < limit; ++i) {
+    try {
+      if (!loader.next(b)) break;
+    } catch (const data::LoadError& e) {
+      skip(e.file, e);
+      continue;
+    }
+    const std::string& path = opt.direction == "AtoB" || !b.B.defined() ? b.A_paths[0] : b.B_paths[0];
+    try {
+      model.set_input(b);
+      model.test();
+      each(Translation{i, b, path, model.current_visuals()});
+    } catch (const Error& e) {
+      // an unpaired test names both of its files
+      const std::string other = opt.direction == "AtoB" ? b.B_paths[0] : b.A_paths[0];
+      skip(b.B.defined() && other != path ? path + " / " + other : path, e);
+    }
+  }
+}
+
 std::string run_test(const Options& opt, bool quiet, std::vector<std::string>* failed) {
   validate_options(opt, false);
   select_gpu(opt);
@@ -128,10 +154,6 @@ std::string run_test(const Options& opt, bool quiet, std::vector<std::string>* f
   };
   ResultsPage page(folder, "Experiment = " + opt.name + ", Phase = " + opt.phase + ", Epoch = " + opt.epoch,
                    opt.display_winsize);
-  auto progress = [&](int64_t i, const std::string& path) {
-    if (!quiet && i % 5 == 0)
-      std::printf("processing (%04lld)-th image... ['%s']\n", static_cast<long long>(i), path.c_str());
-  };
   NoGradGuard no_grad;
   manual_seed(opt.seed);  // dropout in train mode draws from it: a test with one --seed repeats exactly
   const std::unique_ptr<Model> model = create_model(opt, false);
@@ -140,29 +162,16 @@ std::string run_test(const Options& opt, bool quiet, std::vector<std::string>* f
     net->train(!opt.eval);  // as test.py: train mode unless --eval
   // As the official test.py: batch 1, images in order, no flips (create_dataset's test settings).
   const std::unique_ptr<data::Dataset> ds = create_dataset(opt, false);
-  data::Loader loader(*ds, 1, false, std::max(1, opt.num_threads), opt.seed, opt.max_dataset_size);
-  loader.start_epoch(1, 0);
   fs::create_directories(image_dir);
-  data::Batch b;
-  for (int64_t i = 0; i < opt.num_test; ++i) {
-    try {
-      if (!loader.next(b)) break;
-    } catch (const data::LoadError& e) {
-      skip(e.file, e);
-      continue;
-    }
-    const std::string& path = opt.direction == "AtoB" || !b.B.defined() ? b.A_paths[0] : b.B_paths[0];
-    try {
-      model->set_input(b);
-      model->test();
-      progress(i, path);
-      save_images(page, image_dir, path, model->current_visuals(), opt.aspect_ratio, opt.max_pixels);
-    } catch (const Error& e) {
-      // an unpaired test names both of its files
-      const std::string other = opt.direction == "AtoB" ? b.B_paths[0] : b.A_paths[0];
-      skip(b.B.defined() && other != path ? path + " / " + other : path, e);
-    }
-  }
+  translate_images(
+      *model, *ds, opt, opt.num_test,
+      [&](const Translation& t) {
+        if (!quiet && t.index % 5 == 0)
+          std::printf("processing (%04lld)-th image... ['%s']\n", static_cast<long long>(t.index),
+                      t.path.c_str());
+        save_images(page, image_dir, t.path, t.visuals, opt.aspect_ratio, opt.max_pixels);
+      },
+      skip);
   page.save();
   return folder;
 }

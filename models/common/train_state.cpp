@@ -15,7 +15,8 @@ namespace {
 
 constexpr const char* kFormat = "cyclegan-cpp train state";
 // 3: the model's name is saved (earlier states are CycleGAN's); 2: the schedule's options are
-// saved (1: inferred on loading)
+// saved (1: inferred on loading). The optional "best_val" (validation's best score) needs no new
+// version: states without it load with none, and a program that predates it ignores it.
 constexpr int kVersion = 3;
 
 std::string fmt_double(double v) {
@@ -79,6 +80,31 @@ std::string restore_schedule(std::unique_ptr<nn::LRSchedule>& s, const json& j,
   return "schedule flags differ from the saved run's (" + note + ")" + tail;
 }
 
+// The best validation score as JSON ("best_val"; JSON has no infinity: kept as a string, as the
+// plateau's best).
+json best_json(const BestScore& b) {
+  return {{"metric", b.metric},
+          {"value", std::isinf(b.value) ? json(b.value > 0 ? "inf" : "-inf") : json(b.value)},
+          {"epoch", b.epoch},
+          {"total_iters", b.total_iters},
+          {"data", b.data}};
+}
+
+BestScore read_best(const json& j) {
+  BestScore b;
+  try {
+    b.metric = j.at("metric").get<std::string>();
+    const json& v = j.at("value");
+    b.value = v == "inf" ? INFINITY : v == "-inf" ? -INFINITY : real(j, "value");
+    b.epoch = static_cast<int>(whole(j, "epoch", 1, kMaxEpochs));
+    b.total_iters = whole(j, "total_iters", 0, kMaxIters);
+    b.data = j.at("data").get<std::string>();
+  } catch (const std::exception& e) {
+    throw Error(std::string("'best_val': ") + e.what());
+  }
+  return b;
+}
+
 // ---- a rank's own state as bytes (rank_state), to travel to rank 0: a safetensors file in memory
 //      whose metadata "state" holds the JSON part ----
 std::string pack_state(const std::map<std::string, Tensor>& tensors, const json& state) {
@@ -123,6 +149,7 @@ TrainState train_state(const Model& m, const TrainPosition& pos, const std::stri
       {"generators",
        {{"cpu", default_generator(Device::CPU).state()}, {"cuda", default_generator(Device::CUDA).state()}}},
   };
+  if (pos.best) state["best_val"] = best_json(*pos.best);
   for (const Model::Optimizer& o : m.optimizers()) {
     for (auto& [k, v] : o.adam->state_dict("optimizer_" + o.name + ".")) t[k] = v;
     state["scheduler_" + o.name] = schedule_json(*o.schedule);
@@ -177,6 +204,7 @@ Restored restore_train_state(Model& m, const safetensors::Contents& c, const std
     pos.total_iters = whole(st, "total_iters", 0, kMaxIters);
     if (!st.at("epoch_done").is_boolean()) throw Error("'epoch_done' is not true or false");
     pos.epoch_done = st.at("epoch_done").get<bool>();
+    if (st.contains("best_val")) pos.best = read_best(st.at("best_val"));
     const nn::LRSchedule::Options now = m.optimizers().at(0).schedule->options();
     nn::LRSchedule::Options saved = now;
     const std::string first = "scheduler_" + m.optimizers().at(0).name;

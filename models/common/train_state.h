@@ -6,6 +6,7 @@
 #pragma once
 
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -14,11 +15,24 @@
 
 namespace cg::models {
 
+// The best validation score of a run so far (--val_freq; models/common/validation.h): the score
+// checkpoint 'best' was saved with, and what it is comparable with.
+struct BestScore {
+  std::string metric;  // psnr, fwd, ...
+  double value = 0;    // may be infinite (the PSNR of identical images), never NaN
+  int epoch = 0;
+  int64_t total_iters = 0;
+  std::string data;  // the validation data it was taken on (Validator::data_key)
+};
+
 struct TrainPosition {
   int epoch = 1;            // the epoch in progress, or the one just finished when epoch_done
   int64_t epoch_iter = 0;   // samples of that epoch already trained on
   int64_t total_iters = 0;  // samples since the start of training
   bool epoch_done = false;  // the epoch's end-of-epoch work (saving) is done too
+  // The best validation score so far; saved in the state as the optional "best_val" (states
+  // without it, from older programs or runs without validation, load with none).
+  std::optional<BestScore> best;
 };
 
 // Which rank of how many is loading (data parallel: each rank takes its own pools and generators).

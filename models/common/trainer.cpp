@@ -16,6 +16,7 @@
 #include "models/common/model.h"
 #include "models/common/stop_signals.h"
 #include "models/common/train_report.h"
+#include "models/common/validation.h"
 #include "models/common/visualizer.h"
 #include "ops/ops.h"
 #include "tensor/tensor.h"
@@ -68,10 +69,12 @@ class TrainingRun {
         device_line_(setup_device()),
         model_holder_((manual_seed(rank_options().seed), create_model(rank_options(), true))),
         model_(*model_holder_),
-        pos_{opt.epoch_count, 0, 0, false},
+        pos_{opt.epoch_count, 0, 0, false, {}},
         first_epoch_(opt.epoch_count) {
     for (Model::Optimizer& o : model_.optimizers()) dp_.attach(*o.adam);
     if (!dp_.graphs_allowed()) model_.set_cuda_graphs(false);
+    if (opt_.val_freq > 0)
+      validator_.emplace(opt_, model_);  // its data is checked before any file is written
   }
 
   int run() {
@@ -208,6 +211,15 @@ class TrainingRun {
               pos_.epoch, static_cast<long long>(pos_.epoch_iter), static_cast<long long>(epoch_len_),
               static_cast<long long>(epoch_len_ - pos_.epoch_iter)));
     }
+    // a best score is comparable only with scores of the same metric on the same data
+    if (pos_.best && validator_ &&
+        (pos_.best->metric != validator_->metric() || pos_.best->data != validator_->data_key())) {
+      notes_.push_back("the best validation score so far (" + pos_.best->metric +
+                       fmt(" %.4f at epoch %d", pos_.best->value, pos_.best->epoch) + ", on " +
+                       pos_.best->data + ") is not comparable with this run's validation (" +
+                       validator_->metric() + " on " + validator_->data_key() + "): 'best' starts anew");
+      pos_.best.reset();
+    }
     resume_mid_epoch_ = !pos_.epoch_done;
     first_epoch_ = pos_.epoch_done ? pos_.epoch + 1 : pos_.epoch;
     notes_.push_back(fmt("resuming checkpoint '%s': epoch %d, %lld samples into it, %lld in all, lr %.7f",
@@ -239,6 +251,7 @@ class TrainingRun {
               dp_.size(), opt_.batch_size, static_cast<long long>(global_batch_),
               static_cast<long long>((epoch_len_ + dp_.size() - 1) / dp_.size())));
     if (!device_line_.empty()) say(device_line_);
+    if (validator_) say(validator_->describe());
     for (const std::string& note : notes_) say(note);
     visualizer_.emplace(model_, ctl_.quiet, epoch_len_);
   }
@@ -265,7 +278,10 @@ class TrainingRun {
     const auto iter_start = Clock::now();
     if (pos_.total_iters % opt_.print_freq == 0)
       t_data_ = std::chrono::duration<double>(iter_start - iter_data_time_).count();
-    pos_ = {epoch, epoch_iter, pos_.total_iters + global_batch_, false};
+    pos_.epoch = epoch;
+    pos_.epoch_iter = epoch_iter;
+    pos_.total_iters += global_batch_;
+    pos_.epoch_done = false;
     model_.set_input(batch);
     model_.optimize_parameters();
     const double t_comp = seconds_since(iter_start) / opt_.batch_size;
@@ -349,7 +365,12 @@ class TrainingRun {
   }
 
   std::optional<int> end_of_epoch(int epoch, int64_t epoch_iter, Clock::time_point epoch_start) {
-    pos_ = {epoch, epoch_iter, pos_.total_iters, true};
+    pos_.epoch = epoch;
+    pos_.epoch_iter = epoch_iter;
+    pos_.epoch_done = true;
+    // before the saves, so that the checkpoints of this epoch hold the best score it may set
+    if (validator_ && validator_->due(epoch, total_epochs_))
+      if (const auto rc = validate(epoch, epoch_iter)) return rc;
     // At the end of every epoch, as the official CUT; before the saves, so that the state of a
     // finished epoch holds the rate the next one starts with.
     if (lr_after_epoch_) step_learning_rate();
@@ -363,6 +384,35 @@ class TrainingRun {
     say(fmt("End of epoch %d / %d \t Time Taken: %d sec", epoch, total_epochs_,
             static_cast<int>(seconds_since(epoch_start))));
     return std::nullopt;
+  }
+
+  // --val_freq: rank 0 translates and scores the validation images while the other ranks wait for
+  // its verdict; a new best score is saved as 'best' by every rank together (save_or_stop is
+  // collective). The training's random streams and the networks' modes are left as they were.
+  std::optional<int> validate(int epoch, int64_t epoch_iter) {
+    bool improved = false;
+    if (dp_.root()) {
+      const auto start = Clock::now();
+      const ValidationScores s = validator_->run(model_, [&](const std::string& line) {
+        say(line);
+        warn(line);
+      });
+      validator_->log(s, epoch, epoch_iter, pos_.total_iters);
+      const double value = s.value(validator_->metric());
+      improved = validator_->better(value, pos_.best);
+      if (improved)
+        pos_.best = BestScore{validator_->metric(), value, epoch, pos_.total_iters, validator_->data_key()};
+      say(fmt("validation at the end of epoch %d: ", epoch) + validator_->summary(s) + "; " +
+          (improved || !pos_.best
+               ? std::string(improved ? "the best so far" : "not a number: 'best' is not kept")
+               : fmt("the best is %.4f from epoch %d", pos_.best->value, pos_.best->epoch)) +
+          fmt(" (%d s)", static_cast<int>(seconds_since(start))));
+      if (visualizer_) visualizer_->finish();  // the page's validation charts
+    }
+    if (!dp_.any(improved)) return std::nullopt;
+    say(fmt("saving the best model so far as 'best' (epoch %d, iters %lld)", epoch,
+            static_cast<long long>(pos_.total_iters)));
+    return save_or_stop("best");
   }
 
   // Beyond the official: the final weights are always kept, even when the last epoch is not a
@@ -413,6 +463,7 @@ class TrainingRun {
   std::vector<std::string> notes_;        // what the resume did, for the log
   std::optional<Reporter> report_;        // rank 0 only
   std::optional<Visualizer> visualizer_;  // rank 0 only
+  std::optional<Validator> validator_;    // --val_freq (run by rank 0 only)
   Clock::time_point iter_data_time_{};
   double t_data_ = 0;  // seconds waiting for data before the last printed iteration
   double rate_ = 0;    // samples per second, smoothed

@@ -1,10 +1,12 @@
 #include <algorithm>
 #include <cmath>
+#include <limits>
 
 #include "data/dataset.h"
 #include "models/common/cli.h"
 #include "models/common/flags.h"
 #include "models/common/model_spec.h"
+#include "models/common/validation.h"
 #include "models/networks/networks.h"
 #include "nn/init.h"
 
@@ -173,6 +175,18 @@ void validate_options(const Options& o, bool is_train) {
          "--lr_policy '" + o.lr_policy + "' is not known (expected linear, step, plateau or cosine)");
     need(o.lr_policy != "step" || o.lr_decay_iters > 0,
          "--lr_decay_iters must be > 0 with --lr_policy step, got " + std::to_string(o.lr_decay_iters));
+  }
+  // ---- validation ----
+  if (has("val_freq")) {
+    need(o.val_freq >= 0,
+         "--val_freq must be >= 0 (epochs between validations; 0: none), got " + std::to_string(o.val_freq));
+    need(o.val_max >= 1, "--val_max must be >= 1 (or 'all')");
+    need(is_validation_metric(o.val_metric),
+         "--val_metric must be auto, rmse, accuracy, psnr, ssim or fwd, got '" + o.val_metric + "'");
+    // validation is off: a validation flag given alone would silently do nothing
+    need(o.val_freq > 0 || (o.val_dataroot.empty() && o.val_metric == "auto" &&
+                            o.val_max == std::numeric_limits<int64_t>::max()),
+         "--val_dataroot, --val_metric and --val_max need --val_freq N > 0 (validation is off)");
   }
   // ---- testing ----
   if (has("aspect_ratio"))

@@ -12,6 +12,7 @@
 #include "data/files.h"
 #include "data/image.h"
 #include "models/common/checkpoint.h"
+#include "models/common/validation.h"
 #include "ops/batch.h"
 
 namespace cg::models {
@@ -68,10 +69,33 @@ std::string model_title(const std::string& name) {
   return spec && !spec->title.empty() ? spec->title : name;
 }
 
+// The columns among `wanted` of a CSV file that hold a finite number in some row.
+std::vector<std::string> scored_columns(const std::string& csv_path, const std::vector<std::string>& wanted) {
+  std::ifstream in(csv_path);
+  std::string header;
+  if (!in || !std::getline(in, header)) return {};
+  std::vector<std::string> names;
+  std::stringstream hs(header);
+  for (std::string f; std::getline(hs, f, ',');) names.push_back(f);
+  std::vector<bool> seen(names.size(), false);
+  for (std::string line; std::getline(in, line);) {
+    std::stringstream ls(line);
+    size_t k = 0;
+    for (std::string v; std::getline(ls, v, ',') && k < names.size(); ++k)
+      seen[k] = seen[k] || std::isfinite(std::strtod(v.c_str(), nullptr));
+  }
+  std::vector<std::string> out;
+  for (const std::string& w : wanted) {
+    const auto it = std::find(names.begin(), names.end(), w);
+    if (it != names.end() && seen[static_cast<size_t>(it - names.begin())]) out.push_back(w);
+  }
+  return out;
+}
+
 }  // namespace
 
 std::string loss_chart_svg(const std::string& csv_path, const std::vector<std::string>& columns,
-                           const std::string& title, int64_t samples_per_epoch) {
+                           const std::string& title, int64_t samples_per_epoch, bool dots) {
   std::ifstream in(csv_path);
   std::string header;
   if (!in || !std::getline(in, header)) return "";
@@ -132,6 +156,11 @@ std::string loss_chart_svg(const std::string& csv_path, const std::vector<std::s
     for (size_t i = 0; i < xs.size(); i += stride)
       if (std::isfinite(ys[k][i])) s << px(xs[i]) << "," << py(ys[k][i]) << " ";
     s << "'/>\n";
+    if (dots)
+      for (size_t i = 0; i < xs.size(); ++i)
+        if (std::isfinite(ys[k][i]))
+          s << "<circle cx='" << px(xs[i]) << "' cy='" << py(ys[k][i]) << "' r='3' fill='" << colors[k % 8]
+            << "'/>\n";
     s << "<line x1='" << W - R + 12 << "' x2='" << W - R + 32 << "' y1='" << T + 14 + 18 * k << "' y2='"
       << T + 14 + 18 * k << "' stroke-width='3' stroke='" << colors[k % 8] << "'/><text x='" << W - R + 38
       << "' y='" << T + 18 + 18 * k << "'>" << html_escape(columns[k]) << "</text>\n";
@@ -232,6 +261,16 @@ void Visualizer::write_page() const {
     h << "<p class='meta'>No losses logged yet (every --print_freq " << opt_.print_freq
       << " iterations).</p>\n";
   for (const std::string& svg : charts) h << "<div>" << svg << "</div>\n";
+  const std::string val_csv = (fs::path(experiment_dir(opt_)) / "val_log.csv").string();
+  if (fs::exists(val_csv)) {  // --val_freq: a chart per score taken
+    h << "<h2>Validation</h2>\n<p class='meta'>the validation images translated in eval mode every "
+         "--val_freq epochs (val_log.csv); the best by --val_metric is checkpoint 'best'</p>\n";
+    for (const std::string& m : scored_columns(val_csv, validation_metrics())) {
+      const std::string title = m + (higher_is_better(m) ? " (higher is better)" : " (lower is better)");
+      const std::string svg = loss_chart_svg(val_csv, {m}, title, samples_per_epoch_, true);
+      if (!svg.empty()) h << "<div>" << svg << "</div>\n";
+    }
+  }
   h << "<h2>Images (newest first)</h2>\n";
   if (rows_.empty() && !current_)
     h << "<p class='meta'>No images yet (every --display_freq " << opt_.display_freq << " iterations).</p>\n";

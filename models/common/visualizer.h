@@ -1,7 +1,8 @@
 // The training web page: CHECKPOINTS/NAME/web/index.html, rebuilt every --display_freq iterations
 // with a row of the model's current visuals (CycleGAN: real, fake, reconstructed, identity for
 // both directions; pix2pix: real_A, fake_B, real_B) and the model's loss charts drawn as inline
-// SVG from loss_log.csv. One self-contained page (the images sit beside it in web/images/), no
+// SVG from loss_log.csv, and with --val_freq a chart per validation score from val_log.csv. One
+// self-contained page (the images sit beside it in web/images/), no
 // server.
 #pragma once
 
@@ -24,7 +25,7 @@ class Visualizer {
   // iterations and the first of each epoch); otherwise as the latest update (current_<label>.png),
   // replaced by the next one. Nothing at all with --no_html.
   void display(const Model& model, int epoch, int64_t total_iters, bool keep);
-  // Rebuilds the page once more (the curves up to the last logged iteration).
+  // Rebuilds the page once more (the curves up to the last logged iteration and validation).
   void finish();
   const std::string& page_path() const { return page_; }
 
@@ -46,9 +47,10 @@ class Visualizer {
   std::optional<Row> current_;  // the latest update when it is not kept in the history
 };
 
-// An SVG line chart of the named columns of a loss_log.csv (x: epoch + fraction of the epoch).
-// Empty when the file has no data rows yet.
+// An SVG line chart of the named columns of a loss_log.csv or val_log.csv (x: epoch + fraction of
+// the epoch; the first two columns are epoch and iters), with a dot at every point when `dots`
+// (a few validations). Empty when the file has no data rows yet.
 std::string loss_chart_svg(const std::string& csv_path, const std::vector<std::string>& columns,
-                           const std::string& title, int64_t samples_per_epoch);
+                           const std::string& title, int64_t samples_per_epoch, bool dots = false);
 
 }  // namespace cg::models
