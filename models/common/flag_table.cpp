@@ -132,6 +132,9 @@ const std::vector<Flag>& base_flags() {
       {"pool_size", &O::pool_size, kTrain, "size of the buffer of generated images the discriminators see"},
       {"lr_policy", &O::lr_policy, kTrain, "learning-rate schedule: linear | step | plateau | cosine"},
       {"lr_decay_iters", &O::lr_decay_iters, kTrain, "epochs between x0.1 steps when --lr_policy step"},
+      {"recompute_blocks", &O::recompute_blocks, kTrain,
+       "keep only the input of each of the generators' ResNet blocks and run the block again during backward "
+       "(activation checkpointing): less memory at high resolution, the same losses and weights, more time"},
       // ---- testing ----
       {"results_dir", &O::results_dir, kTest, "where results are written"},
       {"aspect_ratio", &O::aspect_ratio, kTest,
@@ -139,6 +142,12 @@ const std::vector<Flag>& base_flags() {
       {"eval", &O::eval, kTest, "eval mode: dropout off (the official test.py keeps train mode without it)"},
       {"num_test", Count{&O::num_test, "all"}, kTest,
        "how many images to translate ('all', the default, or a number)"},
+      {"tile_size", &O::tile_size, kTest,
+       "> 0: translate tile by tile in memory bounded by this size (pixels), with every normalisation's "
+       "statistics taken over the whole image, so the result equals translating it whole; values that do not "
+       "fit in memory go to temporary files under $TMPDIR (or the results folder). 0: whole images"},
+      {"save_bits", &O::save_bits, kTest,
+       "8 or 16: bits per sample of the saved results (16: 16-bit PNGs, gray results stay gray)"},
   };
   return t;
 }

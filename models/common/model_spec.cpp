@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "models/common/model.h"
+#include "models/networks/networks.h"
 
 namespace cg::models {
 
@@ -96,7 +97,15 @@ std::unique_ptr<Model> create_model(const Options& opt, bool is_train) {
     throw Error("--model '" + opt.model + "' is not a model this program " + (is_train ? "trains" : "tests") +
                 " (expected " + known_list(names) + ")");
   }
-  return spec.create(opt, is_train);
+  std::unique_ptr<Model> model = spec.create(opt, is_train);
+  if (is_train && opt.recompute_blocks) {  // every network's ResNet blocks, whichever model built them
+    int blocks = 0;
+    for (const auto& [name, net] : model->networks()) blocks += recompute_resnet_blocks(*net, true);
+    if (blocks == 0)
+      throw Error("--recompute_blocks: the networks of --model " + opt.model +
+                  " have no ResNet blocks to recompute");
+  }
+  return model;
 }
 
 }  // namespace cg::models

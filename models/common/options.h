@@ -79,11 +79,15 @@ struct Options {
   int pool_size = 50;
   std::string lr_policy = "linear";
   int lr_decay_iters = 50;
+  bool recompute_blocks =
+      false;  // ours: the generators' ResNet blocks recompute their activations in backward
   // ---- test ----
   std::string results_dir = "./results/";
   int64_t num_test = std::numeric_limits<int64_t>::max();  // ours: all images (the official: 50)
   double aspect_ratio = 1.0;  // saved results are stretched to this width/height ratio, as the official
   bool eval = false;          // test in eval mode (dropout off); the official test.py's default is train mode
+  int tile_size = 0;          // ours: > 0 translates tile by tile (nn/tiled.h), equal to whole images
+  int save_bits = 8;          // ours: 16 writes the results as 16-bit PNGs
 
   // ---- a model's own options, by name: those of its flag rows (with their defaults), and values
   //      it derives (the CGAN's number of classes) ----

@@ -114,6 +114,16 @@ void validate_options(const Options& o, bool is_train) {
   }
   // ---- testing ----
   if (has("aspect_ratio")) need(o.aspect_ratio > 0, "--aspect_ratio must be positive");
+  if (has("tile_size"))
+    need(o.tile_size == 0 || o.tile_size >= 16,
+         "--tile_size must be 0 (whole images) or at least 16 pixels, got " + std::to_string(o.tile_size));
+  if (has("save_bits"))
+    need(o.save_bits == 8 || o.save_bits == 16,
+         "--save_bits must be 8 or 16, got " + std::to_string(o.save_bits));
+  if (has("recompute_blocks") && o.recompute_blocks)
+    need(unet_downsamplings(o.netG) == 0,
+         "--recompute_blocks recomputes the ResNet blocks of the generators, and --netG " + o.netG +
+             " has none");
   // ---- the model's own ----
   if (spec.validate) spec.validate(o, is_train, need);
 }
