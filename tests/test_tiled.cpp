@@ -5,12 +5,18 @@
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
+#include <fstream>
 #include <string>
 #include <vector>
 
+#include "data/image.h"
 #include "helpers.h"
+#include "models/common/checkpoint.h"
+#include "models/common/model_spec.h"
+#include "models/common/tester.h"
 #include "models/networks/networks.h"
 #include "nn/layers.h"
+#include "nn/safetensors.h"
 #include "nn/tiled.h"
 #include "ops/ops.h"
 
@@ -135,7 +141,7 @@ TEST_CASE("tiled: values kept in temporary files give the same image and leave n
 
 TEST_CASE("tiled: a pix2pix U-Net with batch norm in training mode and dropout equals the whole image") {
   Generator g(5);
-  auto net = models::define_G(3, 3, 8, "unet_128", "batch", true, "normal", 0.05, g);
+  auto net = models::define_G(3, 3, 4, "unet_128", "batch", true, "normal", 0.05, g);
   net->train(true);  // as the official test.py: batch statistics and dropout
   const Tensor x = frame(2, 128, 256, 6);
   const std::vector<Tensor> start = buffers(*net);
@@ -254,5 +260,73 @@ TEST_CASE("tiled: zero padding, stride and transposed convolutions at every tile
   for (int64_t t : {16, 17, 19, 23}) {
     CAPTURE(t);
     CHECK(max_abs_difference(nn::tiled_forward(seq, x, tiles(t, "")), ref) < 1e-5);
+  }
+}
+
+TEST_CASE("cyclegan_test --tile_size equals the whole-image run - 16-bit gray in, 16-bit gray out") {
+  const std::string dir = test::scratch("tiled_app");
+  for (int nc : {3, 1}) {
+    CAPTURE(nc);
+    models::Options o = models::default_options("test", false);
+    o.no_dropout = true;
+    o.checkpoints_dir = dir + "/ckpt" + std::to_string(nc);
+    o.name = "exp";
+    o.ngf = 4;
+    o.netG = "resnet_2blocks";
+    o.input_nc = o.output_nc = nc;
+    o.set("model_suffix", "_A");
+    o.preprocess = "none";
+    o.dataroot = dir + "/images" + std::to_string(nc);
+    o.save_bits = nc == 1 ? 16 : 8;
+    fs::create_directories(o.dataroot);
+    Generator g(1);
+    auto G = models::define_G(nc, nc, o.ngf, o.netG, o.norm, false, "normal", 0.05, g);
+    fs::create_directories(models::experiment_dir(o));
+    safetensors::save(models::net_file(o, o.epoch, "G_A"), G->state_dict());
+    // a 16-bit image whose halves differ: dark and flat on the left, bright and busy on the right
+    data::Image im = data::Image::make16(100, 76, nc);
+    for (int y = 0; y < 76; ++y)
+      for (int x = 0; x < 100; ++x)
+        for (int c = 0; c < nc; ++c)
+          im.row16(y)[x * nc + c] =
+              static_cast<uint16_t>(x < 40 ? 3000 + 7 * y : 30000 + (x * 7919 + y * 104729 + c * 31) % 30000);
+    data::write_png(o.dataroot + "/frame.png", im);
+    o.results_dir = dir + "/whole";
+    const std::string whole_dir = models::run_test(o, true);
+    o.results_dir = dir + "/tiled";
+    o.tile_size = 32;
+    const std::string tiled_dir = models::run_test(o, true);
+    const std::string fake = "/images/frame_fake.png";
+    const data::Image a = data::read_image(whole_dir + fake, nc, data::kMaxPixels, data::Depth::kFull);
+    const data::Image b = data::read_image(tiled_dir + fake, nc, data::kMaxPixels, data::Depth::kFull);
+    REQUIRE((a.width == 100 && a.height == 76 && b.width == 100 && b.height == 76));
+    if (nc == 3) {
+      int worst = 0;
+      for (size_t i = 0; i < a.pixels.size(); ++i)
+        worst = std::max(worst, std::abs(a.pixels[i] - b.pixels[i]));
+      CHECK(worst <= 1);
+      continue;
+    }
+    // --save_bits 16 with one channel: 16-bit gray files (IHDR's bit depth and colour type)
+    for (const std::string& file :
+         {whole_dir + fake, tiled_dir + fake, tiled_dir + "/images/frame_real.png"}) {
+      std::ifstream in(file, std::ios::binary);
+      std::vector<uint8_t> head(26);
+      in.read(reinterpret_cast<char*>(head.data()), 26);
+      CHECK(head[24] == 16);
+      CHECK(head[25] == 0);
+    }
+    REQUIRE(a.bits == 16);
+    int worst = 0;
+    for (size_t i = 0; i < a.pixels16.size(); ++i)
+      worst = std::max(worst, std::abs(a.pixels16[i] - b.pixels16[i]));
+    CHECK(worst <= 257);  // one 8-bit level
+    // the input's every bit came through: the saved real image is the input (tensor2im truncates)
+    const data::Image real =
+        data::read_image(tiled_dir + "/images/frame_real.png", 1, data::kMaxPixels, data::Depth::kFull);
+    int off = 0;
+    for (size_t i = 0; i < real.pixels16.size(); ++i)
+      off = std::max(off, std::abs(real.pixels16[i] - im.pixels16[i]));
+    CHECK(off <= 1);
   }
 }
