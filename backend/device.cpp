@@ -55,8 +55,8 @@ GpuMemory gpu_memory() {
   return {};
 }
 
-void release_cached(Device device) {
-  if (device == Device::CPU) cpu::release_cached();
+void release_cached(Device device, size_t keep) {
+  if (device == Device::CPU && cpu::cached_bytes() > keep) cpu::release_cached();
 }
 
 void reset_gpu_peak() {

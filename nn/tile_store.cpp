@@ -21,7 +21,8 @@ TileStore::TileStore(const Shape& shape, const std::string& dir, std::string wha
     : shape_(shape), what_(std::move(what)), dir_(dir) {
   if (shape_.size() != 4) throw Error("TileStore: expected (N, C, H, W), got " + shape_str(shape_));
   if (dir.empty()) {
-    memory_.reset(new float[static_cast<size_t>(shape_numel(shape_))]);  // every element is written
+    memory_ = Tensor::empty(shape_);  // every element is written before it is read
+    mem_ = memory_.data<float>();
     return;
   }
   std::string path = dir + "/cg_tiles_XXXXXX";
@@ -46,10 +47,6 @@ void TileStore::check(const Rect& r, const char* op) const {
 }
 
 void TileStore::put(int64_t at, const float* src, int64_t count) {
-  if (memory_) {
-    std::memcpy(memory_.get() + at, src, static_cast<size_t>(count) * sizeof(float));
-    return;
-  }
   const char* p = reinterpret_cast<const char*>(src);
   size_t left = static_cast<size_t>(count) * sizeof(float);
   off_t off = static_cast<off_t>(at) * static_cast<off_t>(sizeof(float));
@@ -66,10 +63,6 @@ void TileStore::put(int64_t at, const float* src, int64_t count) {
 }
 
 void TileStore::get(int64_t at, float* dst, int64_t count) const {
-  if (memory_) {
-    std::memcpy(dst, memory_.get() + at, static_cast<size_t>(count) * sizeof(float));
-    return;
-  }
   char* p = reinterpret_cast<char*>(dst);
   size_t left = static_cast<size_t>(count) * sizeof(float);
   off_t off = static_cast<off_t>(at) * static_cast<off_t>(sizeof(float));
@@ -92,23 +85,41 @@ Tensor TileStore::write(const Rect& r, const Tensor& tile) {
     throw Error("TileStore::write: " + what_ + " expects float32 [" + std::to_string(N) + ", " +
                 std::to_string(C) + ", " + std::to_string(r.h()) + ", " + std::to_string(r.w()) + "], got " +
                 tile.describe());
-  const Tensor rows = permute(tile.detach(), {0, 2, 3, 1}).to(Device::CPU);  // (N, h, w, C)
-  const float* src = std::as_const(rows).data<float>();
-  for (int64_t n = 0; n < N; ++n)
-    for (int64_t y = r.y0; y < r.y1; ++y)
-      put(((n * H + y) * W + r.x0) * C, src + ((n * r.h() + (y - r.y0)) * r.w()) * C, r.w() * C);
-  return rows;
+  const Tensor host = tile.detach().to(Device::CPU);  // (N, C, h, w)
+  const float* src = std::as_const(host).data<float>();
+  const int64_t rows = N * C * r.h();  // (n, c, y) row segments of w values
+  auto at = [&](int64_t row) { return (row / r.h() * H + r.y0 + row % r.h()) * W + r.x0; };
+  if (mem_) {
+    memory_.bump_version();
+#pragma omp parallel for schedule(static) if (rows > 64)
+    for (int64_t row = 0; row < rows; ++row)
+      std::memcpy(mem_ + at(row), src + row * r.w(), static_cast<size_t>(r.w()) * sizeof(float));
+  } else {
+    for (int64_t row = 0; row < rows; ++row) put(at(row), src + row * r.w(), r.w());
+  }
+  return host;
 }
 
 Tensor TileStore::read(const Rect& r, Device device) const {
   check(r, "read");
   const int64_t N = shape_[0], C = shape_[1], H = shape_[2], W = shape_[3];
-  Tensor rows = Tensor::empty({N, r.h(), r.w(), C});  // (N, h, w, C) on the host
-  float* dst = rows.data<float>();
-  for (int64_t n = 0; n < N; ++n)
-    for (int64_t y = r.y0; y < r.y1; ++y)
-      get(((n * H + y) * W + r.x0) * C, dst + ((n * r.h() + (y - r.y0)) * r.w()) * C, r.w() * C);
-  return permute(rows.to(device), {0, 3, 1, 2});  // (N, C, h, w)
+  Tensor out = Tensor::empty({N, C, r.h(), r.w()});  // (N, C, h, w) on the host
+  float* dst = out.data<float>();
+  const int64_t rows = N * C * r.h();
+  auto at = [&](int64_t row) { return (row / r.h() * H + r.y0 + row % r.h()) * W + r.x0; };
+  if (mem_) {
+#pragma omp parallel for schedule(static) if (rows > 64)
+    for (int64_t row = 0; row < rows; ++row)
+      std::memcpy(dst + row * r.w(), mem_ + at(row), static_cast<size_t>(r.w()) * sizeof(float));
+  } else {
+    for (int64_t row = 0; row < rows; ++row) get(at(row), dst + row * r.w(), r.w());
+  }
+  return out.to(device);
+}
+
+const Tensor& TileStore::whole() const {
+  if (!memory_.defined()) throw Error("TileStore::whole: " + what_ + " is in a file, not in memory");
+  return memory_;
 }
 
 int64_t free_disk_bytes(const std::string& dir) {

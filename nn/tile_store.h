@@ -1,11 +1,10 @@
 // Where the tiled evaluator (nn/tiled.h) keeps a stage's output until the stages that read it have
-// run: a (N, C, H, W) float32 value held on the host as (N, H, W, C) rows, in memory or in a
-// temporary file, written and read one rectangle at a time. The channels-last rows make a
-// rectangle of every channel one read per row (a planar file would take one per row and channel).
+// run: a (N, C, H, W) float32 value on the host, in memory or in a temporary file, written and read
+// one rectangle at a time, one row segment per (n, c, row). The layout is the tensors' own, so a
+// rectangle moves with plain copies (no transposition), and an in-memory store is a tensor.
 #pragma once
 
 #include <cstdint>
-#include <memory>
 #include <string>
 
 #include "tensor/tensor.h"
@@ -33,22 +32,25 @@ class TileStore {
   bool in_file() const { return fd_ >= 0; }
   int64_t bytes() const;
 
-  // Writes `tile`, (N, C, r.h, r.w) float32 on any device, into rectangle r. Returns the same values
-  // as the host copy it wrote, (N, r.h, r.w, C), for the caller's statistics.
+  // Writes `tile`, (N, C, r.h, r.w) float32 on any device, into rectangle r. Returns the values
+  // written, on the host (the tile itself when it is there), for the caller's statistics.
   Tensor write(const Rect& r, const Tensor& tile);
   // Rectangle r as (N, C, r.h, r.w) on `device`.
   Tensor read(const Rect& r, Device device) const;
+  // An in-memory store's whole value, (N, C, H, W) on the host.
+  const Tensor& whole() const;
 
  private:
   void check(const Rect& r, const char* op) const;
-  // One row segment: `count` floats at float offset `at`.
+  // One row segment of the file: `count` floats at float offset `at`.
   void put(int64_t at, const float* src, int64_t count);
   void get(int64_t at, float* dst, int64_t count) const;
 
   Shape shape_;  // (N, C, H, W)
   std::string what_, dir_;
-  int fd_ = -1;                      // the file, or -1
-  std::unique_ptr<float[]> memory_;  // (N, H, W, C), when not in a file
+  int fd_ = -1;           // the file, or -1
+  Tensor memory_;         // (N, C, H, W) on the host, when not in a file
+  float* mem_ = nullptr;  // its data
 };
 
 // Bytes free for an unprivileged user on the file system that holds `dir` (statvfs); throws

@@ -3,8 +3,6 @@
 // value asks its inputs for exactly the rows and columns its layer reads.
 #include "nn/tiled.h"
 
-#include <omp.h>
-
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -44,11 +42,12 @@ struct Node {
   int last_stage = -1;  // the last stage that reads it (kept values, dropout masks)
   // ---- evaluation ----
   std::unique_ptr<TileStore> store;
-  bool done = false;                  // kept and computed whole
-  std::vector<double> shift, s1, s2;  // stats: sums of (x - shift) and its square, per (n, c)
-  int64_t count = 0;                  // stats: values per (n, c) so far
-  Tensor mean, scale;                 // kNorm: instance (N, C, 1, 1) mean and 1/std; batch (C) mean and std
-  std::vector<uint8_t> keep;          // kDropout: one bit per element kept, (N, C, H, W) order
+  bool done = false;                   // kept and computed whole
+  std::vector<double> shift, s1, s2;   // stats: sums of (x - shift) and its square, per (n, c)
+  int64_t count = 0;                   // stats: values per (n, c) so far
+  Tensor mean, scale;                  // kNorm: instance (N, C, 1, 1) mean and 1/std; batch (C) mean and std
+  std::vector<float> mean_h, scale_h;  // kNorm, instance: the same on the host (N * C)
+  std::vector<uint8_t> keep;           // kDropout: one bit per element kept, (N, C, H, W) order
   bool drawn = false;
 };
 
@@ -180,8 +179,8 @@ class Graph {
 int64_t floor_div(int64_t a, int64_t b) { return a >= 0 ? a / b : -((-a + b - 1) / b); }
 int64_t ceil_div(int64_t a, int64_t b) { return -floor_div(-a, b); }
 
-// What a tile [o0, o1) of a padded axis reads: input [a, e), padded by `before` and `after` (zeros
-// or reflections, by the layer), of which it keeps the entries from `skip` on.
+// What a tile [o0, o1) of an axis reads: input [a, e), padded by `before` and `after` (reflections),
+// of whose result it keeps the entries from `skip` on.
 struct Span {
   int64_t a = 0, e = 0, before = 0, after = 0, skip = 0;
 };
@@ -204,17 +203,6 @@ Span reflect_span(int64_t o0, int64_t o1, int64_t size, int64_t pb, int64_t pa) 
     s.after = pa;
   }
   s.skip = o0 - (lo ? 0 : s.a + pb);  // the padded coordinate of the first entry is 0 or a + pb
-  return s;
-}
-
-// A convolution's zero padding: the input rows [lo, hi) it reads, the ones outside [0, size)
-// being zeros.
-Span zero_span(int64_t lo, int64_t hi, int64_t size) {
-  Span s;
-  s.a = std::max<int64_t>(lo, 0);
-  s.e = std::min(hi, size);
-  s.before = s.a - lo;
-  s.after = hi - s.e;
   return s;
 }
 
@@ -259,7 +247,6 @@ class Evaluator {
   Tensor conv(const Node& n, const Rect& r);
   Tensor conv_t(const Node& n, const Rect& r);
   Tensor normalise(const Node& n, const Tensor& x);
-  Tensor zero_pad(Tensor t, const Span& sy, const Span& sx);
   Tensor mask(const Node& n, const Rect& r);
   void draw(Node& n);
   void accumulate(Node& t, const Tensor& rows);
@@ -271,10 +258,11 @@ class Evaluator {
   int out_ = 0;
   std::vector<Stage> stages_;
   TiledPlan plan_;
-  Tensor input_, result_;
+  Tensor input_;
   Device device_ = Device::CPU;
   std::chrono::steady_clock::time_point start_;
   double flops_done_ = 0;
+  int64_t budget_ = 0;  // bytes of kept values in memory
 };
 
 double Evaluator::flops(const Node& n) const {
@@ -345,6 +333,7 @@ void Evaluator::plan() {
   // Where each kept value lives, and the most held at once: memory while the budget lasts, then files.
   const int64_t budget =
       opt_.memory_budget >= 0 ? opt_.memory_budget : 256 * opt_.tile_size * opt_.tile_size * 4;
+  budget_ = budget;
   int64_t in_memory = 0, in_files = 0, masks = 0, result = 0;
   size_t next_mask = 0;
   for (size_t s = 0; s < stages_.size(); ++s) {
@@ -399,8 +388,8 @@ Tensor Evaluator::run(const Tensor& x) {
   for (size_t s = 0; s < stages_.size(); ++s) run_stage(static_cast<int>(s));
   for (Node& n : g_.nodes)  // a mask no stage read still takes its numbers, as the whole call would
     if (n.op == Op::kDropout && !n.drawn) draw(n);
-  Tensor out = result_.to(device_);
-  result_ = Tensor();
+  Tensor out = node(out_).store->whole().to(device_);
+  node(out_).store.reset();
   input_ = Tensor();
   return out;
 }
@@ -410,31 +399,17 @@ void Evaluator::run_stage(int s) {
   for (int i = 0; i <= st.max_id; ++i)  // in the order the whole-image forward draws them
     if (node(i).op == Op::kDropout && !node(i).drawn) draw(node(i));
   Node& t = node(st.node);
-  const int64_t N = t.shape[0], C = t.shape[1], H = t.shape[2], W = t.shape[3];
-  if (st.node == out_)
-    result_ = Tensor::empty(t.shape);  // (N, C, H, W) on the host
-  else if (st.node != 0)
+  const int64_t H = t.shape[2], W = t.shape[3];
+  if (st.node != 0)  // the output in memory: it is the result
     t.store = std::make_unique<TileStore>(t.shape, t.in_file ? opt_.temp_dir : "", describe(t));
   int64_t tile = 0;
   report(s, 0);
   for (int64_t y0 = 0; y0 < H; y0 += st.tile_h)
     for (int64_t x0 = 0; x0 < W; x0 += st.tile_w) {
       const Rect r{y0, std::min(H, y0 + st.tile_h), x0, std::min(W, x0 + st.tile_w)};
-      const Tensor v = compute(st.node, r);  // (N, C, h, w)
-      Tensor rows;                           // (N, h, w, C) on the host, for the sums
-      if (st.node == out_) {
-        const Tensor host = v.to(Device::CPU);
-        const float* src = std::as_const(host).data<float>();
-        float* dst = result_.data<float>();
-        for (int64_t n = 0; n < N; ++n)
-          for (int64_t c = 0; c < C; ++c)
-            for (int64_t y = r.y0; y < r.y1; ++y)
-              std::copy_n(src + ((n * C + c) * r.h() + (y - r.y0)) * r.w(), r.w(),
-                          dst + ((n * C + c) * H + y) * W + r.x0);
-      } else if (st.node != 0) {
-        rows = t.store->write(r, v);
-      }
-      if (t.stats) accumulate(t, rows.defined() ? rows : permute(v, {0, 2, 3, 1}).to(Device::CPU));
+      const Tensor v = compute(st.node, r);                                         // (N, C, h, w)
+      const Tensor host = st.node != 0 ? t.store->write(r, v) : v.to(Device::CPU);  // the same, on the host
+      if (t.stats) accumulate(t, host);
       report(s, ++tile);
     }
   t.done = true;
@@ -445,7 +420,11 @@ void Evaluator::run_stage(int s) {
       n.store.reset();
       std::vector<uint8_t>().swap(n.keep);
     }
-  backend::release_cached(Device::CPU);  // the next stage's tiles have other sizes
+  // The next stage's tiles may have other sizes: the host allocator's cache of this one's blocks is
+  // emptied when it holds more than twice the memory budget (emptying it after every stage would
+  // make the next stage's first tile fault all its pages in again: a tenth of the time).
+  backend::release_cached(Device::CPU,
+                          static_cast<size_t>(std::max<int64_t>(2 * budget_, int64_t{128} << 20)));
 }
 
 void Evaluator::report(int s, int64_t tile) {
@@ -516,29 +495,28 @@ Tensor Evaluator::reflect(const Node& n, const Rect& r) {
   return crop(t, sy, sx, r.h(), r.w());
 }
 
-// Zeros around `t` where its rows and columns fall outside the image: replicated, then masked (no
-// op pads with zeros on chosen sides only, and the tiles never need gradients).
-Tensor Evaluator::zero_pad(Tensor t, const Span& sy, const Span& sx) {
-  if (!sy.before && !sy.after && !sx.before && !sx.after) return t;
-  t = replication_pad2d(t, sx.before, sx.after, sy.before, sy.after);
-  const int64_t h = t.size(2), w = t.size(3);
-  std::vector<float> m(static_cast<size_t>(h * w), 0.0f);  // (1, 1, h, w)
-  for (int64_t y = sy.before; y < h - sy.after; ++y)
-    std::fill_n(m.begin() + y * w + sx.before, w - sx.before - sx.after, 1.0f);
-  return t * Tensor::from_vector(m, {1, 1, h, w}).to(t.device());
-}
-
+// A convolution's zero padding is its own: the tile's input starts on the stride's grid (row a with
+// a = o0 s mod s), p s-rounded rows before what the tile needs, or at row 0, so the convolution's
+// padding of the fetched rows puts zeros exactly where the image has none and, on a side inside
+// the image, only in front of outputs the crop drops. Output row o0 is then local row (o0 s - a) / s.
 Tensor Evaluator::conv(const Node& n, const Rect& r) {
   const auto* c = static_cast<const Conv2d*>(n.layer);
   const Shape& in = node(n.in[0]).shape;
-  const int64_t s = c->stride, p = c->padding, kh = c->weight.size(2), kw = c->weight.size(3);
-  // output row o reads input rows o s - p .. o s - p + k - 1
-  const Span sy = zero_span(r.y0 * s - p, (r.y1 - 1) * s - p + kh, in[2]);
-  const Span sx = zero_span(r.x0 * s - p, (r.x1 - 1) * s - p + kw, in[3]);
+  const int64_t s = c->stride, p = c->padding;
+  auto span = [&](int64_t o0, int64_t o1, int64_t k, int64_t size) {
+    Span sp;
+    sp.a = std::max<int64_t>(0, o0 * s - s * ceil_div(p, s));
+    sp.e = std::min(size, (o1 - 1) * s - p + k);  // output row o reads rows o s - p .. o s - p + k - 1
+    sp.skip = (o0 * s - sp.a) / s;
+    return sp;
+  };
+  const Span sy = span(r.y0, r.y1, c->weight.size(2), in[2]), sx = span(r.x0, r.x1, c->weight.size(3), in[3]);
   if (sy.e <= sy.a || sx.e <= sx.a)
     throw Error("tiled evaluation: a tile of " + describe(n) + " reads no input (the tiles are too small)");
-  const Tensor t = zero_pad(fetch(n.in[0], Rect{sy.a, sy.e, sx.a, sx.e}), sy, sx);
-  return conv2d(t, c->weight, c->bias, s, 0);
+  const Tensor y = conv2d(fetch(n.in[0], Rect{sy.a, sy.e, sx.a, sx.e}), c->weight, c->bias, s, p);
+  if (sy.skip + r.h() > y.size(2) || sx.skip + r.w() > y.size(3))
+    throw Error("tiled evaluation: a tile of " + describe(n) + " is not covered by its input rows");
+  return crop(y, sy, sx, r.h(), r.w());
 }
 
 Tensor Evaluator::conv_t(const Node& n, const Rect& r) {
@@ -568,6 +546,26 @@ Tensor Evaluator::conv_t(const Node& n, const Rect& r) {
 }
 
 Tensor Evaluator::normalise(const Node& n, const Tensor& x) {
+  if (!n.batch && x.device() == Device::CPU) {  // one pass, the instance-norm kernel's arithmetic
+    const int64_t planes = x.size(0) * x.size(1), hw = x.size(2) * x.size(3);
+    Tensor y = Tensor::empty(x.shape());  // (N, C, h, w)
+    const float* xp = std::as_const(x).data<float>();
+    float* yp = y.data<float>();
+    const bool act = n.slope >= 0;
+    const float slope = static_cast<float>(std::max(0.0, n.slope));
+#pragma omp parallel for schedule(static) if (planes * hw > 32768)
+    for (int64_t pl = 0; pl < planes; ++pl) {
+      const float m = n.mean_h[static_cast<size_t>(pl)], r = n.scale_h[static_cast<size_t>(pl)];
+      const float* a = xp + pl * hw;
+      float* b = yp + pl * hw;
+#pragma omp simd
+      for (int64_t i = 0; i < hw; ++i) {
+        const float v = (a[i] - m) * r;
+        b[i] = !act || v > 0.0f ? v : slope * v;  // LeakyReLU (ReLU for slope 0)
+      }
+    }
+    return y;
+  }
   if (!n.batch) {
     const Tensor y = (x - n.mean) * n.scale;  // as the instance-norm kernel: (x - mean) * rstd
     if (n.slope < 0) return y;
@@ -579,49 +577,35 @@ Tensor Evaluator::normalise(const Node& n, const Tensor& x) {
 
 // ---- statistics: sums of (x - shift) and (x - shift)^2 in double, shift = the first tile's mean ----
 
-// Per (n, c), whichever norm reads the value: a batch norm's channel statistics are combined from
-// them at the end (finish_stats).
-void Evaluator::accumulate(Node& t, const Tensor& rows) {
-  const int64_t N = t.shape[0], C = t.shape[1], P = rows.numel() / (N * C);  // P: pixels per image
-  const float* v = std::as_const(rows).data<float>();                        // (N, P, C)
+// Per (n, c) plane, whichever norm reads the value (a batch norm's channel statistics are
+// combined from them at the end, finish_stats). Each plane is summed by one thread in one order:
+// the same numbers on every run.
+void Evaluator::accumulate(Node& t, const Tensor& tile) {
+  const int64_t planes = t.shape[0] * t.shape[1], P = tile.numel() / planes;  // P: values per plane
+  const float* v = std::as_const(tile).data<float>();                         // (N, C, h, w)
   if (t.shift.empty()) {
-    const size_t groups = static_cast<size_t>(N * C);
-    t.shift.assign(groups, 0.0);
-    t.s1.assign(groups, 0.0);
-    t.s2.assign(groups, 0.0);
-    for (int64_t n = 0; n < N; ++n)
-      for (int64_t p = 0; p < P; ++p)
-        for (int64_t c = 0; c < C; ++c) t.shift[static_cast<size_t>(n * C + c)] += v[(n * P + p) * C + c];
-    for (double& s : t.shift) s /= static_cast<double>(P);
-  }
-  // per-thread partial sums over fixed chunks of pixels, added in thread order: the same
-  // numbers on every run with the same thread count
-  const int threads = omp_get_max_threads();
-  std::vector<double> part(static_cast<size_t>(threads) * 2 * N * C, 0.0);
-#pragma omp parallel num_threads(threads)
-  {
-    const int th = omp_get_thread_num(), nth = omp_get_num_threads();
-    double* a1 = part.data() + static_cast<size_t>(th) * 2 * N * C;
-    double* a2 = a1 + N * C;
-    for (int64_t n = 0; n < N; ++n) {
-      const double* k = t.shift.data() + n * C;
-      for (int64_t p = P * th / nth; p < P * (th + 1) / nth; ++p) {
-        const float* px = v + (n * P + p) * C;
-#pragma omp simd
-        for (int64_t c = 0; c < C; ++c) {
-          const double d = static_cast<double>(px[c]) - k[c];
-          a1[n * C + c] += d;
-          a2[n * C + c] += d * d;
-        }
-      }
+    t.shift.assign(static_cast<size_t>(planes), 0.0);
+    t.s1.assign(static_cast<size_t>(planes), 0.0);
+    t.s2.assign(static_cast<size_t>(planes), 0.0);
+    for (int64_t pl = 0; pl < planes; ++pl) {
+      double m = 0;
+      for (int64_t i = 0; i < P; ++i) m += v[pl * P + i];
+      t.shift[static_cast<size_t>(pl)] = m / static_cast<double>(P);
     }
   }
-  for (int th = 0; th < threads; ++th) {
-    const double* a1 = part.data() + static_cast<size_t>(th) * 2 * N * C;
-    for (int64_t i = 0; i < N * C; ++i) {
-      t.s1[static_cast<size_t>(i)] += a1[i];
-      t.s2[static_cast<size_t>(i)] += a1[N * C + i];
+#pragma omp parallel for schedule(static) if (planes * P > 32768)
+  for (int64_t pl = 0; pl < planes; ++pl) {
+    const float* x = v + pl * P;
+    const double k = t.shift[static_cast<size_t>(pl)];
+    double a = 0, b = 0;
+#pragma omp simd reduction(+ : a, b)
+    for (int64_t i = 0; i < P; ++i) {
+      const double d = static_cast<double>(x[i]) - k;
+      a += d;
+      b += d * d;
     }
+    t.s1[static_cast<size_t>(pl)] += a;
+    t.s2[static_cast<size_t>(pl)] += b;
   }
   t.count += P;
 }
@@ -647,6 +631,8 @@ void Evaluator::finish_stats(int ti) {
       }
       n.mean = Tensor::from_vector(mf, {N, C, 1, 1}).to(device_);
       n.scale = Tensor::from_vector(rf, {N, C, 1, 1}).to(device_);
+      n.mean_h = std::move(mf);
+      n.scale_h = std::move(rf);
       continue;
     }
     // a channel over the batch: the images' means and squared deviations combined (Chan et al.)
