@@ -7,6 +7,7 @@
 //   bench_tiled WIDTH HEIGHT TILE [NGF] [NETG]     (TILE 0: the whole image at once)
 // Temporary files go to $TMPDIR, else /tmp.
 #include <omp.h>
+#include <sys/resource.h>
 
 #include <chrono>
 #include <cmath>
@@ -46,6 +47,13 @@ int main(int argc, char** argv) {
     o.temp_dir = tmp && *tmp ? tmp : "/tmp";
     nn::TiledPlan plan;
     if (tile > 0) plan = nn::plan_tiled(*net, x.shape(), o);
+    auto cpu_seconds = [] {  // user + system time of every thread so far
+      rusage u{};
+      getrusage(RUSAGE_SELF, &u);
+      return static_cast<double>(u.ru_utime.tv_sec + u.ru_stime.tv_sec) +
+             1e-6 * static_cast<double>(u.ru_utime.tv_usec + u.ru_stime.tv_usec);
+    };
+    const double cpu0 = cpu_seconds();
     const auto t0 = std::chrono::steady_clock::now();
     Tensor y;
     {
@@ -53,13 +61,14 @@ int main(int argc, char** argv) {
       y = tile > 0 ? nn::tiled_forward(*net, x, o) : (*net)(x);
     }
     const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    const double cpu = cpu_seconds() - cpu0;
     const double check = y.defined() ? static_cast<double>(sum(y).item()) : 0;  // the result was made
     std::printf(
-        "%s %lldx%lld tile %lld: %.2f s, peak RSS %.0f MiB (%.0f MiB before the call), threads %d, stages "
-        "%d, "
-        "temporary files up to %.2f GiB, kept values in memory up to %.0f MiB, sum %.4g\n",
+        "%s %lldx%lld tile %lld: %.2f s (CPU %.2f s), peak RSS %.0f MiB (%.0f MiB before the call), "
+        "threads %d, stages %d, temporary files up to %.2f GiB, kept values in memory up to %.0f MiB, "
+        "sum %.4g\n",
         netG.c_str(), static_cast<long long>(W), static_cast<long long>(H), static_cast<long long>(tile), s,
-        bench::peak_rss_mib(), base, omp_get_max_threads(), plan.stages,
+        cpu, bench::peak_rss_mib(), base, omp_get_max_threads(), plan.stages,
         static_cast<double>(plan.temp_file_bytes) / (1 << 30),
         static_cast<double>(plan.memory_bytes) / (1 << 20), check);
     return 0;
