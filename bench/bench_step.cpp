@@ -5,8 +5,9 @@
 // with batch 4, the sizes of bench/compare_cuda.sh. On the GPU the timed steps are replays of the
 // captured CUDA graphs (the first step is eager, the second captures).
 // Run: ./build/bench/bench_step   (threads: OMP_NUM_THREADS; --benchmark_filter=size:256 for one size;
-// CG_AMP=1 for the step with --amp; CG_RECOMPUTE=1 with --recompute_blocks; CG_STEP_SIZES=512 for
-// other CPU sizes than 128,256; one size per process for its own peak RSS)
+// CG_AMP=1 for the step with --amp; CG_RECOMPUTE=1 with --recompute; CG_STEP_SIZES=512 for
+// other CPU sizes than 128,256, CG_STEP_ITERS=1 for one timed iteration; one size per process for
+// its own peak RSS)
 #include <cstdio>
 #include <cstdlib>
 #include <string>
@@ -32,10 +33,10 @@ static void train_step(benchmark::State& st, const std::string& device) {
   const char* amp = std::getenv("CG_AMP");
   o.amp = amp && std::string(amp) == "1";
   const char* recompute = std::getenv("CG_RECOMPUTE");
-  o.recompute_blocks = recompute && std::string(recompute) == "1";
+  o.recompute = recompute && std::string(recompute) == "1";
   cyclegan::CycleGANModel model(o, true);
-  if (o.recompute_blocks)  // as models::create_model does for the flag
-    for (const auto& [name, net] : model.networks()) models::recompute_resnet_blocks(*net, true);
+  if (o.recompute)  // as models::create_model does for the flag
+    for (const auto& [name, net] : model.networks()) models::recompute_resnet(*net, true);
   Generator g(2);
   model.set_input(Tensor::rand({batch, 3, size, size}, DType::F32, Device::CPU, &g) * 2.0 - 1.0,
                   Tensor::rand({batch, 3, size, size}, DType::F32, Device::CPU, &g) * 2.0 - 1.0);
@@ -63,7 +64,7 @@ static void train_step(benchmark::State& st, const std::string& device) {
   // it is captured, not when it is replayed.
   bench::run(st, flops, step);
   st.counters["amp"] = o.amp;
-  st.counters["recompute"] = o.recompute_blocks;
+  st.counters["recompute"] = o.recompute;
   if (!gpu) {
     st.counters["new_large_allocs"] = static_cast<double>(cpu::large_system_allocs() - allocs);
     st.counters["conv_TFLOP"] = flops * 1e-12;
@@ -94,11 +95,12 @@ int main(int argc, char** argv) {
   bench::g_peak = bench::fma_peak_gflops(omp_get_max_threads(), &isa);
   std::printf("threads %d, FMA peak %.1f GFLOP/s (%s)\n", omp_get_max_threads(), bench::g_peak, isa);
   const char* sizes = std::getenv("CG_STEP_SIZES");  // the CPU step's sizes, "128,256" by default
+  const char* iters = std::getenv("CG_STEP_ITERS");  // timed iterations per size, 3 by default
   for (const std::string& size : split_sizes(sizes ? sizes : "128,256"))
     benchmark::RegisterBenchmark("BM_train_step", BM_train_step)
         ->ArgNames({"size", "batch"})
         ->Args({std::stoll(size), 1})
-        ->Iterations(3)
+        ->Iterations(iters ? std::stoll(iters) : 3)
         ->UseManualTime()
         ->Unit(benchmark::kSecond);
   if (cuda_available())  // the GPU step, where there is a GPU: ms per iteration

@@ -1,4 +1,4 @@
-// Activation recomputation (ops/checkpoint.h, --recompute_blocks): the gradients of a recomputed
+// Activation recomputation (ops/checkpoint.h, --recompute): the gradients of a recomputed
 // part equal the plain ones bit for bit on the CPU (dropout draws the same masks, batch norm's
 // running statistics move once), a float64 gradcheck, and whole training runs that end with the
 // same losses and weights.
@@ -121,22 +121,24 @@ TEST_CASE("checkpoint: a saved input written in place is an error, not a wrong g
   CHECK_THROWS_WITH_AS(sum(y).backward(), doctest::Contains("modified in place"), Error);
 }
 
-TEST_CASE("--recompute_blocks: CycleGAN training steps end with the same losses and weights bit for bit") {
+TEST_CASE("--recompute: CycleGAN training steps end with the same losses and weights bit for bit") {
   auto train = [](bool recompute, const std::string& norm) {
     models::Options o = models::default_options("cycle_gan", true);
     o.ngf = o.ndf = 4;
     o.netG = "resnet_2blocks";
     o.norm = norm;
     o.no_dropout = norm == "instance";  // batch: with dropout too
-    o.recompute_blocks = recompute;
+    o.recompute = recompute;
     o.seed = 5;
     manual_seed(o.seed);
     auto model = models::create_model(o, true);
-    int recomputing = 0;  // the flag reached every ResNet block of both generators
+    int recomputing = 0;  // the flag reached both generators and their 2 blocks each
     for (const auto& [name, net] : model->networks())
-      for (const auto& [path, m] : net->named_modules())
+      for (const auto& [path, m] : net->named_modules()) {
         if (auto* b = dynamic_cast<models::ResnetBlock*>(m)) recomputing += b->recompute ? 1 : 0;
-    CHECK(recomputing == (recompute ? 4 : 0));
+        if (auto* gen = dynamic_cast<models::ResnetGenerator*>(m)) recomputing += gen->recompute ? 1 : 0;
+      }
+    CHECK(recomputing == (recompute ? 6 : 0));
     Generator g(6);
     std::vector<std::vector<std::pair<std::string, double>>> losses;
     for (int step = 0; step < 3; ++step) {
@@ -165,6 +167,6 @@ TEST_CASE("--recompute_blocks: CycleGAN training steps end with the same losses 
   }
   // a U-Net has no ResNet blocks: the flag is refused with the reason
   models::Options o = models::default_options("pix2pix", true);
-  o.recompute_blocks = true;
-  CHECK_THROWS_WITH_AS(models::create_model(o, true), doctest::Contains("--recompute_blocks"), Error);
+  o.recompute = true;
+  CHECK_THROWS_WITH_AS(models::create_model(o, true), doctest::Contains("--recompute"), Error);
 }

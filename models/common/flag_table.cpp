@@ -132,9 +132,12 @@ const std::vector<Flag>& base_flags() {
       {"pool_size", &O::pool_size, kTrain, "size of the buffer of generated images the discriminators see"},
       {"lr_policy", &O::lr_policy, kTrain, "learning-rate schedule: linear | step | plateau | cosine"},
       {"lr_decay_iters", &O::lr_decay_iters, kTrain, "epochs between x0.1 steps when --lr_policy step"},
-      {"recompute_blocks", &O::recompute_blocks, kTrain,
-       "keep only the input of each of the generators' ResNet blocks and run the block again during backward "
-       "(activation checkpointing): less memory at high resolution, the same losses and weights, more time"},
+      {"recompute", &O::recompute, kTrain,
+       "ResNet generators keep only the inputs of their residual blocks, encoder and decoder and run them "
+       "again "
+       "during backward (activation checkpointing): less memory at high resolution, the same losses and "
+       "weights, "
+       "more time"},
       // ---- testing ----
       {"results_dir", &O::results_dir, kTest, "where results are written"},
       {"aspect_ratio", &O::aspect_ratio, kTest,

@@ -98,12 +98,13 @@ std::unique_ptr<Model> create_model(const Options& opt, bool is_train) {
                 " (expected " + known_list(names) + ")");
   }
   std::unique_ptr<Model> model = spec.create(opt, is_train);
-  if (is_train && opt.recompute_blocks) {  // every network's ResNet blocks, whichever model built them
-    int blocks = 0;
-    for (const auto& [name, net] : model->networks()) blocks += recompute_resnet_blocks(*net, true);
-    if (blocks == 0)
-      throw Error("--recompute_blocks: the networks of --model " + opt.model +
-                  " have no ResNet blocks to recompute");
+  if (is_train &&
+      opt.recompute) {  // every network's ResNet generators and blocks, whichever model built them
+    int found = 0;
+    for (const auto& [name, net] : model->networks()) found += recompute_resnet(*net, true);
+    if (found == 0)
+      throw Error("--recompute: the networks of --model " + opt.model +
+                  " have no ResNet generator to recompute");
   }
   return model;
 }

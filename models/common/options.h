@@ -79,8 +79,8 @@ struct Options {
   int pool_size = 50;
   std::string lr_policy = "linear";
   int lr_decay_iters = 50;
-  bool recompute_blocks =
-      false;  // ours: the generators' ResNet blocks recompute their activations in backward
+  bool recompute =
+      false;  // ours: ResNet generators recompute their activations in backward (ops/checkpoint.h)
   // ---- test ----
   std::string results_dir = "./results/";
   int64_t num_test = std::numeric_limits<int64_t>::max();  // ours: all images (the official: 50)

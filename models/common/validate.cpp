@@ -120,10 +120,9 @@ void validate_options(const Options& o, bool is_train) {
   if (has("save_bits"))
     need(o.save_bits == 8 || o.save_bits == 16,
          "--save_bits must be 8 or 16, got " + std::to_string(o.save_bits));
-  if (has("recompute_blocks") && o.recompute_blocks)
+  if (has("recompute") && o.recompute)
     need(unet_downsamplings(o.netG) == 0,
-         "--recompute_blocks recomputes the ResNet blocks of the generators, and --netG " + o.netG +
-             " has none");
+         "--recompute recomputes ResNet generators, and --netG " + o.netG + " is a U-Net");
   // ---- the model's own ----
   if (spec.validate) spec.validate(o, is_train, need);
 }

@@ -73,13 +73,18 @@ Tensor ResnetBlock::forward(const Tensor& x) {
                         conv_block_->parameters(), state);
 }
 
-int recompute_resnet_blocks(nn::Module& net, bool on) {
+int recompute_resnet(nn::Module& net, bool on) {
   int n = 0;
-  for (const auto& [path, m] : net.named_modules())
+  for (const auto& [path, m] : net.named_modules()) {
     if (auto* b = dynamic_cast<ResnetBlock*>(m)) {
       b->recompute = on;
       ++n;
     }
+    if (auto* g = dynamic_cast<ResnetGenerator*>(m)) {
+      g->recompute = on;
+      ++n;
+    }
+  }
   return n;
 }
 
@@ -109,7 +114,38 @@ ResnetGenerator::ResnetGenerator(int input_nc, int output_nc, int ngf, const std
   m.add(std::make_shared<nn::Tanh>());
 }
 
-Tensor ResnetGenerator::forward(const Tensor& x) { return model_->forward(x); }
+Tensor ResnetGenerator::forward(const Tensor& x) {
+  if (!recompute) return model_->forward(x);
+  // The layers between blocks run as one recomputed part each: of the encoder's and decoder's
+  // full-resolution activations only the parts' inputs are kept. The blocks recompute themselves.
+  std::vector<nn::Module*> part;
+  auto run_part = [&](const Tensor& h) {
+    if (part.empty()) return h;
+    std::vector<Tensor> params, state;
+    for (nn::Module* m : part) {
+      for (const Tensor& p : m->parameters()) params.push_back(p);
+      for (const auto& [name, b] : m->named_buffers()) state.push_back(b);
+    }
+    const Tensor y = checkpoint(
+        [layers = part](const Tensor& in) {
+          Tensor t = in;
+          for (nn::Module* m : layers) t = m->forward(t);
+          return t;
+        },
+        h, params, state);
+    part.clear();
+    return y;
+  };
+  Tensor h = x;
+  for (const auto& [name, m] : model_->named_children()) {
+    if (dynamic_cast<ResnetBlock*>(m)) {
+      h = m->forward(run_part(h));
+      continue;
+    }
+    part.push_back(m);
+  }
+  return run_part(h);
+}
 
 NLayerDiscriminator::NLayerDiscriminator(int input_nc, int ndf, int n_layers, const std::string& norm) {
   if (n_layers < 1) throw Error("--n_layers_D must be >= 1, got " + std::to_string(n_layers));

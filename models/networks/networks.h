@@ -18,8 +18,8 @@ class ResnetBlock : public nn::Module {
   Tensor forward(const Tensor& x) override;
   std::string type_name() const override { return "ResnetBlock"; }
   nn::Structure structure() const override { return nn::Structure::kResidual; }
-  // --recompute_blocks: the block keeps only its input for backward and runs conv_block again
-  // there (ops/checkpoint.h): the same gradients, less memory, more time.
+  // --recompute: the block keeps only its input for backward and runs conv_block again there
+  // (ops/checkpoint.h): the same gradients, less memory, more time.
   bool recompute = false;
 
  private:
@@ -36,6 +36,9 @@ class ResnetGenerator : public nn::Module {
   Tensor forward(const Tensor& x) override;
   std::string type_name() const override { return "ResnetGenerator"; }
   nn::Structure structure() const override { return nn::Structure::kChain; }
+  // --recompute: the layers before the first ResNet block (the encoder) and those after the last
+  // (the decoder) each run as one recomputed part (ops/checkpoint.h), the blocks as their own.
+  bool recompute = false;
 
  private:
   std::shared_ptr<nn::Sequential> model_;
@@ -113,8 +116,9 @@ std::shared_ptr<nn::Module> define_D(int input_nc, int ndf, const std::string& n
                                      const std::string& norm, const std::string& init_type, double init_gain,
                                      Generator& gen);
 
-// Sets ResnetBlock::recompute on every ResNet block under `net`; returns how many there are.
-int recompute_resnet_blocks(nn::Module& net, bool on);
+// --recompute: sets `recompute` on every ResNet generator and ResNet block under `net`; returns
+// how many generators and blocks there are.
+int recompute_resnet(nn::Module& net, bool on);
 
 // Whether define_G / define_D know the name; the U-Nets' number of downsamplings (0 for others).
 bool known_generator(const std::string& netG);
