@@ -5,7 +5,8 @@
 // of bench/README.md. The input is made in place (no decoded image beside it), as a (1, 3, H, W)
 // float32 tensor whose halves differ, as the tests' frames do.
 //   bench_tiled WIDTH HEIGHT TILE [NGF] [NETG]     (TILE 0: the whole image at once)
-// Temporary files go to $TMPDIR, else /tmp.
+// Temporary files go to $TMPDIR, else /tmp. CG_SAVE_G=FILE writes the network's weights to FILE
+// (a checkpoint cyclegan_test --model test can load) and exits.
 #include <omp.h>
 #include <sys/resource.h>
 
@@ -17,6 +18,7 @@
 
 #include "bench/common.h"
 #include "models/networks/networks.h"
+#include "nn/safetensors.h"
 #include "nn/tiled.h"
 #include "ops/ops.h"
 
@@ -33,6 +35,10 @@ int main(int argc, char** argv) {
   try {
     Generator g(1);
     auto net = models::define_G(3, 3, ngf, netG, "instance", false, "normal", 0.02, g);
+    if (const char* save = std::getenv("CG_SAVE_G")) {  // the same network for cyclegan_test --model test
+      safetensors::save(save, net->state_dict());
+      return 0;
+    }
     Tensor x = Tensor::empty({1, 3, H, W});  // (1, 3, H, W)
     float* p = x.data<float>();
     for (int64_t c = 0; c < 3; ++c)

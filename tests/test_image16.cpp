@@ -343,3 +343,18 @@ TEST_CASE("datasets read 16-bit PNG and TIFF at full precision") {
     CHECK(v[static_cast<size_t>((1 * 8 + 3) * 12 + 5)] == want);
   }
 }
+
+TEST_CASE("TIFF: the committed seeds read as PIL reads them") {
+  // fuzz/corpus/tiff holds files libtiff wrote with the pattern above; Pillow 9.4 reads
+  // gray16_tiles_lzw.tif (I;16) and rgb8_strips.tif (RGB) as exactly that pattern too (checked when
+  // they were committed), so this reader agrees with an independent one on them.
+  const std::string dir = std::string(CG_SOURCE_DIR) + "/fuzz/corpus/tiff/";
+  TiffSpec gray;
+  gray.spp = 1;
+  gray.photometric = PHOTOMETRIC_MINISBLACK;
+  check_pattern(read_image(dir + "gray16_tiles_lzw.tif", 1, kMaxPixels, Depth::kFull), gray, 1);
+  TiffSpec rgb;
+  rgb.bps = 8;
+  check_pattern(read_image(dir + "rgb8_strips.tif", 3), rgb, 3);
+  CHECK_THROWS_WITH_AS(read_image(dir + "float32.tif", 3), doctest::Contains("floating-point"), Error);
+}
