@@ -330,3 +330,19 @@ TEST_CASE("cyclegan_test --tile_size equals the whole-image run - 16-bit gray in
     CHECK(off <= 1);
   }
 }
+
+TEST_CASE("tiled: a normalisation of the input itself - a stage that only sums the input") {
+  nn::Sequential seq;
+  seq.add(std::make_shared<nn::InstanceNormAct>(2, 0.2));
+  auto c = std::make_shared<nn::Conv2d>(2, 3, 3, 1, 1);
+  Generator g(6);
+  {
+    NoGradGuard no_grad;
+    for (Tensor p : c->parameters()) copy_(p, Tensor::randn(p.shape(), DType::F32, Device::CPU, &g) * 0.3);
+  }
+  seq.add(c);
+  const Tensor x = Tensor::randn({2, 2, 37, 29}, DType::F32, Device::CPU, &g) * 3.0 + 1.5;
+  const nn::TiledPlan plan = nn::plan_tiled(seq, x.shape(), tiles(16, ""));
+  CHECK(plan.stages == 2);  // the input's sums, then the output
+  CHECK(max_abs_difference(nn::tiled_forward(seq, x, tiles(16, "")), whole(seq, x)) < 1e-5);
+}
