@@ -55,6 +55,10 @@ GpuMemory gpu_memory() {
   return {};
 }
 
+void release_cached(Device device, size_t keep) {
+  if (device == Device::CPU && cpu::cached_bytes() > keep) cpu::release_cached();
+}
+
 void reset_gpu_peak() {
   if constexpr (kHaveCuda) cuda::reset_peak_bytes_in_use();
 }

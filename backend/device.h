@@ -29,6 +29,11 @@ struct GpuMemory {
 };
 GpuMemory gpu_memory();
 void reset_gpu_peak();
+// Hands the host allocator's cached large blocks back to the system when they hold more than
+// `keep` bytes (a long run whose block sizes keep changing, such as the tiled evaluator's stages,
+// would otherwise keep every size it used). The GPU allocator returns its cached segments itself
+// when cudaMalloc fails: nothing to do there.
+void release_cached(Device device, size_t keep = 0);
 
 // ---- graphs: capture of the framework's stream (CUDA graphs) ----
 struct Graph;                        // opaque

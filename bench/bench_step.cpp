@@ -6,10 +6,14 @@
 // captured CUDA graphs (the first step is eager, the second captures).
 // Also CUT's and FastCUT's iteration at 256x256 on the CPU (BM_cut_step).
 // Run: ./build/bench/bench_step   (threads: OMP_NUM_THREADS; --benchmark_filter=size:256 for one size;
-// CG_AMP=1 for the step with --amp)
+// CG_AMP=1 for the step with --amp; CG_RECOMPUTE=1 with --recompute; CG_STEP_SIZES=512 for
+// other CPU sizes than 128,256, CG_STEP_ITERS=1 for one timed iteration; one size per process for
+// its own peak RSS)
 #include <cstdio>
 #include <cstdlib>
+#include <string>
 #include <tuple>
+#include <vector>
 
 #include "backend/device.h"
 #include "bench/common.h"
@@ -17,6 +21,7 @@
 #include "cpu/kernels.h"
 #include "models/cut/cut_model.h"
 #include "models/cyclegan/cycle_gan_model.h"
+#include "models/networks/networks.h"
 #include "ops/ops.h"
 
 using namespace cg;
@@ -29,7 +34,11 @@ static void train_step(benchmark::State& st, const std::string& device) {
   o.device = device;
   const char* amp = std::getenv("CG_AMP");
   o.amp = amp && std::string(amp) == "1";
+  const char* recompute = std::getenv("CG_RECOMPUTE");
+  o.recompute = recompute && std::string(recompute) == "1";
   cyclegan::CycleGANModel model(o, true);
+  if (o.recompute)  // as models::create_model does for the flag
+    for (const auto& [name, net] : model.networks()) models::recompute_resnet(*net, true);
   Generator g(2);
   model.set_input(Tensor::rand({batch, 3, size, size}, DType::F32, Device::CPU, &g) * 2.0 - 1.0,
                   Tensor::rand({batch, 3, size, size}, DType::F32, Device::CPU, &g) * 2.0 - 1.0);
@@ -57,6 +66,7 @@ static void train_step(benchmark::State& st, const std::string& device) {
   // it is captured, not when it is replayed.
   bench::run(st, flops, step);
   st.counters["amp"] = o.amp;
+  st.counters["recompute"] = o.recompute;
   if (!gpu) {
     st.counters["new_large_allocs"] = static_cast<double>(cpu::large_system_allocs() - allocs);
     st.counters["conv_TFLOP"] = flops * 1e-12;
@@ -102,19 +112,32 @@ BENCHMARK(BM_cut_step)
     ->Unit(benchmark::kSecond);
 
 static void BM_train_step(benchmark::State& st) { train_step(st, "cpu"); }
+
+static std::vector<std::string> split_sizes(const std::string& list) {
+  std::vector<std::string> out;
+  size_t at = 0;
+  while (at <= list.size()) {
+    const size_t comma = std::min(list.find(',', at), list.size());
+    if (comma > at) out.push_back(list.substr(at, comma - at));
+    at = comma + 1;
+  }
+  return out;
+}
 static void BM_train_step_cuda(benchmark::State& st) { train_step(st, "cuda"); }
-BENCHMARK(BM_train_step)
-    ->ArgNames({"size", "batch"})
-    ->Args({128, 1})
-    ->Args({256, 1})
-    ->Iterations(3)
-    ->UseManualTime()
-    ->Unit(benchmark::kSecond);
 
 int main(int argc, char** argv) {
   const char* isa = "";
   bench::g_peak = bench::fma_peak_gflops(omp_get_max_threads(), &isa);
   std::printf("threads %d, FMA peak %.1f GFLOP/s (%s)\n", omp_get_max_threads(), bench::g_peak, isa);
+  const char* sizes = std::getenv("CG_STEP_SIZES");  // the CPU step's sizes, "128,256" by default
+  const char* iters = std::getenv("CG_STEP_ITERS");  // timed iterations per size, 3 by default
+  for (const std::string& size : split_sizes(sizes ? sizes : "128,256"))
+    benchmark::RegisterBenchmark("BM_train_step", BM_train_step)
+        ->ArgNames({"size", "batch"})
+        ->Args({std::stoll(size), 1})
+        ->Iterations(iters ? std::stoll(iters) : 3)
+        ->UseManualTime()
+        ->Unit(benchmark::kSecond);
   if (cuda_available())  // the GPU step, where there is a GPU: ms per iteration
     for (auto [size, batch, iters] : {std::tuple{256, 1, 30}, {512, 1, 20}, {1024, 1, 10}, {256, 4, 20}})
       benchmark::RegisterBenchmark("BM_train_step_cuda", BM_train_step_cuda)

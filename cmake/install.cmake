@@ -5,7 +5,7 @@
 #   target_link_libraries(app PRIVATE cyclegan_cpp::cyclegan_cpp)
 #
 # or `c++ app.cpp $(pkg-config --cflags --libs cyclegan_cpp)` with PKG_CONFIG_PATH=DIR/lib/pkgconfig.
-# libcg.a is static: whatever this build linked it with (OpenMP, libpng, libjpeg, zlib, and when
+# libcg.a is static: whatever this build linked it with (OpenMP, libpng, libjpeg, libtiff, zlib, and when
 # present CUDA, cuDNN, NCCL, MPI) comes along as a dependency. examples/CMakeLists.txt is such an
 # outside project, and tests/test_install.sh builds it against an installed tree.
 # Included at the end of the top-level CMakeLists.txt, after the target `cg` exists.
@@ -94,7 +94,7 @@ install(FILES ${PROJECT_BINARY_DIR}/${CG_PACKAGE}Config.cmake ${PROJECT_BINARY_D
         DESTINATION ${CG_INSTALL_CMAKEDIR})
 
 # pkg-config: the same link line spelled out (the file finds its prefix from where it lies).
-set(CG_PC_REQUIRES "libpng libjpeg zlib nlohmann_json CLI11")
+set(CG_PC_REQUIRES "libpng libjpeg libtiff-4 zlib nlohmann_json CLI11")
 set(CG_PC_CFLAGS "-std=c++20 ${OpenMP_CXX_FLAGS}")
 foreach(flag CG_HAVE_CUDA CG_HAVE_MPI)  # the library's public definitions, 1 or 0
   if(${flag})

@@ -1,12 +1,14 @@
 // Reading and writing image files: PNG through libpng and JPEG through libjpeg-turbo, converted the
-// way PIL converts them; the pixel operations are data/image.cpp's.
+// way PIL converts them (TIFF: data/tiff.cpp); the pixel operations are data/image.cpp's.
 #include "data/image.h"
+#include "data/tiff.h"
 
 #include <jpeglib.h>
 // after jpeglib.h: the message codes
 #include <jerror.h>
 #include <png.h>
 
+#include <bit>
 #include <cerrno>
 #include <cmath>
 #include <csetjmp>
@@ -107,9 +109,10 @@ std::string png_cannot_hold(const std::vector<uint8_t>& bytes) {
   return "";
 }
 
-// Decodes to 8-bit RGB (or L when the file is gray and `want_gray`).
+// Decodes to RGB (or L when the file is gray and `want_gray`), 8-bit, or 16-bit when the file has
+// 16-bit samples and `keep16`.
 Image decode_png(const std::vector<uint8_t>& bytes, const std::string& name, bool want_gray,
-                 int64_t max_pixels) {
+                 int64_t max_pixels, bool keep16) {
   PngErrorState err;
   PngSource src{&bytes};
   Image img;
@@ -134,7 +137,12 @@ Image decode_png(const std::vector<uint8_t>& bytes, const std::string& name, boo
     throw bad_image(name, refuse);
   }
   const int color = png_get_color_type(png, info), depth = png_get_bit_depth(png, info);
-  png_set_strip_16(png);     // 16-bit samples -> their high byte
+  const bool wide = keep16 && depth == 16;
+  if (wide) {
+    if constexpr (std::endian::native == std::endian::little) png_set_swap(png);  // PNG's are big-endian
+  } else {
+    png_set_strip_16(png);  // 16-bit samples -> their high byte
+  }
   png_set_strip_alpha(png);  // PIL's convert('RGB') drops alpha without compositing
   if (color == PNG_COLOR_TYPE_PALETTE) png_set_palette_to_rgb(png);
   if ((color == PNG_COLOR_TYPE_GRAY || color == PNG_COLOR_TYPE_GRAY_ALPHA) && depth < 8)
@@ -146,11 +154,16 @@ Image decode_png(const std::vector<uint8_t>& bytes, const std::string& name, boo
   img.width = static_cast<int>(png_get_image_width(png, info));
   img.height = static_cast<int>(png_get_image_height(png, info));
   img.channels = png_get_channels(png, info);
-  if (png_get_rowbytes(png, info) != static_cast<size_t>(img.width) * img.channels)
+  img.bits = wide ? 16 : 8;
+  if (png_get_rowbytes(png, info) != static_cast<size_t>(img.width) * img.channels * (wide ? 2 : 1))
     png_error(png, "unexpected row layout after conversion");
-  img.pixels.resize(static_cast<size_t>(img.width) * img.height * img.channels);
+  if (wide)
+    img.pixels16.resize(img.samples());
+  else
+    img.pixels.resize(img.samples());
   rows.resize(static_cast<size_t>(img.height));
-  for (int y = 0; y < img.height; ++y) rows[static_cast<size_t>(y)] = img.row(y);
+  for (int y = 0; y < img.height; ++y)
+    rows[static_cast<size_t>(y)] = wide ? reinterpret_cast<png_bytep>(img.row16(y)) : img.row(y);
   png_read_image(png, rows.data());
   png_read_end(png, nullptr);
   png_destroy_read_struct(&png, &info, nullptr);
@@ -266,35 +279,43 @@ Image decode_jpeg(const std::vector<uint8_t>& bytes, const std::string& name, in
 }
 
 Image gray_to_rgb(const Image& g) {
-  Image out{g.width, g.height, 3, {}};
-  out.pixels.resize(g.pixels.size() * 3);
-  for (size_t i = 0; i < g.pixels.size(); ++i)
-    out.pixels[3 * i] = out.pixels[3 * i + 1] = out.pixels[3 * i + 2] = g.pixels[i];
+  Image out(g.width, g.height, 3);
+  out.bits = g.bits;
+  auto spread = [](const auto& from, auto& to) {
+    to.resize(from.size() * 3);
+    for (size_t i = 0; i < from.size(); ++i) to[3 * i] = to[3 * i + 1] = to[3 * i + 2] = from[i];
+  };
+  if (g.bits == 16)
+    spread(g.pixels16, out.pixels16);
+  else
+    spread(g.pixels, out.pixels);
   return out;
 }
 
 }  // namespace
 
 Image decode_image(const std::vector<uint8_t>& bytes, const std::string& name, int channels,
-                   int64_t max_pixels) {
+                   int64_t max_pixels, Depth depth) {
   if (channels != 1 && channels != 3)
     throw Error("images can be read with 1 or 3 channels, not " + std::to_string(channels) + " ('" + name +
                 "')");
   static const uint8_t kPng[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
   Image img;
   if (bytes.size() >= 8 && std::memcmp(bytes.data(), kPng, 8) == 0)
-    img = decode_png(bytes, name, channels == 1, max_pixels);
+    img = decode_png(bytes, name, channels == 1, max_pixels, depth == Depth::kFull);
   else if (bytes.size() >= 3 && bytes[0] == 0xFF && bytes[1] == 0xD8 && bytes[2] == 0xFF)
     img = decode_jpeg(bytes, name, max_pixels);
+  else if (is_tiff(bytes))
+    img = decode_tiff(bytes, name, max_pixels, depth == Depth::kFull);
   else
-    throw bad_image(name, bytes.empty() ? "the file is empty" : "not a PNG or JPEG file");
+    throw bad_image(name, bytes.empty() ? "the file is empty" : "not a PNG, JPEG or TIFF file");
   if (img.width <= 0 || img.height <= 0) throw bad_image(name, "the image has no pixels");
   if (channels == 1 && img.channels == 3) return to_gray(img);
   if (channels == 3 && img.channels == 1) return gray_to_rgb(img);
   return img;
 }
 
-Image read_image(const std::string& path, int channels, int64_t max_pixels) {
+Image read_image(const std::string& path, int channels, int64_t max_pixels, Depth depth) {
   std::ifstream in(path, std::ios::binary);
   if (!in) throw bad_image(path, std::strerror(errno));
   // Before reading it whole: a file that is not an image (a sparse 100 GB file named x.png) or is
@@ -307,9 +328,11 @@ Image read_image(const std::string& path, int channels, int64_t max_pixels) {
   in.read(reinterpret_cast<char*>(head), sizeof head);
   const bool png = in.gcount() == 8 && std::memcmp(head, "\x89PNG\r\n\x1a\n", 8) == 0;
   const bool jpeg = in.gcount() >= 3 && head[0] == 0xFF && head[1] == 0xD8 && head[2] == 0xFF;
-  if (!png && !jpeg) throw bad_image(path, size == 0 ? "the file is empty" : "not a PNG or JPEG file");
-  // 8 bytes a pixel (16-bit RGBA, stored uncompressed) and 256 MiB of other chunks at most
-  const double most = 8.0 * static_cast<double>(max_pixels) + double(256 << 20);
+  const bool tiff = in.gcount() >= 4 && is_tiff(std::vector<uint8_t>(head, head + 4));
+  if (!png && !jpeg && !tiff)
+    throw bad_image(path, size == 0 ? "the file is empty" : "not a PNG, JPEG or TIFF file");
+  // 16 bytes a pixel (32-bit float RGBA TIFF, stored uncompressed) and 256 MiB of other data at most
+  const double most = 16.0 * static_cast<double>(max_pixels) + double(256 << 20);
   if (static_cast<double>(size) > most)
     throw bad_image(path, "the file has " + std::to_string(size) +
                               " bytes, more than an image of --max_pixels " + std::to_string(max_pixels) +
@@ -318,7 +341,7 @@ Image read_image(const std::string& path, int channels, int64_t max_pixels) {
   in.seekg(0);
   in.read(reinterpret_cast<char*>(bytes.data()), size);
   if (in.bad() || in.gcount() != size) throw bad_image(path, "read error");
-  return decode_image(bytes, path, channels, max_pixels);
+  return decode_image(bytes, path, channels, max_pixels, depth);
 }
 
 void write_png(const std::string& path, const Image& img) {
@@ -340,11 +363,16 @@ void write_png(const std::string& path, const Image& img) {
     throw Error("writing PNG '" + path + "' failed: " + err.message);
   }
   png_init_io(png, f);
-  png_set_IHDR(png, info, static_cast<png_uint_32>(img.width), static_cast<png_uint_32>(img.height), 8,
-               img.channels == 3 ? PNG_COLOR_TYPE_RGB : PNG_COLOR_TYPE_GRAY, PNG_INTERLACE_NONE,
-               PNG_COMPRESSION_TYPE_DEFAULT, PNG_FILTER_TYPE_DEFAULT);
+  const bool wide = img.bits == 16;
+  png_set_IHDR(png, info, static_cast<png_uint_32>(img.width), static_cast<png_uint_32>(img.height),
+               wide ? 16 : 8, img.channels == 3 ? PNG_COLOR_TYPE_RGB : PNG_COLOR_TYPE_GRAY,
+               PNG_INTERLACE_NONE, PNG_COMPRESSION_TYPE_DEFAULT, PNG_FILTER_TYPE_DEFAULT);
   png_write_info(png, info);
-  for (int y = 0; y < img.height; ++y) png_write_row(png, const_cast<png_bytep>(img.row(y)));
+  if constexpr (std::endian::native == std::endian::little)
+    if (wide) png_set_swap(png);  // our native samples -> PNG's big-endian
+  for (int y = 0; y < img.height; ++y)
+    png_write_row(png, wide ? reinterpret_cast<png_bytep>(const_cast<uint16_t*>(img.row16(y)))
+                            : const_cast<png_bytep>(img.row(y)));
   png_write_end(png, nullptr);
   png_destroy_write_struct(&png, &info);
   const bool ok = std::fflush(f) == 0;

@@ -15,8 +15,9 @@ namespace fs = std::filesystem;
 
 namespace {
 
-const char* const kDecodable[] = {".jpg", ".JPG", ".jpeg", ".JPEG", ".png", ".PNG"};
-const char* const kOfficialOnly[] = {".ppm", ".PPM", ".bmp", ".BMP", ".tif", ".TIF", ".tiff", ".TIFF"};
+const char* const kDecodable[] = {".jpg", ".JPG", ".jpeg", ".JPEG", ".png",
+                                  ".PNG", ".tif", ".TIF",  ".tiff", ".TIFF"};
+const char* const kOfficialOnly[] = {".ppm", ".PPM", ".bmp", ".BMP"};
 
 bool ends_with(const std::string& s, const char* suffix) {
   const size_t n = std::char_traits<char>::length(suffix);
@@ -53,11 +54,11 @@ std::vector<std::string> find_images(const std::string& dir, int64_t max_size) {
     for (const char* e : kDecodable) decodable = decodable || ends_with(path, e);
     if (!decodable)
       throw Error("'" + path + "' is a " + it->path().extension().string() +
-                  " image; this build reads PNG and JPEG only: convert the dataset to PNG");
+                  " image; this build reads PNG, JPEG and TIFF only: convert the dataset to PNG");
     files.push_back(path);
   }
   if (ec) throw Error("cannot list dataset folder '" + dir + "': " + ec.message());
-  if (files.empty()) throw Error("dataset folder '" + dir + "' holds no PNG or JPEG images");
+  if (files.empty()) throw Error("dataset folder '" + dir + "' holds no PNG, JPEG or TIFF images");
   std::sort(files.begin(), files.end());
   // The official truncates in directory order, then sorts; truncating the sorted list is the
   // deterministic version of that.
@@ -86,8 +87,10 @@ Sample UnalignedDataset::get(int64_t index, Generator& gen) const {
                               ? index % size_B()
                               : static_cast<int64_t>(gen.below(static_cast<uint64_t>(size_B())));
   s.B_path = b_paths_[static_cast<size_t>(b_index)];
-  s.A = transform(read_image(s.A_path, pre_A_.channels, pre_A_.max_pixels), pre_A_, gen, s.A_path);
-  s.B = transform(read_image(s.B_path, pre_B_.channels, pre_B_.max_pixels), pre_B_, gen, s.B_path);
+  s.A = transform(read_image(s.A_path, pre_A_.channels, pre_A_.max_pixels, Depth::kFull), pre_A_, gen,
+                  s.A_path);
+  s.B = transform(read_image(s.B_path, pre_B_.channels, pre_B_.max_pixels, Depth::kFull), pre_B_, gen,
+                  s.B_path);
   return s;
 }
 
@@ -106,7 +109,7 @@ Sample AlignedDataset::get(int64_t index, Generator& gen) const {
   s.A_path = s.B_path = paths_[static_cast<size_t>(index)];
   const std::string& path = s.A_path;
   // Read as RGB, as the official's convert('RGB'); a gray side is converted by its transform.
-  const Image ab = read_image(path, 3, pre_A_.max_pixels);
+  const Image ab = read_image(path, 3, pre_A_.max_pixels, Depth::kFull);
   const std::string size = std::to_string(ab.width) + "x" + std::to_string(ab.height);
   if (ab.width % 2 != 0 || ab.width < 2)
     throw Error("AB image '" + path + "' is " + size +
@@ -139,7 +142,7 @@ SingleDataset::SingleDataset(Options opt) : opt_(std::move(opt)) {
 Sample SingleDataset::get(int64_t index, Generator& gen) const {
   Sample s;
   s.A_path = paths_[static_cast<size_t>(index)];
-  s.A = transform(read_image(s.A_path, pre_.channels, pre_.max_pixels), pre_, gen, s.A_path);
+  s.A = transform(read_image(s.A_path, pre_.channels, pre_.max_pixels, Depth::kFull), pre_, gen, s.A_path);
   return s;
 }
 

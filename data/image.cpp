@@ -22,11 +22,13 @@ double bicubic(double x) {
   return 0.0;
 }
 
-// For each output index: the first input index, the number of taps, and fixed-point weights.
+// For each output index: the first input index, the number of taps, and the weights: normalised
+// doubles (`w`, what the 16-bit passes use) and PIL's fixed point (`kk`, the 8-bit passes).
 struct Coeffs {
   int ksize = 0;
   std::vector<int> bounds;  // (out, 2): xmin, count
   std::vector<int32_t> kk;  // (out, ksize)
+  std::vector<double> w;    // (out, ksize)
 };
 
 Coeffs precompute(int in_size, int out_size) {
@@ -38,6 +40,7 @@ Coeffs precompute(int in_size, int out_size) {
   c.ksize = static_cast<int>(std::ceil(support)) * 2 + 1;
   c.bounds.resize(static_cast<size_t>(out_size) * 2);
   c.kk.assign(static_cast<size_t>(out_size) * c.ksize, 0);
+  c.w.assign(static_cast<size_t>(out_size) * c.ksize, 0.0);
   std::vector<double> k(static_cast<size_t>(c.ksize));
   for (int xx = 0; xx < out_size; ++xx) {
     const double center = in0 + (xx + 0.5) * scale;
@@ -56,6 +59,7 @@ Coeffs precompute(int in_size, int out_size) {
     for (int x = 0; x < xmax; ++x) {
       double v = k[static_cast<size_t>(x)];
       if (ww != 0.0) v /= ww;
+      c.w[static_cast<size_t>(xx) * c.ksize + x] = v;
       // to fixed point, rounding half away from zero as PIL's normalize_coeffs_8bpc
       c.kk[static_cast<size_t>(xx) * c.ksize + x] =
           v < 0 ? static_cast<int32_t>(-0.5 + v * (1 << kPrecisionBits))
@@ -112,6 +116,74 @@ Image resample_vertical(const Image& in, int height, const Coeffs& c, int row_sh
   return out;
 }
 
+// ---- the same passes on 16-bit samples, in double (data/image.h states the rule) ----
+
+uint16_t round16(double v) {
+  v = std::floor(v + 0.5);
+  return v <= 0.0 ? 0 : v >= 65535.0 ? 65535 : static_cast<uint16_t>(v);
+}
+
+Image resample16_horizontal(const Image& in, int width, const Coeffs& c, int row0, int rows) {
+  Image out = Image::make16(width, rows, in.channels);
+  const int ch = in.channels;
+  for (int yy = 0; yy < rows; ++yy) {
+    const uint16_t* src = in.row16(yy + row0);
+    uint16_t* dst = out.row16(yy);
+    for (int xx = 0; xx < width; ++xx) {
+      const int xmin = c.bounds[static_cast<size_t>(xx) * 2],
+                xmax = c.bounds[static_cast<size_t>(xx) * 2 + 1];
+      const double* k = &c.w[static_cast<size_t>(xx) * c.ksize];
+      for (int b = 0; b < ch; ++b) {
+        double ss = 0.0;
+        for (int x = 0; x < xmax; ++x) ss += src[(x + xmin) * ch + b] * k[x];
+        dst[xx * ch + b] = round16(ss);
+      }
+    }
+  }
+  return out;
+}
+
+Image resample16_vertical(const Image& in, int height, const Coeffs& c, int row_shift) {
+  Image out = Image::make16(in.width, height, in.channels);
+  const int rowlen = in.width * in.channels;
+  for (int yy = 0; yy < height; ++yy) {
+    const int ymin = c.bounds[static_cast<size_t>(yy) * 2] - row_shift,
+              ymax = c.bounds[static_cast<size_t>(yy) * 2 + 1];
+    const double* k = &c.w[static_cast<size_t>(yy) * c.ksize];
+    uint16_t* dst = out.row16(yy);
+    for (int i = 0; i < rowlen; ++i) {
+      double ss = 0.0;
+      for (int y = 0; y < ymax; ++y) ss += in.row16(y + ymin)[i] * k[y];
+      dst[i] = round16(ss);
+    }
+  }
+  return out;
+}
+
+// The width x height block of `img` from row y0 whose column x is img's column source(x0 + x), for
+// 8- and 16-bit samples alike (crop and flip).
+template <class F>
+Image remap_columns(const Image& img, int x0, int y0, int width, int height, F source) {
+  Image out(width, height, img.channels);
+  out.bits = img.bits;
+  const int ch = img.channels;
+  auto copy = [&](auto* dst_rows, const auto* src_rows) {
+    for (int r = 0; r < height; ++r)
+      for (int x = 0; x < width; ++x)
+        for (int b = 0; b < ch; ++b)
+          dst_rows[(static_cast<size_t>(r) * width + x) * ch + b] =
+              src_rows[(static_cast<size_t>(y0 + r) * img.width + source(x0 + x)) * ch + b];
+  };
+  if (img.bits == 16) {
+    out.pixels16.resize(out.samples());
+    copy(out.pixels16.data(), img.pixels16.data());
+  } else {
+    out.pixels.resize(out.samples());
+    copy(out.pixels.data(), img.pixels.data());
+  }
+  return out;
+}
+
 }  // namespace
 
 Image resize_bicubic(const Image& img, int width, int height) {
@@ -120,16 +192,19 @@ Image resize_bicubic(const Image& img, int width, int height) {
                 ": sizes must be positive");
   if (width == img.width && height == img.height) return img;
   const Coeffs ch = precompute(img.width, width), cv = precompute(img.height, height);
+  const bool wide = img.bits == 16;
+  auto horizontal = wide ? resample16_horizontal : resample_horizontal;
+  auto vertical = wide ? resample16_vertical : resample_vertical;
   // The horizontal pass only needs the rows the vertical pass will read.
   const int first = cv.bounds[0];
   const int last =
       cv.bounds[static_cast<size_t>(height) * 2 - 2] + cv.bounds[static_cast<size_t>(height) * 2 - 1];
   if (width != img.width) {
-    const Image tmp = resample_horizontal(img, width, ch, first, last - first);
+    const Image tmp = horizontal(img, width, ch, first, last - first);
     if (height == img.height) return tmp;  // first = 0 and all rows kept
-    return resample_vertical(tmp, height, cv, first);
+    return vertical(tmp, height, cv, first);
   }
-  return resample_vertical(img, height, cv, 0);
+  return vertical(img, height, cv, 0);
 }
 
 Image crop(const Image& img, int x, int y, int width, int height) {
@@ -137,6 +212,7 @@ Image crop(const Image& img, int x, int y, int width, int height) {
     throw Error("crop (" + std::to_string(x) + ", " + std::to_string(y) + ", " + std::to_string(width) + "x" +
                 std::to_string(height) + ") does not fit a " + std::to_string(img.width) + "x" +
                 std::to_string(img.height) + " image");
+  if (img.bits == 16) return remap_columns(img, x, y, width, height, [](int c) { return c; });
   Image out{width, height, img.channels, {}};
   out.pixels.resize(static_cast<size_t>(width) * height * img.channels);
   for (int r = 0; r < height; ++r)
@@ -146,6 +222,8 @@ Image crop(const Image& img, int x, int y, int width, int height) {
 }
 
 Image flip_horizontal(const Image& img) {
+  if (img.bits == 16)
+    return remap_columns(img, 0, 0, img.width, img.height, [&](int c) { return img.width - 1 - c; });
   Image out = img;
   const int ch = img.channels;
   for (int r = 0; r < img.height; ++r) {
@@ -159,7 +237,17 @@ Image flip_horizontal(const Image& img) {
 
 Image to_gray(const Image& img) {
   if (img.channels == 1) return img;
-  Image out{img.width, img.height, 1, {}};
+  Image out(img.width, img.height, 1);
+  out.bits = img.bits;
+  if (img.bits == 16) {
+    out.pixels16.resize(out.samples());
+    for (size_t i = 0; i < out.pixels16.size(); ++i) {
+      const uint16_t* p = &img.pixels16[3 * i];
+      out.pixels16[i] = static_cast<uint16_t>(
+          (p[0] * uint64_t{19595} + p[1] * uint64_t{38470} + p[2] * uint64_t{7471} + 0x8000u) >> 16);
+    }
+    return out;
+  }
   out.pixels.resize(static_cast<size_t>(img.width) * img.height);
   for (size_t i = 0; i < out.pixels.size(); ++i) {
     const uint8_t* p = &img.pixels[3 * i];
@@ -169,25 +257,39 @@ Image to_gray(const Image& img) {
 }
 
 Tensor to_tensor(const Image& img) {
-  std::vector<float> v(img.pixels.size());  // (C, H, W)
+  std::vector<float> v(img.samples());  // (C, H, W)
   const size_t plane = static_cast<size_t>(img.width) * img.height;
+  const bool wide = img.bits == 16;
+  const float top = wide ? 65535.0f : 255.0f;
   for (int c = 0; c < img.channels; ++c)
     for (size_t i = 0; i < plane; ++i) {
-      const float x = static_cast<float>(img.pixels[i * img.channels + c]) / 255.0f;  // ToTensor
-      v[c * plane + i] = (x - 0.5f) / 0.5f;                                           // Normalize
+      const size_t k = i * img.channels + c;
+      const float x = static_cast<float>(wide ? img.pixels16[k] : img.pixels[k]) / top;  // ToTensor
+      v[c * plane + i] = (x - 0.5f) / 0.5f;                                              // Normalize
     }
   return Tensor::from_vector(v, {img.channels, img.height, img.width});
 }
 
-Image from_tensor(const Tensor& x) {
+Image from_tensor(const Tensor& x, int bits) {
   const Tensor t = x.ndim() == 4 ? x.reshape({x.size(1), x.size(2), x.size(3)}) : x;
   if (t.ndim() != 3 || (t.size(0) != 1 && t.size(0) != 3))
     throw Error("from_tensor: expected (C, H, W) or (1, C, H, W) with C = 1 or 3, got " + x.describe());
+  if (bits != 8 && bits != 16) throw Error("from_tensor: 8 or 16 bits, not " + std::to_string(bits));
   const auto v = t.to_vector<float>();
   const int C = static_cast<int>(t.size(0)), H = static_cast<int>(t.size(1)), W = static_cast<int>(t.size(2));
+  const size_t plane = static_cast<size_t>(W) * H;
+  if (bits == 16) {  // tensor2im with 65535 for 255; gray stays gray
+    Image img = Image::make16(W, H, C);
+    for (size_t i = 0; i < plane; ++i)
+      for (int c = 0; c < C; ++c) {
+        float f = (v[c * plane + i] + 1.0f) / 2.0f * 65535.0f;
+        f = std::min(65535.0f, std::max(0.0f, f));
+        img.pixels16[i * C + c] = static_cast<uint16_t>(f);  // truncation, as numpy's astype
+      }
+    return img;
+  }
   Image img{W, H, 3, {}};  // gray results are saved as RGB, as the official tensor2im does
   img.pixels.resize(static_cast<size_t>(W) * H * 3);
-  const size_t plane = static_cast<size_t>(W) * H;
   for (size_t i = 0; i < plane; ++i)
     for (int c = 0; c < 3; ++c) {
       float f = (v[(C == 1 ? 0 : c) * plane + i] + 1.0f) / 2.0f * 255.0f;

@@ -13,6 +13,13 @@
 
 namespace cg::nn {
 
+// How a module's forward() combines its children, for programs that walk a network layer by layer
+// instead of calling forward() (the tiled evaluator, nn/tiled.h): kLayer, a layer of its own whose
+// forward() is all there is; kChain, the children applied in order (Sequential, and wrappers around
+// one child); kResidual, x + chain(x) (a ResNet block); kConcat, cat(x, chain(x)) along the
+// channels (a U-Net skip block).
+enum class Structure { kLayer, kChain, kResidual, kConcat };
+
 class Module {
  public:
   virtual ~Module() = default;
@@ -23,6 +30,12 @@ class Module {
   // How many of PyTorch's layers this one is, i.e. how many indices it takes in a Sequential
   // (2 for a fused pair such as InstanceNormAct).
   virtual int sequential_places() const { return 1; }
+  // How forward() uses the children (above), and the children in order: what a walker needs.
+  virtual Structure structure() const { return Structure::kLayer; }
+  std::vector<std::pair<std::string, Module*>> named_children() const;
+  // Throws, as forward() would, when an input of this shape cannot be taken (a walker that never
+  // calls forward() asks here first). Nothing by default.
+  virtual void check_input(const Shape& /*x*/) const {}
 
   // Every parameter with its full dotted name, depth first in registration order (PyTorch's order).
   std::vector<std::pair<std::string, Tensor>> named_parameters() const;
@@ -83,6 +96,7 @@ class Sequential : public Module {
   Sequential& add(std::shared_ptr<Module> m);
   Tensor forward(const Tensor& x) override;
   std::string type_name() const override { return "Sequential"; }
+  Structure structure() const override { return Structure::kChain; }
 
  private:
   int next_index_ = 0;

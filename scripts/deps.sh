@@ -2,7 +2,7 @@
 # Installs the Debian packages the build needs, skipping apt entirely when all are present.
 # Run as root (or with sudo) on Debian 12.
 set -euo pipefail
-PKGS=(cmake make g++ ccache libpng-dev zlib1g-dev libjpeg62-turbo-dev doctest-dev libbenchmark-dev
+PKGS=(cmake make g++ ccache libpng-dev zlib1g-dev libjpeg62-turbo-dev libtiff-dev doctest-dev libbenchmark-dev
       libcli11-dev nlohmann-json3-dev pkgconf)
 PKGS+=("$@")  # callers add what only they need
 missing=()

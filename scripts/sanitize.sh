@@ -22,7 +22,7 @@ fi
 seconds=${FUZZ_SECONDS:-30}
 findings=build-san/fuzz-findings
 mkdir -p "$findings"
-for f in png jpeg safetensors train_state; do
+for f in png jpeg tiff safetensors train_state; do
   work=build-san/fuzz-corpus/$f  # what the run learns stays here; the committed seeds stay as they are
   mkdir -p "$work"
   echo "== fuzz_$f for ${seconds} s"

@@ -141,7 +141,7 @@ TEST_CASE("corrupt - truncated - empty and non-image files fail with the file's 
         Case{"trunc.png", png.substr(0, png.size() - 300), "truncated"},
         Case{"garbage.jpg", std::string("\xFF\xD8\xFF") + std::string(200, 'x'), "corrupt JPEG"},
         Case{"bad_crc.png", png.substr(0, 40) + "XXXX" + png.substr(44), "corrupt"},
-        Case{"empty.png", "", "empty"}, Case{"text.png", "hello, not an image", "not a PNG or JPEG"}}) {
+        Case{"empty.png", "", "empty"}, Case{"text.png", "hello, not an image", "not a PNG, JPEG or TIFF"}}) {
     CAPTURE(c.name);
     const std::string path = dir + "/" + c.name;
     write_bytes(path, c.bytes);

@@ -388,8 +388,8 @@ TEST_CASE(
   o.dataroot = root + "/nowhere";
   CHECK_THROWS_WITH_AS(data::UnalignedDataset{o}, doctest::Contains("nowhere/trainA"), Error);
   fs::create_directories(root + "/emptyA");
-  CHECK_THROWS_WITH_AS(data::find_images(root + "/emptyA", 10), doctest::Contains("holds no PNG or JPEG"),
-                       Error);
+  CHECK_THROWS_WITH_AS(data::find_images(root + "/emptyA", 10),
+                       doctest::Contains("holds no PNG, JPEG or TIFF"), Error);
   std::ofstream(root + "/trainA/x.bmp") << "BM";
   o.dataroot = root;
   CHECK_THROWS_WITH_AS(data::UnalignedDataset{o}, doctest::Contains("x.bmp"), Error);

@@ -147,6 +147,10 @@ const std::vector<Flag>& base_flags() {
        "psnr | ssim | fwd"},
       {"val_max", Count{&O::val_max, "all"}, kTrain,
        "validate on at most this many images per domain, the first in sorted order ('all' or a number)"},
+      {"recompute", &O::recompute, kTrain,
+       "ResNet generators keep only the inputs of their residual blocks, encoder and decoder and run them "
+       "again during backward (activation checkpointing): less memory at high resolution, the same losses "
+       "and weights, more time"},
       // ---- testing ----
       {"results_dir", &O::results_dir, kTest, "where results are written"},
       {"aspect_ratio", &O::aspect_ratio, kTest,
@@ -154,6 +158,12 @@ const std::vector<Flag>& base_flags() {
       {"eval", &O::eval, kTest, "eval mode: dropout off (the official test.py keeps train mode without it)"},
       {"num_test", Count{&O::num_test, "all"}, kTest,
        "how many images to translate ('all', the default, or a number)"},
+      {"tile_size", &O::tile_size, kTest,
+       "> 0: translate tile by tile in memory bounded by this size (pixels), with every normalisation's "
+       "statistics taken over the whole image, so the result equals translating it whole; values that do not "
+       "fit in memory go to temporary files under $TMPDIR (or the results folder). 0: whole images"},
+      {"save_bits", &O::save_bits, kTest,
+       "8 or 16: bits per sample of the saved results (16: 16-bit PNGs, gray results stay gray)"},
   };
   return t;
 }

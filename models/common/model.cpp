@@ -59,6 +59,12 @@ void Model::test() {
   forward();
 }
 
+Tensor Model::generate(nn::Module& net, const Tensor& x) {
+  if (!tiling_) return net(x);
+  ++tiled_translations_;
+  return nn::tiled_forward(net, x, *tiling_);
+}
+
 void Model::need_input(bool ok, const char* what) const {
   if (!ok) throw Error(name() + " model: " + what + " before set_input");
 }

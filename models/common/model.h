@@ -8,6 +8,7 @@
 #include <functional>
 #include <memory>
 #include <nlohmann/json_fwd.hpp>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -20,6 +21,7 @@
 #include "nn/lr_schedule.h"
 #include "nn/module.h"
 #include "nn/safetensors.h"
+#include "nn/tiled.h"
 
 namespace cg::models {
 
@@ -55,6 +57,11 @@ class Model {
   virtual void forward() = 0;
   virtual void optimize_parameters() = 0;
   void test();  // forward without recording (the official test(): no_grad)
+  // --tile_size: from now on the generators translate tile by tile (nn/tiled.h), equal to whole
+  // images in memory bounded by the tile size; nothing turns it off. How many translations went
+  // through it so far (the tester checks that the model's forward uses generate()).
+  void set_tiling(const nn::TiledOptions& tiling) { tiling_ = tiling; }
+  int64_t tiled_translations() const { return tiled_translations_; }
 
   // ---- what the harness reads ----
   // The losses of the last step by name, in loss_names' order: one copy from the device.
@@ -130,11 +137,16 @@ class Model {
   std::vector<const void*> fingerprint() const;
   // Requires set_input to have been called; `what` names the caller in the error.
   void need_input(bool ok, const char* what) const;
+  // A generator's translation of x, as models call it in forward(): net(x), or the tiled
+  // evaluation of net after set_tiling.
+  Tensor generate(nn::Module& net, const Tensor& x);
 
   nn::CapturedStep step_;
   bool capturing_ = false;  // a piece is being captured (run_step)
   std::vector<std::string> image_paths_;
   Tensor loss_values_;  // (number of losses): the last step's, written by record_losses
+  std::optional<nn::TiledOptions> tiling_;
+  int64_t tiled_translations_ = 0;
 
  private:
   std::vector<Optimizer> optimizers_;

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "models/common/model.h"
+#include "models/networks/networks.h"
 
 namespace cg::models {
 
@@ -96,7 +97,16 @@ std::unique_ptr<Model> create_model(const Options& opt, bool is_train) {
     throw Error("--model '" + opt.model + "' is not a model this program " + (is_train ? "trains" : "tests") +
                 " (expected " + known_list(names) + ")");
   }
-  return spec.create(opt, is_train);
+  std::unique_ptr<Model> model = spec.create(opt, is_train);
+  if (is_train &&
+      opt.recompute) {  // every network's ResNet generators and blocks, whichever model built them
+    int found = 0;
+    for (const auto& [name, net] : model->networks()) found += recompute_resnet(*net, true);
+    if (found == 0)
+      throw Error("--recompute: the networks of --model " + opt.model +
+                  " have no ResNet generator to recompute");
+  }
+  return model;
 }
 
 }  // namespace cg::models

@@ -85,11 +85,14 @@ struct Options {
   std::string val_dataroot;         // where the validation split is; "": --dataroot
   std::string val_metric = "auto";  // what 'best' is by: auto | rmse | accuracy | psnr | ssim | fwd
   int64_t val_max = std::numeric_limits<int64_t>::max();  // images scored per validation
+  bool recompute = false;  // ours: ResNet generators recompute activations in backward (ops/checkpoint.h)
   // ---- test ----
   std::string results_dir = "./results/";
   int64_t num_test = std::numeric_limits<int64_t>::max();  // ours: all images (the official: 50)
   double aspect_ratio = 1.0;  // saved results are stretched to this width/height ratio, as the official
   bool eval = false;          // test in eval mode (dropout off); the official test.py's default is train mode
+  int tile_size = 0;          // ours: > 0 translates tile by tile (nn/tiled.h), equal to whole images
+  int save_bits = 8;          // ours: 16 writes the results as 16-bit PNGs
 
   // ---- not a flag: the ranks of the data-parallel training these options run in (set by the
   //      trainer before the data is made; a model whose dataset counts optimizer steps needs it) ----

@@ -1,7 +1,10 @@
 #include "models/common/tester.h"
 
+#include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
+#include <memory>
 #include <sstream>
 
 #include "data/dataset.h"
@@ -75,18 +78,56 @@ data::Image stretch(const data::Image& im, double aspect_ratio, int64_t max_pixe
   return data::resize_bicubic(im, static_cast<int>(w), static_cast<int>(h));
 }
 
-// Saves each visual as images/<stem>_<label>.png and adds the row to the page.
+// Saves each visual as images/<stem>_<label>.png (8 or 16 bits) and adds the row to the page.
 void save_images(ResultsPage& page, const std::string& image_dir, const std::string& source_path,
                  const std::vector<std::pair<std::string, Tensor>>& visuals, double aspect_ratio,
-                 int64_t max_pixels) {
+                 int64_t max_pixels, int bits) {
   const std::string stem = fs::path(source_path).stem().string();
   std::vector<std::pair<std::string, std::string>> row;
   for (const auto& [label, t] : visuals) {
     const std::string file = stem + "_" + label + ".png";
-    data::write_png(image_dir + "/" + file, stretch(data::from_tensor(t), aspect_ratio, max_pixels));
+    data::write_png(image_dir + "/" + file, stretch(data::from_tensor(t, bits), aspect_ratio, max_pixels));
     row.emplace_back(label, file);
   }
   page.add(stem, row);
+}
+
+std::string duration_text(double s) {
+  char buf[32];
+  const long t = std::lround(s);
+  if (t >= 3600)
+    std::snprintf(buf, sizeof buf, "%ldh%02ldm", t / 3600, t / 60 % 60);
+  else
+    std::snprintf(buf, sizeof buf, "%ldm%02lds", t / 60, t % 60);
+  return buf;
+}
+
+// --tile_size: the generators translate tile by tile, their temporary files under $TMPDIR or the
+// results folder; a progress line every 10 seconds once a translation has run for 5.
+nn::TiledOptions tiling(const Options& opt, const std::string& folder, bool quiet) {
+  nn::TiledOptions t;
+  t.tile_size = opt.tile_size;
+  const char* tmp = std::getenv("TMPDIR");
+  t.temp_dir = tmp && *tmp ? tmp : folder;
+  if (quiet) return t;
+  auto last = std::make_shared<double>(0.0);
+  t.progress = [last](const nn::TiledProgress& p) {
+    if (p.stage == 1 && p.tile == 0) *last = 0;  // a new translation
+    if (p.elapsed_s < 5 || p.elapsed_s - *last < 10) return;
+    *last = p.elapsed_s;
+    std::string temp;
+    if (p.temp_file_bytes > 0) {
+      char gib[32];
+      std::snprintf(gib, sizeof gib, "%.2f", static_cast<double>(p.temp_file_bytes) / (1 << 30));
+      temp = ", temporary files up to " + std::string(gib) + " GiB in " + p.temp_dir;
+    }
+    std::printf("  tiled: stage %d/%d, tile %lld/%lld (%s), %.0f%% done, %s elapsed, ETA %s%s\n", p.stage,
+                p.stages, static_cast<long long>(p.tile), static_cast<long long>(p.tiles), p.what.c_str(),
+                100 * p.fraction, duration_text(p.elapsed_s).c_str(),
+                p.eta_s < 0 ? "?" : duration_text(p.eta_s).c_str(), temp.c_str());
+    std::fflush(stdout);
+  };
+  return t;
 }
 
 }  // namespace
@@ -117,6 +158,9 @@ void translate_images(Model& model, const data::Dataset& ds, const Options& opt,
     try {
       model.set_input(b);
       model.test();
+      if (opt.tile_size > 0 && model.tiled_translations() == 0)
+        throw Error("--tile_size: --model " + opt.model +
+                    " translated without Model::generate, so nothing was tiled (its forward() must call it)");
       each(Translation{i, b, path, model.current_visuals()});
     } catch (const Error& e) {
       // an unpaired test names both of its files
@@ -158,6 +202,10 @@ std::string run_test(const Options& opt, bool quiet, std::vector<std::string>* f
   manual_seed(opt.seed);  // dropout in train mode draws from it: a test with one --seed repeats exactly
   const std::unique_ptr<Model> model = create_model(opt, false);
   load_networks(*model, label);
+  if (opt.tile_size > 0) {
+    fs::create_directories(folder);
+    model->set_tiling(tiling(opt, folder, quiet));
+  }
   for (const auto& [name, net] : model->networks())
     net->train(!opt.eval);  // as test.py: train mode unless --eval
   // As the official test.py: batch 1, images in order, no flips (create_dataset's test settings).
@@ -169,7 +217,7 @@ std::string run_test(const Options& opt, bool quiet, std::vector<std::string>* f
         if (!quiet && t.index % 5 == 0)
           std::printf("processing (%04lld)-th image... ['%s']\n", static_cast<long long>(t.index),
                       t.path.c_str());
-        save_images(page, image_dir, t.path, t.visuals, opt.aspect_ratio, opt.max_pixels);
+        save_images(page, image_dir, t.path, t.visuals, opt.aspect_ratio, opt.max_pixels, opt.save_bits);
       },
       skip);
   page.save();

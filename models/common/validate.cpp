@@ -193,6 +193,15 @@ void validate_options(const Options& o, bool is_train) {
     need(o.aspect_ratio >= 1 / kMaxAspect && o.aspect_ratio <= kMaxAspect,
          "--aspect_ratio must be positive (from 0.0001 to 10000: a saved image is stretched by it), got " +
              py_float(o.aspect_ratio));
+  if (has("tile_size"))
+    need(o.tile_size == 0 || o.tile_size >= 16,
+         "--tile_size must be 0 (whole images) or at least 16 pixels, got " + std::to_string(o.tile_size));
+  if (has("save_bits"))
+    need(o.save_bits == 8 || o.save_bits == 16,
+         "--save_bits must be 8 or 16, got " + std::to_string(o.save_bits));
+  if (has("recompute") && o.recompute)
+    need(unet_downsamplings(o.netG) == 0,
+         "--recompute recomputes ResNet generators, and --netG " + o.netG + " is a U-Net");
   // ---- the model's own ----
   if (spec.validate) spec.validate(o, is_train, need);
 }

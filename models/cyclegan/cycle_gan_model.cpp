@@ -81,10 +81,10 @@ void CycleGANModel::set_input(const Tensor& A, const Tensor& B) {
 void CycleGANModel::forward() {
   need_input(real_A.defined() && real_B.defined(), "forward");
   const Bf16Autocast amp(opt.amp);
-  fake_B = (*netG_A)(real_A);
-  rec_A = (*netG_B)(fake_B);
-  fake_A = (*netG_B)(real_B);
-  rec_B = (*netG_A)(fake_A);
+  fake_B = generate(*netG_A, real_A);
+  rec_A = generate(*netG_B, fake_B);
+  fake_A = generate(*netG_B, real_B);
+  rec_B = generate(*netG_A, fake_A);
 }
 
 // The training forward. Each generator runs twice on inputs that do not depend on each other:

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "nn/init.h"
+#include "ops/checkpoint.h"
 #include "ops/ops.h"
 
 namespace cg::models {
@@ -15,6 +16,7 @@ class Identity : public nn::Module {
  public:
   Tensor forward(const Tensor& x) override { return x; }
   std::string type_name() const override { return "Identity"; }
+  nn::Structure structure() const override { return nn::Structure::kChain; }  // of no children
 };
 }  // namespace
 
@@ -62,7 +64,28 @@ ResnetBlock::ResnetBlock(int64_t dim, const std::string& norm, bool use_dropout,
   conv_block_->add(norm_layer(norm, dim));
 }
 
-Tensor ResnetBlock::forward(const Tensor& x) { return x + conv_block_->forward(x); }
+Tensor ResnetBlock::forward(const Tensor& x) {
+  if (!recompute) return x + conv_block_->forward(x);
+  std::vector<Tensor> state;  // batch norm's running statistics: updated once, not again by the rerun
+  for (const auto& [name, b] : conv_block_->named_buffers()) state.push_back(b);
+  return x + checkpoint([this](const Tensor& h) { return conv_block_->forward(h); }, x,
+                        conv_block_->parameters(), state);
+}
+
+int recompute_resnet(nn::Module& net, bool on) {
+  int n = 0;
+  for (const auto& [path, m] : net.named_modules()) {
+    if (auto* b = dynamic_cast<ResnetBlock*>(m)) {
+      b->recompute = on;
+      ++n;
+    }
+    if (auto* g = dynamic_cast<ResnetGenerator*>(m)) {
+      g->recompute = on;
+      ++n;
+    }
+  }
+  return n;
+}
 
 ResnetGenerator::ResnetGenerator(int input_nc, int output_nc, int ngf, const std::string& norm,
                                  bool use_dropout, int n_blocks) {
@@ -90,7 +113,38 @@ ResnetGenerator::ResnetGenerator(int input_nc, int output_nc, int ngf, const std
   m.add(std::make_shared<nn::Tanh>());
 }
 
-Tensor ResnetGenerator::forward(const Tensor& x) { return model_->forward(x); }
+Tensor ResnetGenerator::forward(const Tensor& x) {
+  if (!recompute) return model_->forward(x);
+  // The layers between blocks run as one recomputed part each: of the encoder's and decoder's
+  // full-resolution activations only the parts' inputs are kept. The blocks recompute themselves.
+  std::vector<nn::Module*> part;
+  auto run_part = [&](const Tensor& h) {
+    if (part.empty()) return h;
+    std::vector<Tensor> params, state;
+    for (nn::Module* m : part) {
+      for (const Tensor& p : m->parameters()) params.push_back(p);
+      for (const auto& [name, b] : m->named_buffers()) state.push_back(b);
+    }
+    const Tensor y = checkpoint(
+        [layers = part](const Tensor& in) {
+          Tensor t = in;
+          for (nn::Module* m : layers) t = m->forward(t);
+          return t;
+        },
+        h, params, state);
+    part.clear();
+    return y;
+  };
+  Tensor h = x;
+  for (const auto& [name, m] : model_->named_children()) {
+    if (dynamic_cast<ResnetBlock*>(m)) {
+      h = m->forward(run_part(h));
+      continue;
+    }
+    part.push_back(m);
+  }
+  return run_part(h);
+}
 
 NLayerDiscriminator::NLayerDiscriminator(int input_nc, int ndf, int n_layers, const std::string& norm) {
   if (n_layers < 1) throw Error("--n_layers_D must be >= 1, got " + std::to_string(n_layers));
@@ -182,14 +236,18 @@ UnetGenerator::UnetGenerator(int input_nc, int output_nc, int num_downs, int ngf
                                                                               P::Outermost, norm, false));
 }
 
-Tensor UnetGenerator::forward(const Tensor& x) {
+void UnetGenerator::check_input(const Shape& x) const {
   // Each block halves H and W and its skip joins them back: the sides must divide by 2^num_downs
   // (the official fails inside torch.cat otherwise; this names the sizes)
   const int64_t unit = int64_t{1} << num_downs_;
-  if (x.ndim() != 4 || x.size(2) % unit != 0 || x.size(3) % unit != 0)
+  if (x.size() != 4 || x[2] % unit != 0 || x[3] % unit != 0)
     throw Error("a U-Net generator with " + std::to_string(num_downs_) +
                 " downsamplings needs height and width " + "that are multiples of " + std::to_string(unit) +
-                ", got " + x.describe());
+                ", got " + shape_str(x));
+}
+
+Tensor UnetGenerator::forward(const Tensor& x) {
+  check_input(x.shape());
   return model_->forward(x);
 }
 

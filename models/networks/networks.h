@@ -27,6 +27,10 @@ class ResnetBlock : public nn::Module {
   ResnetBlock(int64_t dim, const std::string& norm, bool use_dropout, bool use_bias);
   Tensor forward(const Tensor& x) override;
   std::string type_name() const override { return "ResnetBlock"; }
+  nn::Structure structure() const override { return nn::Structure::kResidual; }
+  // --recompute: the block keeps only its input for backward and runs conv_block again there
+  // (ops/checkpoint.h): the same gradients, less memory, more time.
+  bool recompute = false;
 
  private:
   std::shared_ptr<nn::Sequential> conv_block_;
@@ -41,6 +45,10 @@ class ResnetGenerator : public nn::Module {
                   int n_blocks);
   Tensor forward(const Tensor& x) override;
   std::string type_name() const override { return "ResnetGenerator"; }
+  nn::Structure structure() const override { return nn::Structure::kChain; }
+  // --recompute: the layers before the first ResNet block (the encoder) and those after the last
+  // (the decoder) each run as one recomputed part (ops/checkpoint.h), the blocks as their own.
+  bool recompute = false;
 
  private:
   std::shared_ptr<nn::Sequential> model_;
@@ -81,6 +89,9 @@ class UnetSkipConnectionBlock : public nn::Module {
                           Position pos, const std::string& norm, bool use_dropout);
   Tensor forward(const Tensor& x) override;
   std::string type_name() const override { return "UnetSkipConnectionBlock"; }
+  nn::Structure structure() const override {
+    return outermost_ ? nn::Structure::kChain : nn::Structure::kConcat;
+  }
   bool outermost() const { return outermost_; }  // the outermost block returns no skip (ONNX export)
 
  private:
@@ -97,6 +108,8 @@ class UnetGenerator : public nn::Module {
                 bool use_dropout);
   Tensor forward(const Tensor& x) override;
   std::string type_name() const override { return "UnetGenerator"; }
+  nn::Structure structure() const override { return nn::Structure::kChain; }
+  void check_input(const Shape& x) const override;
 
  private:
   int num_downs_;
@@ -112,6 +125,10 @@ std::shared_ptr<nn::Module> define_G(int input_nc, int output_nc, int ngf, const
 std::shared_ptr<nn::Module> define_D(int input_nc, int ndf, const std::string& netD, int n_layers_D,
                                      const std::string& norm, const std::string& init_type, double init_gain,
                                      Generator& gen);
+
+// --recompute: sets `recompute` on every ResNet generator and ResNet block under `net`; returns
+// how many generators and blocks there are.
+int recompute_resnet(nn::Module& net, bool on);
 
 // Whether define_G / define_D know the name; the U-Nets' number of downsamplings (0 for others).
 bool known_generator(const std::string& netG);

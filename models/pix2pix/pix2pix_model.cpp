@@ -52,7 +52,7 @@ void Pix2PixModel::set_input(const Tensor& A, const Tensor& B) {
 void Pix2PixModel::forward() {
   need_input(real_A.defined(), "forward");
   const Bf16Autocast amp(opt.amp);
-  fake_B = (*netG)(real_A);
+  fake_B = generate(*netG, real_A);
 }
 
 void Pix2PixModel::backward_D() {

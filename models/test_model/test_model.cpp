@@ -33,7 +33,7 @@ void TestModel::set_input(const data::Batch& batch) {
 void TestModel::forward() {
   need_input(real.defined(), "forward");
   const Bf16Autocast amp(opt.amp);
-  fake = (*netG)(real);
+  fake = generate(*netG, real);
 }
 
 void TestModel::optimize_parameters() { throw Error("the test model has nothing to train"); }
