@@ -137,8 +137,9 @@ TEST_CASE("cyclegan_train refuses a folder another training holds, and takes it 
                 out);
   kill(first, SIGKILL);  // a crash: the lock goes with the process
   test::wait_exit(first);
-  const auto again =
-      test::spawn(test::tiny_train_command(data, dir + "/ckpt", {"--n_epochs", "1"}), dir + "/again.log");
+  // --overwrite: the first may have saved weights before it was killed (a new training refuses them)
+  const auto again = test::spawn(
+      test::tiny_train_command(data, dir + "/ckpt", {"--n_epochs", "1", "--overwrite"}), dir + "/again.log");
   CHECK_MESSAGE(test::wait_exit(again) == 0, test::read_file(dir + "/again.log"));
 }
 
@@ -418,12 +419,13 @@ TEST_CASE("srun --mpi=pmix -n 2 with --batch_size 1 trains the networks of one p
   mpi_env();
   const std::string dir = test::scratch("dp_srun");
   const std::string data = test::make_dataset(dir + "/data", 4, 4, 36, 36, 62);
-  const std::vector<std::string> flags = {"--n_epochs", "2",          "--print_freq", "2", "--num_threads",
-                                          "1",          "--pool_size", "0"};
+  const std::vector<std::string> flags = {"--n_epochs",    "2", "--print_freq", "2",
+                                          "--num_threads", "1", "--pool_size",  "0"};
   auto two = flags, one = flags;
   two.insert(two.end(), {"--batch_size", "1"});
   one.insert(one.end(), {"--batch_size", "2"});
-  REQUIRE(run(under_srun(2, "pmix", test::tiny_train_command(data, dir + "/two", two)), dir + "/two.log") == 0);
+  REQUIRE(run(under_srun(2, "pmix", test::tiny_train_command(data, dir + "/two", two)), dir + "/two.log") ==
+          0);
   REQUIRE(run(test::tiny_train_command(data, dir + "/one", one), dir + "/one.log") == 0);
   // checked as the mpirun run is: the ranks' mean losses, the weights, one writer
   const Pair p{dir + "/two/tiny", dir + "/one/tiny"};
@@ -443,8 +445,9 @@ TEST_CASE("srun --mpi=none -n 2 is refused at once - its tasks would each train 
   const std::string dir = test::scratch("dp_srun_none");
   const std::string data = test::make_dataset(dir + "/data", 2, 2, 36, 36, 67);
   const auto t0 = std::chrono::steady_clock::now();
-  const int rc = run(under_srun(2, "none", test::tiny_train_command(data, dir + "/ckpt", {"--n_epochs", "1"})),
-                     dir + "/log", 60);
+  const int rc =
+      run(under_srun(2, "none", test::tiny_train_command(data, dir + "/ckpt", {"--n_epochs", "1"})),
+          dir + "/log", 60);
   const double took = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   CHECK(rc > 0);
   CHECK(took < 30);
@@ -570,9 +573,20 @@ TEST_CASE(
 TEST_CASE("a launch that does not form one world is refused naming how to launch instead") {
   const std::string dir = test::scratch("split_world");
   const std::string data = test::make_dataset(dir + "/data", 2, 2, 36, 36, 68);
-  std::vector<std::string> cmd = {"env", "-u", "PMIX_RANK", "-u", "PMI_RANK", "-u", "PMI_FD", "-u",
-                                  "OMPI_COMM_WORLD_RANK", "-u", "OMPI_COMM_WORLD_SIZE", "SLURM_STEP_NUM_TASKS=2",
-                                  "SLURM_NTASKS=2", "SLURM_PROCID=1"};
+  std::vector<std::string> cmd = {"env",
+                                  "-u",
+                                  "PMIX_RANK",
+                                  "-u",
+                                  "PMI_RANK",
+                                  "-u",
+                                  "PMI_FD",
+                                  "-u",
+                                  "OMPI_COMM_WORLD_RANK",
+                                  "-u",
+                                  "OMPI_COMM_WORLD_SIZE",
+                                  "SLURM_STEP_NUM_TASKS=2",
+                                  "SLURM_NTASKS=2",
+                                  "SLURM_PROCID=1"};
   const auto train = test::tiny_train_command(data, dir + "/ckpt", {"--n_epochs", "1"});
   cmd.insert(cmd.end(), train.begin(), train.end());
   CHECK(run(cmd, dir + "/log", 60) == 1);

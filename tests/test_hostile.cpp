@@ -463,7 +463,7 @@ TEST_CASE("hostile: a failed save (a full disk) removes its .new files and names
   const std::string dir = test::scratch("hostile_full_disk");
   Options o = test::tiny_experiment(test::make_dataset(dir + "/data", 2, 2, 36, 36, 7), dir + "/ckpt");
   const std::unique_ptr<Model> m = create_model(o, true);
-  save_checkpoint(*m, "latest", {1, 2, 2, false});
+  save_checkpoint(*m, "latest", {1, 2, 2, false, {}});
   const std::string exp = experiment_dir(o), kept = test::read_file(net_file(o, "latest", "G_A"));
   // the networks are written G_A, G_B, D_A, D_B, then the state: G's fit, the disk is full at D_A
   const uintmax_t limit = fs::file_size(net_file(o, "latest", "G_A")) + 1024;
@@ -476,7 +476,7 @@ TEST_CASE("hostile: a failed save (a full disk) removes its .new files and names
   REQUIRE(setrlimit(RLIMIT_FSIZE, &small) == 0);
   std::string message;
   try {
-    save_checkpoint(*m, "latest", {1, 4, 4, false});
+    save_checkpoint(*m, "latest", {1, 4, 4, false, {}});
   } catch (const Error& e) {
     message = e.what();
   }

@@ -21,12 +21,11 @@ const ModelSpec& spec() {
     m.dataset_mode = "unaligned";
     m.dataset_what = "two unpaired folders (unaligned)";
     m.dataroot_help = "trainA/trainB and testA/testB (cycle_gan)";
-    m.flags = {
-        {"lambda_A", Own{10.0}, kTrain, "weight of the cycle loss A -> B -> A"},
-        {"lambda_B", Own{10.0}, kTrain, "weight of the cycle loss B -> A -> B"},
-        {"lambda_identity", Own{0.5}, kTrain,
-         "weight of the identity loss, relative to lambda_A/B (0 disables it)"},
-    };
+    // one row at a time: gcc 12 warns (a false -Wmaybe-uninitialized) on a braced list of these rows
+    m.flags.push_back({"lambda_A", Own{10.0}, kTrain, "weight of the cycle loss A -> B -> A"});
+    m.flags.push_back({"lambda_B", Own{10.0}, kTrain, "weight of the cycle loss B -> A -> B"});
+    m.flags.push_back({"lambda_identity", Own{0.5}, kTrain,
+                       "weight of the identity loss, relative to lambda_A/B (0 disables it)"});
     m.defaults = [](Options& o, bool, const GivenFlag&) { o.no_dropout = true; };
     m.validate = [](const Options& o, bool is_train, const OptionCheck& need) {
       if (!is_train) return;
