@@ -67,8 +67,10 @@ BlockRun run_block(const std::string& norm, bool dropout, bool recompute) {
 }  // namespace
 
 TEST_CASE("checkpoint: a recomputed ResNet block gives the plain block's output and gradients bit for bit") {
-  for (const auto& [norm, dropout] : std::vector<std::pair<std::string, bool>>{
+  for (const auto& config : std::vector<std::pair<std::string, bool>>{
            {"instance", false}, {"instance", true}, {"batch", true}, {"none", false}}) {
+    const std::string norm = config.first;  // not a structured binding: doctest's macros capture it
+    const bool dropout = config.second;
     CAPTURE(norm);
     CAPTURE(dropout);
     const BlockRun plain = run_block(norm, dropout, false), re = run_block(norm, dropout, true);

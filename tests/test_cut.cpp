@@ -90,13 +90,17 @@ void check_float64_steps(const std::string& tag) {
 TEST_CASE("CUT's networks at the default sizes have the official state-dict keys and shapes") {
   const auto fx = test::fixture("cut_steps.safetensors");
   const CUTModel m(default_options("cut", true), true);
-  for (const auto& [name, net] : m.networks()) {
+  for (const auto& named : m.networks()) {
+    const std::string& name = named.first;  // not a structured binding: doctest's macros capture it
+    nn::Module* net = named.second;
     CAPTURE(name);
     const auto official = test::with_prefix(fx.tensors, "shape." + name + ".");
     const auto ours = net->state_dict();
     REQUIRE(!official.empty());
     CHECK(ours.size() == official.size());
-    for (const auto& [key, shape] : official) {
+    for (const auto& entry : official) {
+      const std::string& key = entry.first;
+      const Tensor& shape = entry.second;
       CAPTURE(key);
       REQUIRE(ours.count(key) == 1);
       std::vector<int64_t> want;
@@ -129,7 +133,9 @@ TEST_CASE("--model cut takes every official CUT option with its default - for CU
     REQUIRE_FALSE(p.exit_code);
     const auto ours = listed(p.opt);
     int compared = 0;
-    for (const auto& [key, value] : official.items()) {
+    for (const auto& item : official.items()) {
+      const std::string key = item.key();
+      const auto& value = item.value();
       CAPTURE(key);
       if (key == "isTrain" || ours_differ.count(key)) continue;
       REQUIRE_MESSAGE(ours.count(key) == 1,

@@ -288,7 +288,8 @@ TEST_CASE("16-bit resampling: PIL's bicubic taps in double - 8-bit results times
   Image im16 = Image::make16(23, 17, 3);
   for (size_t i = 0; i < im8.pixels.size(); ++i)
     im16.pixels16[i] = static_cast<uint16_t>(im8.pixels[i] * 257);
-  for (auto [w, h] : {std::pair{40, 31}, std::pair{9, 7}, std::pair{23, 30}}) {
+  for (const std::pair<int, int>& size : {std::pair{40, 31}, std::pair{9, 7}, std::pair{23, 30}}) {
+    const int w = size.first, h = size.second;  // not a structured binding: doctest captures w
     CAPTURE(w);
     const Image a = resize_bicubic(im8, w, h), b = resize_bicubic(im16, w, h);
     REQUIRE(b.bits == 16);
