@@ -105,7 +105,7 @@ foreach(flag CG_HAVE_CUDA CG_HAVE_MPI)  # the library's public definitions, 1 or
 endforeach()
 set(CG_PC_LIBS "${OpenMP_CXX_FLAGS} -pthread")
 if(CG_HAVE_CUDA)
-  string(APPEND CG_PC_LIBS " -L${CUDAToolkit_LIBRARY_DIR} -Wl,-rpath,${CUDAToolkit_LIBRARY_DIR} -lcudart -lcublas")
+  string(APPEND CG_PC_LIBS " -L${CUDAToolkit_LIBRARY_DIR} -Wl,-rpath,${CUDAToolkit_LIBRARY_DIR} -lcudart")
   string(APPEND CG_PC_LIBS " -L${CG_CUDNN_DIR} -Wl,-rpath,${CG_CUDNN_DIR} -lcudnn")
 endif()
 if(CG_HAVE_NCCL)

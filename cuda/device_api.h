@@ -35,6 +35,11 @@ int new_memory_pool();
 void set_memory_pool(int id);
 void release_memory_pool(int id);
 
+// ---- cuBLAS (cuda/bmm.cu): opened at first use, not linked (it costs every process ~200 MiB) ----
+// Opens it if not yet open (without touching a GPU) and returns the file it opened; throws naming
+// the library and the folders looked in when it cannot.
+std::string cublas_library();
+
 // ---- NCCL (cuda/nccl.cpp): GPU collectives among the ranks of a data-parallel run ----
 bool nccl_available();  // this build has NCCL
 // The 128-byte ncclUniqueId rank 0 makes, which every rank needs (sent over MPI) to join.

@@ -4,10 +4,12 @@
 // exists (the depthwise ops against the dense convolutions with a block-diagonal weight, bmm
 // against broadcasting), and PyTorch fixtures (tests/fixtures/make_cut_ops.py), alone and in the
 // official code's compositions: Downsample, Upsample, PatchSampleF's sampling and PatchNCE.
+#include <fstream>
 #include <functional>
 #include <map>
 
 #include "autograd/gradcheck.h"
+#include "cuda/device_api.h"
 #include "helpers.h"
 #include "ops/ops.h"
 
@@ -245,6 +247,29 @@ TEST_CASE("replication_pad2d - narrow - permute and transpose pass gradcheck") {
   CHECK(replication_pad2d(r, 1, 0, 0, 1).to_vector<double>() ==
         std::vector<double>{1, 1, 2, 3, 3, 4, 3, 3, 4});
 }
+
+// The libraries mapped into this process, as /proc/self/maps lists them.
+static std::string mapped_files() {
+  std::ifstream in("/proc/self/maps");
+  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+}
+
+#if CG_HAVE_CUDA  // a CPU-only build has no cuBLAS at all
+TEST_CASE("a CUDA build opens cuBLAS at its first use - not at start-up") {
+  // Linked, libcublas and libcublasLt cost every process about 200 MiB resident at start-up (CPU
+  // runs and --help included); only the GPU's bmm needs them.
+  CHECK(mapped_files().find("libcublas") == std::string::npos);
+  std::string path;
+  try {
+    path = cuda::cublas_library();  // opens it without touching a GPU
+  } catch (const Error& e) {
+    FAIL(e.what());
+  }
+  CHECK(path.find("libcublas.so.") != std::string::npos);
+  CHECK(mapped_files().find("libcublas") != std::string::npos);
+  CHECK(cuda::cublas_library() == path);  // opened once
+}
+#endif
 
 TEST_CASE("bmm passes gradcheck and equals the broadcast sum of products - small and split batches") {
   Generator g(345);
