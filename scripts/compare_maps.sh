@@ -35,6 +35,17 @@ for side in A B; do
     mv "$dir.partial" "$dir"
   fi
 done
+# pix2pix's AB test images of the same tiles: combine_A_and_B names them <number>.png, whose sorted
+# order is not that of <number>_B.jpg, so the first NUM_TEST of each would be different tiles.
+ab_test=$work/maps_AB_$num_test
+if [[ ! -d $ab_test ]]; then
+  mkdir -p "$ab_test.partial/test"
+  for f in "$work/testB_$num_test"/*; do
+    n=$(basename "$f")
+    cp "$work/maps_AB/test/${n%%_*}.png" "$ab_test.partial/test/"
+  done
+  mv "$ab_test.partial" "$ab_test"
+fi
 train=(--checkpoints_dir "$work/ckpt" --load_size 143 --crop_size 128 --n_epochs 1 --n_epochs_decay 0
        --lr_policy step --max_dataset_size "$iters" --print_freq 100 --display_freq 500 --seed 1)
 test=(--checkpoints_dir "$work/ckpt" --results_dir "$work/results" --load_size 256 --crop_size 256
@@ -54,8 +65,9 @@ train_run maps_pix2pix --model pix2pix --dataroot "$work/maps_AB" --netG unet_12
 train_run maps_cyclegan --model cycle_gan --dataroot "$maps"
 train_run maps_cut --model cut --dataroot "$maps"
 train_run maps_fastcut --model cut --CUT_mode FastCUT --dataroot "$maps"
-"$bin"/cyclegan_test --model pix2pix --dataroot "$work/maps_AB" --name maps_pix2pix --netG unet_128 "${test[@]}"
-"$bin"/cyclegan_test --model pix2pix --dataroot "$work/maps_AB" --name maps_pix2pix --netG unet_128 "${test[@]}" \
+rm -rf "$work/results" "$work/results_eval"  # no image of an earlier test is scored with these
+"$bin"/cyclegan_test --model pix2pix --dataroot "$ab_test" --name maps_pix2pix --netG unet_128 "${test[@]}"
+"$bin"/cyclegan_test --model pix2pix --dataroot "$ab_test" --name maps_pix2pix --netG unet_128 "${test[@]}" \
   --eval --results_dir "$work/results_eval"
 "$bin"/cyclegan_test --model test --dataroot "$maps/testA" --name maps_cyclegan --model_suffix _A --no_dropout \
   "${test[@]}"
