@@ -31,19 +31,22 @@ struct Cublas {
 };
 
 Cublas open_cublas() {
+  // its soname on the library path first, else the file CMake found in the toolkit
   const std::string soname = "libcublas.so." + std::to_string(CUBLAS_VER_MAJOR);
   Cublas c;
   void* lib = nullptr;
-  for (const std::string& path : {soname, std::string(CG_CUDA_LIBRARY_DIR) + "/" + soname}) {
+  std::string why;
+  for (const std::string& path : {soname, std::string(CG_CUBLAS_FILE)}) {
     lib = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);  // kept open for the life of the process
     if (lib) {
       c.path = path;
       break;
     }
+    why += std::string(why.empty() ? "" : "; ") + dlerror();
   }
   if (!lib)
-    throw Error("cannot open cuBLAS (" + soname + ", looked for on the library path and in " +
-                CG_CUDA_LIBRARY_DIR + "): " + dlerror() + "; batched matrix products on the GPU need it");
+    throw Error("cannot open cuBLAS (" + soname + " on the library path, or " + CG_CUBLAS_FILE + "): " + why +
+                "; batched matrix products on the GPU need it");
   auto find = [&](auto& slot, const char* name) {
     slot = reinterpret_cast<std::remove_reference_t<decltype(slot)>>(dlsym(lib, name));
     if (!slot) throw Error("cuBLAS (" + c.path + ") has no " + name);
