@@ -247,6 +247,28 @@ inline models::Options tiny_experiment(const std::string& data, const std::strin
   return o;
 }
 
+// A tiny pix2pix (unet_128 with ngf 4, batch norm and dropout, as the defaults; the PatchGAN with
+// ndf 4) on 128x128 crops of 136x136 halves, 1 + 1 epochs.
+inline models::Options tiny_pix2pix(const std::string& data, const std::string& ckpt) {
+  models::Options o = models::default_options("pix2pix", true);
+  o.dataroot = data;
+  o.checkpoints_dir = ckpt;
+  o.name = "p2p";
+  o.netG = "unet_128";
+  o.ngf = 4;
+  o.ndf = 4;
+  o.load_size = 136;
+  o.crop_size = 128;
+  o.n_epochs = 1;
+  o.n_epochs_decay = 1;
+  o.print_freq = 1;
+  o.display_freq = 2;
+  o.save_latest_freq = 1000;
+  o.num_threads = 2;
+  o.seed = 5;
+  return o;
+}
+
 // Bit for bit: the same shape, dtype and bytes (so -0 differs from 0, and NaN equals itself).
 inline bool identical(const Tensor& a, const Tensor& b) {
   if (a.shape() != b.shape() || a.dtype() != b.dtype()) return false;

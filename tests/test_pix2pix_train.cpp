@@ -38,28 +38,6 @@ Parsed parse(std::vector<std::string> args, bool train = true) {
                : parse_test_args(static_cast<int>(argv.size()), argv.data());
 }
 
-// A tiny pix2pix (unet_128 with ngf 4, batch norm and dropout, as the defaults; the PatchGAN with
-// ndf 4) on 128x128 crops of 136x136 halves.
-Options tiny_pix2pix(const std::string& data, const std::string& ckpt) {
-  Options o = default_options("pix2pix", true);
-  o.dataroot = data;
-  o.checkpoints_dir = ckpt;
-  o.name = "p2p";
-  o.netG = "unet_128";
-  o.ngf = 4;
-  o.ndf = 4;
-  o.load_size = 136;
-  o.crop_size = 128;
-  o.n_epochs = 1;
-  o.n_epochs_decay = 1;
-  o.print_freq = 1;
-  o.display_freq = 2;
-  o.save_latest_freq = 1000;
-  o.num_threads = 2;
-  o.seed = 5;
-  return o;
-}
-
 void expect_identical_checkpoints(const Options& a, const Options& b, const std::string& label) {
   for (const char* net : {"G", "D"}) {
     const std::string diff = test::first_difference(net_file(a, label, net), net_file(b, label, net));
@@ -186,7 +164,8 @@ TEST_CASE("a bad name in any option is refused naming its flag") {
 
 TEST_CASE("a short pix2pix run writes G and D - the training state - pix2pix's loss logs and page") {
   const std::string dir = scratch("pix2pix_run");
-  Options o = tiny_pix2pix(test::make_aligned_dataset(dir + "/data", 3, 2, 136, 136, 41), dir + "/ckpt");
+  Options o =
+      test::tiny_pix2pix(test::make_aligned_dataset(dir + "/data", 3, 2, 136, 136, 41), dir + "/ckpt");
   REQUIRE(run_training(o, {nullptr, true}) == 0);
   const std::string exp = experiment_dir(o);
   for (const char* f :
@@ -235,7 +214,7 @@ TEST_CASE(
     "ends") {
   const std::string dir = scratch("pix2pix_resume");
   const std::string data = test::make_aligned_dataset(dir + "/data", 5, 1, 136, 136, 42);
-  Options straight = tiny_pix2pix(data, dir + "/straight");
+  Options straight = test::tiny_pix2pix(data, dir + "/straight");
   straight.display_freq = 1000;
   Options split = straight;
   split.checkpoints_dir = dir + "/split";
@@ -296,7 +275,8 @@ TEST_CASE("kill -9 while a pix2pix run saves every step leaves a loadable set - 
 
 TEST_CASE("one model's experiment is refused by another - naming the model it holds") {
   const std::string dir = scratch("pix2pix_other_model");
-  Options o = tiny_pix2pix(test::make_aligned_dataset(dir + "/data", 2, 1, 136, 136, 44), dir + "/ckpt");
+  Options o =
+      test::tiny_pix2pix(test::make_aligned_dataset(dir + "/data", 2, 1, 136, 136, 44), dir + "/ckpt");
   o.n_epochs_decay = 0;
   REQUIRE(run_training(o, {nullptr, true}) == 0);
   // as a CycleGAN: its G_A is missing, and the message says what the folder holds
@@ -325,7 +305,8 @@ TEST_CASE("one model's experiment is refused by another - naming the model it ho
 
 TEST_CASE("cyclegan_test --model pix2pix keeps train mode (dropout - batch statistics) unless --eval") {
   const std::string dir = scratch("pix2pix_test_modes");
-  Options o = tiny_pix2pix(test::make_aligned_dataset(dir + "/data", 2, 3, 128, 128, 45), dir + "/ckpt");
+  Options o =
+      test::tiny_pix2pix(test::make_aligned_dataset(dir + "/data", 2, 3, 128, 128, 45), dir + "/ckpt");
   o.load_size = 128;
   REQUIRE(run_training(o, {nullptr, true}) == 0);
   Options t = default_options("pix2pix", false);

@@ -45,24 +45,9 @@ Options tiny_cyclegan(const std::string& data, const std::string& ckpt) {
   return o;
 }
 
-// The tiny pix2pix of test_pix2pix_train.cpp: unet_128 with dropout and batch norm, 128x128 crops.
+// test::tiny_pix2pix at a constant rate (as tiny_cyclegan), so every epoch moves the weights.
 Options tiny_pix2pix(const std::string& data, const std::string& ckpt) {
-  Options o = default_options("pix2pix", true);
-  o.dataroot = data;
-  o.checkpoints_dir = ckpt;
-  o.name = "p2p";
-  o.netG = "unet_128";
-  o.ngf = 4;
-  o.ndf = 4;
-  o.load_size = 136;
-  o.crop_size = 128;
-  o.n_epochs = 1;
-  o.n_epochs_decay = 1;
-  o.print_freq = 1;
-  o.display_freq = 2;
-  o.save_latest_freq = 1000;
-  o.num_threads = 2;
-  o.seed = 5;
+  Options o = test::tiny_pix2pix(data, ckpt);
   o.lr_policy = "step";
   return o;
 }
