@@ -290,6 +290,7 @@ Parsed parse_args(int argc, char** argv, const Program& program) {
             for (const std::string& text : given)
               if (!parse_count(text, m.word, v))
                 return flag + ": expected '" + m.word + "' or a whole number >= 0, got '" + text + "'";
+            if (!given.empty()) o.*m.m = v;  // the last wins
             return "";
           } else {
             return "";
@@ -297,10 +298,6 @@ Parsed parse_args(int argc, char** argv, const Program& program) {
         },
         f->member);
     if (!bad.empty()) return usage_error(bad);
-    if (const Count* c = std::get_if<Count>(&f->member))
-      if (!parse_count(counts[f->name], c->word, o.*c->m))
-        return usage_error(flag + ": expected '" + c->word + "' or a whole number >= 0, got '" +
-                           counts[f->name] + "'");
     if (const Own* own = std::get_if<Own>(&f->member); own && own->optional_value) {
       if (app.count(std::string("--") + f->name) == 0) continue;
       const std::optional<bool> b = str2bool(bools[f->name]);
